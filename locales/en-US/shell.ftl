@@ -1,0 +1,24 @@
+# The kiosk shell: window title, status bar, home screen.
+app-title = cmr-kiosk — cardiac MR exam room
+app-subtitle = Cardiac MR examination
+language-toggle = 中文
+language-toggle-label = Switch language to Chinese
+theme-toggle-day = Day
+theme-toggle-night = Night
+theme-toggle-label = Switch between day and night colours
+monitor-simulated = SIMULATED MONITOR
+monitor-connected = Monitor connected
+monitor-lost = Monitor data lost
+monitor-off = No monitor
+home-title = Who is using the kiosk?
+home-hint = Touch your role to begin.
+role-patient = Patient
+role-patient-hint = Instructions and breath-hold practice
+role-nurse = Nurse
+role-nurse-hint = Registration and safety screening
+role-technologist = Technologist
+role-technologist-hint = Vitals, stress protocol, contrast, LGE
+role-admin = Administrator
+role-admin-hint = Staff, devices and site settings
+back = Back
+role-screen-pending = This area is not installed in this version of the kiosk.

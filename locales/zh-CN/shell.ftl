@@ -1,0 +1,24 @@
+# 终端外壳：窗口标题、状态栏、首页。
+app-title = cmr-kiosk — 心脏磁共振检查室
+app-subtitle = 心脏磁共振检查
+language-toggle = English
+language-toggle-label = 切换为英文
+theme-toggle-day = 日间
+theme-toggle-night = 夜间
+theme-toggle-label = 切换日间 / 夜间配色
+monitor-simulated = 模拟监护仪
+monitor-connected = 监护仪已连接
+monitor-lost = 监护数据中断
+monitor-off = 未连接监护仪
+home-title = 请问您是？
+home-hint = 请点击您的身份开始。
+role-patient = 患者
+role-patient-hint = 检查须知与屏气练习
+role-nurse = 护士
+role-nurse-hint = 登记与安全筛查
+role-technologist = 技师
+role-technologist-hint = 生命体征、负荷流程、对比剂、延迟增强
+role-admin = 管理员
+role-admin-hint = 人员、设备与站点设置
+back = 返回
+role-screen-pending = 此版本尚未安装该功能区。

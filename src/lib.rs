@@ -1,0 +1,22 @@
+//! cmr-kiosk: the touchscreen computer in a cardiac MR exam room.
+//!
+//! The crate is split into a pure clinical core and adapters around it (see
+//! `ARCHITECTURE.md`):
+//!
+//! * [`domain`] — the pure clinical core: screening, contrast ledger, stress and LGE
+//!   timing, protocol compliance, technique facts. No I/O, no clocks.
+//! * [`simulate`] — the scenario runner behind `cmr-kiosk simulate`.
+//! * [`config`] — the site configuration (`kiosk.toml`), parsed and validated purely.
+//! * [`i18n`] — Fluent bundles (zh-CN, en-US) and the bridge that feeds them to Slint.
+//! * [`theme`] — day and night palettes, contrast checks, millimetre touch targets.
+//! * [`monitor`] — patient-monitor protocols (HL7 PCD-01, IntelliVue), the link and a simulator.
+//! * [`ui`] — the Slint components generated from `ui/`.
+//! * [`shell`] — the controller that wires the window to the rest of the program.
+//! * [`screenshot`] — headless rendering of any screen to PNG with the software renderer.
+
+pub mod config;
+pub mod i18n;
+pub mod screenshot;
+pub mod shell;
+pub mod theme;
+pub mod ui;

@@ -1,0 +1,114 @@
+//! The `cmr-kiosk` program: with no subcommand it opens the kiosk window.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::rc::Rc;
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+
+use cmr_kiosk::config::{Config, Language, ThemeName};
+use cmr_kiosk::i18n::Localizer;
+use cmr_kiosk::screenshot::Renderer;
+use cmr_kiosk::shell::{SCREENS, Shell, screen_from_name};
+
+/// The touchscreen kiosk of a cardiac MR exam room.
+#[derive(Debug, Parser)]
+#[command(name = "cmr-kiosk", version, about)]
+struct Cli {
+    /// Configuration file (default: $CMR_KIOSK_CONFIG, else /etc/cmr-kiosk/kiosk.toml,
+    /// else built-in defaults).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Render screens to PNG with the software renderer (no display needed).
+    Screenshot(ScreenshotArgs),
+}
+
+#[derive(Debug, Args)]
+struct ScreenshotArgs {
+    /// Screen to render: home, patient, nurse, technologist, admin.
+    #[arg(long, default_value = "home", conflicts_with = "all")]
+    screen: String,
+    /// Language: zh-CN or en-US.
+    #[arg(long, default_value = "zh-CN", conflicts_with = "all")]
+    lang: String,
+    /// Theme: day or night.
+    #[arg(long, default_value = "day", conflicts_with = "all")]
+    theme: String,
+    /// Output PNG file.
+    #[arg(long, required_unless_present = "all", conflicts_with = "all")]
+    out: Option<PathBuf>,
+    /// Render every screen × language × theme into this folder.
+    #[arg(long, value_name = "DIR")]
+    all: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cmr-kiosk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        None => run_kiosk(config),
+        Some(Command::Screenshot(args)) => screenshot(config, args),
+    }
+}
+
+fn run_kiosk(config: Config) -> anyhow::Result<ExitCode> {
+    let localizer = Rc::new(Localizer::embedded()?);
+    let shell = Shell::new(config, localizer).context(
+        "could not open the kiosk window — is a display available (DISPLAY or WAYLAND_DISPLAY)? \
+         `cmr-kiosk screenshot` renders screens without one",
+    )?;
+    shell
+        .run()
+        .context("the kiosk window's event loop failed")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn screenshot(config: Config, args: ScreenshotArgs) -> anyhow::Result<ExitCode> {
+    let renderer = Renderer::new(config)?;
+    if let Some(dir) = args.all {
+        let files = renderer.render_all(&dir)?;
+        println!("{} screenshots written to {}", files.len(), dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let screen = screen_from_name(&args.screen).with_context(|| {
+        let names: Vec<_> = SCREENS.iter().map(|(n, _)| *n).collect();
+        format!(
+            "unknown screen `{}`; screens: {}",
+            args.screen,
+            names.join(", ")
+        )
+    })?;
+    let lang = Language::from_tag(&args.lang)
+        .with_context(|| format!("unknown language `{}`; use zh-CN or en-US", args.lang))?;
+    let theme = ThemeName::from_name(&args.theme)
+        .with_context(|| format!("unknown theme `{}`; use day or night", args.theme))?;
+    let out = args.out.expect("clap requires --out without --all");
+    renderer
+        .render_screen(screen, lang, theme)
+        .write_png(&out)?;
+    println!("{}", out.display());
+    Ok(ExitCode::SUCCESS)
+}

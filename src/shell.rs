@@ -1,0 +1,165 @@
+//! The kiosk shell: builds the window, installs the Fluent bridge and the theme, and
+//! routes the home screen's choices. Testable without a display (Slint's testing
+//! backend or the headless renderer in [`crate::screenshot`]).
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use slint::ComponentHandle;
+
+use crate::config::{Config, Language, MonitorSource, ThemeName};
+use crate::i18n::{LanguageState, Localizer};
+use crate::theme;
+use crate::ui::{AppWindow, MonitorState, Role, Screen};
+
+/// Every screen with its command-line name, in the order the gallery shows them.
+pub const SCREENS: [(&str, Screen); 5] = [
+    ("home", Screen::Home),
+    ("patient", Screen::Patient),
+    ("nurse", Screen::Nurse),
+    ("technologist", Screen::Technologist),
+    ("admin", Screen::Admin),
+];
+
+/// The screen called `name` on the command line.
+pub fn screen_from_name(name: &str) -> Option<Screen> {
+    SCREENS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
+}
+
+/// The window and its controllers.
+pub struct Shell {
+    app: AppWindow,
+    language: LanguageState,
+    theme: Rc<Cell<ThemeName>>,
+    config: Rc<Config>,
+    clock: Option<slint::Timer>,
+}
+
+impl Shell {
+    /// Creates the window (not yet shown) with the configured language and theme.
+    pub fn new(config: Config, localizer: Rc<Localizer>) -> Result<Shell, slint::PlatformError> {
+        let app = AppWindow::new()?;
+        let config = Rc::new(config);
+        let language = LanguageState::install(&app, localizer, config.ui.language);
+        let theme_state = Rc::new(Cell::new(config.ui.theme));
+        theme::apply(&app, config.ui.theme, &config.ui);
+        app.set_monitor_state(match config.monitor.source {
+            MonitorSource::Simulated => MonitorState::Simulated,
+            MonitorSource::Serial | MonitorSource::Tcp => MonitorState::Off,
+        });
+
+        let weak = app.as_weak();
+        let lang = language.clone();
+        app.on_toggle_language(move || {
+            if let Some(app) = weak.upgrade() {
+                lang.set(&app, lang.current().other());
+            }
+        });
+
+        let weak = app.as_weak();
+        let (theme_cell, cfg) = (theme_state.clone(), config.clone());
+        app.on_toggle_theme(move || {
+            if let Some(app) = weak.upgrade() {
+                let next = match theme_cell.get() {
+                    ThemeName::Day => ThemeName::Night,
+                    ThemeName::Night => ThemeName::Day,
+                };
+                theme_cell.set(next);
+                theme::apply(&app, next, &cfg.ui);
+            }
+        });
+
+        let weak = app.as_weak();
+        app.on_role_chosen(move |role| {
+            if let Some(app) = weak.upgrade() {
+                app.set_screen(match role {
+                    Role::Patient => Screen::Patient,
+                    Role::Nurse => Screen::Nurse,
+                    Role::Technologist => Screen::Technologist,
+                    Role::Admin => Screen::Admin,
+                });
+            }
+        });
+
+        let weak = app.as_weak();
+        app.on_go_home(move || {
+            if let Some(app) = weak.upgrade() {
+                app.set_screen(Screen::Home);
+            }
+        });
+
+        Ok(Shell {
+            app,
+            language,
+            theme: theme_state,
+            config,
+            clock: None,
+        })
+    }
+
+    /// The Slint window component.
+    pub fn app(&self) -> &AppWindow {
+        &self.app
+    }
+
+    /// The configuration the shell was built with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The language shown now.
+    pub fn language(&self) -> Language {
+        self.language.current()
+    }
+
+    /// Switches language at run time.
+    pub fn set_language(&self, lang: Language) {
+        self.language.set(&self.app, lang);
+    }
+
+    /// The theme shown now.
+    pub fn theme(&self) -> ThemeName {
+        self.theme.get()
+    }
+
+    /// Switches theme at run time.
+    pub fn set_theme(&self, theme_name: ThemeName) {
+        self.theme.set(theme_name);
+        theme::apply(&self.app, theme_name, &self.config.ui);
+    }
+
+    /// Starts the status-bar clock (wall-clock time: a label only).
+    pub fn start_clock(&mut self) {
+        let weak = self.app.as_weak();
+        let tick = move || {
+            if let Some(app) = weak.upgrade() {
+                app.set_clock_text(
+                    chrono::Local::now()
+                        .format("%Y-%m-%d %H:%M:%S")
+                        .to_string()
+                        .into(),
+                );
+            }
+        };
+        tick();
+        let timer = slint::Timer::default();
+        timer.start(
+            slint::TimerMode::Repeated,
+            std::time::Duration::from_millis(250),
+            tick,
+        );
+        self.clock = Some(timer);
+    }
+
+    /// Shows the window (full screen when configured) and runs the event loop.
+    pub fn run(mut self) -> Result<(), slint::PlatformError> {
+        self.start_clock();
+        let ui = &self.config.ui;
+        self.app.window().set_size(slint::PhysicalSize::new(
+            ui.screen_width_px,
+            ui.screen_height_px,
+        ));
+        self.app.window().set_fullscreen(ui.fullscreen);
+        self.app.run()
+    }
+}

@@ -1,0 +1,144 @@
+//! Configuration parsing: the documented example, unknown keys, bad values, missing files.
+
+use cmr_kiosk::config::{Config, ConfigError, Language, MonitorSource, ThemeName};
+use rstest::rstest;
+
+#[test]
+fn example_file_documents_exactly_the_defaults() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/kiosk.example.toml"))
+        .unwrap();
+    assert_eq!(Config::parse(&text).unwrap(), Config::default());
+}
+
+#[test]
+fn empty_file_gives_defaults() {
+    let c = Config::parse("").unwrap();
+    assert_eq!(c.ui.language, Language::ZhCn);
+    assert_eq!(c.ui.theme, ThemeName::Day);
+    assert_eq!(c.monitor.source, MonitorSource::Simulated);
+    assert!(c.database.effective_url().starts_with("sqlite://"));
+    assert!(c.database.effective_url().ends_with("cmr-kiosk/kiosk.db"));
+}
+
+#[test]
+fn good_file_is_read() {
+    let c = Config::parse(
+        r#"
+        [institution]
+        name = "阜外医院"
+        [scanner]
+        vendor = "Siemens"
+        model = "MAGNETOM Vida"
+        field_strength_t = 3.0
+        [ui]
+        language = "en-US"
+        theme = "night"
+        dpi = 141.0
+        fullscreen = true
+        [database]
+        url = "postgres://kiosk@central/cmr?sslmode=verify-full"
+        [monitor]
+        source = "serial"
+        protocol = "intellivue"
+        port = "/dev/serial/by-id/usb-FTDI_FT232R-if00-port0"
+        baud = 115200
+        "#,
+    )
+    .unwrap();
+    assert_eq!(c.institution.name, "阜外医院");
+    assert_eq!(c.scanner.field_strength_t, 3.0);
+    assert_eq!(c.ui.language, Language::EnUs);
+    assert_eq!(c.ui.theme, ThemeName::Night);
+    assert!(c.ui.fullscreen);
+    assert_eq!(c.monitor.source, MonitorSource::Serial);
+    assert_eq!(
+        c.database.effective_url(),
+        "postgres://kiosk@central/cmr?sslmode=verify-full"
+    );
+}
+
+#[rstest]
+#[case::top_level("colour = \"blue\"", "colour")]
+#[case::in_section("[ui]\nfont = \"big\"", "font")]
+#[case::in_monitor("[monitor]\nbaudrate = 9600", "baudrate")]
+fn unknown_keys_are_refused_by_name(#[case] text: &str, #[case] key: &str) {
+    let err = Config::parse(text).unwrap_err();
+    assert!(matches!(err, ConfigError::Syntax(_)), "{err}");
+    assert!(
+        err.to_string().contains(key),
+        "message names the key: {err}"
+    );
+}
+
+#[rstest]
+#[case::dpi_too_low("[ui]\ndpi = 10.0", "ui.dpi")]
+#[case::dpi_nan("[ui]\ndpi = nan", "ui.dpi")]
+#[case::staff_target_below_9mm("[ui]\nstaff_target_mm = 7.0", "ui.staff_target_mm")]
+#[case::patient_target_below_20mm("[ui]\npatient_target_mm = 12.0", "ui.patient_target_mm")]
+#[case::width("[ui]\nscreen_width_px = 100", "ui.screen_width_px")]
+#[case::field_strength("[scanner]\nfield_strength_t = 0.0", "scanner.field_strength_t")]
+#[case::baud("[monitor]\nbaud = 12345", "monitor.baud")]
+#[case::serial_without_port("[monitor]\nsource = \"serial\"", "monitor.port")]
+#[case::tcp_bad_address(
+    "[monitor]\nsource = \"tcp\"\ntcp_listen = \"nowhere\"",
+    "monitor.tcp_listen"
+)]
+#[case::intellivue_over_tcp(
+    "[monitor]\nsource = \"tcp\"\nprotocol = \"intellivue\"",
+    "monitor.protocol"
+)]
+#[case::profile(
+    "[monitor]\nsimulator_profile = \"sleepy\"",
+    "monitor.simulator_profile"
+)]
+#[case::database("[database]\nurl = \"mysql://x\"", "database.url")]
+fn out_of_range_values_are_refused_by_key(#[case] text: &str, #[case] key: &str) {
+    match Config::parse(text).unwrap_err() {
+        ConfigError::Invalid { key: k, message } => {
+            assert_eq!(k, key, "{message}");
+            assert!(!message.is_empty());
+        }
+        other => panic!("expected Invalid for {key}, got {other}"),
+    }
+}
+
+#[rstest]
+#[case::wrong_type("[ui]\ndpi = \"high\"", "dpi")]
+#[case::unknown_language("[ui]\nlanguage = \"fr-FR\"", "language")]
+#[case::broken_toml("[ui\n", "")]
+fn wrong_types_are_refused(#[case] text: &str, #[case] key: &str) {
+    let err = Config::parse(text).unwrap_err();
+    assert!(matches!(err, ConfigError::Syntax(_)));
+    assert!(err.to_string().contains(key), "{err}");
+}
+
+#[test]
+fn missing_explicit_file_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.toml");
+    let err = Config::load(Some(&path)).unwrap_err();
+    assert!(matches!(err, ConfigError::Io { .. }));
+    assert!(err.to_string().contains("absent.toml"), "{err}");
+}
+
+#[test]
+fn explicit_file_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiosk.toml");
+    std::fs::write(&path, "[ui]\ntheme = \"night\"\n").unwrap();
+    assert_eq!(
+        Config::load(Some(&path)).unwrap().ui.theme,
+        ThemeName::Night
+    );
+}
+
+#[test]
+fn broken_file_is_an_error_not_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiosk.toml");
+    std::fs::write(&path, "[ui]\ndpi = -3.0\n").unwrap();
+    assert!(matches!(
+        Config::load(Some(&path)),
+        Err(ConfigError::Invalid { key: "ui.dpi", .. })
+    ));
+}

@@ -1,0 +1,48 @@
+//! Headless screenshots: a rendered frame is not blank, Chinese renders as glyphs with
+//! the bundled font, and `--all` writes a PNG per screen × language × theme.
+//! (A Slint platform can be installed once per process: one test function.)
+
+use cmr_kiosk::config::{Config, Language, ThemeName};
+use cmr_kiosk::screenshot::Renderer;
+use cmr_kiosk::ui::Screen;
+
+#[test]
+fn frames_are_drawn_with_cjk_glyphs_and_written_as_png() {
+    let renderer = Renderer::new(Config::default()).unwrap();
+
+    let zh = renderer.render_screen(Screen::Home, Language::ZhCn, ThemeName::Day);
+    assert_eq!((zh.width, zh.height), (1280, 800));
+    assert!(
+        zh.distinct_colours() > 20,
+        "not blank: {} colours",
+        zh.distinct_colours()
+    );
+
+    // The title band (below the status bar) holds the home title. With no CJK font the
+    // Chinese title would be blank; require real ink comparable to the English one.
+    let bg = zh.pixel(5, 300);
+    let en = renderer.render_screen(Screen::Home, Language::EnUs, ThemeName::Day);
+    let zh_ink = zh.ink_in(300, 80, 980, 160, bg);
+    let en_ink = en.ink_in(300, 80, 980, 160, bg);
+    assert!(en_ink > 500, "English title drawn: {en_ink}");
+    assert!(zh_ink > 500, "Chinese title drawn as glyphs: {zh_ink}");
+
+    // Night theme really changes the background.
+    let night = renderer.render_screen(Screen::Home, Language::ZhCn, ThemeName::Night);
+    assert_ne!(night.pixel(5, 300), bg);
+
+    let dir = tempfile::tempdir().unwrap();
+    let files = renderer.render_all(dir.path()).unwrap();
+    assert_eq!(files.len(), 5 * 2 * 2);
+    for f in &files {
+        let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(f).unwrap()));
+        let reader = decoder.read_info().unwrap();
+        assert_eq!(
+            (reader.info().width, reader.info().height),
+            (1280, 800),
+            "{}",
+            f.display()
+        );
+    }
+    assert!(dir.path().join("home.zh-CN.night.png").exists());
+}
