@@ -15,8 +15,10 @@
 //! * [`screenshot`] — headless rendering of any screen to PNG with the software renderer.
 
 pub mod config;
+pub mod domain;
 pub mod i18n;
 pub mod screenshot;
 pub mod shell;
+pub mod simulate;
 pub mod theme;
 pub mod ui;

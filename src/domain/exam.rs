@@ -1,0 +1,710 @@
+//! The [`Exam`] aggregate: one CMR exam's clinical state, driven by
+//! [`ExamEvent`]s and time.
+//!
+//! It owns the clearance, the contrast ledger, the stress protocol, the LGE
+//! window, the acquired series and the acknowledged alarms. [`ExamEvent`] is
+//! complete: replaying a logged sequence of `(Instant, ExamEvent)` through
+//! [`Exam::replay`] rebuilds every timer after a crash. Outputs are drained with
+//! [`Exam::poll`]; deadlines with [`Exam::poll_timeout`] /
+//! [`Exam::handle_timeout`]. [`Exam::handle`] first fires every deadline up to
+//! `now`, so outputs always come out in time order.
+//!
+//! Invariant: an input that is refused ([`Outcome::Rejected`]) or invalid
+//! ([`ExamError`]) changes no state apart from queuing the `rejected` output.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+use super::contrast::{
+    AcrGroup, AgentCatalogue, AgentId, ContrastError, ContrastLedger, ContrastSettings,
+    InjectError, InjectionRequest, Purpose,
+};
+use super::lge::{EarlyStart, LgeSettings, LgeWindow, WindowBasis};
+use super::output::{AlarmCode, Decision, DoseRecord, Output, RejectCode, WarningCode};
+use super::protocol::{ProtocolStep, SeriesParams, check_series};
+use super::screening::{
+    Clearance, ClearanceStatus, Override, OverrideError, Patient, PatientError, Permission,
+    ReasonCode, ScreeningAnswers, ScreeningSettings, assess,
+};
+use super::stress::{
+    StopCriterion, StressDose, StressDrug, StressProtocol, StressSettings, Vitals,
+};
+use super::technique::{ExamKind, InjectionFact, Scanner, StressFact, TechniqueFacts, round_to};
+use super::time::Instant;
+
+/// Every site setting of the clinical core, with defaults from the standard and
+/// clinical.md.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ProtocolSettings {
+    /// Screening thresholds.
+    pub screening: ScreeningSettings,
+    /// Contrast limits.
+    pub contrast: ContrastSettings,
+    /// Stress protocol.
+    pub stress: StressSettings,
+    /// LGE timing.
+    pub lge: LgeSettings,
+    /// Agent catalogue.
+    pub agents: AgentCatalogue,
+}
+
+/// An input to the exam: the payload of the durable exam log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ExamEvent {
+    /// Patient registered (or corrected).
+    PatientRegistered {
+        /// The patient.
+        patient: Patient,
+    },
+    /// Screening questionnaire answered (replaces earlier answers).
+    ScreeningAnswered {
+        /// Answers.
+        answers: ScreeningAnswers,
+    },
+    /// A physician lifted an overridable rule.
+    OverrideRecorded {
+        /// Rule.
+        rule: ReasonCode,
+        /// Physician.
+        by: String,
+        /// Documented reason.
+        reason: String,
+    },
+    /// The scanner used (for the report).
+    ScannerRecorded {
+        /// Scanner.
+        scanner: Scanner,
+    },
+    /// A contrast agent chosen from the catalogue.
+    AgentSelected {
+        /// Agent.
+        agent: AgentId,
+    },
+    /// A monitor reading (each measure optional).
+    VitalsReading {
+        /// Reading.
+        vitals: Vitals,
+    },
+    /// Monitor data lost.
+    MonitorDataLost,
+    /// Monitor data restored.
+    MonitorDataRestored,
+    /// Stress drug started (adenosine infusion or regadenoson bolus).
+    StressStarted {
+        /// Drug.
+        drug: StressDrug,
+        /// Dose; `None` = the site default.
+        dose: Option<StressDose>,
+    },
+    /// Adenosine dose escalated.
+    StressEscalated {
+        /// New dose (µg/kg/min); `None` = the site's escalation dose (210).
+        dose_ug_kg_min: Option<f64>,
+    },
+    /// Infusion stopped (adenosine) / reversal given (regadenoson).
+    StressStopped,
+    /// An adverse reaction or stop criterion noted by staff.
+    StopCriterionNoted {
+        /// Which.
+        criterion: StopCriterion,
+        /// Free note.
+        note: Option<String>,
+    },
+    /// Contrast injected.
+    Injected(InjectionRequest),
+    /// A series was acquired.
+    SeriesAcquired {
+        /// Step.
+        step: ProtocolStep,
+        /// Its parameters, if read from the scanner.
+        params: Option<SeriesParams>,
+    },
+    /// Staff acknowledged an alarm.
+    AlarmAcknowledged {
+        /// Alarm.
+        code: AlarmCode,
+        /// Who.
+        by: String,
+    },
+    /// A low-dose early LGE start decided by the operator (3.1.4.1).
+    LgeEarlyStart {
+        /// Who.
+        by: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// One entry of the durable exam log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoggedEvent {
+    /// When it happened.
+    pub at: Instant,
+    /// What happened.
+    pub event: ExamEvent,
+}
+
+/// Whether an event was taken or refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Applied.
+    Accepted,
+    /// Refused by a rule; a `rejected` output was queued; nothing else changed.
+    Rejected(RejectCode),
+}
+
+/// An impossible input: nothing changed, nothing queued.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ExamError {
+    /// Bad patient record.
+    #[error("patient: {0}")]
+    Patient(#[from] PatientError),
+    /// Bad contrast numbers.
+    #[error("contrast: {0}")]
+    Contrast(#[from] ContrastError),
+    /// Incomplete override.
+    #[error("override: {0}")]
+    Override(#[from] OverrideError),
+    /// A vital sign that is not a finite number ≥ 0.
+    #[error("vitals: every measure must be a finite number of at least 0")]
+    Vitals,
+    /// A stress dose that is not a finite number above 0, or in the wrong unit.
+    #[error("stress dose: {0}")]
+    StressDose(String),
+    /// Time went backwards.
+    #[error("time went backwards: {now} is before {last}")]
+    TimeWentBackwards {
+        /// The event's time.
+        now: Instant,
+        /// The last time seen.
+        last: Instant,
+    },
+    /// The weight changed after contrast was given.
+    #[error("weight cannot change after contrast was given")]
+    WeightChangedAfterContrast,
+}
+
+/// One exam's clinical state.
+#[derive(Debug, Clone)]
+pub struct Exam {
+    settings: ProtocolSettings,
+    patient: Option<Patient>,
+    answers: ScreeningAnswers,
+    overrides: Vec<Override>,
+    clearance: Clearance,
+    agent: Option<AgentId>,
+    scanner: Option<Scanner>,
+    ledger: Option<ContrastLedger>,
+    stress: StressProtocol,
+    lge: LgeWindow,
+    acquired: Vec<(Instant, ProtocolStep)>,
+    acknowledged: Vec<(Instant, AlarmCode, String)>,
+    now: Instant,
+    pending: VecDeque<Output>,
+}
+
+impl Exam {
+    /// A new exam with nothing recorded.
+    pub fn new(settings: ProtocolSettings) -> Self {
+        let answers = ScreeningAnswers::default();
+        let clearance = assess(None, &answers, &[], &settings.screening);
+        Exam {
+            stress: StressProtocol::new(settings.stress.clone(), 0.0),
+            lge: LgeWindow::new(settings.lge.clone()),
+            settings,
+            patient: None,
+            answers,
+            overrides: Vec::new(),
+            clearance,
+            agent: None,
+            scanner: None,
+            ledger: None,
+            acquired: Vec::new(),
+            acknowledged: Vec::new(),
+            now: Instant::ZERO,
+            pending: VecDeque::new(),
+        }
+    }
+
+    /// Rebuild an exam from its log (outputs are discarded; timers are rebuilt).
+    pub fn replay<'a>(
+        settings: ProtocolSettings,
+        log: impl IntoIterator<Item = &'a LoggedEvent>,
+    ) -> Result<Self, ExamError> {
+        let mut exam = Exam::new(settings);
+        for entry in log {
+            exam.handle(entry.event.clone(), entry.at)?;
+        }
+        exam.pending.clear();
+        Ok(exam)
+    }
+
+    /// Settings in force.
+    pub fn settings(&self) -> &ProtocolSettings {
+        &self.settings
+    }
+
+    /// The registered patient.
+    pub fn patient(&self) -> Option<&Patient> {
+        self.patient.as_ref()
+    }
+
+    /// The current clearance.
+    pub fn clearance(&self) -> &Clearance {
+        &self.clearance
+    }
+
+    /// The selected agent.
+    pub fn agent(&self) -> Option<AgentId> {
+        self.agent
+    }
+
+    /// The contrast ledger (once a patient is registered).
+    pub fn ledger(&self) -> Option<&ContrastLedger> {
+        self.ledger.as_ref()
+    }
+
+    /// The stress protocol.
+    pub fn stress(&self) -> &StressProtocol {
+        &self.stress
+    }
+
+    /// The LGE window.
+    pub fn lge(&self) -> &LgeWindow {
+        &self.lge
+    }
+
+    /// Series acquired, in order.
+    pub fn acquired(&self) -> &[(Instant, ProtocolStep)] {
+        &self.acquired
+    }
+
+    /// Acknowledged alarms (time, code, by).
+    pub fn acknowledged(&self) -> &[(Instant, AlarmCode, String)] {
+        &self.acknowledged
+    }
+
+    /// The latest time the exam has seen.
+    pub fn now(&self) -> Instant {
+        self.now
+    }
+
+    /// The next deadline of any timer.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match (self.stress.poll_timeout(), self.lge.poll_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Fire every deadline at or before `now`, in time order.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        while let Some(due) = self.poll_timeout() {
+            if due > now {
+                break;
+            }
+            self.stress.handle_timeout(due);
+            self.drain_stress();
+            self.lge.handle_timeout(due);
+            self.drain_lge();
+        }
+        self.now = self.now.max(now);
+    }
+
+    /// Take the next output.
+    pub fn poll(&mut self) -> Option<Output> {
+        self.pending.pop_front()
+    }
+
+    /// Drain every pending output.
+    pub fn drain(&mut self) -> Vec<Output> {
+        self.pending.drain(..).collect()
+    }
+
+    fn drain_stress(&mut self) {
+        while let Some(o) = self.stress.poll() {
+            self.pending.push_back(o);
+        }
+    }
+
+    fn drain_lge(&mut self) {
+        while let Some(o) = self.lge.poll() {
+            self.pending.push_back(o);
+        }
+    }
+
+    fn push(&mut self, at: Instant, decision: Decision) {
+        self.pending.push_back(Output { at, decision });
+    }
+
+    fn reject(&mut self, at: Instant, code: RejectCode) -> Outcome {
+        self.push(at, Decision::Rejected { code });
+        Outcome::Rejected(code)
+    }
+
+    fn reassess(&mut self, now: Instant) {
+        self.clearance = assess(
+            self.patient.as_ref(),
+            &self.answers,
+            &self.overrides,
+            &self.settings.screening,
+        );
+        self.push(now, Decision::Clearance(self.clearance.clone()));
+    }
+
+    /// Apply one event at `now` (after firing every deadline up to `now`).
+    pub fn handle(&mut self, event: ExamEvent, now: Instant) -> Result<Outcome, ExamError> {
+        if now < self.now {
+            return Err(ExamError::TimeWentBackwards {
+                now,
+                last: self.now,
+            });
+        }
+        self.validate(&event)?;
+        self.handle_timeout(now);
+        let outcome = self.apply(event, now);
+        self.drain_stress();
+        self.drain_lge();
+        Ok(outcome)
+    }
+
+    fn validate(&self, event: &ExamEvent) -> Result<(), ExamError> {
+        match event {
+            ExamEvent::PatientRegistered { patient } => {
+                patient.validate()?;
+                if let Some(l) = &self.ledger
+                    && !l.injections().is_empty()
+                    && l.weight_kg() != patient.weight_kg
+                {
+                    return Err(ExamError::WeightChangedAfterContrast);
+                }
+            }
+            ExamEvent::OverrideRecorded { rule, by, reason } => Override {
+                rule: *rule,
+                by: by.clone(),
+                reason: reason.clone(),
+            }
+            .validate()?,
+            ExamEvent::VitalsReading { vitals } if !vitals.is_valid() => {
+                return Err(ExamError::Vitals);
+            }
+            ExamEvent::StressStarted { drug, dose } => match (drug, dose) {
+                (_, None) => {}
+                (StressDrug::Adenosine, Some(StressDose::UgKgMin(d)))
+                | (StressDrug::Regadenoson, Some(StressDose::Mg(d))) => {
+                    if !(d.is_finite() && *d > 0.0) {
+                        return Err(ExamError::StressDose(format!(
+                            "dose must be a finite number above 0, got {d}"
+                        )));
+                    }
+                }
+                (StressDrug::Adenosine, Some(StressDose::Mg(_))) => {
+                    return Err(ExamError::StressDose(
+                        "adenosine is dosed in µg/kg/min".into(),
+                    ));
+                }
+                (StressDrug::Regadenoson, Some(StressDose::UgKgMin(_))) => {
+                    return Err(ExamError::StressDose("regadenoson is dosed in mg".into()));
+                }
+            },
+            ExamEvent::StressEscalated {
+                dose_ug_kg_min: Some(d),
+            } if !(d.is_finite() && *d > 0.0) => {
+                return Err(ExamError::StressDose(format!(
+                    "dose must be a finite number above 0, got {d}"
+                )));
+            }
+            ExamEvent::Injected(req) => {
+                // Dry run on a scratch ledger to surface impossible numbers as errors.
+                let weight = self.patient.as_ref().map_or(70.0, |p| p.weight_kg);
+                let mut scratch = ContrastLedger::new(weight, self.settings.contrast.clone())?;
+                let agent = self
+                    .agent
+                    .and_then(|a| self.settings.agents.get(a))
+                    .or_else(|| self.settings.agents.agents.first());
+                if let Some(agent) = agent
+                    && let Err(InjectError::Invalid(e)) = scratch.inject(agent, req, self.now)
+                {
+                    return Err(e.into());
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: ExamEvent, now: Instant) -> Outcome {
+        match event {
+            ExamEvent::PatientRegistered { patient } => {
+                let keep = self
+                    .ledger
+                    .as_ref()
+                    .is_some_and(|l| !l.injections().is_empty());
+                if !keep {
+                    self.ledger =
+                        ContrastLedger::new(patient.weight_kg, self.settings.contrast.clone()).ok();
+                }
+                self.stress.set_weight(patient.weight_kg);
+                self.patient = Some(patient);
+                self.reassess(now);
+            }
+            ExamEvent::ScreeningAnswered { answers } => {
+                self.answers = answers;
+                self.reassess(now);
+            }
+            ExamEvent::OverrideRecorded { rule, by, reason } => {
+                self.overrides.push(Override { rule, by, reason });
+                self.reassess(now);
+            }
+            ExamEvent::ScannerRecorded { scanner } => self.scanner = Some(scanner),
+            ExamEvent::AgentSelected { agent } => match self.settings.agents.get(agent) {
+                Some(info) if info.for_cmr => self.agent = Some(agent),
+                _ => return self.reject(now, RejectCode::AgentNotForCmr),
+            },
+            ExamEvent::VitalsReading { vitals } => self.stress.vitals(&vitals, now),
+            ExamEvent::MonitorDataLost => self.stress.monitor(true, now),
+            ExamEvent::MonitorDataRestored => self.stress.monitor(false, now),
+            ExamEvent::StressStarted { drug, dose } => return self.start_stress(drug, dose, now),
+            ExamEvent::StressEscalated { dose_ug_kg_min } => {
+                if let Err(code) = self.stress.escalate(dose_ug_kg_min, now) {
+                    return self.reject(now, code);
+                }
+            }
+            ExamEvent::StressStopped => {
+                if let Err(code) = self.stress.stop(now) {
+                    return self.reject(now, code);
+                }
+            }
+            ExamEvent::StopCriterionNoted { criterion, .. } => {
+                self.stress.stop_criterion(criterion, now)
+            }
+            ExamEvent::Injected(req) => return self.inject(&req, now),
+            ExamEvent::SeriesAcquired { step, params } => {
+                if self.clearance.status == ClearanceStatus::Blocked {
+                    return self.reject(now, RejectCode::ExamBlocked);
+                }
+                self.acquired.push((now, step));
+                if let Some(p) = params {
+                    let findings = check_series(step, &p);
+                    if !findings.is_empty() {
+                        self.push(now, Decision::SeriesFindings { step, findings });
+                        self.push(
+                            now,
+                            Decision::Warning {
+                                code: WarningCode::SeriesOutOfRange,
+                            },
+                        );
+                    }
+                }
+                match step {
+                    ProtocolStep::StressPerfusion => self.stress.stress_perfusion_acquired(now),
+                    ProtocolStep::Lge => self.lge.acquired(now),
+                    _ => {}
+                }
+            }
+            ExamEvent::AlarmAcknowledged { code, by } => self.acknowledged.push((now, code, by)),
+            ExamEvent::LgeEarlyStart { by, reason } => {
+                let cumulative_mmol_kg =
+                    self.ledger.as_ref().map_or(0.0, |l| l.cumulative_mmol_kg());
+                self.lge.record_early_start(EarlyStart {
+                    at: now,
+                    by,
+                    reason,
+                    cumulative_mmol_kg,
+                });
+            }
+        }
+        Outcome::Accepted
+    }
+
+    fn start_stress(
+        &mut self,
+        drug: StressDrug,
+        dose: Option<StressDose>,
+        now: Instant,
+    ) -> Outcome {
+        if self.patient.is_none() {
+            return self.reject(now, RejectCode::NoPatient);
+        }
+        if self.clearance.stress_drug == Permission::Blocked {
+            return self.reject(now, RejectCode::StressDrugBlocked);
+        }
+        let s = &self.settings.stress;
+        let dose = dose.unwrap_or(match drug {
+            StressDrug::Adenosine => StressDose::UgKgMin(s.adenosine_dose_ug_kg_min),
+            StressDrug::Regadenoson => StressDose::Mg(s.regadenoson_dose_mg),
+        });
+        if let Err(code) = self.stress.start(drug, dose, now) {
+            return self.reject(now, code);
+        }
+        let rest_done = self
+            .acquired
+            .iter()
+            .any(|(_, s)| *s == ProtocolStep::RestPerfusion)
+            || self
+                .ledger
+                .as_ref()
+                .is_some_and(|l| l.last_with(Purpose::RestPerfusion).is_some());
+        if drug == StressDrug::Regadenoson && !rest_done {
+            self.drain_stress();
+            self.push(
+                now,
+                Decision::Warning {
+                    code: WarningCode::RegadenosonBeforeRest,
+                },
+            );
+        }
+        Outcome::Accepted
+    }
+
+    fn inject(&mut self, req: &InjectionRequest, now: Instant) -> Outcome {
+        if self.patient.is_none() || self.ledger.is_none() {
+            return self.reject(now, RejectCode::NoPatient);
+        }
+        if self.clearance.contrast == Permission::Blocked {
+            return self.reject(now, RejectCode::ContrastBlocked);
+        }
+        let Some(agent_id) = self.agent else {
+            return self.reject(now, RejectCode::NoAgentSelected);
+        };
+        let Some(agent) = self.settings.agents.get(agent_id).cloned() else {
+            return self.reject(now, RejectCode::AgentNotForCmr);
+        };
+        let ledger = self.ledger.as_mut().expect("checked above");
+        let first = ledger.injections().is_empty();
+        let had_stress = ledger.last_with(Purpose::StressPerfusion).is_some();
+        let had_rest = ledger.last_with(Purpose::RestPerfusion).is_some();
+        let accepted = match ledger.inject(&agent, req, now) {
+            Ok(a) => a,
+            Err(InjectError::Refused(code)) => return self.reject(now, code),
+            Err(InjectError::Invalid(_)) => unreachable!("validated before apply"),
+        };
+        let record = DoseRecord {
+            purpose: req.purpose,
+            volume_ml: accepted.injection.volume_ml,
+            mmol: accepted.injection.mmol,
+            cumulative_mmol: ledger.cumulative_mmol(),
+            cumulative_mmol_kg: ledger.cumulative_mmol_kg(),
+            cumulative_ml: ledger.cumulative_ml(),
+        };
+        let cumulative = record.cumulative_mmol_kg;
+        self.push(now, Decision::Dose(record));
+        for code in accepted.warnings {
+            self.push(now, Decision::Warning { code });
+        }
+        let egfr = self.patient.as_ref().and_then(|p| p.egfr);
+        if first && egfr.is_none() {
+            self.push(
+                now,
+                Decision::Warning {
+                    code: WarningCode::EgfrUnknown,
+                },
+            );
+        }
+        if first
+            && agent.acr_group == AcrGroup::I
+            && egfr.is_some_and(|e| e < self.settings.screening.egfr_contrast_min)
+        {
+            self.push(
+                now,
+                Decision::Warning {
+                    code: WarningCode::AcrGroupIWithLowEgfr,
+                },
+            );
+        }
+        let basis = match req.purpose {
+            Purpose::Single => Some(WindowBasis::SingleInjection),
+            Purpose::TopUp => Some(WindowBasis::TopUp),
+            Purpose::RestPerfusion if had_stress => Some(WindowBasis::SecondPerfusionInjection),
+            Purpose::RestPerfusion => Some(WindowBasis::SingleInjection),
+            Purpose::StressPerfusion if had_rest => Some(WindowBasis::SecondPerfusionInjection),
+            // Adenosine order: the rest injection follows and sets the window.
+            Purpose::StressPerfusion => None,
+        };
+        if let Some(basis) = basis {
+            self.lge.set(basis, now, cumulative);
+        }
+        Outcome::Accepted
+    }
+
+    /// The report's technique facts (5.2.3) as of `now`.
+    pub fn technique(&self, now: Instant) -> TechniqueFacts {
+        let mut sequences: Vec<ProtocolStep> = Vec::new();
+        for (_, s) in &self.acquired {
+            if !sequences.contains(s) {
+                sequences.push(*s);
+            }
+        }
+        let injections = self.ledger.as_ref().map_or(&[][..], |l| l.injections());
+        let agent = injections.first().map(|i| i.agent).or(self.agent);
+        let mut rates: Vec<f64> = Vec::new();
+        for i in injections {
+            let r = round_to(i.rate_ml_s, 1);
+            if !rates.contains(&r) {
+                rates.push(r);
+            }
+        }
+        let (mmol, mmol_kg, ml, flush) = self.ledger.as_ref().map_or((0.0, 0.0, 0.0, 0.0), |l| {
+            (
+                l.cumulative_mmol(),
+                l.cumulative_mmol_kg(),
+                l.cumulative_ml(),
+                l.cumulative_flush_ml(),
+            )
+        });
+        TechniqueFacts {
+            region: "heart".to_string(),
+            exam_kind: if injections.is_empty() {
+                ExamKind::Routine
+            } else {
+                ExamKind::ContrastEnhanced
+            },
+            vendor: self.scanner.as_ref().map(|s| s.vendor.clone()),
+            model: self.scanner.as_ref().map(|s| s.model.clone()),
+            field_strength_t: self.scanner.as_ref().map(|s| s.field_strength_t),
+            sequences,
+            agent,
+            agent_name: agent
+                .and_then(|a| self.settings.agents.get(a))
+                .map(|a| a.generic_name.clone()),
+            total_mmol: round_to(mmol, 3),
+            total_mmol_kg: round_to(mmol_kg, 4),
+            total_ml: round_to(ml, 1),
+            injection_method: injections.first().map(|i| i.method),
+            injection_rates_ml_s: rates,
+            flush_ml: round_to(flush, 1),
+            injections: injections
+                .iter()
+                .map(|i| InjectionFact {
+                    at_s: i.at.as_secs_f64(),
+                    purpose: i.purpose,
+                    volume_ml: round_to(i.volume_ml, 1),
+                    mmol: round_to(i.mmol, 3),
+                    mmol_kg: round_to(i.mmol_kg, 4),
+                    rate_ml_s: i.rate_ml_s,
+                    flush_ml: i.flush_ml,
+                    method: i.method,
+                })
+                .collect(),
+            stress: self
+                .stress
+                .runs()
+                .iter()
+                .map(|r| StressFact {
+                    drug: r.drug,
+                    dose: r.dose,
+                    max_dose_ug_kg_min: r.max_dose_ug_kg_min,
+                    duration_s: match r.drug {
+                        StressDrug::Adenosine => Some(r.duration(now).as_secs_f64()),
+                        StressDrug::Regadenoson => {
+                            r.stopped_at.map(|s| (s - r.started_at).as_secs_f64())
+                        }
+                    },
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,248 @@
+//! What the clinical core tells the shell: [`Output`] = a [`Decision`] stamped
+//! with the exam time it fell due.
+//!
+//! Every row of the simulator's output table (design/scenario-format.md) is a
+//! variant here, plus the kiosk-only decisions (infusion rate, escalation,
+//! reminders, series findings). Alarms (IEC 60601-1-8 priorities) and reminders
+//! are distinct kinds: a reminder never sounds.
+
+use serde::{Deserialize, Serialize};
+
+use super::contrast::Purpose;
+use super::protocol::{Finding, ProtocolStep};
+use super::screening::Clearance;
+use super::stress::{StopCriterion, StressDrug};
+use super::time::Instant;
+
+/// A decision with the exam time it fell due (a deadline carries its own time,
+/// not the time it was noticed).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Output {
+    /// When the decision fell due.
+    pub at: Instant,
+    /// The decision.
+    #[serde(flatten)]
+    pub decision: Decision,
+}
+
+/// Everything the clinical core decides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Decision {
+    /// Screening outcome (after patient, screening or override changes).
+    Clearance(Clearance),
+    /// Image stress perfusion now (once per stress run).
+    StressImagingDue {
+        /// Which criterion fired first.
+        reason: StressImagingReason,
+    },
+    /// The pump rate to set (on start and on escalation).
+    Infusion {
+        /// Drug.
+        drug: StressDrug,
+        /// Dose (µg/kg/min).
+        dose_ug_kg_min: f64,
+        /// Pump rate (mL/h).
+        rate_ml_h: f64,
+    },
+    /// Site escalation enabled and the patient not stressed: offer the higher dose.
+    EscalationDue {
+        /// Dose to escalate to (µg/kg/min).
+        dose_ug_kg_min: f64,
+        /// Its pump rate (mL/h).
+        rate_ml_h: f64,
+    },
+    /// Stop the infusion now.
+    StopStressDue {
+        /// Why.
+        reason: StopReason,
+    },
+    /// The recovery wait after stress is over: rest perfusion may start.
+    RestPerfusionReady,
+    /// The LGE window changed.
+    LgeWindow {
+        /// Earliest start per the standard.
+        opens_at: Instant,
+        /// Latest start per the standard.
+        closes_at: Instant,
+        /// Dose-dependent guidance: best contrast from here (≥ `opens_at`).
+        best_from: Instant,
+    },
+    /// The LGE window is open.
+    LgeWindowOpen,
+    /// The LGE window has closed.
+    LgeWindowClosed,
+    /// An injection was recorded.
+    Dose(DoseRecord),
+    /// Something is outside the standard's range but allowed.
+    Warning {
+        /// Code.
+        code: WarningCode,
+    },
+    /// An input the kiosk refuses; it changed nothing.
+    Rejected {
+        /// Code.
+        code: RejectCode,
+    },
+    /// An alarm condition (sounds, by priority).
+    Alarm {
+        /// Code.
+        code: AlarmCode,
+        /// IEC 60601-1-8 priority.
+        priority: AlarmPriority,
+    },
+    /// A silent reminder for the technologist.
+    Reminder {
+        /// Code.
+        code: ReminderCode,
+    },
+    /// An acquired series' parameters fall outside its catalogue entry.
+    SeriesFindings {
+        /// Step.
+        step: ProtocolStep,
+        /// Findings.
+        findings: Vec<Finding>,
+    },
+}
+
+/// The dose line after an accepted injection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DoseRecord {
+    /// Purpose of this injection.
+    pub purpose: Purpose,
+    /// Volume of this injection (mL).
+    pub volume_ml: f64,
+    /// Gadolinium in this injection (mmol).
+    pub mmol: f64,
+    /// Total so far (mmol).
+    pub cumulative_mmol: f64,
+    /// Total so far (mmol/kg).
+    pub cumulative_mmol_kg: f64,
+    /// Total agent volume so far (mL).
+    pub cumulative_ml: f64,
+}
+
+/// Why stress imaging is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StressImagingReason {
+    /// HR ≥ baseline + 10 /min.
+    HrRise,
+    /// SBP ≤ baseline − 10 mmHg.
+    SbpDrop,
+    /// The maximum infusion time before imaging (240 s) was reached.
+    MaxDuration,
+    /// Regadenoson: the post-bolus delay (≈ 60 s) has passed.
+    BolusDelay,
+}
+
+/// Why the infusion must stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "cause", rename_all = "snake_case")]
+pub enum StopReason {
+    /// Stress perfusion was acquired (3.2.3 step 3).
+    StressImagingAcquired,
+    /// SBP fell below the stop limit (practice: < 80 mmHg).
+    SbpBelowStopLimit,
+    /// A stop criterion was noted.
+    StopCriterion {
+        /// Which one.
+        criterion: StopCriterion,
+    },
+}
+
+/// Warning codes (stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WarningCode {
+    /// Injection rate outside 3–7 mL/s (3.1.3.2).
+    RateOutOfRange,
+    /// Flush outside 20–30 mL (3.1.3.2).
+    FlushOutOfRange,
+    /// Cumulative gadolinium above 0.2 mmol/kg (3.1.3.2).
+    #[serde(rename = "cumulative_above_0_2")]
+    CumulativeAbove0_2,
+    /// ACR group I agent with eGFR < 30 (practice).
+    AcrGroupIWithLowEgfr,
+    /// Contrast given with eGFR unknown (2.3.1).
+    EgfrUnknown,
+    /// LGE acquired before the window opened without a recorded early start (3.1.4.1).
+    LgeBeforeWindow,
+    /// LGE acquired after the window closed (3.1.4.1).
+    LgeAfterWindow,
+    /// Early LGE start recorded although the dose is not low (3.1.4.1).
+    LgeEarlyStartNotLowDose,
+    /// Regadenoson given before rest perfusion (practice: rest first).
+    RegadenosonBeforeRest,
+    /// An acquired series is outside its catalogue ranges (3.1, 3.2).
+    SeriesOutOfRange,
+    /// The infusion has run past the site's maximum.
+    InfusionOverdue,
+}
+
+/// Codes for refused inputs (stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// Clearance blocks contrast (2.3.1, 3.1.3.2).
+    ContrastBlocked,
+    /// A top-up above 0.05 mmol/kg (3.1.4.1).
+    #[serde(rename = "top_up_above_0_05")]
+    TopUpAbove0_05,
+    /// No patient registered yet.
+    NoPatient,
+    /// No contrast agent selected.
+    NoAgentSelected,
+    /// The agent is not for CMR (gadoxetate) or not in the catalogue.
+    AgentNotForCmr,
+    /// Clearance blocks the stress drug (3.2.3).
+    StressDrugBlocked,
+    /// Baseline SBP < 90 mmHg: stress drug contraindicated (practice).
+    SbpBelow90,
+    /// A stress run is already active.
+    StressAlreadyRunning,
+    /// No stress run to stop or escalate.
+    NoStressRunning,
+    /// Escalation is not enabled at this site or already done.
+    EscalationNotAllowed,
+    /// The exam is blocked by clearance.
+    ExamBlocked,
+}
+
+/// Alarm codes (stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmCode {
+    /// SBP below the floor during stress (default 90 mmHg).
+    SbpLow,
+    /// SBP below the stop limit (practice: 80 mmHg): stop criterion.
+    SbpBelowStopLimit,
+    /// SpO₂ below the floor during stress (default 90 %).
+    Spo2Low,
+    /// Monitor data lost while the stress drug acts.
+    MonitorLost,
+    /// An adverse reaction / stop criterion was noted during stress.
+    AdverseReaction,
+}
+
+/// Alarm priority (IEC 60601-1-8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlarmPriority {
+    /// Low.
+    Low,
+    /// Medium.
+    Medium,
+    /// High.
+    High,
+}
+
+/// Reminder codes (silent, stable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReminderCode {
+    /// Re-check TI (TI scout) before the LGE block: TI drifts upward with time.
+    TiRecheck,
+    /// Watch the patient for adverse reactions after stopping the stress drug (3.2.3).
+    ObservePatient,
+}
