@@ -17,6 +17,7 @@
 pub mod config;
 pub mod domain;
 pub mod i18n;
+pub mod monitor;
 pub mod screenshot;
 pub mod shell;
 pub mod simulate;
