@@ -229,42 +229,8 @@ pub enum MonitorSource {
     Tcp,
 }
 
-/// The monitor's wire protocol.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MonitorProtocol {
-    /// HL7 v2 ORU^R01 (IHE PCD-01) in MLLP framing.
-    #[default]
-    Hl7,
-    /// Philips IntelliVue Data Export over RS-232.
-    Intellivue,
-}
-
-/// Serial parity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Parity {
-    /// No parity bit.
-    #[default]
-    None,
-    /// Even parity.
-    Even,
-    /// Odd parity.
-    Odd,
-}
-
-/// Serial flow control.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FlowControl {
-    /// None.
-    #[default]
-    None,
-    /// RTS/CTS.
-    Hardware,
-    /// XON/XOFF.
-    Software,
-}
+pub use crate::monitor::Protocol as MonitorProtocol;
+pub use crate::monitor::link::{FlowControl, Parity};
 
 /// How the patient monitor is reached.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

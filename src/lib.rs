@@ -10,6 +10,7 @@
 //! * [`i18n`] — Fluent bundles (zh-CN, en-US) and the bridge that feeds them to Slint.
 //! * [`theme`] — day and night palettes, contrast checks, millimetre touch targets.
 //! * [`monitor`] — patient-monitor protocols (HL7 PCD-01, IntelliVue), the link and a simulator.
+//! * [`report`] — the technique section (5.2.3) worded in zh-CN or en-US through Fluent.
 //! * [`ui`] — the Slint components generated from `ui/`.
 //! * [`shell`] — the controller that wires the window to the rest of the program.
 //! * [`screenshot`] — headless rendering of any screen to PNG with the software renderer.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod domain;
 pub mod i18n;
 pub mod monitor;
+pub mod report;
 pub mod screenshot;
 pub mod shell;
 pub mod simulate;

@@ -12,6 +12,8 @@ use cmr_kiosk::i18n::Localizer;
 use cmr_kiosk::screenshot::Renderer;
 use cmr_kiosk::shell::{SCREENS, Shell, screen_from_name};
 
+mod cli_monitor;
+
 /// The touchscreen kiosk of a cardiac MR exam room.
 #[derive(Debug, Parser)]
 #[command(name = "cmr-kiosk", version, about)]
@@ -28,6 +30,16 @@ struct Cli {
 enum Command {
     /// Render screens to PNG with the software renderer (no display needed).
     Screenshot(ScreenshotArgs),
+    /// Run a scripted exam (JSON scenario) through the clinical core on a simulated
+    /// clock and print the kiosk's decisions as JSON lines. Exit status 2 on a
+    /// malformed scenario.
+    Simulate {
+        /// The scenario file (see the scenario format in the README).
+        file: PathBuf,
+    },
+    /// Patient-monitor diagnostics for installers.
+    #[command(subcommand)]
+    Monitor(cli_monitor::MonitorCommand),
 }
 
 #[derive(Debug, Args)]
@@ -71,6 +83,32 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => run_kiosk(config),
         Some(Command::Screenshot(args)) => screenshot(config, args),
+        Some(Command::Simulate { file }) => simulate(&file),
+        Some(Command::Monitor(cmd)) => cli_monitor::run(cmd),
+    }
+}
+
+fn simulate(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("cmr-kiosk simulate: {}: {e}", file.display());
+            return Ok(ExitCode::from(2));
+        }
+    };
+    match cmr_kiosk::simulate::run_scenario_lines(&text) {
+        Ok(lines) => {
+            use std::io::Write as _;
+            let mut out = std::io::stdout().lock();
+            for line in lines {
+                writeln!(out, "{line}")?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("cmr-kiosk simulate: {}: {e}", file.display());
+            Ok(ExitCode::from(2))
+        }
     }
 }
 

@@ -1,0 +1,109 @@
+//! The report's technique section (standard clause 5.2.3) as text in zh-CN or en-US.
+//!
+//! The facts come from the pure core ([`crate::domain::technique::TechniqueFacts`]);
+//! this adapter only words them through Fluent (`locales/*/report.ftl`).
+
+use fluent::FluentArgs;
+use serde::Serialize;
+
+use crate::config::Language;
+use crate::domain::stress::{StressDose, StressDrug};
+use crate::domain::technique::{ExamKind, TechniqueFacts};
+use crate::i18n::Localizer;
+
+/// The Fluent key of a serde-named value: `prefix-<snake_case name>`.
+pub fn key_for<T: Serialize>(prefix: &str, value: &T) -> String {
+    let name = serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    format!("{prefix}-{name}")
+}
+
+/// A number for a report: at most `dp` decimals, trailing zeros dropped.
+pub fn number(v: f64, dp: usize) -> String {
+    let s = format!("{v:.dp$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// The technique section: a heading and one line per fact.
+pub fn technique_lines(loc: &Localizer, lang: Language, facts: &TechniqueFacts) -> Vec<String> {
+    let tr = |key: &str| loc.tr(lang, key);
+    let tr_args = |key: &str, args: &FluentArgs| loc.tr_args(lang, key, args);
+    let mut lines = vec![tr("report-technique-heading")];
+
+    lines.push(tr(match facts.exam_kind {
+        ExamKind::Routine => "report-exam-routine",
+        ExamKind::ContrastEnhanced => "report-exam-contrast",
+    }));
+
+    match (&facts.vendor, facts.field_strength_t) {
+        (Some(vendor), Some(field)) => {
+            let mut a = FluentArgs::new();
+            a.set("vendor", vendor.clone());
+            a.set("model", facts.model.clone().unwrap_or_default());
+            a.set("field", number(field, 1));
+            lines.push(tr_args("report-scanner", &a).replace("  ", " "));
+        }
+        _ => lines.push(tr("report-scanner-unknown")),
+    }
+
+    if facts.sequences.is_empty() {
+        lines.push(tr("report-sequences-none"));
+    } else {
+        let sep = tr("report-list-separator");
+        let list: Vec<String> = facts
+            .sequences
+            .iter()
+            .map(|s| tr(&key_for("step", s)))
+            .collect();
+        let mut a = FluentArgs::new();
+        a.set("list", list.join(&sep));
+        lines.push(tr_args("report-sequences", &a));
+    }
+
+    match (&facts.agent, facts.injections.is_empty()) {
+        (Some(agent), false) => {
+            let mut a = FluentArgs::new();
+            a.set("agent", tr(&key_for("agent", agent)));
+            a.set("ml", number(facts.total_ml, 1));
+            a.set("mmol", number(facts.total_mmol, 3));
+            a.set("mmolkg", number(facts.total_mmol_kg, 3));
+            a.set("count", facts.injections.len().to_string());
+            let method = facts.injection_method.unwrap_or_default();
+            a.set("method", tr(&key_for("method", &method)));
+            let rates: Vec<String> = facts
+                .injection_rates_ml_s
+                .iter()
+                .map(|r| number(*r, 1))
+                .collect();
+            a.set("rates", rates.join("/"));
+            a.set("flush", number(facts.flush_ml, 1));
+            lines.push(tr_args("report-contrast", &a));
+        }
+        _ => lines.push(tr("report-contrast-none")),
+    }
+
+    for stress in &facts.stress {
+        let mut a = FluentArgs::new();
+        match (stress.drug, stress.dose) {
+            (StressDrug::Adenosine, StressDose::UgKgMin(dose)) => {
+                a.set("dose", number(dose, 0));
+                a.set("max", number(stress.max_dose_ug_kg_min.unwrap_or(dose), 0));
+                let secs = stress.duration_s.unwrap_or(0.0).max(0.0).round() as u64;
+                a.set("minutes", (secs / 60).to_string());
+                a.set("seconds", (secs % 60).to_string());
+                lines.push(tr_args("report-stress-adenosine", &a));
+            }
+            (_, StressDose::Mg(mg)) | (StressDrug::Regadenoson, StressDose::UgKgMin(mg)) => {
+                a.set("mg", number(mg, 1));
+                lines.push(tr_args("report-stress-regadenoson", &a));
+            }
+        }
+    }
+    lines
+}
