@@ -250,8 +250,11 @@ pub struct MonitorConfig {
     pub flow_control: FlowControl,
     /// Address the kiosk listens on for HL7 over TCP.
     pub tcp_listen: String,
-    /// Profile of the built-in simulator: `resting`, `responder`, `non_responder`, `hypotensive`.
+    /// Profile of the built-in simulator: `resting`, `responder`, `non-responder`, `hypotensive`.
     pub simulator_profile: String,
+    /// A device profile from `hardware/profiles/` (e.g. `philips-intellivue-mib`) for
+    /// expected update intervals and poll settings; empty: the protocol's defaults.
+    pub device_profile: String,
 }
 
 impl Default for MonitorConfig {
@@ -265,14 +268,13 @@ impl Default for MonitorConfig {
             flow_control: FlowControl::None,
             tcp_listen: "0.0.0.0:2575".to_string(),
             simulator_profile: "resting".to_string(),
+            device_profile: String::new(),
         }
     }
 }
 
 /// Serial speeds the kiosk accepts.
 pub const BAUD_RATES: [u32; 8] = [1200, 2400, 4800, 9600, 19_200, 38_400, 57_600, 115_200];
-/// Profiles of the built-in simulated monitor.
-pub const SIMULATOR_PROFILES: [&str; 4] = ["resting", "responder", "non_responder", "hypotensive"];
 
 impl Config {
     /// Parses and validates the text of a `kiosk.toml`. Pure: no file or environment access.
@@ -373,14 +375,24 @@ impl Config {
                 );
             }
         }
-        if !SIMULATOR_PROFILES.contains(&m.simulator_profile.as_str()) {
+        if crate::monitor::sim::Profile::from_name(&m.simulator_profile).is_none() {
+            let names: Vec<_> = crate::monitor::sim::Profile::ALL
+                .iter()
+                .map(|p| p.name())
+                .collect();
             return invalid(
                 "monitor.simulator_profile",
                 format!(
-                    "`{}` is not one of {:?}",
-                    m.simulator_profile, SIMULATOR_PROFILES
+                    "`{}` is not one of {}",
+                    m.simulator_profile,
+                    names.join(", ")
                 ),
             );
+        }
+        if !m.device_profile.is_empty()
+            && let Err(e) = crate::monitor::profile::DeviceProfile::builtin(&m.device_profile)
+        {
+            return invalid("monitor.device_profile", e.to_string());
         }
         Ok(())
     }

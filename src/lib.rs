@@ -11,6 +11,7 @@
 //! * [`theme`] — day and night palettes, contrast checks, millimetre touch targets.
 //! * [`monitor`] — patient-monitor protocols (HL7 PCD-01, IntelliVue), the link and a simulator.
 //! * [`report`] — the technique section (5.2.3) worded in zh-CN or en-US through Fluent.
+//! * [`vitals`] — the kiosk's live monitor feed (configured link or in-process simulator).
 //! * [`ui`] — the Slint components generated from `ui/`.
 //! * [`shell`] — the controller that wires the window to the rest of the program.
 //! * [`screenshot`] — headless rendering of any screen to PNG with the software renderer.
@@ -25,3 +26,4 @@ pub mod shell;
 pub mod simulate;
 pub mod theme;
 pub mod ui;
+pub mod vitals;

@@ -33,6 +33,7 @@ pub struct Shell {
     theme: Rc<Cell<ThemeName>>,
     config: Rc<Config>,
     clock: Option<slint::Timer>,
+    feed: Option<crate::vitals::MonitorFeed>,
 }
 
 impl Shell {
@@ -94,6 +95,7 @@ impl Shell {
             theme: theme_state,
             config,
             clock: None,
+            feed: None,
         })
     }
 
@@ -151,9 +153,44 @@ impl Shell {
         self.clock = Some(timer);
     }
 
+    /// Starts the live monitor feed (the built-in simulator when nothing is
+    /// configured); the status bar follows its readings and link state.
+    pub fn start_monitor(&mut self) -> std::io::Result<()> {
+        let weak = self.app.as_weak();
+        let simulated = self.config.monitor.source == MonitorSource::Simulated;
+        let board =
+            std::sync::Arc::new(std::sync::Mutex::new(crate::vitals::VitalsBoard::default()));
+        let feed = crate::vitals::MonitorFeed::start(self.config.monitor.clone(), move |ev| {
+            let b = {
+                let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
+                b.apply(&ev);
+                b.clone()
+            };
+            let _ = weak.upgrade_in_event_loop(move |app| {
+                app.set_hr_text(b.hr_text().into());
+                app.set_bp_text(b.bp_text().into());
+                app.set_monitor_state(if b.lost {
+                    MonitorState::Lost
+                } else if simulated {
+                    MonitorState::Simulated
+                } else if b.connected {
+                    MonitorState::Connected
+                } else {
+                    MonitorState::Off
+                });
+            });
+        })?;
+        self.feed = Some(feed);
+        Ok(())
+    }
+
     /// Shows the window (full screen when configured) and runs the event loop.
     pub fn run(mut self) -> Result<(), slint::PlatformError> {
         self.start_clock();
+        if let Err(e) = self.start_monitor() {
+            tracing::error!("the monitor feed could not start: {e}");
+            self.app.set_monitor_state(MonitorState::Lost);
+        }
         let ui = &self.config.ui;
         self.app.window().set_size(slint::PhysicalSize::new(
             ui.screen_width_px,

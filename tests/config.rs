@@ -91,6 +91,7 @@ fn unknown_keys_are_refused_by_name(#[case] text: &str, #[case] key: &str) {
     "[monitor]\nsimulator_profile = \"sleepy\"",
     "monitor.simulator_profile"
 )]
+#[case::device_profile("[monitor]\ndevice_profile = \"acme-9000\"", "monitor.device_profile")]
 #[case::database("[database]\nurl = \"mysql://x\"", "database.url")]
 fn out_of_range_values_are_refused_by_key(#[case] text: &str, #[case] key: &str) {
     match Config::parse(text).unwrap_err() {

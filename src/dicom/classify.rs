@@ -215,7 +215,8 @@ impl Rules {
     }
 }
 
-/// Whether `pattern` matches `text` (see the rule file: substring, `~token`, glob).
+/// Whether `pattern` matches `text`, case-insensitively: a substring; `~token` a
+/// whole token run; `glob:pattern` a glob over the whole text (`*`, `?`).
 pub fn pattern_matches(pattern: &str, text: &str) -> bool {
     let p = pattern.to_lowercase();
     let t = text.to_lowercase();
@@ -230,8 +231,8 @@ pub fn pattern_matches(pattern: &str, text: &str) -> bool {
             .filter(|x| !x.is_empty())
             .collect();
         !want.is_empty() && have.windows(want.len()).any(|w| w == want.as_slice())
-    } else if p.contains('*') || p.contains('?') {
-        glob(p.as_bytes(), t.as_bytes())
+    } else if let Some(g) = p.strip_prefix("glob:") {
+        glob(g.as_bytes(), t.as_bytes())
     } else {
         t.contains(&p)
     }
@@ -312,9 +313,11 @@ mod tests {
         assert!(pattern_matches("~sa", "cine_SA"));
         assert!(!pattern_matches("~sa", "sagittal"));
         assert!(pattern_matches("~sa_stack", "cine SA stack"));
-        assert!(pattern_matches("*tfi2d*", "*tfi2d1_15"));
-        assert!(pattern_matches("*fl?d?_v*", "*fl2d1_v150in"));
-        assert!(!pattern_matches("*fl?d?_v*", "*tfl2d1"));
+        assert!(pattern_matches("glob:*tfi2d*", "*tfi2d1_15"));
+        assert!(pattern_matches("glob:*fl?d?_v*", "*fl2d1_v150in"));
+        assert!(!pattern_matches("glob:*fl?d?_v*", "*tfl2d1"));
+        assert!(pattern_matches("t2*", "T2*_mFFE"));
+        assert!(!pattern_matches("t2*", "T2prep_map"));
         assert!(pattern_matches("CINE", "fiesta cine 2ch"));
     }
 

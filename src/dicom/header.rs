@@ -22,7 +22,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
-use dicom_core::header::Header;
+use dicom_core::header::HasLength;
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{InMemDicomObject, OpenFileOptions};
@@ -895,7 +895,9 @@ fn extract(ds: &InMemDicomObject, file: &Path) -> Result<DicomHeader, HeaderErro
     };
 
     let rows = r.int(ds, tags::ROWS)?.and_then(|v| u32::try_from(v).ok());
-    let columns = r.int(ds, tags::COLUMNS)?.and_then(|v| u32::try_from(v).ok());
+    let columns = r
+        .int(ds, tags::COLUMNS)?
+        .and_then(|v| u32::try_from(v).ok());
     let pm = tags::PIXEL_MEASURES_SEQUENCE;
     let fov_g = tags::MRFOV_GEOMETRY_SEQUENCE;
     let phase_direction = r

@@ -379,7 +379,11 @@ pub fn summarize(series_uid: &str, headers: &[&DicomHeader]) -> SeriesSummary {
 pub fn group_series(headers: &[DicomHeader]) -> Vec<SeriesSummary> {
     let mut groups: BTreeMap<&str, Vec<&DicomHeader>> = BTreeMap::new();
     for h in headers {
-        let uid = h.identity.series_uid.as_deref().unwrap_or("(no series uid)");
+        let uid = h
+            .identity
+            .series_uid
+            .as_deref()
+            .unwrap_or("(no series uid)");
         groups.entry(uid).or_default().push(h);
     }
     let mut out: Vec<SeriesSummary> = groups

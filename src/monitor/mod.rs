@@ -21,6 +21,7 @@
 pub mod hl7;
 pub mod intellivue;
 pub mod link;
+pub mod profile;
 pub mod reading;
 pub mod sim;
 pub mod watchdog;

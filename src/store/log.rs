@@ -879,7 +879,7 @@ impl Store {
             }
         }
         match self.head(device).await? {
-            Some((seq, hash)) if seq > prev_seq => Ok(Some(BadRow {
+            Some((seq, _)) if seq > prev_seq => Ok(Some(BadRow {
                 device: device.to_string(),
                 seq: prev_seq + 1,
                 id: None,

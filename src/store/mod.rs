@@ -458,8 +458,29 @@ impl Store {
         }
     }
 
-    pub(crate) fn pool(&self) -> &Pool {
-        &self.inner.pool
+    /// SQLite's `(journal_mode, synchronous, foreign_keys)` as a connection of
+    /// the pool sees them (`("wal", 2, 1)` expected); `None` on PostgreSQL.
+    pub async fn sqlite_settings(&self) -> Result<Option<(String, i64, i64)>, StoreError> {
+        let Pool::Sqlite(pool) = &self.inner.pool else {
+            return Ok(None);
+        };
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(StoreError::db("reading SQLite settings"))?;
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::db("reading journal_mode"))?;
+        let (sync,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::db("reading synchronous"))?;
+        let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::db("reading foreign_keys"))?;
+        Ok(Some((mode, sync, fk)))
     }
 
     pub(crate) fn append_lock(&self) -> &tokio::sync::Mutex<()> {
