@@ -34,6 +34,7 @@ pub struct Shell {
     config: Rc<Config>,
     clock: Option<slint::Timer>,
     feed: Option<crate::vitals::MonitorFeed>,
+    board: std::sync::Arc<std::sync::Mutex<crate::vitals::VitalsBoard>>,
 }
 
 impl Shell {
@@ -96,6 +97,7 @@ impl Shell {
             config,
             clock: None,
             feed: None,
+            board: Default::default(),
         })
     }
 
@@ -130,17 +132,30 @@ impl Shell {
         theme::apply(&self.app, theme_name, &self.config.ui);
     }
 
-    /// Starts the status-bar clock (wall-clock time: a label only).
+    /// Starts the status-bar clock (wall-clock time: a label only) and the NIBP age
+    /// (monotonic).
     pub fn start_clock(&mut self) {
         let weak = self.app.as_weak();
+        let (board, lang) = (self.board.clone(), self.language.clone());
         let tick = move || {
             if let Some(app) = weak.upgrade() {
-                app.set_clock_text(
-                    chrono::Local::now()
-                        .format("%Y-%m-%d %H:%M:%S")
-                        .to_string()
-                        .into(),
-                );
+                let now = chrono::Local::now();
+                app.set_clock_text(now.format("%Y-%m-%d %H:%M:%S").to_string().into());
+                let age = board
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .nibp_age_minutes(std::time::Instant::now());
+                let text = match age {
+                    None => String::new(),
+                    Some(0) => lang.tr("vitals-bp-age-now"),
+                    Some(m) => {
+                        let mut args = fluent::FluentArgs::new();
+                        args.set("minutes", m.to_string());
+                        lang.localizer()
+                            .tr_args(lang.current(), "vitals-bp-age", &args)
+                    }
+                };
+                app.set_bp_age_text(text.into());
             }
         };
         tick();
@@ -158,8 +173,7 @@ impl Shell {
     pub fn start_monitor(&mut self) -> std::io::Result<()> {
         let weak = self.app.as_weak();
         let simulated = self.config.monitor.source == MonitorSource::Simulated;
-        let board =
-            std::sync::Arc::new(std::sync::Mutex::new(crate::vitals::VitalsBoard::default()));
+        let board = self.board.clone();
         let feed = crate::vitals::MonitorFeed::start(self.config.monitor.clone(), move |ev| {
             let b = {
                 let mut b = board.lock().unwrap_or_else(|p| p.into_inner());

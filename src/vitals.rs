@@ -125,6 +125,11 @@ pub struct VitalsBoard {
     hr: Option<f64>,
     sys: Option<f64>,
     dia: Option<f64>,
+    /// When the shown NIBP was measured, on the kiosk's monotonic clock.
+    nibp_since: Option<std::time::Instant>,
+    /// The monitor's own time stamp of that measurement (a repeated reading with
+    /// the same stamp is the same measurement and does not make it younger).
+    nibp_observed: Option<chrono::NaiveDateTime>,
     /// "Monitor data lost" is raised.
     pub lost: bool,
     /// A session is up (real monitors).
@@ -139,7 +144,15 @@ impl VitalsBoard {
         match ev {
             LinkEvent::Reading(r) => match r.reading.measure {
                 Measure::Hr => self.hr = Some(r.reading.value),
-                Measure::NibpSys => self.sys = Some(r.reading.value),
+                Measure::NibpSys => {
+                    let repeated = r.reading.observed_at.is_some()
+                        && r.reading.observed_at == self.nibp_observed;
+                    if !repeated || self.nibp_since.is_none() {
+                        self.nibp_since = Some(r.received_instant.into_std());
+                    }
+                    self.nibp_observed = r.reading.observed_at;
+                    self.sys = Some(r.reading.value);
+                }
                 Measure::NibpDia => self.dia = Some(r.reading.value),
                 _ => {}
             },
@@ -160,6 +173,16 @@ impl VitalsBoard {
     /// Heart rate as digits, or empty.
     pub fn hr_text(&self) -> String {
         self.hr.map(|v| format!("{v:.0}")).unwrap_or_default()
+    }
+
+    /// Whole minutes since the shown NIBP was measured (NIBP is a spot measurement
+    /// every 1–5 min, so its age is always shown).
+    pub fn nibp_age_minutes(&self, now: std::time::Instant) -> Option<u64> {
+        if self.bp_text().is_empty() {
+            return None;
+        }
+        self.nibp_since
+            .map(|t| now.saturating_duration_since(t).as_secs() / 60)
     }
 
     /// Systolic/diastolic as digits, or empty.

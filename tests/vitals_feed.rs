@@ -33,6 +33,16 @@ fn default_config_feeds_simulated_readings_and_the_board_follows() {
         board.bp_text()
     );
     assert!(!board.lost);
+    assert_eq!(
+        board.nibp_age_minutes(Instant::now()),
+        Some(0),
+        "fresh NIBP"
+    );
+    assert_eq!(
+        board.nibp_age_minutes(Instant::now() + Duration::from_secs(185)),
+        Some(3),
+        "NIBP age counts up on the monotonic clock"
+    );
 
     // A stale HR is blanked (shown as "--" by the UI); data lost and restored toggle.
     board.apply(&LinkEvent::Watchdog(WatchdogEvent::Stale {

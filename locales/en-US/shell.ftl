@@ -25,3 +25,5 @@ role-screen-pending = This area is not installed in this version of the kiosk.
 vitals-hr = HR
 vitals-bp = BP
 vitals-missing = --
+vitals-bp-age = ({ $minutes } min ago)
+vitals-bp-age-now = (just now)

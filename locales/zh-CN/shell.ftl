@@ -25,3 +25,5 @@ role-screen-pending = 此版本尚未安装该功能区。
 vitals-hr = 心率
 vitals-bp = 血压
 vitals-missing = --
+vitals-bp-age = （{ $minutes } 分钟前）
+vitals-bp-age-now = （刚刚）
