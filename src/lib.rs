@@ -6,6 +6,7 @@
 //! * [`domain`] — the pure clinical core: screening, contrast ledger, stress and LGE
 //!   timing, protocol compliance, technique facts. No I/O, no clocks.
 //! * [`simulate`] — the scenario runner behind `cmr-kiosk simulate`.
+//! * [`dicom`] — header-only DICOM reading, series summaries, classification and compliance.
 //! * [`config`] — the site configuration (`kiosk.toml`), parsed and validated purely.
 //! * [`i18n`] — Fluent bundles (zh-CN, en-US) and the bridge that feeds them to Slint.
 //! * [`theme`] — day and night palettes, contrast checks, millimetre touch targets.
@@ -17,6 +18,7 @@
 //! * [`screenshot`] — headless rendering of any screen to PNG with the software renderer.
 
 pub mod config;
+pub mod dicom;
 pub mod domain;
 pub mod i18n;
 pub mod monitor;

@@ -37,9 +37,28 @@ enum Command {
         /// The scenario file (see the scenario format in the README).
         file: PathBuf,
     },
+    /// Read acquired DICOM series (headers only): study, series summaries,
+    /// classification and compliance findings. Exit status 2 when files were skipped.
+    #[command(subcommand)]
+    Dicom(DicomCommand),
     /// Patient-monitor diagnostics for installers.
     #[command(subcommand)]
     Monitor(cli_monitor::MonitorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum DicomCommand {
+    /// Scan a folder of DICOM files.
+    Scan {
+        /// The folder (searched recursively).
+        dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Extra classification rules of the site (TOML), tried before the shipped ones.
+        #[arg(long, value_name = "FILE")]
+        rules: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -85,7 +104,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Screenshot(args)) => screenshot(config, args),
         Some(Command::Simulate { file }) => simulate(&file),
         Some(Command::Monitor(cmd)) => cli_monitor::run(cmd),
+        Some(Command::Dicom(DicomCommand::Scan { dir, json, rules })) => {
+            dicom_scan(&dir, json, rules.as_deref())
+        }
     }
+}
+
+fn dicom_scan(
+    dir: &std::path::Path,
+    json: bool,
+    rules: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    use cmr_kiosk::dicom::{Rules, render_table, scan_dir};
+    let rules = match rules {
+        Some(p) => Rules::builtin_with_site_file(p)?,
+        None => Rules::builtin(),
+    };
+    let report = scan_dir(dir, &rules)?;
+    if json {
+        println!("{}", report.to_json());
+    } else {
+        print!("{}", render_table(&report));
+    }
+    Ok(ExitCode::from(
+        u8::try_from(report.exit_code()).unwrap_or(2),
+    ))
 }
 
 fn simulate(file: &std::path::Path) -> anyhow::Result<ExitCode> {

@@ -1,0 +1,28 @@
+//! DICOM input: what the scanner really did, read from its files.
+//!
+//! Imperative shell around the domain's protocol catalogue: this module reads
+//! files (headers only, never pixel data), the domain judges them.
+//!
+//! * [`header`]: one file → [`header::DicomHeader`] (identity, equipment, series,
+//!   geometry, timing, contrast/bolus; enhanced multi-frame MR; character sets).
+//! * [`series`]: headers grouped by Series Instance UID → [`series::SeriesSummary`]
+//!   (slices, phases, FOV, gap, orientation class, phase-encoding direction, times).
+//! * [`classify`]: series → protocol step by rules kept as data
+//!   (`hardware/dicom-classification.toml`, extendable by a site file).
+//! * [`scan`]: a folder → [`scan::ScanReport`] (study, series, classification,
+//!   findings from `domain::protocol::check_series`, missing steps, technique
+//!   facts, skipped files) and its table/JSON renderings.
+//! * [`synth`]: synthetic exams written as DICOM (tests, benchmarks, simulator).
+
+pub mod classify;
+pub mod header;
+pub mod scan;
+pub mod series;
+pub mod synth;
+
+pub use classify::{Classification, Rules, RulesError};
+pub use header::{DicomHeader, HeaderError, read_header};
+pub use scan::{
+    ScanError, ScanOptions, ScanReport, SkipReason, render_table, scan_dir, scan_dir_with,
+};
+pub use series::{OrientationClass, SeriesSummary};
