@@ -12,6 +12,8 @@ fn main() {
     }
     slint_build::compile_with_config("ui/app.slint", config).expect("Slint UI compiles");
     println!("cargo:rerun-if-changed=ui");
+    // Migrations are embedded by sqlx::migrate!.
+    println!("cargo:rerun-if-changed=migrations");
 
     embed_locales();
 }

@@ -192,9 +192,35 @@ pub struct Database {
     /// `sqlite:///path/to/kiosk.db` or `postgres://…`; empty means a SQLite file in the
     /// user's data directory (see [`Database::effective_url`]).
     pub url: String,
+    /// This kiosk's name in the log (1–64 of letters, digits, `-`, `_`, `.`); empty: the
+    /// machine's host name.
+    pub device_id: String,
+    /// The central PostgreSQL database events are relayed to (`postgres://…`, with
+    /// `sslmode=verify-full` for anything off this machine); empty: no relay.
+    pub central_url: String,
 }
 
 impl Database {
+    /// The device id to log under: the configured one, or the host name (cleaned to
+    /// the allowed characters), or `kiosk`.
+    pub fn effective_device_id(&self) -> String {
+        if !self.device_id.is_empty() {
+            return self.device_id.clone();
+        }
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+        let clean: String = host
+            .trim()
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .take(64)
+            .collect();
+        if clean.is_empty() {
+            "kiosk".to_string()
+        } else {
+            clean
+        }
+    }
+
     /// The URL to open: the configured one, or the default SQLite file.
     pub fn effective_url(&self) -> String {
         if self.url.is_empty() {
@@ -346,6 +372,30 @@ impl Config {
             return invalid(
                 "database.url",
                 format!("`{url}` is neither a sqlite: nor a postgres:// URL"),
+            );
+        }
+        let d = &self.database;
+        if !(d.device_id.is_empty()
+            || (d.device_id.len() <= 64
+                && d.device_id
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))))
+        {
+            return invalid(
+                "database.device_id",
+                format!(
+                    "`{}` must be 1–64 letters, digits, `-`, `_` or `.`",
+                    d.device_id
+                ),
+            );
+        }
+        if !(d.central_url.is_empty()
+            || d.central_url.starts_with("postgres://")
+            || d.central_url.starts_with("postgresql://"))
+        {
+            return invalid(
+                "database.central_url",
+                "the central database must be a postgres:// URL".to_string(),
             );
         }
         let m = &self.monitor;

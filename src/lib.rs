@@ -7,6 +7,8 @@
 //!   timing, protocol compliance, technique facts. No I/O, no clocks.
 //! * [`simulate`] — the scenario runner behind `cmr-kiosk simulate`.
 //! * [`dicom`] — header-only DICOM reading, series summaries, classification and compliance.
+//! * [`store`] — the exam record: hash-chained log on SQLite or PostgreSQL, recovery,
+//!   staff accounts, sync to the central database.
 //! * [`config`] — the site configuration (`kiosk.toml`), parsed and validated purely.
 //! * [`i18n`] — Fluent bundles (zh-CN, en-US) and the bridge that feeds them to Slint.
 //! * [`theme`] — day and night palettes, contrast checks, millimetre touch targets.
@@ -26,6 +28,7 @@ pub mod report;
 pub mod screenshot;
 pub mod shell;
 pub mod simulate;
+pub mod store;
 pub mod theme;
 pub mod ui;
 pub mod vitals;

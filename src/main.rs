@@ -13,6 +13,7 @@ use cmr_kiosk::screenshot::Renderer;
 use cmr_kiosk::shell::{SCREENS, Shell, screen_from_name};
 
 mod cli_monitor;
+mod cli_store;
 
 /// The touchscreen kiosk of a cardiac MR exam room.
 #[derive(Debug, Parser)]
@@ -41,6 +42,18 @@ enum Command {
     /// classification and compliance findings. Exit status 2 when files were skipped.
     #[command(subcommand)]
     Dicom(DicomCommand),
+    /// The exam log: verify its hash chain.
+    #[command(subcommand)]
+    Log(cli_store::LogCommand),
+    /// Staff accounts.
+    #[command(subcommand)]
+    User(cli_store::UserCommand),
+    /// Relay the exam log to the central PostgreSQL database.
+    Sync {
+        /// Send what is pending once and exit (the kiosk itself relays in the background).
+        #[arg(long, required = true)]
+        once: bool,
+    },
     /// Patient-monitor diagnostics for installers.
     #[command(subcommand)]
     Monitor(cli_monitor::MonitorCommand),
@@ -104,6 +117,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Screenshot(args)) => screenshot(config, args),
         Some(Command::Simulate { file }) => simulate(&file),
         Some(Command::Monitor(cmd)) => cli_monitor::run(cmd),
+        Some(Command::Log(cmd)) => cli_store::log(&config, cmd),
+        Some(Command::User(cmd)) => cli_store::user(&config, cmd),
+        Some(Command::Sync { .. }) => cli_store::sync_once(&config),
         Some(Command::Dicom(DicomCommand::Scan { dir, json, rules })) => {
             dicom_scan(&dir, json, rules.as_deref())
         }

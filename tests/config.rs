@@ -92,6 +92,8 @@ fn unknown_keys_are_refused_by_name(#[case] text: &str, #[case] key: &str) {
     "monitor.simulator_profile"
 )]
 #[case::device_profile("[monitor]\ndevice_profile = \"acme-9000\"", "monitor.device_profile")]
+#[case::device_id("[database]\ndevice_id = \"kiosk 1\"", "database.device_id")]
+#[case::central_url("[database]\ncentral_url = \"sqlite://x.db\"", "database.central_url")]
 #[case::database("[database]\nurl = \"mysql://x\"", "database.url")]
 fn out_of_range_values_are_refused_by_key(#[case] text: &str, #[case] key: &str) {
     match Config::parse(text).unwrap_err() {

@@ -1,0 +1,1024 @@
+//! The append-only exam log: hash chain, verifier, recovery of the running exam.
+//!
+//! Every row carries the event UUID, the exam, the device that wrote it, the
+//! device's sequence number (1, 2, 3… with no gaps), the wall-clock time (UTC,
+//! a label only), the monotonic offset on the exam's timeline
+//! ([`Instant`] milliseconds), the actor, the kind and the JSON payload. Rows of
+//! one device form a chain: `hash = SHA-256(prev_hash ‖ canonical content)`,
+//! where `prev_hash` is the previous row's hash (32 zero bytes for the first)
+//! and the canonical content is the JSON array
+//! `["cmr-log-v1", id, exam, device, seq, wall, mono_ms, actor, kind, payload]`.
+//! A `log_head` table remembers each device's last row so that a deleted tail
+//! is detected too.
+//!
+//! Events are the source of truth: [`Store::events_for_exam`] returns the
+//! [`LoggedEvent`]s that [`crate::domain::Exam::replay`] turns back into the
+//! exam, timers included; [`Store::open_exam`] finds the exam that was running
+//! when the kiosk stopped.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::WriteBegin;
+use super::{Store, StoreError, on_pool};
+use crate::domain::{ExamEvent, LoggedEvent, time::Instant};
+
+/// The `prev_hash` of a device's first row: 32 zero bytes, hex encoded.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// How many rows the verifier and the relay read per query.
+pub const PAGE_ROWS: i64 = 1000;
+
+/// One exam's identity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ExamId(pub Uuid);
+
+impl ExamId {
+    /// A fresh random exam id.
+    pub fn new() -> Self {
+        ExamId(Uuid::new_v4())
+    }
+}
+
+impl Default for ExamId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for ExamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl FromStr for ExamId {
+    type Err = uuid::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Uuid::parse_str(s).map(ExamId)
+    }
+}
+
+/// The kiosk (or other writer) that appends to a chain: 1–64 characters of
+/// `A-Z a-z 0-9 - _ .`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DeviceId(String);
+
+impl DeviceId {
+    /// Validate a device id.
+    pub fn new(id: impl Into<String>) -> Result<Self, StoreError> {
+        let id = id.into();
+        let ok = !id.is_empty()
+            && id.len() <= 64
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        if ok {
+            Ok(DeviceId(id))
+        } else {
+            Err(StoreError::Invalid(format!(
+                "device id {id:?} must be 1-64 characters of letters, digits, '-', '_' or '.'"
+            )))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DeviceId {
+    type Error = StoreError;
+    fn try_from(s: String) -> Result<Self, StoreError> {
+        DeviceId::new(s)
+    }
+}
+
+impl From<DeviceId> for String {
+    fn from(d: DeviceId) -> String {
+        d.0
+    }
+}
+
+impl fmt::Display for DeviceId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a log row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    /// An exam was opened (its monotonic origin); payload `{}` or site data.
+    ExamOpened,
+    /// A clinical input: payload is an [`ExamEvent`].
+    ExamEvent,
+    /// The exam was closed; it is no longer the running exam.
+    ExamClosed,
+    /// An audit event (login, lock, record view, export, override…): payload is
+    /// an [`super::AuditEvent`].
+    Audit,
+}
+
+impl EntryKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::ExamOpened => "exam_opened",
+            EntryKind::ExamEvent => "exam_event",
+            EntryKind::ExamClosed => "exam_closed",
+            EntryKind::Audit => "audit",
+        }
+    }
+
+    /// Parse a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "exam_opened" => EntryKind::ExamOpened,
+            "exam_event" => EntryKind::ExamEvent,
+            "exam_closed" => EntryKind::ExamClosed,
+            "audit" => EntryKind::Audit,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An entry to append: everything but the chain fields, which the store fills.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEntry {
+    /// Event UUID (idempotency key end to end).
+    pub id: Uuid,
+    /// The exam, if any.
+    pub exam: Option<ExamId>,
+    /// Wall-clock time, UTC, truncated to milliseconds (a label only).
+    pub wall: DateTime<Utc>,
+    /// Monotonic offset on the exam's timeline.
+    pub at: Instant,
+    /// Who did it (username, or `system`).
+    pub actor: String,
+    /// What it is.
+    pub kind: EntryKind,
+    /// The payload as compact JSON text (hashed byte for byte).
+    pub payload: String,
+}
+
+impl NewEntry {
+    /// A new entry with a fresh UUID; `wall` is truncated to milliseconds.
+    pub fn new(
+        exam: Option<ExamId>,
+        kind: EntryKind,
+        actor: impl Into<String>,
+        at: Instant,
+        wall: DateTime<Utc>,
+        payload: &impl Serialize,
+    ) -> Result<Self, StoreError> {
+        let payload = serde_json::to_string(payload).map_err(|source| StoreError::Encode {
+            what: "log payload",
+            source,
+        })?;
+        Ok(NewEntry {
+            id: Uuid::new_v4(),
+            exam,
+            wall: wall.trunc_subsecs(3),
+            at,
+            actor: actor.into(),
+            kind,
+            payload,
+        })
+    }
+
+    /// A clinical event of `exam`.
+    pub fn exam_event(
+        exam: ExamId,
+        actor: impl Into<String>,
+        event: &LoggedEvent,
+        wall: DateTime<Utc>,
+    ) -> Result<Self, StoreError> {
+        Self::new(
+            Some(exam),
+            EntryKind::ExamEvent,
+            actor,
+            event.at,
+            wall,
+            &event.event,
+        )
+    }
+}
+
+/// A stored row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEntry {
+    /// Event UUID.
+    pub id: Uuid,
+    /// The exam, if any.
+    pub exam: Option<ExamId>,
+    /// The writing device.
+    pub device: String,
+    /// Per-device sequence number.
+    pub seq: i64,
+    /// Wall-clock time (UTC label).
+    pub wall: DateTime<Utc>,
+    /// Monotonic offset on the exam's timeline.
+    pub at: Instant,
+    /// Who.
+    pub actor: String,
+    /// Stored kind name.
+    pub kind: String,
+    /// Payload JSON text.
+    pub payload: String,
+    /// The previous row's hash (hex).
+    pub prev_hash: String,
+    /// This row's hash (hex).
+    pub hash: String,
+}
+
+/// A row as read from either backend.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub(crate) struct EventRow {
+    pub id: String,
+    pub exam_id: Option<String>,
+    pub device_id: String,
+    pub seq: i64,
+    pub wall_clock: DateTime<Utc>,
+    pub mono_ms: i64,
+    pub actor: String,
+    pub kind: String,
+    pub payload: String,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+/// A short alias used in entry types.
+pub type LogEntry = StoredEntry;
+
+impl EventRow {
+    fn into_entry(self) -> Result<StoredEntry, StoreError> {
+        let corrupt = |reason: String| StoreError::Corrupt {
+            row: format!("{} #{}", self.device_id, self.seq),
+            reason,
+        };
+        let id = Uuid::parse_str(&self.id).map_err(|e| corrupt(format!("id: {e}")))?;
+        let exam = match &self.exam_id {
+            Some(e) => Some(ExamId::from_str(e).map_err(|e| corrupt(format!("exam_id: {e}")))?),
+            None => None,
+        };
+        let at = u64::try_from(self.mono_ms)
+            .map_err(|_| corrupt(format!("negative mono_ms {}", self.mono_ms)))?;
+        Ok(StoredEntry {
+            id,
+            exam,
+            device: self.device_id,
+            seq: self.seq,
+            wall: self.wall_clock,
+            at: Instant::from_millis(at),
+            actor: self.actor,
+            kind: self.kind,
+            payload: self.payload,
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        })
+    }
+}
+
+/// The wall-clock label as hashed: RFC 3339, UTC, milliseconds.
+fn wall_text(wall: &DateTime<Utc>) -> String {
+    wall.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// `SHA-256(prev_hash ‖ content)` in hex; `None` if `prev_hash` is not 64 hex digits.
+pub fn chain_hash(prev_hash: &str, content: &[u8]) -> Option<String> {
+    let prev = hex::decode(prev_hash).ok().filter(|p| p.len() == 32)?;
+    let mut h = Sha256::new();
+    h.update(&prev);
+    h.update(content);
+    Some(hex::encode(h.finalize()))
+}
+
+impl EventRow {
+    /// The canonical content: a JSON array of every column but the hashes.
+    fn canonical_content(&self) -> Vec<u8> {
+        serde_json::json!([
+            "cmr-log-v1",
+            self.id,
+            self.exam_id,
+            self.device_id,
+            self.seq,
+            wall_text(&self.wall_clock),
+            self.mono_ms,
+            self.actor,
+            self.kind,
+            self.payload
+        ])
+        .to_string()
+        .into_bytes()
+    }
+
+    fn computed_hash(&self) -> Option<String> {
+        chain_hash(&self.prev_hash, &self.canonical_content())
+    }
+}
+
+/// What is wrong with a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Problem {
+    /// The row's content no longer matches its hash.
+    Altered,
+    /// The row with this sequence number is missing.
+    Deleted,
+    /// The row sits at the wrong place in the chain (its predecessor is elsewhere).
+    Reordered,
+    /// The chain's end does not match the recorded head.
+    HeadMismatch,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Problem::Altered => "altered",
+            Problem::Deleted => "deleted",
+            Problem::Reordered => "reordered",
+            Problem::HeadMismatch => "head mismatch",
+        })
+    }
+}
+
+/// The first bad row the verifier found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadRow {
+    /// The device whose chain broke.
+    pub device: String,
+    /// The sequence number where it broke (for a deleted row: the missing one).
+    pub seq: i64,
+    /// The event found at that place, if any.
+    pub id: Option<Uuid>,
+    /// What is wrong.
+    pub problem: Problem,
+    /// A sentence for the operator.
+    pub detail: String,
+}
+
+/// The verifier's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct VerifyReport {
+    /// Rows whose hash was checked.
+    pub rows_checked: u64,
+    /// Chains (devices) walked.
+    pub devices: Vec<String>,
+    /// The first bad row, if any (devices in name order, rows in sequence order).
+    pub first_bad: Option<BadRow>,
+}
+
+impl VerifyReport {
+    /// No problem found.
+    pub fn is_ok(&self) -> bool {
+        self.first_bad.is_none()
+    }
+}
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.first_bad {
+            None => write!(
+                f,
+                "ok: {} rows in {} chain(s) verified",
+                self.rows_checked,
+                self.devices.len()
+            ),
+            Some(b) => write!(
+                f,
+                "FAILED at device {} seq {}{}: {} — {}",
+                b.device,
+                b.seq,
+                b.id.map(|i| format!(" (event {i})")).unwrap_or_default(),
+                b.problem,
+                b.detail
+            ),
+        }
+    }
+}
+
+/// The exam that was running when the kiosk stopped, rebuilt from the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoveredExam {
+    /// The exam.
+    pub exam: ExamId,
+    /// Its clinical events, in order, for [`crate::domain::Exam::replay`].
+    pub events: Vec<LoggedEvent>,
+    /// The latest monotonic offset logged for the exam (any kind of row).
+    pub last_at: Instant,
+    /// The wall-clock label of that row.
+    pub last_wall: DateTime<Utc>,
+}
+
+impl RecoveredExam {
+    /// Where the exam's timeline stands at wall-clock `wall_now`.
+    ///
+    /// A restart loses the monotonic clock, so the downtime is bridged by the
+    /// wall clock between the last logged row and now (never negative). From
+    /// then on the kiosk counts with [`ExamClock`] on the monotonic clock again.
+    pub fn resume_at(&self, wall_now: DateTime<Utc>) -> Instant {
+        let gap = (wall_now - self.last_wall).num_milliseconds().max(0);
+        self.last_at + crate::domain::Duration::from_millis(gap as u64)
+    }
+}
+
+/// The running exam's clock: the OS monotonic clock mapped onto the exam's
+/// timeline ([`Instant`] milliseconds).
+#[derive(Debug, Clone, Copy)]
+pub struct ExamClock {
+    origin: std::time::Instant,
+    base: Instant,
+}
+
+impl ExamClock {
+    /// A clock that reads `base` at the monotonic instant `origin`.
+    pub fn new(origin: std::time::Instant, base: Instant) -> Self {
+        ExamClock { origin, base }
+    }
+
+    /// A clock for a new exam: reads zero now.
+    pub fn start() -> Self {
+        Self::new(std::time::Instant::now(), Instant::ZERO)
+    }
+
+    /// A clock resuming at `at` now (after [`RecoveredExam::resume_at`]).
+    pub fn resume(at: Instant) -> Self {
+        Self::new(std::time::Instant::now(), at)
+    }
+
+    /// The exam time at the monotonic instant `mono` (pure).
+    pub fn at(&self, mono: std::time::Instant) -> Instant {
+        let ms = mono.saturating_duration_since(self.origin).as_millis();
+        self.base + crate::domain::Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX))
+    }
+
+    /// The exam time now.
+    pub fn now(&self) -> Instant {
+        self.at(std::time::Instant::now())
+    }
+}
+
+impl Store {
+    /// Append one entry to `device`'s chain; returns after the row is durable
+    /// (SQLite: committed with `synchronous=FULL`; PostgreSQL: committed).
+    ///
+    /// Idempotent by event UUID: appending an id that is already stored returns
+    /// the stored row and writes nothing (a retry after an ambiguous failure).
+    pub async fn append(
+        &self,
+        device: &DeviceId,
+        entry: &NewEntry,
+    ) -> Result<StoredEntry, StoreError> {
+        let _guard = self.append_lock().lock().await;
+        let id = entry.id.to_string();
+        let exam = entry.exam.map(|e| e.to_string());
+        let mono_ms = i64::try_from(entry.at.as_millis())
+            .map_err(|_| StoreError::Invalid(format!("offset {} is too large", entry.at)))?;
+        let wall = entry.wall.trunc_subsecs(3);
+        let row: EventRow = on_pool!(self, |pool| {
+            let mut tx = pool
+                .begin_with(pool.write_begin())
+                .await
+                .map_err(StoreError::db("starting an append"))?;
+            let existing: Option<EventRow> = sqlx::query_as(
+                "SELECT id, exam_id, device_id, seq, wall_clock, mono_ms, actor, kind, payload, \
+                 prev_hash, hash FROM events WHERE id = $1",
+            )
+            .bind(&id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(StoreError::db("looking up an event id"))?;
+            if let Some(existing) = existing {
+                existing
+            } else {
+                let head: Option<(i64, String)> =
+                    sqlx::query_as("SELECT seq, hash FROM log_head WHERE device_id = $1")
+                        .bind(device.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(StoreError::db("reading the chain head"))?;
+                let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_string()));
+                let mut row = EventRow {
+                    id: id.clone(),
+                    exam_id: exam.clone(),
+                    device_id: device.as_str().to_string(),
+                    seq: prev_seq + 1,
+                    wall_clock: wall,
+                    mono_ms,
+                    actor: entry.actor.clone(),
+                    kind: entry.kind.as_str().to_string(),
+                    payload: entry.payload.clone(),
+                    prev_hash,
+                    hash: String::new(),
+                };
+                row.hash = row.computed_hash().ok_or_else(|| StoreError::Corrupt {
+                    row: format!("log_head {device}"),
+                    reason: "head hash is not 64 hex digits".into(),
+                })?;
+                sqlx::query(
+                    "INSERT INTO events (id, exam_id, device_id, seq, wall_clock, mono_ms, actor, \
+                     kind, payload, prev_hash, hash) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                )
+                .bind(&row.id)
+                .bind(&row.exam_id)
+                .bind(&row.device_id)
+                .bind(row.seq)
+                .bind(row.wall_clock)
+                .bind(row.mono_ms)
+                .bind(&row.actor)
+                .bind(&row.kind)
+                .bind(&row.payload)
+                .bind(&row.prev_hash)
+                .bind(&row.hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("inserting an event"))?;
+                sqlx::query(
+                    "INSERT INTO log_head (device_id, seq, hash) VALUES ($1, $2, $3) \
+                     ON CONFLICT (device_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                )
+                .bind(&row.device_id)
+                .bind(row.seq)
+                .bind(&row.hash)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("advancing the chain head"))?;
+                tx.commit()
+                    .await
+                    .map_err(StoreError::db("committing an event"))?;
+                row
+            }
+        });
+        row.into_entry()
+    }
+
+    /// Open a new exam on `device`: appends `exam_opened` at offset zero.
+    pub async fn start_exam(
+        &self,
+        device: &DeviceId,
+        actor: &str,
+        wall: DateTime<Utc>,
+    ) -> Result<ExamId, StoreError> {
+        let exam = ExamId::new();
+        let entry = NewEntry::new(
+            Some(exam),
+            EntryKind::ExamOpened,
+            actor,
+            Instant::ZERO,
+            wall,
+            &serde_json::json!({}),
+        )?;
+        self.append(device, &entry).await?;
+        Ok(exam)
+    }
+
+    /// Close `exam` at offset `at`: it is no longer the running exam.
+    pub async fn close_exam(
+        &self,
+        device: &DeviceId,
+        exam: ExamId,
+        actor: &str,
+        at: Instant,
+        wall: DateTime<Utc>,
+    ) -> Result<StoredEntry, StoreError> {
+        let entry = NewEntry::new(
+            Some(exam),
+            EntryKind::ExamClosed,
+            actor,
+            at,
+            wall,
+            &serde_json::json!({}),
+        )?;
+        self.append(device, &entry).await
+    }
+
+    /// Append one clinical event of `exam`.
+    pub async fn append_exam_event(
+        &self,
+        device: &DeviceId,
+        exam: ExamId,
+        actor: &str,
+        event: &LoggedEvent,
+        wall: DateTime<Utc>,
+    ) -> Result<StoredEntry, StoreError> {
+        let entry = NewEntry::exam_event(exam, actor, event, wall)?;
+        self.append(device, &entry).await
+    }
+
+    /// Every row of `exam`, in timeline order (offset, then device, then sequence).
+    pub async fn exam_entries(&self, exam: ExamId) -> Result<Vec<StoredEntry>, StoreError> {
+        let exam = exam.to_string();
+        let rows: Vec<EventRow> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, exam_id, device_id, seq, wall_clock, mono_ms, actor, kind, payload, \
+                 prev_hash, hash FROM events WHERE exam_id = $1 \
+                 ORDER BY mono_ms, device_id, seq",
+            )
+            .bind(&exam)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("reading an exam"))?
+        });
+        rows.into_iter().map(EventRow::into_entry).collect()
+    }
+
+    /// The clinical events of `exam`, ready for [`crate::domain::Exam::replay`].
+    /// A payload that does not parse is an error naming the row, never skipped.
+    pub async fn events_for_exam(&self, exam: ExamId) -> Result<Vec<LoggedEvent>, StoreError> {
+        let entries = self.exam_entries(exam).await?;
+        entries_to_events(&entries)
+    }
+
+    /// The running exam of `device` (opened, not closed; the latest if several),
+    /// with its events, or `None`.
+    pub async fn open_exam(&self, device: &DeviceId) -> Result<Option<RecoveredExam>, StoreError> {
+        let found: Option<(String,)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT o.exam_id FROM events o WHERE o.device_id = $1 AND o.kind = 'exam_opened' \
+                 AND NOT EXISTS (SELECT 1 FROM events c WHERE c.exam_id = o.exam_id \
+                                 AND c.kind = 'exam_closed') \
+                 ORDER BY o.seq DESC LIMIT 1",
+            )
+            .bind(device.as_str())
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db("finding the running exam"))?
+        });
+        let Some((exam,)) = found else {
+            return Ok(None);
+        };
+        let exam = ExamId::from_str(&exam).map_err(|e| StoreError::Corrupt {
+            row: format!("exam_opened of {exam}"),
+            reason: e.to_string(),
+        })?;
+        let entries = self.exam_entries(exam).await?;
+        let last = entries
+            .iter()
+            .max_by_key(|e| (e.at, e.seq))
+            .ok_or_else(|| StoreError::Corrupt {
+                row: format!("exam {exam}"),
+                reason: "opened but no rows".into(),
+            })?;
+        Ok(Some(RecoveredExam {
+            exam,
+            last_at: last.at,
+            last_wall: last.wall,
+            events: entries_to_events(&entries)?,
+        }))
+    }
+
+    /// Up to `limit` rows of `device` with a sequence number above `after`, in order.
+    pub async fn entries_after(
+        &self,
+        device: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        self.rows_after(device, after, limit)
+            .await?
+            .into_iter()
+            .map(EventRow::into_entry)
+            .collect()
+    }
+
+    pub(crate) async fn rows_after(
+        &self,
+        device: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT id, exam_id, device_id, seq, wall_clock, mono_ms, actor, kind, payload, \
+                 prev_hash, hash FROM events WHERE device_id = $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3",
+            )
+            .bind(device)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("reading events"))?
+        }))
+    }
+
+    /// Every device with rows in this store, in name order.
+    pub async fn devices(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT DISTINCT device_id FROM events ORDER BY device_id")
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("listing devices"))?
+        });
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Number of rows of `device` (all devices when `None`).
+    pub async fn count_events(&self, device: Option<&str>) -> Result<i64, StoreError> {
+        let n: (i64,) = on_pool!(self, |pool| {
+            match device {
+                Some(d) => {
+                    sqlx::query_as("SELECT COUNT(*) FROM events WHERE device_id = $1")
+                        .bind(d)
+                        .fetch_one(pool)
+                        .await
+                }
+                None => {
+                    sqlx::query_as("SELECT COUNT(*) FROM events")
+                        .fetch_one(pool)
+                        .await
+                }
+            }
+            .map_err(StoreError::db("counting events"))?
+        });
+        Ok(n.0)
+    }
+
+    async fn head(&self, device: &str) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as("SELECT seq, hash FROM log_head WHERE device_id = $1")
+                .bind(device)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db("reading the chain head"))?
+        }))
+    }
+
+    async fn seq_with_hash(&self, device: &str, hash: &str) -> Result<Option<i64>, StoreError> {
+        let row: Option<(i64,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT seq FROM events WHERE device_id = $1 AND hash = $2 LIMIT 1")
+                .bind(device)
+                .bind(hash)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db("looking up a hash"))?
+        });
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Verify the hash chains: every chain when `exam` is `None`, otherwise the
+    /// stretch of each chain that holds the exam's rows (with one row either
+    /// side, so a deleted first or last row of the exam is found too).
+    ///
+    /// Reports the first altered, deleted or reordered row.
+    pub async fn verify(&self, exam: Option<ExamId>) -> Result<VerifyReport, StoreError> {
+        let mut report = VerifyReport::default();
+        // (device, first seq to check, last seq of interest or None for the whole chain)
+        let ranges: Vec<(String, i64, Option<i64>)> = match exam {
+            None => self
+                .devices()
+                .await?
+                .into_iter()
+                .map(|d| (d, 1, None))
+                .collect(),
+            Some(exam) => {
+                let rows: Vec<(String, i64, i64)> = on_pool!(self, |pool| {
+                    sqlx::query_as(
+                        "SELECT device_id, MIN(seq), MAX(seq) FROM events WHERE exam_id = $1 \
+                         GROUP BY device_id ORDER BY device_id",
+                    )
+                    .bind(exam.to_string())
+                    .fetch_all(pool)
+                    .await
+                    .map_err(StoreError::db("finding an exam's rows"))?
+                });
+                rows.into_iter()
+                    .map(|(d, lo, hi)| (d, (lo - 1).max(1), Some(hi)))
+                    .collect()
+            }
+        };
+        for (device, from, until) in ranges {
+            report.devices.push(device.clone());
+            if let Some(bad) = self
+                .verify_chain(&device, from, until, &mut report.rows_checked)
+                .await?
+            {
+                report.first_bad = Some(bad);
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Walk `device`'s chain from sequence `from`; stop after the first row past
+    /// `until` (or at the end, then compare with the head).
+    async fn verify_chain(
+        &self,
+        device: &str,
+        from: i64,
+        until: Option<i64>,
+        checked: &mut u64,
+    ) -> Result<Option<BadRow>, StoreError> {
+        let mut prev_seq = from - 1;
+        let mut prev_hash = GENESIS_HASH.to_string();
+        if from > 1 {
+            // Anchor on the row before the range (not itself checked).
+            match self
+                .rows_after(device, from - 2, 1)
+                .await?
+                .into_iter()
+                .next()
+            {
+                Some(anchor) if anchor.seq == from - 1 => prev_hash = anchor.hash,
+                found => {
+                    return Ok(Some(BadRow {
+                        device: device.to_string(),
+                        seq: from - 1,
+                        id: None,
+                        problem: Problem::Deleted,
+                        detail: format!(
+                            "row #{} is missing (next row found: {})",
+                            from - 1,
+                            found.map_or("none".to_string(), |r| format!("#{}", r.seq))
+                        ),
+                    }));
+                }
+            }
+        }
+        loop {
+            let page = self.rows_after(device, prev_seq, PAGE_ROWS).await?;
+            let end_of_chain = (page.len() as i64) < PAGE_ROWS;
+            for row in page {
+                if let Some(bad) = self.check_row(device, &row, prev_seq, &prev_hash).await? {
+                    return Ok(Some(bad));
+                }
+                *checked += 1;
+                prev_seq = row.seq;
+                prev_hash = row.hash;
+                if until.is_some_and(|u| prev_seq > u) {
+                    return Ok(None);
+                }
+            }
+            if end_of_chain {
+                break;
+            }
+        }
+        match self.head(device).await? {
+            Some((seq, _)) if seq > prev_seq => Ok(Some(BadRow {
+                device: device.to_string(),
+                seq: prev_seq + 1,
+                id: None,
+                problem: Problem::Deleted,
+                detail: format!(
+                    "the chain ends at #{prev_seq} but its head records #{seq}: rows #{}..#{seq} are missing",
+                    prev_seq + 1
+                ),
+            })),
+            Some((seq, hash_at_head)) if seq < prev_seq || hash_at_head != prev_hash => {
+                Ok(Some(BadRow {
+                    device: device.to_string(),
+                    seq: prev_seq,
+                    id: None,
+                    problem: Problem::HeadMismatch,
+                    detail: format!(
+                        "the chain ends at #{prev_seq} but its head records #{seq} with another hash ({hash})",
+                        hash = &hash_at_head[..hash_at_head.len().min(12)]
+                    ),
+                }))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    async fn check_row(
+        &self,
+        device: &str,
+        row: &EventRow,
+        prev_seq: i64,
+        prev_hash: &str,
+    ) -> Result<Option<BadRow>, StoreError> {
+        let id = Uuid::parse_str(&row.id).ok();
+        let bad = |seq: i64, problem: Problem, detail: String| BadRow {
+            device: device.to_string(),
+            seq,
+            id: if seq == row.seq { id } else { None },
+            problem,
+            detail,
+        };
+        if row.seq != prev_seq + 1 {
+            return Ok(Some(bad(
+                prev_seq + 1,
+                Problem::Deleted,
+                format!(
+                    "row #{} is missing: #{} follows #{}",
+                    prev_seq + 1,
+                    row.seq,
+                    prev_seq
+                ),
+            )));
+        }
+        let self_consistent = row.computed_hash().as_deref() == Some(row.hash.as_str());
+        if row.prev_hash == prev_hash {
+            if self_consistent {
+                return Ok(None);
+            }
+            return Ok(Some(bad(
+                row.seq,
+                Problem::Altered,
+                "its content no longer matches its hash".to_string(),
+            )));
+        }
+        // The link to the predecessor is broken: is the real predecessor elsewhere?
+        let elsewhere = self.seq_with_hash(device, &row.prev_hash).await?;
+        Ok(Some(match elsewhere {
+            Some(other) if other != row.seq => bad(
+                row.seq,
+                Problem::Reordered,
+                format!("its predecessor is now at #{other}, not #{prev_seq}"),
+            ),
+            _ if self_consistent => bad(
+                row.seq,
+                Problem::Deleted,
+                format!("its predecessor is not #{prev_seq} and is missing from the chain"),
+            ),
+            _ => bad(
+                row.seq,
+                Problem::Altered,
+                "its content and its link no longer match its hash".to_string(),
+            ),
+        }))
+    }
+}
+
+fn entries_to_events(entries: &[StoredEntry]) -> Result<Vec<LoggedEvent>, StoreError> {
+    entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::ExamEvent.as_str())
+        .map(|e| {
+            let event: ExamEvent =
+                serde_json::from_str(&e.payload).map_err(|err| StoreError::Corrupt {
+                    row: format!("{} #{} (event {})", e.device, e.seq, e.id),
+                    reason: format!("payload is not an exam event: {err}"),
+                })?;
+            Ok(LoggedEvent { at: e.at, event })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_hash_is_stable() {
+        let wall = DateTime::parse_from_rfc3339("2025-06-01T08:00:00.123Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let row = EventRow {
+            id: "a".into(),
+            exam_id: None,
+            device_id: "kiosk-1".into(),
+            seq: 1,
+            wall_clock: wall,
+            mono_ms: 5,
+            actor: "ann".into(),
+            kind: "audit".into(),
+            payload: "{}".into(),
+            prev_hash: GENESIS_HASH.into(),
+            hash: String::new(),
+        };
+        let c = row.canonical_content();
+        assert_eq!(
+            String::from_utf8(c.clone()).unwrap(),
+            r#"["cmr-log-v1","a",null,"kiosk-1",1,"2025-06-01T08:00:00.123Z",5,"ann","audit","{}"]"#
+        );
+        let h = chain_hash(GENESIS_HASH, &c).unwrap();
+        assert_eq!(h.len(), 64);
+        assert_eq!(chain_hash(GENESIS_HASH, &c).unwrap(), h);
+        assert!(chain_hash("zz", &c).is_none());
+    }
+
+    #[test]
+    fn device_ids_are_checked() {
+        assert!(DeviceId::new("kiosk-1.room_3").is_ok());
+        assert!(DeviceId::new("").is_err());
+        assert!(DeviceId::new("a b").is_err());
+        assert!(DeviceId::new("x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn exam_clock_maps_monotonic_time() {
+        let origin = std::time::Instant::now();
+        let clock = ExamClock::new(origin, Instant::from_secs(100));
+        assert_eq!(
+            clock.at(origin + std::time::Duration::from_millis(1500)),
+            Instant::from_millis(101_500)
+        );
+        assert_eq!(clock.at(origin), Instant::from_secs(100));
+    }
+}

@@ -1,0 +1,555 @@
+//! The exam record: a durable, tamper-evident store behind one interface.
+//!
+//! Imperative shell around [`crate::domain`]. [`Store`] is picked from the
+//! database URL, atuin-style: `sqlite:` opens (and creates) an SQLite file in WAL
+//! mode with `synchronous=FULL`, foreign keys on and a busy timeout — the kiosk's
+//! embedded default; `postgres://` opens the central PostgreSQL a hospital runs.
+//! Each backend has its own migrations (`migrations/sqlite/`,
+//! `migrations/postgres/`), applied when the store opens; an applied migration is
+//! never edited.
+//!
+//! Submodules and what each owns:
+//! * [`log`]: the append-only exam log with its SHA-256 hash chain, the
+//!   verifier and crash recovery of the running exam.
+//! * [`durable`]: the in-memory queue that keeps events a failed write could not
+//!   store, and the technical alarm it raises.
+//! * [`accounts`]: staff accounts, PIN hashing and lockout, role permissions,
+//!   idle auto-lock and audit events.
+//! * [`sync`]: the outbox relay from the kiosk's SQLite to the central PostgreSQL.
+//!
+//! Invariants: rows of `events` are never updated or deleted through this module
+//! (triggers refuse it too); [`Store::append`](Store::append) returns only after
+//! the row is durable; passwords never appear in `Debug` or error messages.
+
+pub mod accounts;
+pub mod durable;
+pub mod log;
+pub mod sync;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use sqlx::migrate::MigrateError;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use thiserror::Error;
+
+pub use accounts::{
+    AuditAction, AuditEvent, AuditOutcome, IdleLock, LockView, LoginError, NewStaff, Permission,
+    PinGuard, Role, StaffAccount,
+};
+pub use durable::{DurableLog, StoreAlarm, Submitted};
+pub use log::{
+    BadRow, DeviceId, EntryKind, ExamClock, ExamId, LogEntry, NewEntry, Problem, RecoveredExam,
+    StoredEntry, VerifyReport,
+};
+pub use sync::{SyncError, SyncReport};
+
+/// How long a connection waits for a lock held by another connection.
+pub const BUSY_TIMEOUT: StdDuration = StdDuration::from_secs(5);
+
+/// A database URL whose password never shows in `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wrap a URL.
+    pub fn new(url: impl Into<String>) -> Self {
+        DatabaseUrl(url.into())
+    }
+
+    /// The URL with its password, for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The URL with any password replaced by `***`.
+    pub fn redacted(&self) -> String {
+        redact(&self.0)
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("DatabaseUrl")
+            .field(&self.redacted())
+            .finish()
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Replace the password in `scheme://user:password@host/...` (and any
+/// `password=` query parameter) with `***`.
+fn redact(url: &str) -> String {
+    let mut out = url.to_string();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find(['/', '?'])
+            .map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let start = rest_start + colon + 1;
+                out.replace_range(start..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (base, query) = out.split_at(q + 1);
+        let query = query
+            .split('&')
+            .map(|kv| {
+                if kv.to_ascii_lowercase().starts_with("password=") {
+                    "password=***".to_string()
+                } else {
+                    kv.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        out = format!("{base}{query}");
+    }
+    out
+}
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded SQLite file on the kiosk.
+    Sqlite,
+    /// The central PostgreSQL.
+    Postgres,
+}
+
+/// Why the store failed.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    /// The URL names no backend this store knows.
+    #[error("database URL {url} must start with `sqlite:` or `postgres://`")]
+    UnsupportedUrl {
+        /// The URL, password redacted.
+        url: String,
+    },
+    /// The URL could not be parsed.
+    #[error("database URL {url} is invalid: {reason}")]
+    InvalidUrl {
+        /// The URL, password redacted.
+        url: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// An `sslmode` that may silently fall back to plaintext.
+    #[error(
+        "database URL {url} asks for sslmode={mode}, which may silently fall back to plaintext; \
+         use sslmode=verify-full (or verify-ca, require; disable only for a local server)"
+    )]
+    InsecureSslMode {
+        /// The URL, password redacted.
+        url: String,
+        /// The refused mode.
+        mode: String,
+    },
+    /// Connecting failed.
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        /// The URL, password redacted.
+        url: String,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Creating the directory of the SQLite file failed.
+    #[error("cannot create directory {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Applying migrations failed.
+    #[error("cannot apply {backend:?} migrations: {source}")]
+    Migrate {
+        /// Which migration set.
+        backend: Backend,
+        /// The migrator's error.
+        #[source]
+        source: MigrateError,
+    },
+    /// A statement failed.
+    #[error("database error while {op}: {source}")]
+    Database {
+        /// What the store was doing.
+        op: &'static str,
+        /// The driver's error.
+        #[source]
+        source: sqlx::Error,
+    },
+    /// A stored row could not be read back.
+    #[error("stored row {row} is unreadable: {reason}")]
+    Corrupt {
+        /// Which row (event id or device/seq).
+        row: String,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A payload could not be turned into JSON.
+    #[error("cannot encode {what} as JSON: {source}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// serde_json's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The request itself was wrong (empty device id, unknown exam...).
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl StoreError {
+    /// A `map_err` helper naming the operation.
+    pub(crate) fn db(op: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+        move |source| StoreError::Database { op, source }
+    }
+}
+
+/// The connection pool of one backend.
+#[derive(Clone)]
+pub(crate) enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Run the same sqlx code against whichever pool the store holds.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.inner.pool {
+            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_pool;
+
+/// How each backend starts a transaction that reads and then writes. SQLite needs
+/// `BEGIN IMMEDIATE`: a deferred transaction that reads first and then writes fails
+/// at once with "database is locked" (no busy wait) when another connection — the
+/// relay recording its mark, say — committed in between.
+pub(crate) trait WriteBegin {
+    /// The statement that opens such a transaction.
+    fn write_begin(&self) -> &'static str;
+}
+
+impl WriteBegin for SqlitePool {
+    fn write_begin(&self) -> &'static str {
+        "BEGIN IMMEDIATE"
+    }
+}
+
+impl WriteBegin for PgPool {
+    fn write_begin(&self) -> &'static str {
+        "BEGIN"
+    }
+}
+
+struct Inner {
+    url: DatabaseUrl,
+    pool: Pool,
+    /// One appender at a time per process: the chain head is read and
+    /// advanced in one transaction.
+    append_lock: tokio::sync::Mutex<()>,
+}
+
+/// The exam record store: one handle, cheap to clone, over either backend.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Store {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend())
+            .field("url", &self.inner.url)
+            .finish()
+    }
+}
+
+/// The `sslmode` given in a PostgreSQL URL, if any.
+fn url_ssl_mode(url: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    query.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        let k = k.to_ascii_lowercase();
+        (k == "sslmode" || k == "ssl-mode").then(|| v.to_ascii_lowercase())
+    })
+}
+
+/// Whether a PostgreSQL host is this machine (loopback or a Unix socket).
+fn is_local_host(host: &str) -> bool {
+    host == "localhost"
+        || host.starts_with('/')
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Parse and check a PostgreSQL URL's TLS settings.
+///
+/// `verify-full`, `verify-ca` and `require` are taken as given (the first two
+/// verify the server certificate against the web PKI roots or `sslrootcert`).
+/// `prefer` and `allow` are refused: they fall back to plaintext silently.
+/// Without `sslmode`, a loopback host connects in plaintext and any other host
+/// gets `verify-full`: a URL never silently travels unencrypted over a network.
+pub fn postgres_options(url: &DatabaseUrl) -> Result<PgConnectOptions, StoreError> {
+    let mut options =
+        PgConnectOptions::from_str(url.expose()).map_err(|e| StoreError::InvalidUrl {
+            url: url.redacted(),
+            reason: redact(&e.to_string()),
+        })?;
+    let mode = url_ssl_mode(url.expose());
+    match mode.as_deref() {
+        Some("prefer") | Some("allow") => {
+            return Err(StoreError::InsecureSslMode {
+                url: url.redacted(),
+                mode: mode.unwrap_or_default(),
+            });
+        }
+        Some("disable") => {
+            if !is_local_host(options.get_host()) {
+                tracing::warn!(url = %url, "sslmode=disable: exam data travels in plaintext");
+            }
+            options = options.ssl_mode(PgSslMode::Disable);
+        }
+        Some("require") => options = options.ssl_mode(PgSslMode::Require),
+        Some("verify-ca") => options = options.ssl_mode(PgSslMode::VerifyCa),
+        Some("verify-full") => options = options.ssl_mode(PgSslMode::VerifyFull),
+        Some(other) => {
+            return Err(StoreError::InvalidUrl {
+                url: url.redacted(),
+                reason: format!("unknown sslmode={other}"),
+            });
+        }
+        None if is_local_host(options.get_host()) => {
+            options = options.ssl_mode(PgSslMode::Disable);
+        }
+        None => options = options.ssl_mode(PgSslMode::VerifyFull),
+    }
+    Ok(options)
+}
+
+/// Parse an SQLite URL into options: file created if missing, WAL,
+/// `synchronous=FULL`, foreign keys on, busy timeout.
+pub fn sqlite_options(url: &DatabaseUrl) -> Result<SqliteConnectOptions, StoreError> {
+    let options =
+        SqliteConnectOptions::from_str(url.expose()).map_err(|e| StoreError::InvalidUrl {
+            url: url.redacted(),
+            reason: e.to_string(),
+        })?;
+    Ok(options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(BUSY_TIMEOUT))
+}
+
+impl Store {
+    /// Open the store named by `url` and apply its migrations.
+    ///
+    /// `sqlite:/var/lib/cmr-kiosk/exams.db` (created with its directory if
+    /// missing) or `postgres://user:password@host/db?sslmode=verify-full`.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        let url = DatabaseUrl::new(url);
+        let lower = url.expose().to_ascii_lowercase();
+        let pool = if lower.starts_with("sqlite:") {
+            let options = sqlite_options(&url)?;
+            let file = options.get_filename().to_path_buf();
+            if let Some(dir) = file.parent()
+                && !dir.as_os_str().is_empty()
+                && !dir.exists()
+            {
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+            }
+            let pool = SqlitePoolOptions::new()
+                .max_connections(4)
+                .connect_with(options)
+                .await
+                .map_err(|source| StoreError::Connect {
+                    url: url.redacted(),
+                    source,
+                })?;
+            sqlx::migrate!("./migrations/sqlite")
+                .run(&pool)
+                .await
+                .map_err(|source| StoreError::Migrate {
+                    backend: Backend::Sqlite,
+                    source,
+                })?;
+            Pool::Sqlite(pool)
+        } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            let options = postgres_options(&url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(4)
+                .acquire_timeout(StdDuration::from_secs(5))
+                .connect_with(options)
+                .await
+                .map_err(|source| StoreError::Connect {
+                    url: url.redacted(),
+                    source,
+                })?;
+            sqlx::migrate!("./migrations/postgres")
+                .run(&pool)
+                .await
+                .map_err(|source| StoreError::Migrate {
+                    backend: Backend::Postgres,
+                    source,
+                })?;
+            Pool::Postgres(pool)
+        } else {
+            return Err(StoreError::UnsupportedUrl {
+                url: url.redacted(),
+            });
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                url,
+                pool,
+                append_lock: tokio::sync::Mutex::new(()),
+            }),
+        })
+    }
+
+    /// Which backend this store uses.
+    pub fn backend(&self) -> Backend {
+        match self.inner.pool {
+            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The URL, password redacted.
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.inner.url
+    }
+
+    /// SQLite's `PRAGMA integrity_check` (`"ok"` when healthy); PostgreSQL has
+    /// no equivalent and answers `"ok"` once a query succeeds.
+    pub async fn integrity_check(&self) -> Result<String, StoreError> {
+        match &self.inner.pool {
+            Pool::Sqlite(pool) => {
+                let rows: Vec<(String,)> = sqlx::query_as("PRAGMA integrity_check")
+                    .fetch_all(pool)
+                    .await
+                    .map_err(StoreError::db("running integrity_check"))?;
+                Ok(rows.into_iter().map(|r| r.0).collect::<Vec<_>>().join("\n"))
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query("SELECT 1")
+                    .execute(pool)
+                    .await
+                    .map_err(StoreError::db("checking the connection"))?;
+                Ok("ok".to_string())
+            }
+        }
+    }
+
+    /// Close every connection (waits for running statements).
+    pub async fn close(&self) {
+        match &self.inner.pool {
+            Pool::Sqlite(p) => p.close().await,
+            Pool::Postgres(p) => p.close().await,
+        }
+    }
+
+    /// SQLite's `(journal_mode, synchronous, foreign_keys)` as a connection of
+    /// the pool sees them (`("wal", 2, 1)` expected); `None` on PostgreSQL.
+    pub async fn sqlite_settings(&self) -> Result<Option<(String, i64, i64)>, StoreError> {
+        let Pool::Sqlite(pool) = &self.inner.pool else {
+            return Ok(None);
+        };
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(StoreError::db("reading SQLite settings"))?;
+        let (mode,): (String,) = sqlx::query_as("PRAGMA journal_mode")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::db("reading journal_mode"))?;
+        let (sync,): (i64,) = sqlx::query_as("PRAGMA synchronous")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::db("reading synchronous"))?;
+        let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(StoreError::db("reading foreign_keys"))?;
+        Ok(Some((mode, sync, fk)))
+    }
+
+    pub(crate) fn append_lock(&self) -> &tokio::sync::Mutex<()> {
+        &self.inner.append_lock
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_is_redacted_from_debug_and_display() {
+        let url = DatabaseUrl::new("postgres://cmr:s3cret@db.example/cmr?sslmode=verify-full");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        assert!(!url.to_string().contains("s3cret"));
+        assert_eq!(
+            url.redacted(),
+            "postgres://cmr:***@db.example/cmr?sslmode=verify-full"
+        );
+        let q = DatabaseUrl::new("postgres://db/cmr?user=a&password=s3cret");
+        assert!(!q.redacted().contains("s3cret"));
+    }
+
+    #[test]
+    fn prefer_and_allow_are_refused() {
+        for mode in ["prefer", "allow", "PREFER"] {
+            let url = DatabaseUrl::new(format!("postgres://u:p@db.example/cmr?sslmode={mode}"));
+            let err = postgres_options(&url).unwrap_err();
+            assert!(matches!(err, StoreError::InsecureSslMode { .. }), "{err}");
+            assert!(!err.to_string().contains(":p@"));
+        }
+    }
+
+    #[test]
+    fn verify_full_is_kept_and_remote_default_verifies() {
+        let url = DatabaseUrl::new("postgres://u:p@db.example/cmr?sslmode=verify-full");
+        assert!(matches!(
+            postgres_options(&url).unwrap().get_ssl_mode(),
+            PgSslMode::VerifyFull
+        ));
+        let url = DatabaseUrl::new("postgres://u:p@db.example/cmr");
+        assert!(matches!(
+            postgres_options(&url).unwrap().get_ssl_mode(),
+            PgSslMode::VerifyFull
+        ));
+        let url = DatabaseUrl::new("postgres://u:p@127.0.0.1:5432/cmr");
+        assert!(matches!(
+            postgres_options(&url).unwrap().get_ssl_mode(),
+            PgSslMode::Disable
+        ));
+    }
+}
