@@ -9,6 +9,8 @@
 //! * [`dicom`] — header-only DICOM reading, series summaries, classification and compliance.
 //! * [`store`] — the exam record: hash-chained log on SQLite or PostgreSQL, recovery,
 //!   staff accounts, sync to the central database.
+//! * [`recorder`] — the durable log on its own runtime thread: queueing, alarm, recovery, relay.
+//! * [`session`] — the running exam: domain state, exam clock, every event logged.
 //! * [`config`] — the site configuration (`kiosk.toml`), parsed and validated purely.
 //! * [`i18n`] — Fluent bundles (zh-CN, en-US) and the bridge that feeds them to Slint.
 //! * [`theme`] — day and night palettes, contrast checks, millimetre touch targets.
@@ -24,8 +26,10 @@ pub mod dicom;
 pub mod domain;
 pub mod i18n;
 pub mod monitor;
+pub mod recorder;
 pub mod report;
 pub mod screenshot;
+pub mod session;
 pub mod shell;
 pub mod simulate;
 pub mod store;

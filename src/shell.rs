@@ -35,6 +35,9 @@ pub struct Shell {
     clock: Option<slint::Timer>,
     feed: Option<crate::vitals::MonitorFeed>,
     board: std::sync::Arc<std::sync::Mutex<crate::vitals::VitalsBoard>>,
+    recorder: Option<Rc<crate::recorder::Recorder>>,
+    session: Rc<std::cell::RefCell<Option<crate::session::ExamSession>>>,
+    recorder_timer: Option<slint::Timer>,
 }
 
 impl Shell {
@@ -98,6 +101,9 @@ impl Shell {
             clock: None,
             feed: None,
             board: Default::default(),
+            recorder: None,
+            session: Default::default(),
+            recorder_timer: None,
         })
     }
 
@@ -198,12 +204,52 @@ impl Shell {
         Ok(())
     }
 
+    /// Starts the exam recorder (the durable log). The running exam of an earlier run,
+    /// if any, is rebuilt from the log with every timer; while rows cannot be written
+    /// the status bar shows the technical alarm.
+    pub fn start_recorder(&mut self) -> Result<(), crate::recorder::RecorderError> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let recorder = crate::recorder::Recorder::start(&self.config.database, move |r| {
+            let _ = tx.send(r);
+        })?;
+        self.recorder = Some(Rc::new(recorder));
+        let weak = self.app.as_weak();
+        let (session, lang) = (self.session.clone(), self.language.clone());
+        let timer = slint::Timer::default();
+        timer.start(
+            slint::TimerMode::Repeated,
+            std::time::Duration::from_millis(100),
+            move || {
+                let Some(app) = weak.upgrade() else { return };
+                while let Ok(report) = rx.try_recv() {
+                    apply_recorder_report(&app, &lang, &session, report);
+                }
+            },
+        );
+        self.recorder_timer = Some(timer);
+        Ok(())
+    }
+
+    /// The recorder, once started.
+    pub fn recorder(&self) -> Option<&Rc<crate::recorder::Recorder>> {
+        self.recorder.as_ref()
+    }
+
+    /// The running exam, if one is open or was recovered.
+    pub fn session(&self) -> &Rc<std::cell::RefCell<Option<crate::session::ExamSession>>> {
+        &self.session
+    }
+
     /// Shows the window (full screen when configured) and runs the event loop.
     pub fn run(mut self) -> Result<(), slint::PlatformError> {
         self.start_clock();
         if let Err(e) = self.start_monitor() {
             tracing::error!("the monitor feed could not start: {e}");
             self.app.set_monitor_state(MonitorState::Lost);
+        }
+        if let Err(e) = self.start_recorder() {
+            tracing::error!("{e}");
+            self.app.set_record_alarm_text(e.to_string().into());
         }
         let ui = &self.config.ui;
         self.app.window().set_size(slint::PhysicalSize::new(
@@ -212,5 +258,44 @@ impl Shell {
         ));
         self.app.window().set_fullscreen(ui.fullscreen);
         self.app.run()
+    }
+}
+
+/// Applies one recorder report on the UI thread.
+pub fn apply_recorder_report(
+    app: &AppWindow,
+    lang: &LanguageState,
+    session: &std::cell::RefCell<Option<crate::session::ExamSession>>,
+    report: crate::recorder::RecorderReport,
+) {
+    use crate::recorder::RecorderReport;
+    match report {
+        RecorderReport::Opened { store, recovered } => {
+            tracing::info!("exam record open: {store}");
+            if let Some(rec) = recovered {
+                match crate::session::ExamSession::recover(Default::default(), &rec) {
+                    Ok(s) => {
+                        tracing::info!("resumed exam {} at {}", s.id(), s.now());
+                        *session.borrow_mut() = Some(s);
+                    }
+                    Err(e) => {
+                        tracing::error!("the running exam {} could not be replayed: {e}", rec.exam)
+                    }
+                }
+            }
+        }
+        RecorderReport::OpenFailed(e) => tracing::error!("exam record could not be opened: {e}"),
+        RecorderReport::Alarm(alarm) => {
+            let text = match alarm {
+                Some(a) => {
+                    let mut args = fluent::FluentArgs::new();
+                    args.set("pending", a.pending.to_string());
+                    lang.localizer()
+                        .tr_args(lang.current(), "record-alarm", &args)
+                }
+                None => String::new(),
+            };
+            app.set_record_alarm_text(text.into());
+        }
     }
 }

@@ -31,6 +31,19 @@ fn frames_are_drawn_with_cjk_glyphs_and_written_as_png() {
     let night = renderer.render_screen(Screen::Home, Language::ZhCn, ThemeName::Night);
     assert_ne!(night.pixel(5, 300), bg);
 
+    // The technical alarm of the exam record shows as a red band under the status bar.
+    renderer
+        .shell()
+        .app()
+        .set_record_alarm_text("技术报警：检查记录无法保存——2 条事件暂存于内存，正在重试。".into());
+    let alarm = renderer.render_screen(Screen::Home, Language::ZhCn, ThemeName::Day);
+    if let Ok(out) = std::env::var("CMR_SCREENSHOT_OUT") {
+        alarm.write_png(std::path::Path::new(&out)).unwrap();
+    }
+    let red = alarm.pixel(5, 75);
+    assert!(red.r > 150 && red.g < 60, "alarm band is red: {red:?}");
+    renderer.shell().app().set_record_alarm_text("".into());
+
     let dir = tempfile::tempdir().unwrap();
     let files = renderer.render_all(dir.path()).unwrap();
     assert_eq!(files.len(), 5 * 2 * 2);

@@ -35,6 +35,8 @@ fn palette_meets_contrast_minimums(#[case] p: &Palette) {
     }
     // Button labels are large text.
     assert!(contrast_ratio(p.on_accent, p.accent) >= 4.5);
+    // The record alarm's banner: bold large text on the high-priority colour.
+    assert!(contrast_ratio(p.on_accent, p.alarm_high) >= 4.5);
     assert!(contrast_ratio(p.text_muted, p.control) >= 4.5);
     let graphics = [
         ("control-border", p.control_border),

@@ -27,3 +27,4 @@ vitals-bp = BP
 vitals-missing = --
 vitals-bp-age = ({ $minutes } min ago)
 vitals-bp-age-now = (just now)
+record-alarm = Technical alarm: the exam record cannot be saved — { $pending } event(s) kept in memory, retrying.

@@ -27,3 +27,4 @@ vitals-bp = 血压
 vitals-missing = --
 vitals-bp-age = （{ $minutes } 分钟前）
 vitals-bp-age-now = （刚刚）
+record-alarm = 技术报警：检查记录无法保存——{ $pending } 条事件暂存于内存，正在重试。

@@ -1,0 +1,244 @@
+//! The kiosk's recorder: the durable exam log on its own tokio runtime thread.
+//!
+//! The UI thread submits [`NewEntry`] rows; the recorder writes them through a
+//! [`DurableLog`] (kept in memory with a technical alarm while the store fails, retried
+//! every [`RETRY_INTERVAL`]), finds the running exam at start for recovery, and runs
+//! the relay to the central database when one is configured. It reports back through
+//! a callback, which the shell forwards to the Slint event loop.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::config::Database;
+use crate::store::durable::RETRY_INTERVAL;
+use crate::store::log::{DeviceId, NewEntry, RecoveredExam};
+use crate::store::{DurableLog, Store, StoreAlarm, Submitted, sync};
+
+/// How often the background relay runs.
+pub const RELAY_INTERVAL: Duration = Duration::from_secs(30);
+
+/// What the recorder tells the shell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecorderReport {
+    /// The store is open; `recovered` is the exam that was running when the kiosk
+    /// last stopped, if any.
+    Opened {
+        /// The store's redacted URL.
+        store: String,
+        /// The running exam's events, for `Exam::replay`.
+        recovered: Option<RecoveredExam>,
+    },
+    /// The store could not be opened; entries are kept in memory and the recorder
+    /// retries.
+    OpenFailed(String),
+    /// The technical alarm: `Some` while entries wait in memory, `None` once all are
+    /// written.
+    Alarm(Option<StoreAlarm>),
+}
+
+enum Command {
+    Submit(NewEntry, Option<oneshot::Sender<Submitted>>),
+}
+
+/// The recorder's handle; dropping it writes what it can and stops the thread.
+pub struct Recorder {
+    tx: mpsc::UnboundedSender<Command>,
+    stop: watch::Sender<bool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    device: DeviceId,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("device", &self.device)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why the recorder could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RecorderError {
+    /// The configured device id is not valid.
+    #[error("database.device_id: {0}")]
+    Device(String),
+    /// The runtime thread could not be started.
+    #[error("the recorder thread could not start: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+impl Recorder {
+    /// Starts the recorder for the configured database.
+    pub fn start(
+        db: &Database,
+        report: impl Fn(RecorderReport) + Send + 'static,
+    ) -> Result<Recorder, RecorderError> {
+        let device = DeviceId::new(db.effective_device_id())
+            .map_err(|e| RecorderError::Device(e.to_string()))?;
+        let url = db.effective_url();
+        let central = db.central_url.clone();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (stop, stop_rx) = watch::channel(false);
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let dev = device.clone();
+        let thread = std::thread::Builder::new()
+            .name("recorder".into())
+            .spawn(move || rt.block_on(run(url, central, dev, rx, stop_rx, report)))?;
+        Ok(Recorder {
+            tx,
+            stop,
+            thread: Some(thread),
+            device,
+        })
+    }
+
+    /// The device id rows are written under.
+    pub fn device(&self) -> &DeviceId {
+        &self.device
+    }
+
+    /// Submits a row; it is written, or kept in memory until it can be.
+    pub fn submit(&self, entry: NewEntry) {
+        let _ = self.tx.send(Command::Submit(entry, None));
+    }
+
+    /// Submits a row and waits for the outcome. Only [`Submitted::Written`] may be
+    /// shown to staff as saved. Blocks: not for the UI thread's hot path.
+    pub fn submit_and_wait(&self, entry: NewEntry) -> Option<Submitted> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(Command::Submit(entry, Some(reply))).ok()?;
+        rx.blocking_recv().ok()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn run(
+    url: String,
+    central: String,
+    device: DeviceId,
+    mut rx: mpsc::UnboundedReceiver<Command>,
+    mut stop: watch::Receiver<bool>,
+    report: impl Fn(RecorderReport),
+) {
+    // Rows submitted before the store opens wait here (never dropped).
+    let mut early: VecDeque<(NewEntry, Option<oneshot::Sender<Submitted>>)> = VecDeque::new();
+    let mut log: Option<DurableLog> = None;
+    let mut last_alarm: Option<StoreAlarm> = None;
+    let mut tick = tokio::time::interval(RETRY_INTERVAL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut relay_stop: Option<watch::Sender<bool>> = None;
+
+    loop {
+        if log.is_none() {
+            match Store::open(&url).await {
+                Ok(store) => {
+                    let recovered = match store.open_exam(&device).await {
+                        Ok(r) => r,
+                        Err(e) => {
+                            tracing::error!("could not look for a running exam: {e}");
+                            None
+                        }
+                    };
+                    report(RecorderReport::Opened {
+                        store: store.url().redacted(),
+                        recovered,
+                    });
+                    if !central.is_empty() {
+                        let (tx, rx) = watch::channel(false);
+                        tokio::spawn(sync::run_relay(
+                            store.clone(),
+                            central.clone(),
+                            RELAY_INTERVAL,
+                            500,
+                            rx,
+                        ));
+                        relay_stop = Some(tx);
+                    }
+                    let mut durable = DurableLog::new(store, device.clone());
+                    while let Some((entry, reply)) = early.pop_front() {
+                        let outcome = durable.submit(entry).await;
+                        if let Some(reply) = reply {
+                            let _ = reply.send(outcome);
+                        }
+                    }
+                    log = Some(durable);
+                }
+                Err(e) => {
+                    report(RecorderReport::OpenFailed(e.to_string()));
+                }
+            }
+        }
+
+        let alarm = match &log {
+            Some(l) => l.alarm().cloned(),
+            None if early.is_empty() => None,
+            None => Some(StoreAlarm {
+                since: chrono::Utc::now(),
+                pending: early.len(),
+                last_error: "the exam record could not be opened".into(),
+            }),
+        };
+        if alarm.as_ref().map(|a| (a.pending, &a.last_error))
+            != last_alarm.as_ref().map(|a| (a.pending, &a.last_error))
+        {
+            report(RecorderReport::Alarm(alarm.clone()));
+            last_alarm = alarm;
+        }
+
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(Command::Submit(entry, reply)) => match log.as_mut() {
+                    Some(l) => {
+                        let outcome = l.submit(entry).await;
+                        if let Some(reply) = reply {
+                            let _ = reply.send(outcome);
+                        }
+                    }
+                    None => {
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Submitted::Queued { pending: early.len() + 1 });
+                        }
+                        early.push_back((entry, None));
+                    }
+                },
+                None => break,
+            },
+            _ = tick.tick() => {
+                if let Some(l) = log.as_mut().filter(|l| l.pending() > 0) {
+                    if let Err(e) = l.flush().await {
+                        tracing::warn!("exam record still not writable: {e}");
+                    }
+                }
+            }
+            _ = stop.changed() => break,
+        }
+    }
+
+    // Shutting down: one last attempt for anything still waiting.
+    if let Some(l) = log.as_mut() {
+        while let Ok(Command::Submit(entry, _)) = rx.try_recv() {
+            l.submit(entry).await;
+        }
+        if l.pending() > 0 && l.flush().await.is_err() {
+            tracing::error!(
+                "{} exam-record rows could not be written before shutdown",
+                l.pending()
+            );
+        }
+    }
+    if let Some(s) = relay_stop {
+        let _ = s.send(true);
+    }
+}

@@ -1,0 +1,94 @@
+//! The running exam in the kiosk: the pure [`Exam`] state machine, the clock that maps
+//! the OS monotonic clock onto the exam's timeline, and the recorder that makes every
+//! event durable. Controllers feed staff and monitor events here.
+
+use chrono::Utc;
+
+use crate::domain::{Exam, ExamError, ExamEvent, LoggedEvent, Outcome, ProtocolSettings};
+use crate::recorder::Recorder;
+use crate::store::log::{EntryKind, ExamClock, ExamId, NewEntry, RecoveredExam};
+
+/// One running exam.
+#[derive(Debug)]
+pub struct ExamSession {
+    id: ExamId,
+    exam: Exam,
+    clock: ExamClock,
+}
+
+impl ExamSession {
+    /// Opens a new exam: logs `exam_opened` at offset zero.
+    pub fn open(settings: ProtocolSettings, recorder: &Recorder, actor: &str) -> ExamSession {
+        let id = ExamId::new();
+        match NewEntry::new(
+            Some(id),
+            EntryKind::ExamOpened,
+            actor,
+            crate::domain::Instant::ZERO,
+            Utc::now(),
+            &serde_json::json!({}),
+        ) {
+            Ok(entry) => recorder.submit(entry),
+            Err(e) => tracing::error!("could not build the exam_opened row: {e}"),
+        }
+        ExamSession {
+            id,
+            exam: Exam::new(settings),
+            clock: ExamClock::resume(crate::domain::Instant::ZERO),
+        }
+    }
+
+    /// Rebuilds the exam that was running when the kiosk stopped: every event is
+    /// replayed through the domain and the clock resumes where the timeline stands now
+    /// (the downtime bridged by the wall clock, monotonic from here on).
+    pub fn recover(
+        settings: ProtocolSettings,
+        recovered: &RecoveredExam,
+    ) -> Result<ExamSession, ExamError> {
+        let exam = Exam::replay(settings, &recovered.events)?;
+        Ok(ExamSession {
+            id: recovered.exam,
+            exam,
+            clock: ExamClock::resume(recovered.resume_at(Utc::now())),
+        })
+    }
+
+    /// The exam's id.
+    pub fn id(&self) -> ExamId {
+        self.id
+    }
+
+    /// The clinical state (read-only).
+    pub fn exam(&self) -> &Exam {
+        &self.exam
+    }
+
+    /// Mutable access for draining outputs (`poll`) and firing deadlines.
+    pub fn exam_mut(&mut self) -> &mut Exam {
+        &mut self.exam
+    }
+
+    /// The exam's timeline now.
+    pub fn now(&self) -> crate::domain::Instant {
+        self.clock.now()
+    }
+
+    /// Feeds `event` to the domain at the current exam time and logs it. Impossible
+    /// input is refused with an error and not logged; accepted and rejected steps are
+    /// both logged (replay reproduces the same decisions).
+    pub fn handle(
+        &mut self,
+        event: ExamEvent,
+        actor: &str,
+        recorder: &Recorder,
+    ) -> Result<Outcome, ExamError> {
+        let at = self.clock.now();
+        let outcome = self.exam.handle(event.clone(), at)?;
+        let logged = LoggedEvent { at, event };
+        match NewEntry::exam_event(self.id, actor, &logged, Utc::now()) {
+            Ok(entry) => recorder.submit(entry),
+            Err(e) => tracing::error!("could not build an exam-log row: {e}"),
+        }
+        Ok(outcome)
+    }
+}

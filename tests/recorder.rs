@@ -1,0 +1,159 @@
+//! The kiosk's recorder and running-exam session: events are written durably, a
+//! restart finds the running exam and every timer resumes; an unwritable store raises
+//! the technical alarm and keeps the rows in memory.
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use cmr_kiosk::config::Database;
+use cmr_kiosk::domain::screening::{Patient, Sex};
+use cmr_kiosk::domain::stress::{StressDose, StressDrug, Vitals};
+use cmr_kiosk::domain::{ExamEvent, ProtocolSettings};
+use cmr_kiosk::recorder::{Recorder, RecorderReport};
+use cmr_kiosk::session::ExamSession;
+use cmr_kiosk::store::Store;
+
+fn db(path: &std::path::Path) -> Database {
+    Database {
+        url: format!("sqlite://{}", path.display()),
+        device_id: "recorder-test".into(),
+        central_url: String::new(),
+    }
+}
+
+fn start(db: &Database) -> (Recorder, mpsc::Receiver<RecorderReport>) {
+    let (tx, rx) = mpsc::channel();
+    let rec = Recorder::start(db, move |r| {
+        let _ = tx.send(r);
+    })
+    .unwrap();
+    (rec, rx)
+}
+
+fn opened(rx: &mpsc::Receiver<RecorderReport>) -> Option<cmr_kiosk::store::RecoveredExam> {
+    loop {
+        match rx
+            .recv_timeout(Duration::from_secs(20))
+            .expect("the recorder reports")
+        {
+            RecorderReport::Opened { recovered, .. } => return recovered,
+            RecorderReport::OpenFailed(e) => panic!("open failed: {e}"),
+            RecorderReport::Alarm(_) => {}
+        }
+    }
+}
+
+#[test]
+fn a_restarted_kiosk_resumes_the_running_exam_and_its_timers() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = db(&dir.path().join("kiosk.db"));
+
+    let (rec, rx) = start(&cfg);
+    assert!(opened(&rx).is_none(), "a fresh store has no running exam");
+    let mut session = ExamSession::open(ProtocolSettings::default(), &rec, "nurse-wang");
+    let patient = Patient {
+        weight_kg: 70.0,
+        height_cm: Some(170.0),
+        sex: Sex::Female,
+        age_years: 58,
+        egfr: Some(85.0),
+        egfr_date: None,
+    };
+    session
+        .handle(ExamEvent::PatientRegistered { patient }, "nurse-wang", &rec)
+        .unwrap();
+    let vitals = Vitals {
+        hr: Some(64.0),
+        sbp: Some(126.0),
+        dbp: Some(78.0),
+        ..Default::default()
+    };
+    session
+        .handle(ExamEvent::VitalsReading { vitals }, "monitor", &rec)
+        .unwrap();
+    session
+        .handle(
+            ExamEvent::StressStarted {
+                drug: StressDrug::Adenosine,
+                dose: Some(StressDose::UgKgMin(140.0)),
+            },
+            "tech-li",
+            &rec,
+        )
+        .unwrap();
+    let deadline = session
+        .exam()
+        .poll_timeout()
+        .expect("the 240 s stress deadline is set");
+    let id = session.id();
+    drop(rec); // the kiosk stops (the rows were submitted; drop writes what waits)
+
+    std::thread::sleep(Duration::from_millis(300));
+    let (rec, rx) = start(&cfg);
+    let recovered = opened(&rx).expect("the running exam is found after a restart");
+    assert_eq!(recovered.exam, id);
+    assert_eq!(recovered.events.len(), 3);
+    let resumed = ExamSession::recover(ProtocolSettings::default(), &recovered).unwrap();
+    assert_eq!(
+        resumed.exam().poll_timeout(),
+        Some(deadline),
+        "same deadline after replay"
+    );
+    let lag = resumed
+        .now()
+        .saturating_since(session.now())
+        .as_millis()
+        .max(session.now().saturating_since(resumed.now()).as_millis());
+    assert!(
+        lag < 1000,
+        "the resumed clock is within 1 s of the truth: {lag} ms"
+    );
+    drop(rec);
+
+    // The rows form an intact chain.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(async {
+        Store::open(&cfg.effective_url())
+            .await
+            .unwrap()
+            .verify(None)
+            .await
+            .unwrap()
+    });
+    assert!(report.is_ok(), "{report}");
+}
+
+#[test]
+fn an_unopenable_store_keeps_rows_in_memory_and_raises_the_alarm() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-directory");
+    std::fs::write(&blocker, b"file").unwrap();
+    // The database would live inside a "directory" that is a file: it cannot open.
+    let cfg = db(&blocker.join("kiosk.db"));
+    let (rec, rx) = start(&cfg);
+    let mut failed = false;
+    let _session = ExamSession::open(ProtocolSettings::default(), &rec, "nurse-wang");
+    let mut alarm_pending = 0;
+    for _ in 0..50 {
+        match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(RecorderReport::OpenFailed(e)) => {
+                failed = true;
+                assert!(!e.is_empty());
+            }
+            Ok(RecorderReport::Alarm(Some(a))) => {
+                alarm_pending = a.pending;
+                break;
+            }
+            Ok(_) => {}
+            Err(_) => {}
+        }
+    }
+    assert!(failed, "the failure to open is reported");
+    assert_eq!(
+        alarm_pending, 1,
+        "the exam_opened row waits in memory with the alarm on"
+    );
+}
