@@ -216,10 +216,11 @@ async fn run(
                 None => break,
             },
             _ = tick.tick() => {
-                if let Some(l) = log.as_mut().filter(|l| l.pending() > 0) {
-                    if let Err(e) = l.flush().await {
-                        tracing::warn!("exam record still not writable: {e}");
-                    }
+                if let Some(l) = log.as_mut().filter(|l| l.pending() > 0)
+                    && let Err(e) = l.flush().await
+                {
+                    tracing::warn!("exam record still not writable: {e}");
+                }
                 }
             }
             _ = stop.changed() => break,
