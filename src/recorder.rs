@@ -221,7 +221,6 @@ async fn run(
                 {
                     tracing::warn!("exam record still not writable: {e}");
                 }
-                }
             }
             _ = stop.changed() => break,
         }
