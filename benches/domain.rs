@@ -107,6 +107,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
             ExamEvent::SeriesAcquired {
                 step: ProtocolStep::Localiser,
                 params: None,
+                acquisition: None,
             },
         ),
         (
@@ -114,6 +115,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
             ExamEvent::SeriesAcquired {
                 step: ProtocolStep::CineSax,
                 params: None,
+                acquisition: None,
             },
         ),
         (
@@ -129,6 +131,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
             ExamEvent::SeriesAcquired {
                 step: ProtocolStep::StressPerfusion,
                 params: None,
+                acquisition: None,
             },
         ),
         (1435, ExamEvent::StressStopped),
@@ -138,6 +141,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
             ExamEvent::SeriesAcquired {
                 step: ProtocolStep::RestPerfusion,
                 params: None,
+                acquisition: None,
             },
         ),
         (
@@ -145,6 +149,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
             ExamEvent::SeriesAcquired {
                 step: ProtocolStep::Lge,
                 params: None,
+                acquisition: None,
             },
         ),
         (3000, inject(Purpose::TopUp)),
@@ -153,6 +158,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
             ExamEvent::SeriesAcquired {
                 step: ProtocolStep::Lge,
                 params: None,
+                acquisition: None,
             },
         ),
     ];

@@ -54,6 +54,30 @@ pub struct Config {
     pub database: Database,
     /// How the patient monitor is reached.
     pub monitor: MonitorConfig,
+    /// Where acquired DICOM series arrive.
+    pub dicom: DicomConfig,
+}
+
+/// The incoming DICOM folder watched during an exam.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DicomConfig {
+    /// Folder the scanner or a DICOM node writes into; empty: no watch.
+    pub incoming: String,
+    /// Seconds between looks at the folder.
+    pub poll_interval_s: f64,
+    /// A site file of extra classification rules (tried before the shipped ones).
+    pub rules: String,
+}
+
+impl Default for DicomConfig {
+    fn default() -> Self {
+        DicomConfig {
+            incoming: String::new(),
+            poll_interval_s: 2.0,
+            rules: String::new(),
+        }
+    }
 }
 
 /// The institution named on reports (standard clause 5.2.1).
@@ -397,6 +421,10 @@ impl Config {
                 "database.central_url",
                 "the central database must be a postgres:// URL".to_string(),
             );
+        }
+        let p = self.dicom.poll_interval_s;
+        if !(p.is_finite() && (0.2..=60.0).contains(&p)) {
+            return invalid("dicom.poll_interval_s", format!("{p} is outside 0.2–60 s"));
         }
         let m = &self.monitor;
         if !BAUD_RATES.contains(&m.baud) {

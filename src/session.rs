@@ -92,3 +92,29 @@ impl ExamSession {
         Ok(outcome)
     }
 }
+
+impl ExamSession {
+    /// A settled series from the incoming folder: the scanner's vendor, model and field
+    /// strength are recorded once (5.2.3), and a classified series is logged as acquired
+    /// with its parameters and acquisition times. Unclassified series change nothing.
+    /// Returns whether the series was logged as an acquired step.
+    pub fn apply_series(
+        &mut self,
+        report: &crate::dicom::scan::SeriesReport,
+        technique: &crate::dicom::scan::TechniqueOffer,
+        recorder: &Recorder,
+    ) -> Result<bool, ExamError> {
+        if let Some(scanner) = technique.scanner()
+            && self.exam.technique(self.clock.now()).vendor.is_none()
+        {
+            self.handle(ExamEvent::ScannerRecorded { scanner }, "scanner", recorder)?;
+        }
+        match crate::dicom::watch::acquired_event(report) {
+            Some(event) => {
+                self.handle(event, "scanner", recorder)?;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+}

@@ -38,6 +38,7 @@ pub struct Shell {
     recorder: Option<Rc<crate::recorder::Recorder>>,
     session: Rc<std::cell::RefCell<Option<crate::session::ExamSession>>>,
     recorder_timer: Option<slint::Timer>,
+    dicom_watch: Option<(slint::Timer, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
 }
 
 impl Shell {
@@ -104,6 +105,7 @@ impl Shell {
             recorder: None,
             session: Default::default(),
             recorder_timer: None,
+            dicom_watch: None,
         })
     }
 
@@ -230,6 +232,70 @@ impl Shell {
         Ok(())
     }
 
+    /// Watches the configured incoming DICOM folder: settled series are logged into
+    /// the running exam (scanner facts once, each classified series as acquired).
+    pub fn start_dicom_watch(&mut self) -> Result<(), String> {
+        let cfg = &self.config.dicom;
+        if cfg.incoming.is_empty() {
+            return Ok(());
+        }
+        let rules = if cfg.rules.is_empty() {
+            crate::dicom::Rules::builtin()
+        } else {
+            crate::dicom::Rules::builtin_with_site_file(std::path::Path::new(&cfg.rules))
+                .map_err(|e| format!("dicom.rules: {e}"))?
+        };
+        let mut watch = crate::dicom::watch::FolderWatch::new(&cfg.incoming, rules);
+        let every = std::time::Duration::from_secs_f64(cfg.poll_interval_s);
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stop_flag = stop.clone();
+        std::thread::Builder::new()
+            .name("dicom-watch".into())
+            .spawn(move || {
+                while !stop_flag.load(std::sync::atomic::Ordering::Relaxed) {
+                    for ev in watch.poll() {
+                        if tx.send(ev).is_err() {
+                            return;
+                        }
+                    }
+                    std::thread::sleep(every);
+                }
+            })
+            .map_err(|e| format!("the DICOM watch could not start: {e}"))?;
+        let (session, recorder) = (self.session.clone(), self.recorder.clone());
+        let timer = slint::Timer::default();
+        timer.start(
+            slint::TimerMode::Repeated,
+            std::time::Duration::from_millis(250),
+            move || {
+                while let Ok(ev) = rx.try_recv() {
+                    match ev {
+                        crate::dicom::watch::WatchEvent::Series { report, technique } => {
+                            let mut open = session.borrow_mut();
+                            let (Some(rec), Some(s)) = (recorder.as_ref(), open.as_mut()) else {
+                                tracing::warn!(
+                                    "series {} arrived with no open exam",
+                                    report.summary.label()
+                                );
+                                continue;
+                            };
+                            if let Err(e) = s.apply_series(&report, &technique, rec) {
+                                tracing::error!("series {} refused: {e}", report.summary.label());
+                            }
+                        }
+                        crate::dicom::watch::WatchEvent::Skipped(f) => {
+                            tracing::warn!("DICOM file skipped: {}", f.detail);
+                        }
+                        crate::dicom::watch::WatchEvent::FolderError(e) => tracing::error!("{e}"),
+                    }
+                }
+            },
+        );
+        self.dicom_watch = Some((timer, stop));
+        Ok(())
+    }
+
     /// The recorder, once started.
     pub fn recorder(&self) -> Option<&Rc<crate::recorder::Recorder>> {
         self.recorder.as_ref()
@@ -250,6 +316,9 @@ impl Shell {
         if let Err(e) = self.start_recorder() {
             tracing::error!("{e}");
             self.app.set_record_alarm_text(e.to_string().into());
+        }
+        if let Err(e) = self.start_dicom_watch() {
+            tracing::error!("{e}");
         }
         let ui = &self.config.ui;
         self.app.window().set_size(slint::PhysicalSize::new(
@@ -296,6 +365,14 @@ pub fn apply_recorder_report(
                 None => String::new(),
             };
             app.set_record_alarm_text(text.into());
+        }
+    }
+}
+
+impl Drop for Shell {
+    fn drop(&mut self) {
+        if let Some((_, stop)) = &self.dicom_watch {
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }

@@ -404,6 +404,7 @@ fn parse_action(o: &Obj<'_>) -> Result<ExamEvent, ScenarioError> {
                     "a protocol step such as cine_sax, stress_perfusion, rest_perfusion or lge",
                 )?,
                 params: None,
+                acquisition: None,
             }
         }
         "monitor_lost" => {

@@ -94,6 +94,7 @@ fn unknown_keys_are_refused_by_name(#[case] text: &str, #[case] key: &str) {
 #[case::device_profile("[monitor]\ndevice_profile = \"acme-9000\"", "monitor.device_profile")]
 #[case::device_id("[database]\ndevice_id = \"kiosk 1\"", "database.device_id")]
 #[case::central_url("[database]\ncentral_url = \"sqlite://x.db\"", "database.central_url")]
+#[case::dicom_poll("[dicom]\npoll_interval_s = 0.0", "dicom.poll_interval_s")]
 #[case::database("[database]\nurl = \"mysql://x\"", "database.url")]
 fn out_of_range_values_are_refused_by_key(#[case] text: &str, #[case] key: &str) {
     match Config::parse(text).unwrap_err() {

@@ -216,6 +216,7 @@ proptest! {
                         cmr_kiosk::domain::protocol::ProtocolStep::CineSax,
                     ][k as usize],
                     params: None,
+                    acquisition: None,
                 },
                 Step::Lost => ExamEvent::MonitorDataLost,
             };

@@ -977,6 +977,7 @@ fn clause_5_2_3_technique_facts() {
         ExamEvent::SeriesAcquired {
             step: ProtocolStep::Cine2ch,
             params: None,
+            acquisition: None,
         },
         s(10),
     )
@@ -1002,6 +1003,7 @@ fn clause_5_2_3_technique_facts() {
         ExamEvent::SeriesAcquired {
             step: ProtocolStep::StressPerfusion,
             params: None,
+            acquisition: None,
         },
         s(200),
     )

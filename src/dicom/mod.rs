@@ -12,6 +12,8 @@
 //! * [`scan`]: a folder → [`scan::ScanReport`] (study, series, classification,
 //!   findings from `domain::protocol::check_series`, missing steps, technique
 //!   facts, skipped files) and its table/JSON renderings.
+//! * [`watch`]: the incoming folder during an exam: new files read once they hold
+//!   still, settled series reported as exam events.
 //! * [`synth`]: synthetic exams written as DICOM (tests, benchmarks, simulator).
 
 pub mod classify;
@@ -19,6 +21,7 @@ pub mod header;
 pub mod scan;
 pub mod series;
 pub mod synth;
+pub mod watch;
 
 pub use classify::{Classification, Rules, RulesError};
 pub use header::{DicomHeader, HeaderError, read_header};

@@ -254,7 +254,7 @@ impl ScanReport {
 }
 
 /// Regular files under `dir`, recursively, sorted.
-fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ScanError> {
+pub(crate) fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ScanError> {
     let rd = std::fs::read_dir(dir).map_err(|source| ScanError::ReadDir {
         dir: dir.to_path_buf(),
         source,

@@ -50,6 +50,20 @@ pub struct ProtocolSettings {
     pub agents: AgentCatalogue,
 }
 
+/// Where an acquired series came from: its DICOM identity and the scanner's
+/// acquisition times (ISO 8601 local date-times as the scanner wrote them).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Acquisition {
+    /// Series Instance UID.
+    pub series_uid: String,
+    /// Series number and description, as the scanner labelled it.
+    pub label: String,
+    /// First acquisition moment.
+    pub start: Option<String>,
+    /// Last acquisition moment.
+    pub end: Option<String>,
+}
+
 /// An input to the exam: the payload of the durable exam log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -121,6 +135,11 @@ pub enum ExamEvent {
         step: ProtocolStep,
         /// Its parameters, if read from the scanner.
         params: Option<SeriesParams>,
+        /// When the scanner acquired it and which series it was, if read from its
+        /// DICOM files (the scanner's wall clock, for lining the series up with the
+        /// stress timeline in the report).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        acquisition: Option<Acquisition>,
     },
     /// Staff acknowledged an alarm.
     AlarmAcknowledged {
@@ -482,7 +501,7 @@ impl Exam {
                 self.stress.stop_criterion(criterion, now)
             }
             ExamEvent::Injected(req) => return self.inject(&req, now),
-            ExamEvent::SeriesAcquired { step, params } => {
+            ExamEvent::SeriesAcquired { step, params, .. } => {
                 if self.clearance.status == ClearanceStatus::Blocked {
                     return self.reject(now, RejectCode::ExamBlocked);
                 }

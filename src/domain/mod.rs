@@ -29,7 +29,7 @@ pub mod technique;
 pub mod time;
 
 pub use contrast::{AgentId, Amount, ContrastLedger, InjectionRequest, Purpose};
-pub use exam::{Exam, ExamError, ExamEvent, LoggedEvent, Outcome, ProtocolSettings};
+pub use exam::{Acquisition, Exam, ExamError, ExamEvent, LoggedEvent, Outcome, ProtocolSettings};
 pub use output::{AlarmCode, AlarmPriority, Decision, Output, RejectCode, WarningCode};
 pub use screening::{Clearance, Patient, ScreeningAnswers};
 pub use stress::{StressDose, StressDrug, StressProtocol, Vitals};
