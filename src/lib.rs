@@ -11,6 +11,7 @@
 //!   staff accounts, sync to the central database.
 //! * [`recorder`] — the durable log on its own runtime thread: queueing, alarm, recovery, relay.
 //! * [`session`] — the running exam: domain state, exam clock, every event logged.
+//! * [`alarms`] — alarms and reminders on the console (IEC 60601-1-8 priorities, audio pause).
 //! * [`config`] — the site configuration (`kiosk.toml`), parsed and validated purely.
 //! * [`i18n`] — Fluent bundles (zh-CN, en-US) and the bridge that feeds them to Slint.
 //! * [`theme`] — day and night palettes, contrast checks, millimetre touch targets.
@@ -21,6 +22,7 @@
 //! * [`shell`] — the controller that wires the window to the rest of the program.
 //! * [`screenshot`] — headless rendering of any screen to PNG with the software renderer.
 
+pub mod alarms;
 pub mod config;
 pub mod dicom;
 pub mod domain;
