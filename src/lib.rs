@@ -12,6 +12,7 @@
 //! * [`recorder`] — the durable log on its own runtime thread: queueing, alarm, recovery, relay.
 //! * [`session`] — the running exam: domain state, exam clock, every event logged.
 //! * [`alarms`] — alarms and reminders on the console (IEC 60601-1-8 priorities, audio pause).
+//! * [`console`] — what the technologist's console shows: stress, LGE and contrast panels with countdowns.
 //! * [`config`] — the site configuration (`kiosk.toml`), parsed and validated purely.
 //! * [`i18n`] — Fluent bundles (zh-CN, en-US) and the bridge that feeds them to Slint.
 //! * [`theme`] — day and night palettes, contrast checks, millimetre touch targets.
@@ -24,6 +25,7 @@
 
 pub mod alarms;
 pub mod config;
+pub mod console;
 pub mod dicom;
 pub mod domain;
 pub mod i18n;
