@@ -118,6 +118,14 @@ pub struct ConsoleState {
     pub contrast: Option<ContrastPanel>,
 }
 
+/// Whether the rest-perfusion injection has been given since `t` (the recovery wait
+/// is then over and its countdown leaves the console).
+fn rest_given_after(exam: &Exam, t: Instant) -> bool {
+    exam.ledger()
+        .and_then(|l| l.last_with(crate::domain::contrast::Purpose::RestPerfusion))
+        .is_some_and(|inj| inj.at >= t)
+}
+
 /// The console at `now` (exam time) labelled with `wall_now`.
 pub fn console_state(exam: &Exam, now: Instant, wall_now: NaiveDateTime) -> ConsoleState {
     let stress_protocol = exam.stress();
@@ -150,6 +158,7 @@ pub fn console_state(exam: &Exam, now: Instant, wall_now: NaiveDateTime) -> Cons
             recovery: run
                 .stopped_at
                 .filter(|_| run.drug == StressDrug::Adenosine)
+                .filter(|stop| !rest_given_after(exam, *stop))
                 .map(|stop| Countdown::new(stop + settings.recovery, now, wall_now)),
         }
     });

@@ -13,6 +13,7 @@
 //! * [`session`] — the running exam: domain state, exam clock, every event logged.
 //! * [`alarms`] — alarms and reminders on the console (IEC 60601-1-8 priorities, audio pause).
 //! * [`console`] — what the technologist's console shows: stress, LGE and contrast panels with countdowns.
+//! * [`console_ui`] — the console's controller: decisions into the alarm board, state into Slint, buttons into logged events.
 //! * [`config`] — the site configuration (`kiosk.toml`), parsed and validated purely.
 //! * [`i18n`] — Fluent bundles (zh-CN, en-US) and the bridge that feeds them to Slint.
 //! * [`theme`] — day and night palettes, contrast checks, millimetre touch targets.
@@ -26,6 +27,7 @@
 pub mod alarms;
 pub mod config;
 pub mod console;
+pub mod console_ui;
 pub mod dicom;
 pub mod domain;
 pub mod i18n;

@@ -190,6 +190,24 @@ fn screenshot(config: Config, args: ScreenshotArgs) -> anyhow::Result<ExitCode> 
         println!("{} screenshots written to {}", files.len(), dir.display());
         return Ok(ExitCode::SUCCESS);
     }
+    if let Some(state) = args.screen.strip_prefix("technologist-") {
+        let lang = Language::from_tag(&args.lang)
+            .with_context(|| format!("unknown language `{}`", args.lang))?;
+        let theme = ThemeName::from_name(&args.theme)
+            .with_context(|| format!("unknown theme `{}`", args.theme))?;
+        let out = args.out.expect("clap requires --out without --all");
+        let frame = renderer
+            .render_console(state, lang, theme)
+            .with_context(|| {
+                format!(
+                    "unknown console state `{state}`; states: {}",
+                    cmr_kiosk::console_ui::PREVIEWS.join(", ")
+                )
+            })?;
+        frame.write_png(&out)?;
+        println!("{}", out.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let screen = screen_from_name(&args.screen).with_context(|| {
         let names: Vec<_> = SCREENS.iter().map(|(n, _)| *n).collect();
         format!(

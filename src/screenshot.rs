@@ -168,6 +168,36 @@ impl Renderer {
         self.render()
     }
 
+    /// Puts the technologist console in a worked state (`stress`, `alarm`, `recovery`,
+    /// `lge`; see [`crate::console_ui::preview_exam`]) and draws it.
+    pub fn render_console(&self, state: &str, lang: Language, theme: ThemeName) -> Option<Frame> {
+        let (exam, now) = crate::console_ui::preview_exam(state)?;
+        self.shell.set_language(lang);
+        self.shell.set_theme(theme);
+        self.shell.app().set_screen(Screen::Technologist);
+        let mut session = crate::session::ExamSession::preview(exam, now);
+        let mut console = crate::console_ui::ConsoleUi::default();
+        let wall = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+            .and_then(|d| d.and_hms_opt(9, 30, 0))
+            .unwrap_or_default();
+        console.refresh(
+            self.shell.app(),
+            self.shell.language_state(),
+            Some(&mut session),
+            now,
+            wall,
+        );
+        let frame = self.render();
+        console.refresh(
+            self.shell.app(),
+            self.shell.language_state(),
+            None,
+            now,
+            wall,
+        );
+        Some(frame)
+    }
+
     /// Renders every screen × language × theme into `dir` as
     /// `<screen>.<lang>.<theme>.png`; returns the files written.
     pub fn render_all(&self, dir: &Path) -> Result<Vec<PathBuf>, ScreenshotError> {
@@ -182,6 +212,24 @@ impl Renderer {
                     let path = dir.join(format!("{name}.{}.{theme_name}.png", lang.tag()));
                     self.render_screen(screen, lang, theme).write_png(&path)?;
                     written.push(path);
+                }
+            }
+        }
+        for state in crate::console_ui::PREVIEWS {
+            for lang in Language::ALL {
+                for theme in [ThemeName::Day, ThemeName::Night] {
+                    let theme_name = match theme {
+                        ThemeName::Day => "day",
+                        ThemeName::Night => "night",
+                    };
+                    let path = dir.join(format!(
+                        "technologist-{state}.{}.{theme_name}.png",
+                        lang.tag()
+                    ));
+                    if let Some(frame) = self.render_console(state, lang, theme) {
+                        frame.write_png(&path)?;
+                        written.push(path);
+                    }
                 }
             }
         }

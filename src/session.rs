@@ -53,6 +53,17 @@ impl ExamSession {
         })
     }
 
+    /// A session around an exam built elsewhere whose clock reads `at` now — for
+    /// screenshots and UI tests of the console (events handled are still logged through
+    /// the recorder passed to [`ExamSession::handle`]).
+    pub fn preview(exam: Exam, at: crate::domain::Instant) -> ExamSession {
+        ExamSession {
+            id: ExamId::new(),
+            exam,
+            clock: ExamClock::resume(at),
+        }
+    }
+
     /// The exam's id.
     pub fn id(&self) -> ExamId {
         self.id

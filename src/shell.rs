@@ -39,6 +39,8 @@ pub struct Shell {
     session: Rc<std::cell::RefCell<Option<crate::session::ExamSession>>>,
     recorder_timer: Option<slint::Timer>,
     dicom_watch: Option<(slint::Timer, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
+    monitor_events: Option<std::sync::mpsc::Receiver<crate::monitor::link::LinkEvent>>,
+    console: Option<(slint::Timer, Rc<dyn Fn()>)>,
 }
 
 impl Shell {
@@ -106,6 +108,8 @@ impl Shell {
             session: Default::default(),
             recorder_timer: None,
             dicom_watch: None,
+            monitor_events: None,
+            console: None,
         })
     }
 
@@ -122,6 +126,11 @@ impl Shell {
     /// The language shown now.
     pub fn language(&self) -> Language {
         self.language.current()
+    }
+
+    /// The shared language state (for controllers that word text in Rust).
+    pub fn language_state(&self) -> &LanguageState {
+        &self.language
     }
 
     /// Switches language at run time.
@@ -182,7 +191,12 @@ impl Shell {
         let weak = self.app.as_weak();
         let simulated = self.config.monitor.source == MonitorSource::Simulated;
         let board = self.board.clone();
+        let (events_tx, events_rx) = std::sync::mpsc::channel();
+        self.monitor_events = Some(events_rx);
         let feed = crate::vitals::MonitorFeed::start(self.config.monitor.clone(), move |ev| {
+            if crate::vitals::exam_event(&ev).is_some() {
+                let _ = events_tx.send(ev.clone());
+            }
             let b = {
                 let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
                 b.apply(&ev);
@@ -296,6 +310,66 @@ impl Shell {
         Ok(())
     }
 
+    /// Starts the technologist console: its buttons become logged exam events, and
+    /// every 250 ms monitor readings feed the running exam, due deadlines fire and the
+    /// console redraws (alarms flash at their IEC rates).
+    pub fn start_console(&mut self) {
+        let console = Rc::new(std::cell::RefCell::new(
+            crate::console_ui::ConsoleUi::default(),
+        ));
+        crate::console_ui::install_callbacks(
+            &self.app,
+            console.clone(),
+            self.session.clone(),
+            self.recorder.clone(),
+        );
+        let weak = self.app.as_weak();
+        let (session, recorder, lang) = (
+            self.session.clone(),
+            self.recorder.clone(),
+            self.language.clone(),
+        );
+        let events = self.monitor_events.take();
+        let tick: Rc<dyn Fn()> = Rc::new(move || {
+            let Some(app) = weak.upgrade() else { return };
+            let mut open = session.borrow_mut();
+            if let (Some(rx), Some(s), Some(rec)) =
+                (events.as_ref(), open.as_mut(), recorder.as_ref())
+            {
+                while let Ok(ev) = rx.try_recv() {
+                    if let Some(event) = crate::vitals::exam_event(&ev)
+                        && let Err(e) = s.handle(event, "monitor", rec)
+                    {
+                        tracing::warn!("monitor reading refused: {e}");
+                    }
+                }
+            } else if let Some(rx) = events.as_ref() {
+                while rx.try_recv().is_ok() {}
+            }
+            let now = open.as_ref().map(|s| s.now()).unwrap_or_default();
+            let wall = chrono::Local::now().naive_local();
+            console
+                .borrow_mut()
+                .refresh(&app, &lang, open.as_mut(), now, wall);
+        });
+        let timer = slint::Timer::default();
+        let t = tick.clone();
+        timer.start(
+            slint::TimerMode::Repeated,
+            std::time::Duration::from_millis(250),
+            move || t(),
+        );
+        self.console = Some((timer, tick));
+    }
+
+    /// Runs one console update now (the timer does this every 250 ms): monitor
+    /// readings into the exam, due deadlines, redraw.
+    pub fn console_tick(&self) {
+        if let Some((_, tick)) = &self.console {
+            tick();
+        }
+    }
+
     /// The recorder, once started.
     pub fn recorder(&self) -> Option<&Rc<crate::recorder::Recorder>> {
         self.recorder.as_ref()
@@ -320,6 +394,7 @@ impl Shell {
         if let Err(e) = self.start_dicom_watch() {
             tracing::error!("{e}");
         }
+        self.start_console();
         let ui = &self.config.ui;
         self.app.window().set_size(slint::PhysicalSize::new(
             ui.screen_width_px,

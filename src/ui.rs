@@ -7,4 +7,4 @@ mod generated {
     slint::include_modules!();
 }
 
-pub use generated::{AppWindow, I18n, MonitorState, Role, Screen, Theme};
+pub use generated::{AlarmRow, AppWindow, ConsoleAdapter, I18n, MonitorState, Role, Screen, Theme};

@@ -193,3 +193,44 @@ impl VitalsBoard {
         }
     }
 }
+
+/// The exam event a link event becomes: readings feed the stress protocol's baseline
+/// and criteria; "data lost" and "restored" feed its monitor-loss alarm.
+pub fn exam_event(ev: &LinkEvent) -> Option<crate::domain::ExamEvent> {
+    use crate::domain::ExamEvent;
+    use crate::domain::stress::Vitals;
+    use crate::monitor::Measure;
+    use crate::monitor::watchdog::WatchdogEvent;
+    match ev {
+        LinkEvent::Reading(r) => {
+            let v = Some(r.reading.value);
+            let vitals = match r.reading.measure {
+                Measure::Hr => Vitals {
+                    hr: v,
+                    ..Default::default()
+                },
+                Measure::NibpSys => Vitals {
+                    sbp: v,
+                    ..Default::default()
+                },
+                Measure::NibpDia => Vitals {
+                    dbp: v,
+                    ..Default::default()
+                },
+                Measure::NibpMean => Vitals {
+                    map: v,
+                    ..Default::default()
+                },
+                Measure::Spo2 => Vitals {
+                    spo2: v,
+                    ..Default::default()
+                },
+                Measure::PulseRate => return None,
+            };
+            Some(ExamEvent::VitalsReading { vitals })
+        }
+        LinkEvent::Watchdog(WatchdogEvent::DataLost) => Some(ExamEvent::MonitorDataLost),
+        LinkEvent::Watchdog(WatchdogEvent::DataRestored) => Some(ExamEvent::MonitorDataRestored),
+        _ => None,
+    }
+}

@@ -134,6 +134,10 @@ fn clause_3_2_3_stress_panel_and_clause_3_1_4_lge_countdown_to_the_second() {
 
     // Rest injection at 830 s: LGE opens 300 s later (1130 s) and closes at 2630 s.
     at(&mut exam, 830, inject(Purpose::RestPerfusion));
+    assert!(
+        view(&exam, 1000).stress.unwrap().recovery.is_none(),
+        "rest perfusion given: the wait is over"
+    );
     let l = view(&exam, 1000).lge.unwrap();
     assert_eq!(
         (l.opens.remaining_s, l.opens.clock()),

@@ -46,7 +46,13 @@ fn frames_are_drawn_with_cjk_glyphs_and_written_as_png() {
 
     let dir = tempfile::tempdir().unwrap();
     let files = renderer.render_all(dir.path()).unwrap();
-    assert_eq!(files.len(), 5 * 2 * 2);
+    // 5 screens and 4 console states, each in 2 languages × 2 themes.
+    assert_eq!(files.len(), (5 + 4) * 2 * 2);
+    assert!(
+        dir.path()
+            .join("technologist-alarm.en-US.night.png")
+            .exists()
+    );
     for f in &files {
         let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(f).unwrap()));
         let reader = decoder.read_info().unwrap();
