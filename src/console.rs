@@ -63,6 +63,8 @@ pub struct StressPanel {
     pub baseline_hr: Option<f64>,
     /// Baseline systolic pressure.
     pub baseline_sbp: Option<f64>,
+    /// The drug is still being given (adenosine infusion running).
+    pub infusing: bool,
     /// Seconds of infusion so far (or until it stopped).
     pub elapsed_s: u64,
     /// HR rise so far against the target (+10 /min).
@@ -142,6 +144,7 @@ pub fn console_state(exam: &Exam, now: Instant, wall_now: NaiveDateTime) -> Cons
             drug: run.drug,
             dose: run.dose,
             rate_ml_h: rate,
+            infusing,
             baseline_hr: run.baseline.hr,
             baseline_sbp: run.baseline.sbp,
             elapsed_s: (end - run.started_at).as_millis() / 1000,

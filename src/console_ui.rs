@@ -123,6 +123,7 @@ impl ConsoleUi {
         match &s.stress {
             None => {
                 a.set_stress_active(false);
+                a.set_infusing(false);
                 a.set_stress_title(tr("console-stress-title-none").into());
                 a.set_recovery(SharedString::new());
             }
@@ -212,6 +213,7 @@ impl ConsoleUi {
                         );
                     }
                 }
+                a.set_infusing(p.infusing);
                 a.set_image_now(p.image_now);
                 a.set_stop_now(p.stop_now);
                 a.set_recovery(

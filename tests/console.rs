@@ -82,6 +82,7 @@ fn clause_3_2_3_stress_panel_and_clause_3_1_4_lge_countdown_to_the_second() {
     // 70 s into the infusion: 170 s left to the 4-minute limit, ending 09:04:30.
     let s = view(&exam, 100).stress.unwrap();
     assert_eq!(s.elapsed_s, 70);
+    assert!(s.infusing);
     let max = s.max_time.as_ref().unwrap();
     assert_eq!(max.remaining_s, 170);
     assert_eq!(max.mm_ss(), "02:50");
@@ -115,7 +116,7 @@ fn clause_3_2_3_stress_panel_and_clause_3_1_4_lge_countdown_to_the_second() {
 
     // Recovery: rest perfusion ready 600 s after the stop, at 825 s (09:13:45).
     let s = view(&exam, 300).stress.unwrap();
-    assert!(!s.stop_now);
+    assert!(!s.stop_now && !s.infusing);
     assert_eq!(s.elapsed_s, 195);
     let rec = s.recovery.unwrap();
     assert_eq!(
