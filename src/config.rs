@@ -162,13 +162,19 @@ pub enum ThemeName {
 }
 
 impl ThemeName {
+    /// The name used on the command line and in file names.
+    pub fn name(self) -> &'static str {
+        match self {
+            ThemeName::Day => "day",
+            ThemeName::Night => "night",
+        }
+    }
+
     /// Parses `day` or `night`.
     pub fn from_name(name: &str) -> Option<ThemeName> {
-        match name {
-            "day" => Some(ThemeName::Day),
-            "night" => Some(ThemeName::Night),
-            _ => None,
-        }
+        [ThemeName::Day, ThemeName::Night]
+            .into_iter()
+            .find(|t| t.name() == name)
     }
 }
 

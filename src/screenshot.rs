@@ -205,11 +205,7 @@ impl Renderer {
         for (name, screen) in SCREENS {
             for lang in Language::ALL {
                 for theme in [ThemeName::Day, ThemeName::Night] {
-                    let theme_name = match theme {
-                        ThemeName::Day => "day",
-                        ThemeName::Night => "night",
-                    };
-                    let path = dir.join(format!("{name}.{}.{theme_name}.png", lang.tag()));
+                    let path = dir.join(format!("{name}.{}.{}.png", lang.tag(), theme.name()));
                     self.render_screen(screen, lang, theme).write_png(&path)?;
                     written.push(path);
                 }
@@ -218,13 +214,10 @@ impl Renderer {
         for state in crate::console_ui::PREVIEWS {
             for lang in Language::ALL {
                 for theme in [ThemeName::Day, ThemeName::Night] {
-                    let theme_name = match theme {
-                        ThemeName::Day => "day",
-                        ThemeName::Night => "night",
-                    };
                     let path = dir.join(format!(
-                        "technologist-{state}.{}.{theme_name}.png",
-                        lang.tag()
+                        "technologist-{state}.{}.{}.png",
+                        lang.tag(),
+                        theme.name()
                     ));
                     if let Some(frame) = self.render_console(state, lang, theme) {
                         frame.write_png(&path)?;
