@@ -24,10 +24,27 @@ use crate::ui::{AlarmRow, AppWindow, ConsoleAdapter};
 /// Who the console logs actions as until staff sign-in is on the console.
 pub const CONSOLE_ACTOR: &str = "technologist";
 
+/// The standard injections offered on the console as one touch each: dose in
+/// mmol/kg, rate 4 mL/s and a 25 mL flush (inside 3.1.3.2's 3–7 mL/s and 20–30 mL).
+pub const INJECTIONS: [(crate::domain::contrast::Purpose, f64); 4] = [
+    (crate::domain::contrast::Purpose::StressPerfusion, 0.05),
+    (crate::domain::contrast::Purpose::RestPerfusion, 0.05),
+    (crate::domain::contrast::Purpose::Single, 0.1),
+    (crate::domain::contrast::Purpose::TopUp, 0.05),
+];
+/// Injection rate of the console's standard injections (mL/s).
+pub const INJECTION_RATE_ML_S: f64 = 4.0;
+/// Saline flush of the console's standard injections (mL).
+pub const INJECTION_FLUSH_ML: f64 = 25.0;
+
 /// The console's controller state.
 #[derive(Debug, Default)]
 pub struct ConsoleUi {
     board: AlarmBoard,
+    /// The latest warning or refusal: (Fluent key, refused?).
+    notice: Option<(String, bool)>,
+    weight_kg: Option<f64>,
+    mmol_per_ml: Option<f64>,
 }
 
 fn prompt_key(p: Prompt) -> &'static str {
@@ -77,9 +94,27 @@ impl ConsoleUi {
         let exam = session.exam_mut();
         exam.handle_timeout(now);
         while let Some(out) = exam.poll() {
+            match &out.decision {
+                crate::domain::Decision::Warning { code } => {
+                    self.notice = Some((key_for("warning", code), false))
+                }
+                crate::domain::Decision::Rejected { code } => {
+                    self.notice = Some((key_for("rejected", code), true))
+                }
+                _ => {}
+            }
             self.board.on_output(&out);
         }
         let state = console_state(session.exam(), now, wall_now);
+        self.weight_kg = session.exam().patient().map(|p| p.weight_kg);
+        self.mmol_per_ml = session.exam().agent().and_then(|a| {
+            session
+                .exam()
+                .settings()
+                .agents
+                .get(a)
+                .map(|i| i.mmol_per_ml)
+        });
         self.resolve_prompts(session.exam(), &state);
         self.show(&a, lang, &state, now);
     }
@@ -91,7 +126,7 @@ impl ConsoleUi {
         if stress.is_some_and(|s| !s.image_now) {
             self.board.dismiss(Prompt::ImageNow);
         }
-        if stress.is_some_and(|s| !s.stop_now && s.recovery.is_some()) {
+        if stress.is_some_and(|s| !s.infusing) {
             self.board.dismiss(Prompt::StopInfusion);
         }
         if exam
@@ -276,6 +311,43 @@ impl ConsoleUi {
                 a.set_contrast_fraction(0.0);
             }
         }
+        let (notice, refused) = match &self.notice {
+            Some((key, refused)) => (tr(key), *refused),
+            None => (String::new(), false),
+        };
+        a.set_notice(notice.into());
+        a.set_notice_refused(refused);
+        let labels: Vec<SharedString> = INJECTIONS
+            .iter()
+            .map(|(purpose, dose)| {
+                let ml = match (self.weight_kg, self.mmol_per_ml) {
+                    (Some(w), Some(c)) => {
+                        number(crate::domain::contrast::dose_to_volume_ml(*dose, w, c), 1)
+                    }
+                    _ => dash(),
+                };
+                tra(
+                    "console-inject",
+                    &[
+                        ("purpose", tr(&key_for("purpose", purpose))),
+                        ("dose", number(*dose, 3)),
+                        ("ml", ml),
+                    ],
+                )
+                .into()
+            })
+            .collect();
+        a.set_injections(ModelRc::new(VecModel::from(labels)));
+        a.set_injection_how(
+            tra(
+                "console-inject-how",
+                &[
+                    ("rate", number(INJECTION_RATE_ML_S, 1)),
+                    ("flush", number(INJECTION_FLUSH_ML, 0)),
+                ],
+            )
+            .into(),
+        );
         let rows: Vec<AlarmRow> = self
             .board
             .alarms()
@@ -370,6 +442,20 @@ pub fn install_callbacks(
         let p = c.borrow().board.prompts().nth(i as usize);
         if let Some(p) = p {
             c.borrow_mut().board.dismiss(p);
+        }
+    });
+    let f = act.clone();
+    a.on_inject(move |i| {
+        if let Some((purpose, dose)) = INJECTIONS.get(i as usize) {
+            f(ExamEvent::Injected(
+                crate::domain::contrast::InjectionRequest {
+                    amount: crate::domain::contrast::Amount::DoseMmolKg(*dose),
+                    rate_ml_s: INJECTION_RATE_ML_S,
+                    flush_ml: INJECTION_FLUSH_ML,
+                    purpose: *purpose,
+                    method: crate::domain::contrast::InjectionMethod::PowerInjector,
+                },
+            ));
         }
     });
     let c = console;

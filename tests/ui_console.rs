@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use cmr_kiosk::config::{Config, Language};
+use cmr_kiosk::domain::contrast::AgentId;
 use cmr_kiosk::domain::output::AlarmCode;
 use cmr_kiosk::domain::screening::{Patient, Sex};
 use cmr_kiosk::domain::stress::Vitals;
@@ -72,6 +73,13 @@ fn technologist_runs_adenosine_stress_by_touch() {
     };
     exam.handle(
         ExamEvent::PatientRegistered { patient },
+        Instant::from_secs(0),
+    )
+    .unwrap();
+    exam.handle(
+        ExamEvent::AgentSelected {
+            agent: AgentId::Gadoterate,
+        },
         Instant::from_secs(0),
     )
     .unwrap();
@@ -160,6 +168,24 @@ fn technologist_runs_adenosine_stress_by_touch() {
         !has_label(&shell, &tr("prompt-stop_infusion")),
         "the done step's prompt leaves"
     );
+
+    // The rest injection by one touch: 0.05 mmol/kg of gadoterate (0.5 mmol/mL) for
+    // 70 kg is 7 mL, recorded in the ledger.
+    let mut args = fluent::FluentArgs::new();
+    args.set("purpose", tr("purpose-rest_perfusion"));
+    args.set("dose", "0.05");
+    args.set("ml", "7");
+    tap(
+        &shell,
+        &loc.tr_args(Language::ZhCn, "console-inject", &args),
+    );
+    shell.console_tick();
+    {
+        let open = shell.session().borrow();
+        let ledger = open.as_ref().unwrap().exam().ledger().unwrap();
+        assert_eq!(ledger.injections().len(), 1);
+        assert!((ledger.cumulative_ml() - 7.0).abs() < 1e-9);
+    }
 
     // Every action and acknowledgement is in the log.
     drop(shell);
