@@ -171,3 +171,62 @@ fn countdowns_round_up_and_format_long_minutes() {
     );
     assert_eq!(c.remaining_s, 1, "499 ms left shows as 00:01, not 00:00");
 }
+
+#[test]
+fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
+    use cmr_kiosk::config::Language;
+    use cmr_kiosk::domain::output::{AlarmCode, RejectCode, WarningCode};
+    use cmr_kiosk::report::key_for;
+    let loc = cmr_kiosk::i18n::Localizer::embedded().unwrap();
+    let mut keys = Vec::new();
+    for w in [
+        "rate_out_of_range",
+        "flush_out_of_range",
+        "cumulative_above_0_2",
+        "acr_group_i_with_low_egfr",
+        "egfr_unknown",
+        "lge_before_window",
+        "lge_after_window",
+        "lge_early_start_not_low_dose",
+        "regadenoson_before_rest",
+        "series_out_of_range",
+        "infusion_overdue",
+    ] {
+        let code: WarningCode = serde_json::from_value(serde_json::json!(w)).unwrap();
+        keys.push(key_for("warning", &code));
+    }
+    for r in [
+        "contrast_blocked",
+        "top_up_above_0_05",
+        "no_patient",
+        "no_agent_selected",
+        "agent_not_for_cmr",
+        "stress_drug_blocked",
+        "sbp_below_90",
+        "stress_already_running",
+        "no_stress_running",
+        "escalation_not_allowed",
+        "exam_blocked",
+    ] {
+        let code: RejectCode = serde_json::from_value(serde_json::json!(r)).unwrap();
+        keys.push(key_for("rejected", &code));
+    }
+    for a in [
+        "sbp_low",
+        "sbp_below_stop_limit",
+        "spo2_low",
+        "monitor_lost",
+        "adverse_reaction",
+    ] {
+        let code: AlarmCode = serde_json::from_value(serde_json::json!(a)).unwrap();
+        keys.push(key_for("alarm", &code));
+    }
+    for (purpose, _) in cmr_kiosk::console_ui::INJECTIONS {
+        keys.push(key_for("purpose", &purpose));
+    }
+    for lang in Language::ALL {
+        for k in &keys {
+            assert!(loc.has(lang, k), "{k} missing in {}", lang.tag());
+        }
+    }
+}

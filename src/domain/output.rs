@@ -198,6 +198,7 @@ pub enum RejectCode {
     /// Clearance blocks the stress drug (3.2.3).
     StressDrugBlocked,
     /// Baseline SBP < 90 mmHg: stress drug contraindicated (practice).
+    #[serde(rename = "sbp_below_90")]
     SbpBelow90,
     /// A stress run is already active.
     StressAlreadyRunning,
