@@ -7,4 +7,7 @@ mod generated {
     slint::include_modules!();
 }
 
-pub use generated::{AppWindow, I18n, MonitorState, Role, Screen, Theme};
+pub use generated::{
+    AppWindow, BreathCue, I18n, KeyboardAdapter, KeypadAdapter, MonitorState, PatientAdapter,
+    PatientAnswer, PatientStep, Role, Screen, Theme,
+};

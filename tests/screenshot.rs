@@ -4,6 +4,7 @@
 
 use cmr_kiosk::config::{Config, Language, ThemeName};
 use cmr_kiosk::screenshot::Renderer;
+use cmr_kiosk::shell::SCREENS;
 use cmr_kiosk::ui::Screen;
 
 #[test]
@@ -33,7 +34,8 @@ fn frames_are_drawn_with_cjk_glyphs_and_written_as_png() {
 
     let dir = tempfile::tempdir().unwrap();
     let files = renderer.render_all(dir.path()).unwrap();
-    assert_eq!(files.len(), 5 * 2 * 2);
+    assert_eq!(files.len(), SCREENS.len() * 2 * 2);
+    assert!(SCREENS.len() >= 17);
     for f in &files {
         let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(f).unwrap()));
         let reader = decoder.read_info().unwrap();
@@ -45,4 +47,15 @@ fn frames_are_drawn_with_cjk_glyphs_and_written_as_png() {
         );
     }
     assert!(dir.path().join("home.zh-CN.night.png").exists());
+    assert!(
+        dir.path()
+            .join("patient-breath-hold.en-US.day.png")
+            .exists()
+    );
+    assert!(dir.path().join("keypad.zh-CN.night.png").exists());
+    assert!(
+        renderer
+            .render_named("no-such-screen", Language::EnUs, ThemeName::Day)
+            .is_none()
+    );
 }
