@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::domain::BreathHoldPhase;
+
 /// Environment variable that names the configuration file.
 pub const CONFIG_ENV: &str = "CMR_KIOSK_CONFIG";
 /// Where a kiosk installation keeps its configuration when nothing else is named.
@@ -198,6 +200,12 @@ pub struct UiConfig {
     pub staff_target_mm: f64,
     /// Minimum patient touch target in millimetres (reference: ≥ 20 mm).
     pub patient_target_mm: f64,
+    /// Breath-hold practice: a best hold shorter than this (seconds) suggests
+    /// free-breathing sequences (2.2.3).
+    pub breath_hold_threshold_s: f64,
+    /// Breath-hold practice: the phase every hold is taken at (2.2.3),
+    /// `end_expiration` (default) or `end_inspiration`.
+    pub breath_hold_phase: BreathHoldPhase,
 }
 
 impl Default for UiConfig {
@@ -211,6 +219,8 @@ impl Default for UiConfig {
             fullscreen: false,
             staff_target_mm: 10.0,
             patient_target_mm: 22.0,
+            breath_hold_threshold_s: 15.0,
+            breath_hold_phase: BreathHoldPhase::EndExpiration,
         }
     }
 }
@@ -391,6 +401,14 @@ impl Config {
                     "{} mm is outside 20–60 mm (patient targets must be at least 20 mm)",
                     u.patient_target_mm
                 ),
+            );
+        }
+        if !(u.breath_hold_threshold_s.is_finite()
+            && (3.0..=60.0).contains(&u.breath_hold_threshold_s))
+        {
+            return invalid(
+                "ui.breath_hold_threshold_s",
+                format!("{} s is outside 3–60 s", u.breath_hold_threshold_s),
             );
         }
         let url = &self.database.url;

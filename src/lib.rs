@@ -20,6 +20,10 @@
 //! * [`monitor`] — patient-monitor protocols (HL7 PCD-01, IntelliVue), the link and a simulator.
 //! * [`report`] — the technique section (5.2.3) worded in zh-CN or en-US through Fluent.
 //! * [`vitals`] — the kiosk's live monitor feed (configured link or in-process simulator).
+//! * [`input`] — on-screen keypad and keyboard models (range checks, PIN masking).
+//! * [`input_view`] — wires the keypad and keyboard widgets to those models.
+//! * [`patient`] — patient mode's controller: identity, self-report, breath-hold practice.
+//! * [`patient_view`] — wires the patient views to that controller and a clock.
 //! * [`ui`] — the Slint components generated from `ui/`.
 //! * [`shell`] — the controller that wires the window to the rest of the program.
 //! * [`screenshot`] — headless rendering of any screen to PNG with the software renderer.
@@ -31,7 +35,11 @@ pub mod console_ui;
 pub mod dicom;
 pub mod domain;
 pub mod i18n;
+pub mod input;
+pub mod input_view;
 pub mod monitor;
+pub mod patient;
+pub mod patient_view;
 pub mod recorder;
 pub mod report;
 pub mod screenshot;

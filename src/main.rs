@@ -208,7 +208,7 @@ fn screenshot(config: Config, args: ScreenshotArgs) -> anyhow::Result<ExitCode> 
         println!("{}", out.display());
         return Ok(ExitCode::SUCCESS);
     }
-    let screen = screen_from_name(&args.screen).with_context(|| {
+    screen_from_name(&args.screen).with_context(|| {
         let names: Vec<_> = SCREENS.iter().map(|(n, _)| *n).collect();
         format!(
             "unknown screen `{}`; screens: {}",
@@ -222,7 +222,8 @@ fn screenshot(config: Config, args: ScreenshotArgs) -> anyhow::Result<ExitCode> 
         .with_context(|| format!("unknown theme `{}`; use day or night", args.theme))?;
     let out = args.out.expect("clap requires --out without --all");
     renderer
-        .render_screen(screen, lang, theme)
+        .render_named(&args.screen, lang, theme)
+        .context("the screen is in SCREENS")?
         .write_png(&out)?;
     println!("{}", out.display());
     Ok(ExitCode::SUCCESS)

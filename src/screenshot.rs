@@ -198,15 +198,26 @@ impl Renderer {
         Some(frame)
     }
 
+    /// Puts the shell on the screen or key state called `name` (see
+    /// [`crate::shell::SCREENS`]) in `lang` and `theme` and draws it; `None` for an
+    /// unknown name.
+    pub fn render_named(&self, name: &str, lang: Language, theme: ThemeName) -> Option<Frame> {
+        self.shell.set_language(lang);
+        self.shell.set_theme(theme);
+        self.shell.show_named(name).then(|| self.render())
+    }
+
     /// Renders every screen × language × theme into `dir` as
     /// `<screen>.<lang>.<theme>.png`; returns the files written.
     pub fn render_all(&self, dir: &Path) -> Result<Vec<PathBuf>, ScreenshotError> {
         let mut written = Vec::new();
-        for (name, screen) in SCREENS {
+        for (name, _) in SCREENS {
             for lang in Language::ALL {
                 for theme in [ThemeName::Day, ThemeName::Night] {
                     let path = dir.join(format!("{name}.{}.{}.png", lang.tag(), theme.name()));
-                    self.render_screen(screen, lang, theme).write_png(&path)?;
+                    self.render_named(name, lang, theme)
+                        .expect("every name in SCREENS is shown")
+                        .write_png(&path)?;
                     written.push(path);
                 }
             }

@@ -8,17 +8,42 @@ use std::rc::Rc;
 use slint::ComponentHandle;
 
 use crate::config::{Config, Language, MonitorSource, ThemeName};
+use crate::domain::time::Instant;
 use crate::i18n::{LanguageState, Localizer};
+use crate::input::{NumberEntry, NumberSpec};
+use crate::input_view::InputPanels;
+use crate::patient::{Answer, BreathHoldSettings, PatientController, VecSink};
+use crate::patient_view::{PatientPanel, monotonic_clock};
 use crate::theme;
 use crate::ui::{AppWindow, MonitorState, Role, Screen};
 
-/// Every screen with its command-line name, in the order the gallery shows them.
-pub const SCREENS: [(&str, Screen); 5] = [
+/// Every screen and key state with its command-line name, in the order the gallery
+/// shows them. Names other than the bare screen names put the screen into a
+/// demonstration state first (see [`Shell::show_named`]).
+pub const SCREENS: [(&str, Screen); 17] = [
     ("home", Screen::Home),
     ("patient", Screen::Patient),
+    ("patient-welcome", Screen::Patient),
+    ("patient-not-me", Screen::Patient),
+    ("patient-questionnaire", Screen::Patient),
+    ("patient-instructions", Screen::Patient),
+    ("patient-electrodes", Screen::Patient),
+    ("patient-breath-hold", Screen::Patient),
+    ("patient-breath-hold-result", Screen::Patient),
+    ("patient-breath-hold-short", Screen::Patient),
+    ("keypad", Screen::Nurse),
+    ("keypad-out-of-range", Screen::Nurse),
+    ("keypad-pin", Screen::Home),
+    ("keyboard", Screen::Nurse),
     ("nurse", Screen::Nurse),
     ("technologist", Screen::Technologist),
     ("admin", Screen::Admin),
+];
+
+/// The demonstration patient of screenshots (never shown in the kiosk itself).
+pub const DEMO_PATIENT_NAME: [(Language, &str); 2] = [
+    (Language::ZhCn, "王小明"),
+    (Language::EnUs, "Wang Xiaoming"),
 ];
 
 /// The screen called `name` on the command line.
@@ -33,6 +58,9 @@ pub struct Shell {
     theme: Rc<Cell<ThemeName>>,
     config: Rc<Config>,
     clock: Option<slint::Timer>,
+    patient_timer: Option<slint::Timer>,
+    patient: PatientPanel,
+    input: InputPanels,
     feed: Option<crate::vitals::MonitorFeed>,
     board: std::sync::Arc<std::sync::Mutex<crate::vitals::VitalsBoard>>,
     recorder: Option<Rc<crate::recorder::Recorder>>,
@@ -96,12 +124,24 @@ impl Shell {
             }
         });
 
+        // Until the kiosk connects the durable exam log, patient-mode events are kept in
+        // memory (and logged with tracing).
+        let controller = PatientController::new(
+            BreathHoldSettings::from(&config.ui),
+            Rc::new(VecSink::default()),
+        );
+        let patient = PatientPanel::install(&app, controller, monotonic_clock());
+        let input = InputPanels::install(&app);
+
         Ok(Shell {
             app,
             language,
             theme: theme_state,
             config,
             clock: None,
+            patient_timer: None,
+            patient,
+            input,
             feed: None,
             board: Default::default(),
             recorder: None,
@@ -116,6 +156,107 @@ impl Shell {
     /// The Slint window component.
     pub fn app(&self) -> &AppWindow {
         &self.app
+    }
+
+    /// Patient mode (its controller, clock and sink).
+    pub fn patient(&self) -> &PatientPanel {
+        &self.patient
+    }
+
+    /// The on-screen keypad and keyboard.
+    pub fn input(&self) -> &InputPanels {
+        &self.input
+    }
+
+    /// Shows the screen or key state called `name` in [`SCREENS`]; states other than
+    /// a bare screen are demonstrations with a made-up patient ([`DEMO_PATIENT_NAME`])
+    /// on a fixed clock, for screenshots. Returns `false` for an unknown name.
+    pub fn show_named(&self, name: &str) -> bool {
+        let Some(screen) = screen_from_name(name) else {
+            return false;
+        };
+        self.input.close();
+        let demo_name = DEMO_PATIENT_NAME
+            .iter()
+            .find(|(l, _)| *l == self.language())
+            .map_or("", |(_, n)| *n);
+        // A fixed clock: the demonstration breath starts at 0 s and is drawn at 12.4 s.
+        let demo_now = Rc::new(Cell::new(Instant::from_millis(12_400)));
+        let now = demo_now.clone();
+        self.patient.set_clock(Rc::new(move || now.get()));
+        let at = |ms| Instant::from_millis(ms);
+        let answered = |c: &mut PatientController| {
+            c.set_patient(Some(demo_name));
+            c.confirm_identity(true);
+            for _ in 0..8 {
+                c.answer(Answer::No);
+            }
+        };
+        match name {
+            "patient" => self.patient.set_patient(None),
+            "patient-welcome" => self.patient.set_patient(Some(demo_name)),
+            "patient-not-me" => self.patient.with(|c, _| {
+                c.set_patient(Some(demo_name));
+                c.confirm_identity(false);
+            }),
+            "patient-questionnaire" => self.patient.with(|c, _| {
+                c.set_patient(Some(demo_name));
+                c.confirm_identity(true);
+                for a in [Answer::No, Answer::No, Answer::NotSure] {
+                    c.answer(a);
+                }
+                c.previous();
+            }),
+            "patient-instructions" => self.patient.with(|c, _| answered(c)),
+            "patient-electrodes" => self.patient.with(|c, _| {
+                answered(c);
+                c.next();
+            }),
+            "patient-breath-hold" => self.patient.with(|c, _| {
+                answered(c);
+                c.next();
+                c.next();
+                c.start_breath(at(0));
+            }),
+            "patient-breath-hold-result" | "patient-breath-hold-short" => {
+                let hold_ms = if name.ends_with("short") {
+                    9_000
+                } else {
+                    18_000
+                };
+                self.patient.with(|c, _| {
+                    answered(c);
+                    c.next();
+                    c.next();
+                    c.start_breath(at(0));
+                    c.end_hold(at(8_000 + 12_000));
+                    c.start_breath(at(30_000));
+                    c.end_hold(at(38_000 + hold_ms));
+                    c.finish_practice(at(60_000));
+                });
+            }
+            "keypad" | "keypad-out-of-range" => {
+                let typed = if name == "keypad" { "72.5" } else { "400" };
+                let mut entry = NumberEntry::new(NumberSpec::weight_kg());
+                for k in typed.chars() {
+                    entry.key(&k.to_string());
+                }
+                self.input.open_number(entry, |_| {});
+            }
+            "keypad-pin" => {
+                let mut entry = NumberEntry::new(NumberSpec::pin());
+                for k in "123".chars() {
+                    entry.key(&k.to_string());
+                }
+                self.input.open_number(entry, |_| {});
+            }
+            "keyboard" => self
+                .input
+                .open_text("keyboard-title-name", "Wang Xiaom", |_| {}),
+            _ => {}
+        }
+        self.app.set_screen(screen);
+        true
     }
 
     /// The configuration the shell was built with.
@@ -383,6 +524,7 @@ impl Shell {
     /// Shows the window (full screen when configured) and runs the event loop.
     pub fn run(mut self) -> Result<(), slint::PlatformError> {
         self.start_clock();
+        self.patient_timer = Some(self.patient.start_timer());
         if let Err(e) = self.start_monitor() {
             tracing::error!("the monitor feed could not start: {e}");
             self.app.set_monitor_state(MonitorState::Lost);

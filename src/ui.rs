@@ -7,4 +7,7 @@ mod generated {
     slint::include_modules!();
 }
 
-pub use generated::{AlarmRow, AppWindow, ConsoleAdapter, I18n, MonitorState, Role, Screen, Theme};
+pub use generated::{
+    AlarmRow, AppWindow, BreathCue, ConsoleAdapter, I18n, KeyboardAdapter, KeypadAdapter,
+    MonitorState, PatientAdapter, PatientAnswer, PatientStep, Role, Screen, Theme,
+};

@@ -1,6 +1,6 @@
 //! Configuration parsing: the documented example, unknown keys, bad values, missing files.
 
-use cmr_kiosk::config::{Config, ConfigError, Language, MonitorSource, ThemeName};
+use cmr_kiosk::config::{BreathHoldPhase, Config, ConfigError, Language, MonitorSource, ThemeName};
 use rstest::rstest;
 
 #[test]
@@ -15,6 +15,8 @@ fn empty_file_gives_defaults() {
     let c = Config::parse("").unwrap();
     assert_eq!(c.ui.language, Language::ZhCn);
     assert_eq!(c.ui.theme, ThemeName::Day);
+    assert_eq!(c.ui.breath_hold_threshold_s, 15.0);
+    assert_eq!(c.ui.breath_hold_phase, BreathHoldPhase::EndExpiration);
     assert_eq!(c.monitor.source, MonitorSource::Simulated);
     assert!(c.database.effective_url().starts_with("sqlite://"));
     assert!(c.database.effective_url().ends_with("cmr-kiosk/kiosk.db"));
@@ -35,6 +37,8 @@ fn good_file_is_read() {
         theme = "night"
         dpi = 141.0
         fullscreen = true
+        breath_hold_threshold_s = 20.0
+        breath_hold_phase = "end_inspiration"
         [database]
         url = "postgres://kiosk@central/cmr?sslmode=verify-full"
         [monitor]
@@ -50,6 +54,8 @@ fn good_file_is_read() {
     assert_eq!(c.ui.language, Language::EnUs);
     assert_eq!(c.ui.theme, ThemeName::Night);
     assert!(c.ui.fullscreen);
+    assert_eq!(c.ui.breath_hold_threshold_s, 20.0);
+    assert_eq!(c.ui.breath_hold_phase, BreathHoldPhase::EndInspiration);
     assert_eq!(c.monitor.source, MonitorSource::Serial);
     assert_eq!(
         c.database.effective_url(),
@@ -75,6 +81,14 @@ fn unknown_keys_are_refused_by_name(#[case] text: &str, #[case] key: &str) {
 #[case::dpi_nan("[ui]\ndpi = nan", "ui.dpi")]
 #[case::staff_target_below_9mm("[ui]\nstaff_target_mm = 7.0", "ui.staff_target_mm")]
 #[case::patient_target_below_20mm("[ui]\npatient_target_mm = 12.0", "ui.patient_target_mm")]
+#[case::breath_hold_threshold_too_short(
+    "[ui]\nbreath_hold_threshold_s = 1.0",
+    "ui.breath_hold_threshold_s"
+)]
+#[case::breath_hold_threshold_nan(
+    "[ui]\nbreath_hold_threshold_s = nan",
+    "ui.breath_hold_threshold_s"
+)]
 #[case::width("[ui]\nscreen_width_px = 100", "ui.screen_width_px")]
 #[case::field_strength("[scanner]\nfield_strength_t = 0.0", "scanner.field_strength_t")]
 #[case::baud("[monitor]\nbaud = 12345", "monitor.baud")]
@@ -108,6 +122,7 @@ fn out_of_range_values_are_refused_by_key(#[case] text: &str, #[case] key: &str)
 
 #[rstest]
 #[case::wrong_type("[ui]\ndpi = \"high\"", "dpi")]
+#[case::unknown_breath_hold_phase("[ui]\nbreath_hold_phase = \"mid_breath\"", "breath_hold_phase")]
 #[case::unknown_language("[ui]\nlanguage = \"fr-FR\"", "language")]
 #[case::broken_toml("[ui\n", "")]
 fn wrong_types_are_refused(#[case] text: &str, #[case] key: &str) {

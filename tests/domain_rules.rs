@@ -1023,3 +1023,48 @@ fn clause_5_2_3_technique_facts() {
     assert_eq!(t.stress[0].duration_s, Some(180.0));
     assert_eq!(t.stress[0].dose, StressDose::UgKgMin(140.0));
 }
+
+/// 2.2.3: a breath-hold practice is recorded, changes no clinical decision, survives
+/// replay, serialises in snake_case, and impossible numbers are refused.
+#[test]
+fn breath_hold_practice_2_2_3_is_recorded_only() {
+    use cmr_kiosk::domain::breathing::BreathHoldPhase;
+    let event = ExamEvent::BreathHoldPracticed {
+        best_hold_s: 17.5,
+        phase: BreathHoldPhase::EndExpiration,
+        holds: 3,
+    };
+    let json = serde_json::to_value(&event).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"event": "breath_hold_practiced", "best_hold_s": 17.5, "phase": "end_expiration", "holds": 3})
+    );
+    let mut exam = Exam::new(ProtocolSettings::default());
+    let before = exam.clearance().clone();
+    exam.drain();
+    assert_eq!(
+        exam.handle(event.clone(), s(10)).unwrap(),
+        Outcome::Accepted
+    );
+    assert!(exam.drain().is_empty(), "no decision follows a practice");
+    assert_eq!(exam.clearance(), &before);
+    assert_eq!(exam.breath_hold().unwrap().best_hold_s, 17.5);
+    let replayed = Exam::replay(
+        ProtocolSettings::default(),
+        &[LoggedEvent { at: s(10), event }],
+    )
+    .unwrap();
+    assert_eq!(replayed.breath_hold().unwrap().holds, 3);
+    for (best, holds) in [(f64::NAN, 1), (-1.0, 1), (10.0, 0)] {
+        let bad = ExamEvent::BreathHoldPracticed {
+            best_hold_s: best,
+            phase: BreathHoldPhase::EndInspiration,
+            holds,
+        };
+        assert!(matches!(
+            exam.handle(bad, s(11)),
+            Err(ExamError::BreathHold(..))
+        ));
+    }
+    assert_eq!(exam.breath_hold().unwrap().holds, 3);
+}

@@ -4,6 +4,7 @@
 
 use cmr_kiosk::config::{Config, Language, ThemeName};
 use cmr_kiosk::screenshot::Renderer;
+use cmr_kiosk::shell::SCREENS;
 use cmr_kiosk::ui::Screen;
 
 #[test]
@@ -46,8 +47,9 @@ fn frames_are_drawn_with_cjk_glyphs_and_written_as_png() {
 
     let dir = tempfile::tempdir().unwrap();
     let files = renderer.render_all(dir.path()).unwrap();
-    // 5 screens and 4 console states, each in 2 languages × 2 themes.
-    assert_eq!(files.len(), (5 + 4) * 2 * 2);
+    // Every named screen and the 4 console states, each in 2 languages × 2 themes.
+    assert_eq!(files.len(), (SCREENS.len() + 4) * 2 * 2);
+    assert!(SCREENS.len() >= 17);
     assert!(
         dir.path()
             .join("technologist-alarm.en-US.night.png")
@@ -64,4 +66,15 @@ fn frames_are_drawn_with_cjk_glyphs_and_written_as_png() {
         );
     }
     assert!(dir.path().join("home.zh-CN.night.png").exists());
+    assert!(
+        dir.path()
+            .join("patient-breath-hold.en-US.day.png")
+            .exists()
+    );
+    assert!(dir.path().join("keypad.zh-CN.night.png").exists());
+    assert!(
+        renderer
+            .render_named("no-such-screen", Language::EnUs, ThemeName::Day)
+            .is_none()
+    );
 }

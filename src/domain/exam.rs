@@ -17,6 +17,7 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::breathing::{BreathHoldPhase, BreathHoldPractice};
 use super::contrast::{
     AcrGroup, AgentCatalogue, AgentId, ContrastError, ContrastLedger, ContrastSettings,
     InjectError, InjectionRequest, Purpose,
@@ -155,6 +156,16 @@ pub enum ExamEvent {
         /// Why.
         reason: String,
     },
+    /// The patient practised breath-holds (2.2.3). Recorded for the technologist; no
+    /// clinical rule acts on it.
+    BreathHoldPracticed {
+        /// The longest hold in seconds (finite, ≥ 0).
+        best_hold_s: f64,
+        /// The phase practised.
+        phase: BreathHoldPhase,
+        /// How many holds were timed (≥ 1).
+        holds: u32,
+    },
 }
 
 /// One entry of the durable exam log.
@@ -201,6 +212,11 @@ pub enum ExamError {
         /// The last time seen.
         last: Instant,
     },
+    /// A breath-hold practice with an impossible time or no hold.
+    #[error(
+        "breath-hold practice: best_hold_s must be a finite number ≥ 0 and holds ≥ 1, got {0} s over {1} holds"
+    )]
+    BreathHold(f64, u32),
     /// The weight changed after contrast was given.
     #[error("weight cannot change after contrast was given")]
     WeightChangedAfterContrast,
@@ -221,6 +237,7 @@ pub struct Exam {
     lge: LgeWindow,
     acquired: Vec<(Instant, ProtocolStep)>,
     acknowledged: Vec<(Instant, AlarmCode, String)>,
+    breath_hold: Option<BreathHoldPractice>,
     now: Instant,
     pending: VecDeque<Output>,
 }
@@ -243,6 +260,7 @@ impl Exam {
             ledger: None,
             acquired: Vec::new(),
             acknowledged: Vec::new(),
+            breath_hold: None,
             now: Instant::ZERO,
             pending: VecDeque::new(),
         }
@@ -264,6 +282,11 @@ impl Exam {
     /// Settings in force.
     pub fn settings(&self) -> &ProtocolSettings {
         &self.settings
+    }
+
+    /// The latest breath-hold practice, if any (2.2.3).
+    pub fn breath_hold(&self) -> Option<&BreathHoldPractice> {
+        self.breath_hold.as_ref()
     }
 
     /// The registered patient.
@@ -410,6 +433,11 @@ impl Exam {
             ExamEvent::VitalsReading { vitals } if !vitals.is_valid() => {
                 return Err(ExamError::Vitals);
             }
+            ExamEvent::BreathHoldPracticed {
+                best_hold_s, holds, ..
+            } if !(best_hold_s.is_finite() && *best_hold_s >= 0.0 && *holds >= 1) => {
+                return Err(ExamError::BreathHold(*best_hold_s, *holds));
+            }
             ExamEvent::StressStarted { drug, dose } => match (drug, dose) {
                 (_, None) => {}
                 (StressDrug::Adenosine, Some(StressDose::UgKgMin(d)))
@@ -534,6 +562,17 @@ impl Exam {
                     reason,
                     cumulative_mmol_kg,
                 });
+            }
+            ExamEvent::BreathHoldPracticed {
+                best_hold_s,
+                phase,
+                holds,
+            } => {
+                self.breath_hold = Some(BreathHoldPractice {
+                    best_hold_s,
+                    phase,
+                    holds,
+                })
             }
         }
         Outcome::Accepted

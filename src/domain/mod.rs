@@ -16,8 +16,10 @@
 //! * [`protocol`]: sequence catalogue, series compliance, required steps, VENC (3.1, 3.2).
 //! * [`technique`]: the report's technique facts (5.2.3).
 //! * [`output`]: `Output` / `Decision` and the stable codes.
+//! * [`breathing`]: the breath-hold phase and the practice result (2.2.3).
 //! * [`exam`]: the `Exam` aggregate and its `ExamEvent` log payload.
 
+pub mod breathing;
 pub mod contrast;
 pub mod exam;
 pub mod lge;
@@ -28,6 +30,7 @@ pub mod stress;
 pub mod technique;
 pub mod time;
 
+pub use breathing::{BreathHoldPhase, BreathHoldPractice};
 pub use contrast::{AgentId, Amount, ContrastLedger, InjectionRequest, Purpose};
 pub use exam::{Acquisition, Exam, ExamError, ExamEvent, LoggedEvent, Outcome, ProtocolSettings};
 pub use output::{AlarmCode, AlarmPriority, Decision, Output, RejectCode, WarningCode};

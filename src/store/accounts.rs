@@ -143,7 +143,10 @@ pub enum Permission {
 pub fn permission_for(event: &ExamEvent) -> Permission {
     match event {
         ExamEvent::PatientRegistered { .. } => Permission::RegisterPatient,
-        ExamEvent::ScreeningAnswered { .. } => Permission::RecordScreening,
+        // A breath-hold practice is part of screening and patient preparation (2.2.3).
+        ExamEvent::ScreeningAnswered { .. } | ExamEvent::BreathHoldPracticed { .. } => {
+            Permission::RecordScreening
+        }
         ExamEvent::OverrideRecorded { .. } => Permission::Override,
         ExamEvent::ScannerRecorded { .. } | ExamEvent::AgentSelected { .. } => {
             Permission::SelectAgent

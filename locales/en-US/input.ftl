@@ -1,0 +1,24 @@
+# On-screen numeric keypad and text keyboard.
+keypad-title-weight = Weight
+keypad-title-height = Height
+keypad-title-pin = Enter your PIN
+keypad-empty = Type a number.
+keypad-valid = Within range.
+keypad-below-min = Below the minimum.
+keypad-above-max = Above the maximum.
+keypad-pin-too-short = A PIN has at least 4 digits.
+keypad-range = Range
+keypad-warning-mark = ⚠
+keypad-point = .
+keypad-point-label = Decimal point
+keypad-backspace = ⌫
+keypad-backspace-label = Delete one character
+keypad-clear = Clear
+keypad-cancel = Cancel
+keypad-ok = OK
+keypad-ok-disabled = Not valid yet
+keyboard-title-name = Name
+keyboard-shift = Shift
+keyboard-space = Space
+unit-kg = kg
+unit-cm = cm

@@ -1,0 +1,24 @@
+# 屏幕数字键盘和文字键盘。
+keypad-title-weight = 体重
+keypad-title-height = 身高
+keypad-title-pin = 请输入 PIN 码
+keypad-empty = 请输入数值。
+keypad-valid = 数值在范围内。
+keypad-below-min = 低于最小值。
+keypad-above-max = 高于最大值。
+keypad-pin-too-short = PIN 码至少 4 位。
+keypad-range = 范围
+keypad-warning-mark = ⚠
+keypad-point = .
+keypad-point-label = 小数点
+keypad-backspace = ⌫
+keypad-backspace-label = 删除一个字符
+keypad-clear = 清空
+keypad-cancel = 取消
+keypad-ok = 确定
+keypad-ok-disabled = 数值有误
+keyboard-title-name = 姓名
+keyboard-shift = 大写
+keyboard-space = 空格
+unit-kg = kg
+unit-cm = cm

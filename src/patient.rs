@@ -1,0 +1,898 @@
+//! Patient mode (issue 7): the controller behind `ui/views/patient_*.slint`, testable
+//! without a window.
+//!
+//! It owns the patient's path through the kiosk — identity confirmation with a masked
+//! name, the self-report safety questionnaire (yes / no / not sure), what the exam is
+//! like, the electrode pictogram and breath-hold practice (2.2.3) — and turns what the
+//! patient did into domain events sent to an [`ExamSink`]:
+//! [`ExamEvent::ScreeningAnswered`] when the questionnaire is complete and
+//! [`ExamEvent::BreathHoldPracticed`] when practice ends. "Not sure" answers and
+//! answers that need a detail only staff can give are kept in [`SelfReport::review`]
+//! for the nurse.
+//!
+//! Time is an input: every method that depends on it takes `now` (the exam's
+//! monotonic [`Instant`]); cues are computed from fixed start times, never by counting
+//! ticks, so tests drive it on a simulated clock and the kiosk on a `slint::Timer`.
+
+use std::cell::RefCell;
+
+use crate::domain::ExamEvent;
+use crate::domain::breathing::BreathHoldPhase;
+use crate::domain::screening::{Claustrophobia, Implant, ImplantKind, MrStatus, ScreeningAnswers};
+use crate::domain::time::{Duration, Instant};
+
+/// Where the controller's events go. The kiosk connects this to the durable exam log.
+pub trait ExamSink {
+    /// Records one event (the sink stamps the time).
+    fn record(&self, event: ExamEvent);
+}
+
+/// A sink that keeps events in memory (tests; the kiosk until the log is connected).
+#[derive(Debug, Default)]
+pub struct VecSink {
+    events: RefCell<Vec<ExamEvent>>,
+}
+
+impl VecSink {
+    /// Every event recorded so far, oldest first.
+    pub fn events(&self) -> Vec<ExamEvent> {
+        self.events.borrow().clone()
+    }
+}
+
+impl ExamSink for VecSink {
+    fn record(&self, event: ExamEvent) {
+        tracing::info!(?event, "patient mode recorded an event");
+        self.events.borrow_mut().push(event);
+    }
+}
+
+/// One self-report question, in the order asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Question {
+    /// Implanted devices (pacemaker, valve, clips, stimulators …).
+    Implants,
+    /// Metal fragments in the body (eyes, shrapnel, work accidents).
+    MetalFragments,
+    /// Pregnancy, or possible pregnancy.
+    Pregnancy,
+    /// Fear of closed spaces.
+    Claustrophobia,
+    /// Allergy to contrast media.
+    ContrastAllergy,
+    /// Kidney disease.
+    KidneyDisease,
+    /// Asthma.
+    Asthma,
+    /// Coffee, tea, cola or chocolate today.
+    CaffeineToday,
+}
+
+impl Question {
+    /// Every question, in the order asked.
+    pub const ALL: [Question; 8] = [
+        Question::Implants,
+        Question::MetalFragments,
+        Question::Pregnancy,
+        Question::Claustrophobia,
+        Question::ContrastAllergy,
+        Question::KidneyDisease,
+        Question::Asthma,
+        Question::CaffeineToday,
+    ];
+
+    /// Stable name (snake_case).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Question::Implants => "implants",
+            Question::MetalFragments => "metal_fragments",
+            Question::Pregnancy => "pregnancy",
+            Question::Claustrophobia => "claustrophobia",
+            Question::ContrastAllergy => "contrast_allergy",
+            Question::KidneyDisease => "kidney_disease",
+            Question::Asthma => "asthma",
+            Question::CaffeineToday => "caffeine_today",
+        }
+    }
+
+    /// Fluent key of the question.
+    pub fn key(self) -> &'static str {
+        match self {
+            Question::Implants => "patient-q-implants",
+            Question::MetalFragments => "patient-q-metal",
+            Question::Pregnancy => "patient-q-pregnancy",
+            Question::Claustrophobia => "patient-q-claustrophobia",
+            Question::ContrastAllergy => "patient-q-contrast-allergy",
+            Question::KidneyDisease => "patient-q-kidney",
+            Question::Asthma => "patient-q-asthma",
+            Question::CaffeineToday => "patient-q-caffeine",
+        }
+    }
+
+    /// Fluent key of the examples under the question.
+    pub fn hint_key(self) -> &'static str {
+        match self {
+            Question::Implants => "patient-q-implants-hint",
+            Question::MetalFragments => "patient-q-metal-hint",
+            Question::Pregnancy => "patient-q-pregnancy-hint",
+            Question::Claustrophobia => "patient-q-claustrophobia-hint",
+            Question::ContrastAllergy => "patient-q-contrast-allergy-hint",
+            Question::KidneyDisease => "patient-q-kidney-hint",
+            Question::Asthma => "patient-q-asthma-hint",
+            Question::CaffeineToday => "patient-q-caffeine-hint",
+        }
+    }
+}
+
+/// A patient's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Answer {
+    /// Yes.
+    Yes,
+    /// No.
+    No,
+    /// Not sure: treated as yes and flagged for the nurse.
+    NotSure,
+}
+
+/// Why the nurse must look at an answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewReason {
+    /// The patient was not sure.
+    NotSure,
+    /// Yes, and staff must add what the patient cannot (device kind and MR label,
+    /// claustrophobia grade, hours since caffeine, eGFR).
+    NeedsDetail,
+}
+
+/// One answer the nurse must review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReviewItem {
+    /// The question.
+    pub question: Question,
+    /// The patient's answer.
+    pub answer: Answer,
+    /// Why it needs review.
+    pub reason: ReviewReason,
+}
+
+/// The completed self-report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SelfReport {
+    /// Every answer, in question order.
+    pub items: Vec<(Question, Answer)>,
+    /// The answers as the clinical rules read them, conservatively: "not sure" counts
+    /// as yes; a device or fragment is of unknown MR status (a hard stop until the
+    /// nurse records it); claustrophobia is mild until graded; caffeine "today" is
+    /// 0 hours ago until the nurse records when.
+    pub answers: ScreeningAnswers,
+    /// What the nurse must review, in question order.
+    pub review: Vec<ReviewItem>,
+}
+
+impl SelfReport {
+    /// Builds the report from one answer per question (in [`Question::ALL`] order).
+    pub fn from_answers(answers: &[Answer; 8]) -> SelfReport {
+        let items: Vec<_> = Question::ALL.into_iter().zip(*answers).collect();
+        let mut out = ScreeningAnswers::default();
+        let mut review = Vec::new();
+        for &(question, answer) in &items {
+            let positive = answer != Answer::No;
+            match (question, positive) {
+                (_, false) => {}
+                (Question::Implants, true) => out.implants.push(Implant {
+                    kind: ImplantKind::Other,
+                    mr_status: MrStatus::Unknown,
+                    conditions: None,
+                }),
+                (Question::MetalFragments, true) => out.implants.push(Implant {
+                    kind: ImplantKind::MetalFragment,
+                    mr_status: MrStatus::Unknown,
+                    conditions: None,
+                }),
+                (Question::Pregnancy, true) => out.pregnancy_first_trimester = true,
+                (Question::Claustrophobia, true) => out.claustrophobia = Claustrophobia::Mild,
+                (Question::ContrastAllergy, true) => out.contrast_allergy = true,
+                // No answer field: renal function is the eGFR on the patient record.
+                (Question::KidneyDisease, true) => {}
+                (Question::Asthma, true) => out.asthma = true,
+                (Question::CaffeineToday, true) => out.caffeine_hours_ago = Some(0.0),
+            }
+            let needs_detail = matches!(
+                question,
+                Question::Implants
+                    | Question::MetalFragments
+                    | Question::Claustrophobia
+                    | Question::KidneyDisease
+                    | Question::CaffeineToday
+            );
+            let reason = match answer {
+                Answer::NotSure => Some(ReviewReason::NotSure),
+                Answer::Yes if needs_detail => Some(ReviewReason::NeedsDetail),
+                _ => None,
+            };
+            if let Some(reason) = reason {
+                review.push(ReviewItem {
+                    question,
+                    answer,
+                    reason,
+                });
+            }
+        }
+        SelfReport {
+            items,
+            answers: out,
+            review,
+        }
+    }
+}
+
+/// The patient-mode screens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// No exam registered: "please ask the nurse".
+    NoExam,
+    /// "Is this you?" with the masked name.
+    Identity,
+    /// The patient said the name is not theirs: "please ask the nurse".
+    NotMe,
+    /// The safety questions, one at a time.
+    Questionnaire,
+    /// What the exam is like (2.2.1, 2.3.2).
+    Instructions,
+    /// Electrode placement pictogram (2.2.2).
+    Electrodes,
+    /// Breath-hold practice (2.2.3).
+    BreathHold,
+    /// Practice result and thanks.
+    Result,
+}
+
+/// What the patient is asked to do now during breath-hold practice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cue {
+    /// Not started: "touch Start when ready".
+    Ready,
+    /// Breathe in slowly.
+    BreatheIn,
+    /// Breathe out slowly.
+    BreatheOut,
+    /// Hold the breath (timed).
+    Hold,
+    /// A hold just ended: breathe normally.
+    Rest,
+}
+
+/// Seconds each guiding cue (breathe in, breathe out) lasts before the hold.
+pub const CUE_S: u64 = 4;
+/// A hold ends by itself after this many seconds (no patient needs longer).
+pub const MAX_HOLD_S: u64 = 45;
+
+/// The site's breath-hold settings (from `ui.breath_hold_*`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct BreathHoldSettings {
+    /// A best hold below this (seconds) suggests free-breathing sequences.
+    pub threshold_s: f64,
+    /// The phase every hold is taken at.
+    pub phase: BreathHoldPhase,
+}
+
+impl Default for BreathHoldSettings {
+    fn default() -> Self {
+        BreathHoldSettings {
+            threshold_s: 15.0,
+            phase: BreathHoldPhase::EndExpiration,
+        }
+    }
+}
+
+impl From<&crate::config::UiConfig> for BreathHoldSettings {
+    fn from(ui: &crate::config::UiConfig) -> Self {
+        BreathHoldSettings {
+            threshold_s: ui.breath_hold_threshold_s,
+            phase: ui.breath_hold_phase,
+        }
+    }
+}
+
+/// The patient's path through the kiosk.
+pub struct PatientController {
+    settings: BreathHoldSettings,
+    sink: std::rc::Rc<dyn ExamSink>,
+    name: Option<String>,
+    step: Step,
+    question: usize,
+    answers: [Option<Answer>; 8],
+    recorded_answers: Option<[Answer; 8]>,
+    cycle_start: Option<Instant>,
+    holds: Vec<f64>,
+    recorded_holds: usize,
+}
+
+impl std::fmt::Debug for PatientController {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The name stays out of logs.
+        f.debug_struct("PatientController")
+            .field("step", &self.step)
+            .field("question", &self.question)
+            .field("holds", &self.holds)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PatientController {
+    /// A controller with no exam registered.
+    pub fn new(settings: BreathHoldSettings, sink: std::rc::Rc<dyn ExamSink>) -> Self {
+        PatientController {
+            settings,
+            sink,
+            name: None,
+            step: Step::NoExam,
+            question: 0,
+            answers: [None; 8],
+            recorded_answers: None,
+            cycle_start: None,
+            holds: Vec::new(),
+            recorded_holds: 0,
+        }
+    }
+
+    /// Sends later events to `sink`.
+    pub fn set_sink(&mut self, sink: std::rc::Rc<dyn ExamSink>) {
+        self.sink = sink;
+    }
+
+    /// The site's breath-hold settings.
+    pub fn settings(&self) -> BreathHoldSettings {
+        self.settings
+    }
+
+    /// Starts over for the registered exam's patient (`None`: no exam registered).
+    /// Everything the previous patient did is forgotten.
+    pub fn set_patient(&mut self, name: Option<&str>) {
+        let name = name.map(str::trim).filter(|n| !n.is_empty());
+        *self = PatientController::new(self.settings, self.sink.clone());
+        self.name = name.map(str::to_string);
+        self.step = if self.name.is_some() {
+            Step::Identity
+        } else {
+            Step::NoExam
+        };
+    }
+
+    /// The screen shown now.
+    pub fn step(&self) -> Step {
+        self.step
+    }
+
+    /// The patient's name as shown: partly masked.
+    pub fn masked_name(&self) -> String {
+        self.name.as_deref().map(mask_name).unwrap_or_default()
+    }
+
+    /// The patient confirms (`true`) or denies the name shown.
+    pub fn confirm_identity(&mut self, is_me: bool) {
+        if self.step == Step::Identity {
+            self.step = if is_me {
+                Step::Questionnaire
+            } else {
+                Step::NotMe
+            };
+        }
+    }
+
+    /// The question shown (0-based index).
+    pub fn question_index(&self) -> usize {
+        self.question
+    }
+
+    /// The question shown.
+    pub fn question(&self) -> Question {
+        Question::ALL[self.question]
+    }
+
+    /// The answer already given to the question shown, if any.
+    pub fn current_answer(&self) -> Option<Answer> {
+        self.answers[self.question]
+    }
+
+    /// Answers the question shown and moves on; after the last question the
+    /// self-report is recorded and the instructions follow.
+    pub fn answer(&mut self, answer: Answer) {
+        if self.step != Step::Questionnaire {
+            return;
+        }
+        self.answers[self.question] = Some(answer);
+        if self.question + 1 < Question::ALL.len() {
+            self.question += 1;
+        } else {
+            self.finish_questionnaire();
+        }
+    }
+
+    fn finish_questionnaire(&mut self) {
+        let Some(all) = self.complete_answers() else {
+            // A skipped question: go back to it.
+            self.question = self.answers.iter().position(Option::is_none).unwrap_or(0);
+            return;
+        };
+        if self.recorded_answers != Some(all) {
+            let report = SelfReport::from_answers(&all);
+            self.sink.record(ExamEvent::ScreeningAnswered {
+                answers: report.answers,
+            });
+            self.recorded_answers = Some(all);
+        }
+        self.step = Step::Instructions;
+    }
+
+    fn complete_answers(&self) -> Option<[Answer; 8]> {
+        let mut all = [Answer::No; 8];
+        for (slot, a) in all.iter_mut().zip(self.answers) {
+            *slot = a?;
+        }
+        Some(all)
+    }
+
+    /// The self-report, once every question is answered.
+    pub fn self_report(&self) -> Option<SelfReport> {
+        self.complete_answers()
+            .map(|a| SelfReport::from_answers(&a))
+    }
+
+    /// Goes one screen (or one question) back. A running breath-hold is abandoned.
+    pub fn previous(&mut self) {
+        self.step = match self.step {
+            Step::Questionnaire if self.question > 0 => {
+                self.question -= 1;
+                Step::Questionnaire
+            }
+            Step::Questionnaire => Step::Identity,
+            Step::Instructions => {
+                self.question = Question::ALL.len() - 1;
+                Step::Questionnaire
+            }
+            Step::Electrodes => Step::Instructions,
+            Step::BreathHold => {
+                self.cycle_start = None;
+                Step::Electrodes
+            }
+            Step::Result => Step::BreathHold,
+            other => other,
+        };
+    }
+
+    /// Goes one screen forward (instructions → electrodes → breath-hold practice; a
+    /// fully answered questionnaire → instructions).
+    pub fn next(&mut self) {
+        match self.step {
+            Step::Questionnaire if self.answers[self.question].is_some() => {
+                if self.question + 1 < Question::ALL.len() {
+                    self.question += 1;
+                } else {
+                    self.finish_questionnaire();
+                }
+            }
+            Step::Instructions => self.step = Step::Electrodes,
+            Step::Electrodes => self.step = Step::BreathHold,
+            _ => {}
+        }
+    }
+
+    /// The two guiding cues before a hold, in order, for the site's phase.
+    fn guide(&self) -> [Cue; 2] {
+        match self.settings.phase {
+            BreathHoldPhase::EndExpiration => [Cue::BreatheIn, Cue::BreatheOut],
+            BreathHoldPhase::EndInspiration => [Cue::BreatheOut, Cue::BreatheIn],
+        }
+    }
+
+    fn hold_start(&self) -> Option<Instant> {
+        self.cycle_start.map(|s| s + Duration::from_secs(2 * CUE_S))
+    }
+
+    /// Starts one guided breath: two cues of [`CUE_S`] seconds, then the timed hold.
+    pub fn start_breath(&mut self, now: Instant) {
+        if self.step == Step::BreathHold && self.cycle_start.is_none() {
+            self.cycle_start = Some(now);
+        }
+    }
+
+    /// The cue at `now` (ends a hold that reached [`MAX_HOLD_S`]; call it on every tick).
+    pub fn cue(&mut self, now: Instant) -> Cue {
+        self.tick(now);
+        self.peek_cue(now)
+    }
+
+    fn peek_cue(&self, now: Instant) -> Cue {
+        match self.cycle_start {
+            None if self.holds.is_empty() => Cue::Ready,
+            None => Cue::Rest,
+            Some(start) => {
+                let t = now.saturating_since(start).as_millis();
+                let cue_ms = CUE_S * 1000;
+                if t < cue_ms {
+                    self.guide()[0]
+                } else if t < 2 * cue_ms {
+                    self.guide()[1]
+                } else {
+                    Cue::Hold
+                }
+            }
+        }
+    }
+
+    /// Ends a hold that has reached [`MAX_HOLD_S`] (at exactly that length).
+    pub fn tick(&mut self, now: Instant) {
+        if let Some(hold) = self.hold_start() {
+            let max = hold + Duration::from_secs(MAX_HOLD_S);
+            if now >= max {
+                self.end_hold(max);
+            }
+        }
+    }
+
+    /// Whole seconds left in a guiding cue (counting down), or held so far (counting
+    /// up); 0 otherwise.
+    pub fn cue_seconds(&mut self, now: Instant) -> u64 {
+        let cue = self.cue(now);
+        match (cue, self.cycle_start, self.hold_start()) {
+            (Cue::Hold, _, Some(h)) => now.saturating_since(h).as_millis() / 1000,
+            (Cue::BreatheIn | Cue::BreatheOut, Some(s), _) => {
+                let t = now.saturating_since(s).as_millis();
+                let left = (CUE_S * 1000 - t % (CUE_S * 1000)).div_ceil(1000);
+                left.max(1)
+            }
+            _ => 0,
+        }
+    }
+
+    /// The patient breathes again (touches "I need to breathe"). During a hold the
+    /// hold's length is recorded; during the guiding cues the breath is cancelled.
+    pub fn end_hold(&mut self, now: Instant) {
+        let Some(hold) = self.hold_start() else {
+            return;
+        };
+        self.cycle_start = None;
+        if now >= hold {
+            let max = Duration::from_secs(MAX_HOLD_S).as_secs_f64();
+            let s = now.saturating_since(hold).as_secs_f64().min(max);
+            self.holds.push((s * 10.0).round() / 10.0);
+        }
+    }
+
+    /// Every hold timed, in seconds (0.1 s), oldest first.
+    pub fn holds(&self) -> &[f64] {
+        &self.holds
+    }
+
+    /// The latest hold.
+    pub fn last_hold_s(&self) -> Option<f64> {
+        self.holds.last().copied()
+    }
+
+    /// The longest hold.
+    pub fn best_hold_s(&self) -> Option<f64> {
+        self.holds.iter().copied().reduce(f64::max)
+    }
+
+    /// Whether the best hold is below the site's threshold, so the technologist
+    /// should use free-breathing sequences (2.2.3).
+    pub fn suggests_free_breathing(&self) -> bool {
+        self.best_hold_s()
+            .is_some_and(|b| b < self.settings.threshold_s)
+    }
+
+    /// Ends practice: a hold still running is timed, the best hold is recorded (once
+    /// per new hold) and the result is shown. Without any hold nothing is recorded.
+    pub fn finish_practice(&mut self, now: Instant) {
+        if self.step != Step::BreathHold {
+            return;
+        }
+        self.tick(now);
+        if self.cycle_start.is_some() {
+            self.end_hold(now);
+        }
+        if let Some(best) = self.best_hold_s()
+            && self.holds.len() != self.recorded_holds
+        {
+            self.sink.record(ExamEvent::BreathHoldPracticed {
+                best_hold_s: best,
+                phase: self.settings.phase,
+                holds: self.holds.len() as u32,
+            });
+            self.recorded_holds = self.holds.len();
+        }
+        self.step = Step::Result;
+    }
+}
+
+/// A name partly masked for a screen others may see: Chinese names keep the first and
+/// last character (王*明, 欧阳**锋 keeps 欧…锋); Latin names keep the first word and
+/// the initial of the others (Wang M*******).
+pub fn mask_name(name: &str) -> String {
+    let name = name.trim();
+    let is_cjk = |c: char| ('\u{3400}'..='\u{9fff}').contains(&c) || c == '·';
+    if name.chars().any(is_cjk) {
+        let chars: Vec<char> = name.chars().filter(|c| !c.is_whitespace()).collect();
+        return match chars.len() {
+            0 | 1 => chars.iter().collect(),
+            2 => format!("{}*", chars[0]),
+            n => format!("{}{}{}", chars[0], "*".repeat(n - 2), chars[n - 1]),
+        };
+    }
+    let mut words = name.split_whitespace();
+    let Some(first) = words.next() else {
+        return String::new();
+    };
+    let mut out = first.to_string();
+    for w in words {
+        let mut chars = w.chars();
+        if let Some(c) = chars.next() {
+            out.push(' ');
+            out.push(c);
+            out.extend(chars.map(|_| '*'));
+        }
+    }
+    if out == first && first.chars().count() > 1 {
+        // A single word: keep the initial only.
+        let mut chars = first.chars();
+        let c = chars.next().unwrap_or_default();
+        return std::iter::once(c).chain(chars.map(|_| '*')).collect();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_millis(ms)
+    }
+
+    fn controller(phase: BreathHoldPhase) -> (PatientController, Rc<VecSink>) {
+        let sink = Rc::new(VecSink::default());
+        let c = PatientController::new(
+            BreathHoldSettings {
+                threshold_s: 15.0,
+                phase,
+            },
+            sink.clone(),
+        );
+        (c, sink)
+    }
+
+    #[test]
+    fn names_are_masked() {
+        assert_eq!(mask_name("王小明"), "王*明");
+        assert_eq!(mask_name("李明"), "李*");
+        assert_eq!(mask_name("欧阳小锋"), "欧**锋");
+        assert_eq!(mask_name("Wang Ming"), "Wang M***");
+        assert_eq!(mask_name("  Mary Ann Smith "), "Mary A** S****");
+        assert_eq!(mask_name("Madonna"), "M******");
+        assert_eq!(mask_name(""), "");
+    }
+
+    #[test]
+    fn no_exam_means_no_patient_and_ask_the_nurse() {
+        let (mut c, sink) = controller(BreathHoldPhase::EndExpiration);
+        assert_eq!(c.step(), Step::NoExam);
+        assert_eq!(c.masked_name(), "");
+        c.confirm_identity(true);
+        c.answer(Answer::No);
+        assert_eq!(c.step(), Step::NoExam);
+        c.set_patient(Some("   "));
+        assert_eq!(c.step(), Step::NoExam);
+        assert!(sink.events().is_empty());
+    }
+
+    #[test]
+    fn wrong_person_is_sent_to_the_nurse() {
+        let (mut c, _) = controller(BreathHoldPhase::EndExpiration);
+        c.set_patient(Some("王小明"));
+        assert_eq!(c.step(), Step::Identity);
+        assert_eq!(c.masked_name(), "王*明");
+        c.confirm_identity(false);
+        assert_eq!(c.step(), Step::NotMe);
+    }
+
+    #[test]
+    fn questionnaire_records_conservative_answers_and_flags_review() {
+        let (mut c, sink) = controller(BreathHoldPhase::EndExpiration);
+        c.set_patient(Some("Wang Ming"));
+        c.confirm_identity(true);
+        // implants yes, metal no, pregnancy not sure, claustrophobia yes, allergy no,
+        // kidney not sure, asthma no, caffeine yes.
+        let given = [
+            Answer::Yes,
+            Answer::No,
+            Answer::NotSure,
+            Answer::Yes,
+            Answer::No,
+            Answer::NotSure,
+            Answer::No,
+            Answer::Yes,
+        ];
+        for (i, a) in given.into_iter().enumerate() {
+            assert_eq!(c.question_index(), i);
+            c.answer(a);
+        }
+        assert_eq!(c.step(), Step::Instructions);
+        let report = c.self_report().unwrap();
+        let a = &report.answers;
+        assert_eq!(a.implants.len(), 1);
+        assert_eq!(a.implants[0].mr_status, MrStatus::Unknown);
+        assert!(a.pregnancy_first_trimester, "not sure counts as yes");
+        assert_eq!(a.claustrophobia, Claustrophobia::Mild);
+        assert!(!a.contrast_allergy && !a.asthma);
+        assert_eq!(a.caffeine_hours_ago, Some(0.0));
+        let flagged: Vec<_> = report
+            .review
+            .iter()
+            .map(|r| (r.question, r.reason))
+            .collect();
+        assert_eq!(
+            flagged,
+            [
+                (Question::Implants, ReviewReason::NeedsDetail),
+                (Question::Pregnancy, ReviewReason::NotSure),
+                (Question::Claustrophobia, ReviewReason::NeedsDetail),
+                (Question::KidneyDisease, ReviewReason::NotSure),
+                (Question::CaffeineToday, ReviewReason::NeedsDetail),
+            ]
+        );
+        assert_eq!(
+            sink.events(),
+            [ExamEvent::ScreeningAnswered {
+                answers: report.answers.clone()
+            }]
+        );
+
+        // Going back and changing an answer records the new answers; unchanged
+        // answers are not recorded twice.
+        c.previous();
+        assert_eq!(c.step(), Step::Questionnaire);
+        assert_eq!(c.current_answer(), Some(Answer::Yes));
+        c.answer(Answer::Yes);
+        assert_eq!(sink.events().len(), 1);
+        c.previous();
+        c.answer(Answer::No);
+        assert_eq!(sink.events().len(), 2);
+        // Unknown MR status is a hard stop in the clinical core until the nurse
+        // records the device.
+        let clearance =
+            crate::domain::screening::assess(None, &report.answers, &[], &Default::default());
+        assert_eq!(
+            clearance.status,
+            crate::domain::screening::ClearanceStatus::Blocked
+        );
+    }
+
+    #[test]
+    fn all_no_is_cleared_of_patient_findings_and_nothing_to_review() {
+        let report = SelfReport::from_answers(&[Answer::No; 8]);
+        assert_eq!(report.answers, ScreeningAnswers::default());
+        assert!(report.review.is_empty());
+        let report = SelfReport::from_answers(&[Answer::NotSure; 8]);
+        assert_eq!(report.review.len(), 8);
+        assert_eq!(report.answers.implants.len(), 2);
+    }
+
+    #[test]
+    fn navigation_forward_and_back() {
+        let (mut c, _) = controller(BreathHoldPhase::EndExpiration);
+        c.set_patient(Some("王小明"));
+        c.confirm_identity(true);
+        c.next();
+        assert_eq!(c.question_index(), 0, "no skipping an unanswered question");
+        c.previous();
+        assert_eq!(c.step(), Step::Identity);
+        c.confirm_identity(true);
+        for _ in 0..8 {
+            c.answer(Answer::No);
+        }
+        c.next();
+        assert_eq!(c.step(), Step::Electrodes);
+        c.next();
+        assert_eq!(c.step(), Step::BreathHold);
+        c.previous();
+        c.previous();
+        c.previous();
+        assert_eq!((c.step(), c.question_index()), (Step::Questionnaire, 7));
+    }
+
+    fn to_practice(c: &mut PatientController) {
+        c.set_patient(Some("王小明"));
+        c.confirm_identity(true);
+        for _ in 0..8 {
+            c.answer(Answer::No);
+        }
+        c.next();
+        c.next();
+        assert_eq!(c.step(), Step::BreathHold);
+    }
+
+    #[test]
+    fn end_expiration_guides_in_then_out_then_times_the_hold() {
+        let (mut c, sink) = controller(BreathHoldPhase::EndExpiration);
+        to_practice(&mut c);
+        assert_eq!(c.cue(at(0)), Cue::Ready);
+        c.start_breath(at(1_000));
+        assert_eq!(c.cue(at(1_000)), Cue::BreatheIn);
+        assert_eq!(c.cue_seconds(at(1_000)), 4);
+        assert_eq!(c.cue_seconds(at(4_500)), 1);
+        assert_eq!(c.cue(at(5_000)), Cue::BreatheOut);
+        assert_eq!(c.cue(at(9_000)), Cue::Hold);
+        assert_eq!(c.cue_seconds(at(21_400)), 12);
+        c.end_hold(at(21_400));
+        assert_eq!(c.holds(), [12.4]);
+        assert_eq!(c.cue(at(22_000)), Cue::Rest);
+        // A second, longer hold.
+        c.start_breath(at(30_000));
+        c.end_hold(at(38_000 + 18_000));
+        assert_eq!(c.holds(), [12.4, 18.0]);
+        assert_eq!(c.best_hold_s(), Some(18.0));
+        assert!(!c.suggests_free_breathing());
+        c.finish_practice(at(60_000));
+        assert_eq!(c.step(), Step::Result);
+        assert_eq!(
+            sink.events().last(),
+            Some(&ExamEvent::BreathHoldPracticed {
+                best_hold_s: 18.0,
+                phase: BreathHoldPhase::EndExpiration,
+                holds: 2
+            })
+        );
+        // Finishing again without a new hold records nothing new.
+        c.previous();
+        c.finish_practice(at(70_000));
+        assert_eq!(sink.events().len(), 2);
+    }
+
+    #[test]
+    fn end_inspiration_guides_out_then_in() {
+        let (mut c, _) = controller(BreathHoldPhase::EndInspiration);
+        to_practice(&mut c);
+        c.start_breath(at(0));
+        assert_eq!(c.cue(at(100)), Cue::BreatheOut);
+        assert_eq!(c.cue(at(4_100)), Cue::BreatheIn);
+        assert_eq!(c.cue(at(8_000)), Cue::Hold);
+    }
+
+    #[test]
+    fn short_holds_suggest_free_breathing_and_cancel_does_not_count() {
+        let (mut c, sink) = controller(BreathHoldPhase::EndExpiration);
+        to_practice(&mut c);
+        c.start_breath(at(0));
+        c.end_hold(at(3_000)); // still breathing in: cancelled, not a hold
+        assert!(c.holds().is_empty());
+        assert_eq!(c.cue(at(3_000)), Cue::Ready);
+        c.start_breath(at(10_000));
+        c.end_hold(at(18_000 + 9_000));
+        assert!(c.suggests_free_breathing());
+        c.finish_practice(at(30_000));
+        assert!(matches!(
+            sink.events().last(),
+            Some(ExamEvent::BreathHoldPracticed { best_hold_s, holds: 1, .. }) if *best_hold_s == 9.0
+        ));
+    }
+
+    #[test]
+    fn a_hold_nobody_ends_stops_at_the_maximum_and_finish_without_hold_records_nothing() {
+        let (mut c, sink) = controller(BreathHoldPhase::EndExpiration);
+        to_practice(&mut c);
+        c.finish_practice(at(0));
+        assert_eq!(c.step(), Step::Result);
+        assert!(
+            sink.events()
+                .iter()
+                .all(|e| !matches!(e, ExamEvent::BreathHoldPracticed { .. }))
+        );
+        c.previous();
+        c.start_breath(at(0));
+        assert_eq!(c.cue(at(8_000 + MAX_HOLD_S * 1000 + 5_000)), Cue::Rest);
+        assert_eq!(c.holds(), [MAX_HOLD_S as f64]);
+    }
+}
