@@ -129,3 +129,47 @@ impl ExamSession {
         }
     }
 }
+
+/// Records events from a screen (patient mode's self-report and breath-hold practice)
+/// into the running exam and through the recorder into the durable log.
+pub struct SessionSink {
+    session: std::rc::Rc<std::cell::RefCell<Option<ExamSession>>>,
+    recorder: std::rc::Rc<Recorder>,
+    actor: &'static str,
+}
+
+impl SessionSink {
+    /// A sink writing as `actor` (e.g. `patient-self-report`).
+    pub fn new(
+        session: std::rc::Rc<std::cell::RefCell<Option<ExamSession>>>,
+        recorder: std::rc::Rc<Recorder>,
+        actor: &'static str,
+    ) -> SessionSink {
+        SessionSink {
+            session,
+            recorder,
+            actor,
+        }
+    }
+}
+
+impl std::fmt::Debug for SessionSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionSink")
+            .field("actor", &self.actor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl crate::patient::ExamSink for SessionSink {
+    fn record(&self, event: ExamEvent) {
+        match self.session.borrow_mut().as_mut() {
+            Some(s) => {
+                if let Err(e) = s.handle(event, self.actor, &self.recorder) {
+                    tracing::error!("{} event refused: {e}", self.actor);
+                }
+            }
+            None => tracing::warn!("no exam is open: {} event not recorded", self.actor),
+        }
+    }
+}

@@ -369,7 +369,14 @@ impl Shell {
         let recorder = crate::recorder::Recorder::start(&self.config.database, move |r| {
             let _ = tx.send(r);
         })?;
-        self.recorder = Some(Rc::new(recorder));
+        let recorder = Rc::new(recorder);
+        self.patient
+            .set_sink(Rc::new(crate::session::SessionSink::new(
+                self.session.clone(),
+                recorder.clone(),
+                "patient-self-report",
+            )));
+        self.recorder = Some(recorder);
         let weak = self.app.as_weak();
         let (session, lang) = (self.session.clone(), self.language.clone());
         let timer = slint::Timer::default();

@@ -157,3 +157,54 @@ fn an_unopenable_store_keeps_rows_in_memory_and_raises_the_alarm() {
         "the exam_opened row waits in memory with the alarm on"
     );
 }
+
+#[test]
+fn clause_2_2_3_the_best_breath_hold_reaches_the_exam_log_through_the_patient_sink() {
+    use cmr_kiosk::domain::breathing::BreathHoldPhase;
+    use cmr_kiosk::patient::ExamSink;
+    use cmr_kiosk::session::SessionSink;
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = db(&dir.path().join("kiosk.db"));
+    let (rec, rx) = start(&cfg);
+    let rec = Rc::new(rec);
+    let session = Rc::new(RefCell::new(None));
+    let sink = SessionSink::new(session.clone(), rec.clone(), "patient-self-report");
+    let practice = ExamEvent::BreathHoldPracticed {
+        best_hold_s: 17.3,
+        phase: BreathHoldPhase::EndExpiration,
+        holds: 2,
+    };
+    sink.record(practice.clone()); // no exam open: not recorded, no panic
+    *session.borrow_mut() = Some(ExamSession::open(
+        ProtocolSettings::default(),
+        &rec,
+        "nurse-wang",
+    ));
+    sink.record(practice);
+    let best = session
+        .borrow()
+        .as_ref()
+        .unwrap()
+        .exam()
+        .breath_hold()
+        .map(|b| b.best_hold_s);
+    assert_eq!(best, Some(17.3));
+    assert!(opened(&rx).is_none());
+    drop(sink);
+    drop(session);
+    drop(Rc::try_unwrap(rec).unwrap());
+
+    let (rec, rx) = start(&cfg);
+    let recovered = opened(&rx).expect("the exam is running");
+    drop(rec);
+    assert!(matches!(
+        recovered.events.as_slice(),
+        [cmr_kiosk::domain::LoggedEvent {
+            event: ExamEvent::BreathHoldPracticed { holds: 2, .. },
+            ..
+        }]
+    ));
+}
