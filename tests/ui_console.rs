@@ -4,6 +4,9 @@
 //! "stop infusion", and every action and acknowledgement lands in the exam log.
 //! (The testing backend can be initialised once per process: one test function.)
 
+mod common;
+use common::*;
+
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -19,20 +22,6 @@ use cmr_kiosk::session::ExamSession;
 use cmr_kiosk::shell::Shell;
 use cmr_kiosk::store::Store;
 use cmr_kiosk::ui::Screen;
-use i_slint_backend_testing::ElementHandle;
-
-fn has_label(shell: &Shell, label: &str) -> bool {
-    ElementHandle::find_by_accessible_label(shell.app(), label)
-        .next()
-        .is_some()
-}
-
-fn tap(shell: &Shell, label: &str) {
-    ElementHandle::find_by_accessible_label(shell.app(), label)
-        .next()
-        .unwrap_or_else(|| panic!("a control labelled {label:?}"))
-        .invoke_accessible_default_action();
-}
 
 fn vitals(shell: &Shell, hr: f64, sbp: Option<f64>) {
     let rec = shell.recorder().unwrap().clone();

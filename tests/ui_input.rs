@@ -3,6 +3,9 @@
 //! system input method in turn.
 //! (The testing backend can be initialised once per process: one test function.)
 
+mod common;
+use common::*;
+
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -13,22 +16,6 @@ use cmr_kiosk::shell::Shell;
 use cmr_kiosk::ui::{KeyboardAdapter, KeypadAdapter};
 use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
-
-fn label_of(shell: &Shell, id: &str) -> String {
-    let el = ElementHandle::find_by_element_id(shell.app(), id)
-        .next()
-        .unwrap_or_else(|| panic!("element {id} exists"));
-    el.accessible_label()
-        .map(|s| s.to_string())
-        .unwrap_or_default()
-}
-
-fn tap(shell: &Shell, label: &str) {
-    let el = ElementHandle::find_by_accessible_label(shell.app(), label)
-        .next()
-        .unwrap_or_else(|| panic!("a control labelled {label:?}"));
-    el.invoke_accessible_default_action();
-}
 
 #[test]
 fn keypad_weight_and_pin_and_keyboard_text() {

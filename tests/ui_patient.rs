@@ -4,6 +4,9 @@
 //! the answers and the best hold are recorded in the exam sink.
 //! (The testing backend can be initialised once per process: one test function.)
 
+mod common;
+use common::*;
+
 use std::cell::Cell;
 use std::rc::Rc;
 
@@ -17,26 +20,6 @@ use cmr_kiosk::patient::{Question, ReviewReason, VecSink};
 use cmr_kiosk::shell::Shell;
 use cmr_kiosk::ui::Screen;
 use i_slint_backend_testing::ElementHandle;
-
-fn element(shell: &Shell, id: &str) -> ElementHandle {
-    ElementHandle::find_by_element_id(shell.app(), id)
-        .next()
-        .unwrap_or_else(|| panic!("element {id} exists"))
-}
-
-fn label_of(shell: &Shell, id: &str) -> String {
-    element(shell, id)
-        .accessible_label()
-        .map(|s| s.to_string())
-        .unwrap_or_default()
-}
-
-fn tap(shell: &Shell, label: &str) {
-    let el = ElementHandle::find_by_accessible_label(shell.app(), label)
-        .next()
-        .unwrap_or_else(|| panic!("a control labelled {label:?}"));
-    el.invoke_accessible_default_action();
-}
 
 #[test]
 fn patient_answers_the_questionnaire_and_practises_breath_holds() {

@@ -2,6 +2,9 @@
 //! home screen's text at run time; the theme toggle and the role buttons route.
 //! (The testing backend can be initialised once per process: one test function.)
 
+mod common;
+use common::*;
+
 use std::rc::Rc;
 
 use cmr_kiosk::config::{Config, Language, ThemeName};
@@ -10,22 +13,6 @@ use cmr_kiosk::shell::Shell;
 use cmr_kiosk::ui::{Screen, Theme};
 use i_slint_backend_testing::ElementHandle;
 use slint::ComponentHandle;
-
-fn label_of(shell: &Shell, id: &str) -> String {
-    let el = ElementHandle::find_by_element_id(shell.app(), id)
-        .next()
-        .unwrap_or_else(|| panic!("element {id} exists"));
-    el.accessible_label()
-        .map(|s| s.to_string())
-        .unwrap_or_default()
-}
-
-fn tap(shell: &Shell, label: &str) {
-    let el = ElementHandle::find_by_accessible_label(shell.app(), label)
-        .next()
-        .unwrap_or_else(|| panic!("a control labelled {label:?}"));
-    el.invoke_accessible_default_action();
-}
 
 #[test]
 fn home_screen_language_theme_and_roles() {
