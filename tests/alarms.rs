@@ -112,19 +112,23 @@ fn audio_pause_is_timed_and_a_higher_priority_alarm_breaks_through() {
 
 #[test]
 fn clause_3_2_3_a_hypotensive_stress_exam_raises_a_high_alarm_on_the_board() {
-    let json = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/scenarios/hypotensive_alarm.json"
-    ))
-    .unwrap();
-    let lines = cmr_kiosk::simulate::run_scenario(&json).unwrap();
+    // The worked console state: adenosine running, then SBP 84 at 120 s.
+    let (mut exam, now) = cmr_kiosk::console_ui::preview_exam("alarm").unwrap();
+    exam.handle_timeout(now);
     let mut b = AlarmBoard::default();
-    for l in &lines {
-        if let Ok(o) = serde_json::from_value::<Output>(l.clone()) {
-            b.on_output(&o);
-        }
+    while let Some(o) = exam.poll() {
+        b.on_output(&o);
     }
     let top = b.alarms().first().expect("an alarm is on the board");
-    assert_eq!(top.priority, AlarmPriority::High);
+    assert_eq!(
+        (top.code, top.priority),
+        (AlarmCode::SbpLow, AlarmPriority::High)
+    );
+    assert_eq!(
+        top.raised_at,
+        Instant::from_secs(120),
+        "raised when the low reading came"
+    );
     assert_eq!(presentation(top.priority).marker, "***");
+    assert_eq!(b.sounding(now).map(|a| a.code), Some(AlarmCode::SbpLow));
 }

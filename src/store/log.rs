@@ -472,6 +472,31 @@ impl ExamClock {
     }
 }
 
+/// The INSERT of one event row with all eleven columns bound; `$suffix` is appended
+/// to the SQL (the relay adds `ON CONFLICT (id) DO NOTHING`).
+macro_rules! insert_event {
+    ($row:expr, $suffix:literal) => {
+        sqlx::query(concat!(
+            "INSERT INTO events (id, exam_id, device_id, seq, wall_clock, mono_ms, actor, \
+             kind, payload, prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            $suffix
+        ))
+        .bind(&$row.id)
+        .bind(&$row.exam_id)
+        .bind(&$row.device_id)
+        .bind($row.seq)
+        .bind($row.wall_clock)
+        .bind($row.mono_ms)
+        .bind(&$row.actor)
+        .bind(&$row.kind)
+        .bind(&$row.payload)
+        .bind(&$row.prev_hash)
+        .bind(&$row.hash)
+    };
+}
+pub(crate) use insert_event;
+
 impl Store {
     /// Append one entry to `device`'s chain; returns after the row is durable
     /// (SQLite: committed with `synchronous=FULL`; PostgreSQL: committed).
@@ -529,25 +554,10 @@ impl Store {
                     row: format!("log_head {device}"),
                     reason: "head hash is not 64 hex digits".into(),
                 })?;
-                sqlx::query(
-                    "INSERT INTO events (id, exam_id, device_id, seq, wall_clock, mono_ms, actor, \
-                     kind, payload, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-                )
-                .bind(&row.id)
-                .bind(&row.exam_id)
-                .bind(&row.device_id)
-                .bind(row.seq)
-                .bind(row.wall_clock)
-                .bind(row.mono_ms)
-                .bind(&row.actor)
-                .bind(&row.kind)
-                .bind(&row.payload)
-                .bind(&row.prev_hash)
-                .bind(&row.hash)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db("inserting an event"))?;
+                insert_event!(row, "")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::db("inserting an event"))?;
                 sqlx::query(
                     "INSERT INTO log_head (device_id, seq, hash) VALUES ($1, $2, $3) \
                      ON CONFLICT (device_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",

@@ -120,27 +120,11 @@ impl Store {
                 .map_err(StoreError::db("starting a relay batch"))?;
             let mut inserted = 0;
             for row in rows {
-                inserted += sqlx::query(
-                    "INSERT INTO events (id, exam_id, device_id, seq, wall_clock, mono_ms, actor, \
-                     kind, payload, prev_hash, hash) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-                     ON CONFLICT (id) DO NOTHING",
-                )
-                .bind(&row.id)
-                .bind(&row.exam_id)
-                .bind(&row.device_id)
-                .bind(row.seq)
-                .bind(row.wall_clock)
-                .bind(row.mono_ms)
-                .bind(&row.actor)
-                .bind(&row.kind)
-                .bind(&row.payload)
-                .bind(&row.prev_hash)
-                .bind(&row.hash)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db("inserting a relayed event"))?
-                .rows_affected();
+                inserted += super::log::insert_event!(row, " ON CONFLICT (id) DO NOTHING")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::db("inserting a relayed event"))?
+                    .rows_affected();
             }
             tx.commit()
                 .await
