@@ -24,7 +24,8 @@ use super::contrast::{
 };
 use super::lge::{EarlyStart, LgeSettings, LgeWindow, WindowBasis};
 use super::output::{AlarmCode, Decision, DoseRecord, Output, RejectCode, WarningCode};
-use super::protocol::{ProtocolStep, SeriesParams, check_series};
+use super::preparation::PrepItem;
+use super::protocol::{ExamType, ProtocolStep, SeriesParams, check_series};
 use super::screening::{
     Clearance, ClearanceStatus, Override, OverrideError, Patient, PatientError, Permission,
     ReasonCode, ScreeningAnswers, ScreeningSettings, assess,
@@ -156,6 +157,25 @@ pub enum ExamEvent {
         /// Why.
         reason: String,
     },
+    /// The exam type chosen at registration; it decides which steps follow (3.1, 3.2).
+    ExamTypeChosen {
+        /// The type.
+        exam_type: ExamType,
+    },
+    /// Staff confirmed one preparation item (2.2.1, 2.2.2) or the review of the
+    /// patient's answers.
+    PreparationChecked {
+        /// Which item.
+        item: PrepItem,
+        /// Who confirmed it.
+        by: String,
+    },
+    /// The nurse hands the exam to the technologist. Refused while the exam is blocked,
+    /// a preparation item is open, or the exam type needs what the clearance forbids.
+    SignedOff {
+        /// Who signed.
+        by: String,
+    },
     /// The patient practised breath-holds (2.2.3). Recorded for the technologist; no
     /// clinical rule acts on it.
     BreathHoldPracticed {
@@ -238,6 +258,9 @@ pub struct Exam {
     acquired: Vec<(Instant, ProtocolStep)>,
     acknowledged: Vec<(Instant, AlarmCode, String)>,
     breath_hold: Option<BreathHoldPractice>,
+    exam_type: Option<ExamType>,
+    prepared: Vec<PrepItem>,
+    signed_off: Option<String>,
     now: Instant,
     pending: VecDeque<Output>,
 }
@@ -261,6 +284,9 @@ impl Exam {
             acquired: Vec::new(),
             acknowledged: Vec::new(),
             breath_hold: None,
+            exam_type: None,
+            prepared: Vec::new(),
+            signed_off: None,
             now: Instant::ZERO,
             pending: VecDeque::new(),
         }
@@ -287,6 +313,50 @@ impl Exam {
     /// The latest breath-hold practice, if any (2.2.3).
     pub fn breath_hold(&self) -> Option<&BreathHoldPractice> {
         self.breath_hold.as_ref()
+    }
+
+    /// The exam type chosen at registration, if any.
+    pub fn exam_type(&self) -> Option<ExamType> {
+        self.exam_type
+    }
+
+    /// The preparation items confirmed so far, in the order first confirmed.
+    pub fn prepared(&self) -> &[PrepItem] {
+        &self.prepared
+    }
+
+    /// Who signed the exam off to the technologist, once accepted.
+    pub fn signed_off(&self) -> Option<&str> {
+        self.signed_off.as_deref()
+    }
+
+    /// Why the nurse cannot sign off now (empty: sign-off would be accepted). Pure.
+    pub fn sign_off_blockers(&self) -> Vec<RejectCode> {
+        let mut out = Vec::new();
+        if self.patient.is_none() {
+            out.push(RejectCode::NoPatient);
+        }
+        if self.exam_type.is_none() {
+            out.push(RejectCode::NoExamType);
+        }
+        if PrepItem::ALL.iter().any(|i| !self.prepared.contains(i)) {
+            out.push(RejectCode::PreparationIncomplete);
+        }
+        if self.clearance.status == ClearanceStatus::Blocked {
+            out.push(RejectCode::ExamBlocked);
+        }
+        let needs_contrast = self.exam_type.is_some_and(|t| t != ExamType::Routine);
+        if needs_contrast && self.clearance.contrast == Permission::Blocked {
+            out.push(RejectCode::ContrastBlocked);
+        }
+        let needs_stress = matches!(
+            self.exam_type,
+            Some(ExamType::AdenosineStress | ExamType::RegadenosonStress)
+        );
+        if needs_stress && self.clearance.stress_drug == Permission::Blocked {
+            out.push(RejectCode::StressDrugBlocked);
+        }
+        out
     }
 
     /// The registered patient.
@@ -562,6 +632,18 @@ impl Exam {
                     reason,
                     cumulative_mmol_kg,
                 });
+            }
+            ExamEvent::ExamTypeChosen { exam_type } => self.exam_type = Some(exam_type),
+            ExamEvent::PreparationChecked { item, .. } => {
+                if !self.prepared.contains(&item) {
+                    self.prepared.push(item);
+                }
+            }
+            ExamEvent::SignedOff { by } => {
+                if let Some(&code) = self.sign_off_blockers().first() {
+                    return self.reject(now, code);
+                }
+                self.signed_off = Some(by);
             }
             ExamEvent::BreathHoldPracticed {
                 best_hold_s,

@@ -208,6 +208,10 @@ pub enum RejectCode {
     EscalationNotAllowed,
     /// The exam is blocked by clearance.
     ExamBlocked,
+    /// Sign-off before the exam type was chosen.
+    NoExamType,
+    /// Sign-off with a preparation item (2.2.1, 2.2.2) not yet confirmed.
+    PreparationIncomplete,
 }
 
 /// Alarm codes (stable).

@@ -144,9 +144,11 @@ pub fn permission_for(event: &ExamEvent) -> Permission {
     match event {
         ExamEvent::PatientRegistered { .. } => Permission::RegisterPatient,
         // A breath-hold practice is part of screening and patient preparation (2.2.3).
-        ExamEvent::ScreeningAnswered { .. } | ExamEvent::BreathHoldPracticed { .. } => {
-            Permission::RecordScreening
-        }
+        ExamEvent::ScreeningAnswered { .. }
+        | ExamEvent::BreathHoldPracticed { .. }
+        | ExamEvent::PreparationChecked { .. }
+        | ExamEvent::SignedOff { .. } => Permission::RecordScreening,
+        ExamEvent::ExamTypeChosen { .. } => Permission::RegisterPatient,
         ExamEvent::OverrideRecorded { .. } => Permission::Override,
         ExamEvent::ScannerRecorded { .. } | ExamEvent::AgentSelected { .. } => {
             Permission::SelectAgent
