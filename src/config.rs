@@ -206,6 +206,8 @@ pub struct UiConfig {
     /// Breath-hold practice: the phase every hold is taken at (2.2.3),
     /// `end_expiration` (default) or `end_inspiration`.
     pub breath_hold_phase: BreathHoldPhase,
+    /// Seconds without a touch after which a staff screen locks (30–1800).
+    pub idle_lock_s: f64,
 }
 
 impl Default for UiConfig {
@@ -221,6 +223,7 @@ impl Default for UiConfig {
             patient_target_mm: 22.0,
             breath_hold_threshold_s: 15.0,
             breath_hold_phase: BreathHoldPhase::EndExpiration,
+            idle_lock_s: 120.0,
         }
     }
 }
@@ -409,6 +412,12 @@ impl Config {
             return invalid(
                 "ui.breath_hold_threshold_s",
                 format!("{} s is outside 3–60 s", u.breath_hold_threshold_s),
+            );
+        }
+        if !(u.idle_lock_s.is_finite() && (30.0..=1800.0).contains(&u.idle_lock_s)) {
+            return invalid(
+                "ui.idle_lock_s",
+                format!("{} s is outside 30–1800 s", u.idle_lock_s),
             );
         }
         let url = &self.database.url;

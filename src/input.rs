@@ -48,6 +48,67 @@ impl NumberSpec {
         }
     }
 
+    /// eGFR in mL/min/1.73 m², 0–200, whole numbers (2.3.1).
+    pub fn egfr() -> NumberSpec {
+        NumberSpec {
+            min: 0.0,
+            max: 200.0,
+            decimals: 0,
+            unit_key: "unit-egfr",
+            title_key: "keypad-title-egfr",
+            pin: false,
+        }
+    }
+
+    /// A calendar date typed as the eight digits `YYYYMMDD` (checked as a date by
+    /// [`crate::registration::parse_date`]).
+    pub fn date(title_key: &'static str) -> NumberSpec {
+        NumberSpec {
+            min: 19000101.0,
+            max: 21001231.0,
+            decimals: 0,
+            unit_key: "unit-date",
+            title_key,
+            pin: false,
+        }
+    }
+
+    /// Hours since a drink or drug (caffeine, dipyridamole), 0–96, one decimal.
+    pub fn hours(title_key: &'static str) -> NumberSpec {
+        NumberSpec {
+            min: 0.0,
+            max: 96.0,
+            decimals: 1,
+            unit_key: "unit-h",
+            title_key,
+            pin: false,
+        }
+    }
+
+    /// The idle time before a staff screen locks, 30–1800 s.
+    pub fn idle_lock_s() -> NumberSpec {
+        NumberSpec {
+            min: 30.0,
+            max: 1800.0,
+            decimals: 0,
+            unit_key: "unit-s",
+            title_key: "admin-setting-ui-idle-lock-s",
+            pin: false,
+        }
+    }
+
+    /// The breath-hold threshold below which free breathing is suggested, 3–60 s.
+    pub fn breath_hold_threshold_s() -> NumberSpec {
+        NumberSpec {
+            min: 3.0,
+            max: 60.0,
+            decimals: 0,
+            unit_key: "unit-s",
+            title_key: "admin-setting-ui-breath-hold-threshold-s",
+            pin: false,
+        }
+    }
+
     /// A staff PIN of 4–8 digits.
     pub fn pin() -> NumberSpec {
         NumberSpec {

@@ -24,6 +24,11 @@
 //! * [`input_view`] — wires the keypad and keyboard widgets to those models.
 //! * [`patient`] — patient mode's controller: identity, self-report, breath-hold practice.
 //! * [`patient_view`] — wires the patient views to that controller and a clock.
+//! * [`registration`] — the registration form: fields, checks, the record and exam type.
+//! * [`staff`] — PIN sign-in, the idle lock and account administration, audited.
+//! * [`nurse_view`] — nurse mode: registration, review, clearance and overrides, preparation, sign-off.
+//! * [`staff_view`] — the sign-in / lock overlay and the admin screens.
+//! * [`site`] — the site settings an administrator changes on the kiosk, kept beside the database.
 //! * [`ui`] — the Slint components generated from `ui/`.
 //! * [`shell`] — the controller that wires the window to the rest of the program.
 //! * [`screenshot`] — headless rendering of any screen to PNG with the software renderer.
@@ -38,14 +43,19 @@ pub mod i18n;
 pub mod input;
 pub mod input_view;
 pub mod monitor;
+pub mod nurse_view;
 pub mod patient;
 pub mod patient_view;
 pub mod recorder;
+pub mod registration;
 pub mod report;
 pub mod screenshot;
 pub mod session;
 pub mod shell;
 pub mod simulate;
+pub mod site;
+pub mod staff;
+pub mod staff_view;
 pub mod store;
 pub mod theme;
 pub mod ui;

@@ -171,6 +171,23 @@ pub struct SelfReport {
 }
 
 impl SelfReport {
+    /// The answers as the exam log keeps them for the nurse's review.
+    pub fn log_items(&self) -> Vec<crate::domain::SelfReportItem> {
+        use crate::domain::SelfAnswer;
+        self.items
+            .iter()
+            .map(|&(q, a)| crate::domain::SelfReportItem {
+                question: q.as_str().to_string(),
+                answer: match a {
+                    Answer::Yes => SelfAnswer::Yes,
+                    Answer::No => SelfAnswer::No,
+                    Answer::NotSure => SelfAnswer::NotSure,
+                },
+                needs_review: self.review.iter().any(|r| r.question == q),
+            })
+            .collect()
+    }
+
     /// Builds the report from one answer per question (in [`Question::ALL`] order).
     pub fn from_answers(answers: &[Answer; 8]) -> SelfReport {
         let items: Vec<_> = Question::ALL.into_iter().zip(*answers).collect();
@@ -418,6 +435,9 @@ impl PatientController {
         };
         if self.recorded_answers != Some(all) {
             let report = SelfReport::from_answers(&all);
+            self.sink.record(ExamEvent::SelfReported {
+                items: report.log_items(),
+            });
             self.sink.record(ExamEvent::ScreeningAnswered {
                 answers: report.answers,
             });
@@ -745,9 +765,18 @@ mod tests {
         );
         assert_eq!(
             sink.events(),
-            [ExamEvent::ScreeningAnswered {
-                answers: report.answers.clone()
-            }]
+            [
+                ExamEvent::SelfReported {
+                    items: report.log_items()
+                },
+                ExamEvent::ScreeningAnswered {
+                    answers: report.answers.clone()
+                }
+            ]
+        );
+        assert_eq!(
+            report.log_items().iter().filter(|i| i.needs_review).count(),
+            5
         );
 
         // Going back and changing an answer records the new answers; unchanged
@@ -756,10 +785,10 @@ mod tests {
         assert_eq!(c.step(), Step::Questionnaire);
         assert_eq!(c.current_answer(), Some(Answer::Yes));
         c.answer(Answer::Yes);
-        assert_eq!(sink.events().len(), 1);
+        assert_eq!(sink.events().len(), 2);
         c.previous();
         c.answer(Answer::No);
-        assert_eq!(sink.events().len(), 2);
+        assert_eq!(sink.events().len(), 4);
         // Unknown MR status is a hard stop in the clinical core until the nurse
         // records the device.
         let clearance =
@@ -848,7 +877,7 @@ mod tests {
         // Finishing again without a new hold records nothing new.
         c.previous();
         c.finish_practice(at(70_000));
-        assert_eq!(sink.events().len(), 2);
+        assert_eq!(sink.events().len(), 3);
     }
 
     #[test]

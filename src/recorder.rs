@@ -38,8 +38,14 @@ pub enum RecorderReport {
     Alarm(Option<StoreAlarm>),
 }
 
+/// Work to run against the open store on the recorder's thread.
+type StoreJob = Box<
+    dyn FnOnce(Store) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send,
+>;
+
 enum Command {
     Submit(NewEntry, Option<oneshot::Sender<Submitted>>),
+    Run(StoreJob),
 }
 
 /// The recorder's handle; dropping it writes what it can and stops the thread.
@@ -111,6 +117,28 @@ impl Recorder {
     pub fn submit_and_wait(&self, entry: NewEntry) -> Option<Submitted> {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Command::Submit(entry, Some(reply))).ok()?;
+        rx.blocking_recv().ok()
+    }
+}
+
+impl Recorder {
+    /// Runs `job` against the open store on the recorder's thread, after every row
+    /// submitted before it, and waits for its result. `None` while the store is not
+    /// open (or the recorder stopped). Blocks: for short staff actions (sign-in,
+    /// accounts, today's list), never for the exam's hot path.
+    pub fn with_store<T, F, Fut>(&self, job: F) -> Option<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Store) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+    {
+        let (reply, rx) = oneshot::channel();
+        let job: StoreJob = Box::new(move |store| {
+            Box::pin(async move {
+                let _ = reply.send(job(store).await);
+            })
+        });
+        self.tx.send(Command::Run(job)).ok()?;
         rx.blocking_recv().ok()
     }
 }
@@ -213,6 +241,11 @@ async fn run(
                         early.push_back((entry, None));
                     }
                 },
+                Some(Command::Run(job)) => {
+                    if let Some(l) = log.as_ref() {
+                        job(l.store().clone()).await;
+                    }
+                }
                 None => break,
             },
             _ = tick.tick() => {
@@ -228,8 +261,10 @@ async fn run(
 
     // Shutting down: one last attempt for anything still waiting.
     if let Some(l) = log.as_mut() {
-        while let Ok(Command::Submit(entry, _)) = rx.try_recv() {
-            l.submit(entry).await;
+        while let Ok(cmd) = rx.try_recv() {
+            if let Command::Submit(entry, _) = cmd {
+                l.submit(entry).await;
+            }
         }
         if l.pending() > 0 && l.flush().await.is_err() {
             tracing::error!(

@@ -14,11 +14,23 @@ pub struct ExamSession {
     id: ExamId,
     exam: Exam,
     clock: ExamClock,
+    /// The `exam_opened` payload: the registration record (`{}` if none).
+    opened: serde_json::Value,
 }
 
 impl ExamSession {
     /// Opens a new exam: logs `exam_opened` at offset zero.
     pub fn open(settings: ProtocolSettings, recorder: &Recorder, actor: &str) -> ExamSession {
+        ExamSession::open_with(settings, recorder, actor, serde_json::json!({}))
+    }
+
+    /// Opens a new exam whose `exam_opened` row carries `record` (the registration).
+    pub fn open_with(
+        settings: ProtocolSettings,
+        recorder: &Recorder,
+        actor: &str,
+        record: serde_json::Value,
+    ) -> ExamSession {
         let id = ExamId::new();
         match NewEntry::new(
             Some(id),
@@ -26,7 +38,7 @@ impl ExamSession {
             actor,
             crate::domain::Instant::ZERO,
             Utc::now(),
-            &serde_json::json!({}),
+            &record,
         ) {
             Ok(entry) => recorder.submit(entry),
             Err(e) => tracing::error!("could not build the exam_opened row: {e}"),
@@ -35,6 +47,27 @@ impl ExamSession {
             id,
             exam: Exam::new(settings),
             clock: ExamClock::resume(crate::domain::Instant::ZERO),
+            opened: record,
+        }
+    }
+
+    /// The registration record the exam was opened with (`{}` if none).
+    pub fn record(&self) -> &serde_json::Value {
+        &self.opened
+    }
+
+    /// Closes the exam: logs `exam_closed`; it is no longer the running exam.
+    pub fn close(self, recorder: &Recorder, actor: &str) {
+        match NewEntry::new(
+            Some(self.id),
+            EntryKind::ExamClosed,
+            actor,
+            self.clock.now(),
+            Utc::now(),
+            &serde_json::json!({}),
+        ) {
+            Ok(entry) => recorder.submit(entry),
+            Err(e) => tracing::error!("could not build the exam_closed row: {e}"),
         }
     }
 
@@ -50,6 +83,7 @@ impl ExamSession {
             id: recovered.exam,
             exam,
             clock: ExamClock::resume(recovered.resume_at(Utc::now())),
+            opened: recovered.opened.clone(),
         })
     }
 
@@ -61,6 +95,7 @@ impl ExamSession {
             id: ExamId::new(),
             exam,
             clock: ExamClock::resume(at),
+            opened: serde_json::json!({}),
         }
     }
 

@@ -69,12 +69,26 @@ pub struct Shell {
     dicom_watch: Option<(slint::Timer, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
     monitor_events: Option<std::sync::mpsc::Receiver<crate::monitor::link::LinkEvent>>,
     console: Option<(slint::Timer, Rc<dyn Fn()>)>,
+    staff: crate::staff_view::StaffPanel,
+    nurse: crate::nurse_view::NursePanel,
+    staff_timer: Option<slint::Timer>,
 }
 
 impl Shell {
     /// Creates the window (not yet shown) with the configured language and theme.
     pub fn new(config: Config, localizer: Rc<Localizer>) -> Result<Shell, slint::PlatformError> {
         let app = AppWindow::new()?;
+        // The administrator's site settings lie over the configuration file.
+        let site_path = crate::site::default_path(&config);
+        let base_config = config.clone();
+        let config =
+            match crate::site::SiteSettings::load(&site_path).and_then(|s| s.apply(&config)) {
+                Ok(merged) => merged,
+                Err(e) => {
+                    tracing::error!("site settings ignored: {e}");
+                    config
+                }
+            };
         let config = Rc::new(config);
         let language = LanguageState::install(&app, localizer, config.ui.language);
         let theme_state = Rc::new(Cell::new(config.ui.theme));
@@ -105,22 +119,48 @@ impl Shell {
             }
         });
 
+        let session: Rc<std::cell::RefCell<Option<crate::session::ExamSession>>> =
+            Default::default();
+        let input = InputPanels::install(&app);
+        let staff = crate::staff_view::StaffPanel::install(
+            &app,
+            language.clone(),
+            input.clone(),
+            session.clone(),
+            &base_config,
+            site_path,
+        );
         let weak = app.as_weak();
+        let (theme_cell, cfg) = (theme_state.clone(), config.clone());
+        staff.set_theme_setter(Rc::new(move |t| {
+            if let Some(app) = weak.upgrade() {
+                theme_cell.set(t);
+                theme::apply(&app, t, &cfg.ui);
+            }
+        }));
+
+        let weak = app.as_weak();
+        let guard = staff.clone();
         app.on_role_chosen(move |role| {
             if let Some(app) = weak.upgrade() {
-                app.set_screen(match role {
+                let screen = match role {
                     Role::Patient => Screen::Patient,
                     Role::Nurse => Screen::Nurse,
                     Role::Technologist => Screen::Technologist,
                     Role::Admin => Screen::Admin,
-                });
+                };
+                app.set_screen(screen);
+                guard.guard(screen);
             }
         });
 
         let weak = app.as_weak();
+        let (guard, inp) = (staff.clone(), input.clone());
         app.on_go_home(move || {
             if let Some(app) = weak.upgrade() {
+                inp.close();
                 app.set_screen(Screen::Home);
+                guard.guard(Screen::Home);
             }
         });
 
@@ -131,7 +171,29 @@ impl Shell {
             Rc::new(VecSink::default()),
         );
         let patient = PatientPanel::install(&app, controller, monotonic_clock());
-        let input = InputPanels::install(&app);
+        let nurse = crate::nurse_view::NursePanel::install(
+            &app,
+            language.clone(),
+            input.clone(),
+            staff.clone(),
+            patient.clone(),
+            session.clone(),
+        );
+        let n = nurse.clone();
+        staff.on_change(Rc::new(move || n.refresh()));
+        nurse.refresh();
+
+        // Text worded in Rust is worded again when the language changes.
+        let weak = app.as_weak();
+        let (lang, n, st) = (language.clone(), nurse.clone(), staff.clone());
+        app.on_toggle_language(move || {
+            if let Some(app) = weak.upgrade() {
+                lang.set(&app, lang.current().other());
+                n.invalidate();
+                n.refresh();
+                st.guard(app.get_screen());
+            }
+        });
 
         Ok(Shell {
             app,
@@ -145,11 +207,14 @@ impl Shell {
             feed: None,
             board: Default::default(),
             recorder: None,
-            session: Default::default(),
+            session,
             recorder_timer: None,
             dicom_watch: None,
             monitor_events: None,
             console: None,
+            staff,
+            nurse,
+            staff_timer: None,
         })
     }
 
@@ -166,6 +231,38 @@ impl Shell {
     /// The on-screen keypad and keyboard.
     pub fn input(&self) -> &InputPanels {
         &self.input
+    }
+
+    /// Sign-in, the lock screen and the admin screens.
+    pub fn staff(&self) -> &crate::staff_view::StaffPanel {
+        &self.staff
+    }
+
+    /// Nurse mode.
+    pub fn nurse(&self) -> &crate::nurse_view::NursePanel {
+        &self.nurse
+    }
+
+    /// One second of the staff side: the idle lock fires if due, nurse mode redraws
+    /// what changed (the timer does this every second).
+    pub fn staff_tick(&self) {
+        self.staff.tick();
+        self.nurse.refresh();
+    }
+
+    /// Starts the staff timer (idle lock, nurse mode redraw).
+    pub fn start_staff_timer(&mut self) {
+        let (staff, nurse) = (self.staff.clone(), self.nurse.clone());
+        let timer = slint::Timer::default();
+        timer.start(
+            slint::TimerMode::Repeated,
+            std::time::Duration::from_secs(1),
+            move || {
+                staff.tick();
+                nurse.refresh();
+            },
+        );
+        self.staff_timer = Some(timer);
     }
 
     /// Shows the screen or key state called `name` in [`SCREENS`]; states other than
@@ -370,6 +467,8 @@ impl Shell {
             let _ = tx.send(r);
         })?;
         let recorder = Rc::new(recorder);
+        self.staff.set_recorder(recorder.clone());
+        self.nurse.set_recorder(recorder.clone());
         self.patient
             .set_sink(Rc::new(crate::session::SessionSink::new(
                 self.session.clone(),
@@ -544,6 +643,7 @@ impl Shell {
             tracing::error!("{e}");
         }
         self.start_console();
+        self.start_staff_timer();
         let ui = &self.config.ui;
         self.app.window().set_size(slint::PhysicalSize::new(
             ui.screen_width_px,

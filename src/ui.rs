@@ -8,6 +8,8 @@ mod generated {
 }
 
 pub use generated::{
-    AlarmRow, AppWindow, BreathCue, ConsoleAdapter, I18n, KeyboardAdapter, KeypadAdapter,
-    MonitorState, PatientAdapter, PatientAnswer, PatientStep, Role, Screen, Theme,
+    AccountRow, Activity, AdminAdapter, AlarmRow, AppWindow, BreathCue, CheckRow, ChoiceRow,
+    ConsoleAdapter, FieldRow, I18n, KeyboardAdapter, KeypadAdapter, MonitorState, NurseAdapter,
+    PatientAdapter, PatientAnswer, PatientStep, ReasonRow, ReviewRow, Role, Screen, SignInAdapter,
+    StaffRow, Theme,
 };

@@ -95,9 +95,18 @@ fn patient_answers_the_questionnaire_and_practises_breath_holds() {
     }
     // The self-report was recorded, conservatively; "not sure" is flagged.
     let events = sink.events();
-    let [ExamEvent::ScreeningAnswered { answers }] = events.as_slice() else {
-        panic!("one screening event: {events:?}");
+    let [
+        ExamEvent::SelfReported { items },
+        ExamEvent::ScreeningAnswered { answers },
+    ] = events.as_slice()
+    else {
+        panic!("the self-report and one screening event: {events:?}");
     };
+    // The patient's own answers are kept for the nurse, "not sure" flagged.
+    assert_eq!(items.len(), 8);
+    assert!(items.iter().any(|i| i.question == "pregnancy"
+        && i.answer == cmr_kiosk::domain::SelfAnswer::NotSure
+        && i.needs_review));
     assert!(answers.pregnancy_first_trimester);
     assert_eq!(answers.claustrophobia, Claustrophobia::Mild);
     assert!(answers.implants.is_empty() && !answers.asthma);

@@ -21,7 +21,6 @@ role-technologist-hint = Vitals, stress protocol, contrast, LGE
 role-admin = Administrator
 role-admin-hint = Staff, devices and site settings
 back = Back
-role-screen-pending = This area is not installed in this version of the kiosk.
 vitals-hr = HR
 vitals-bp = BP
 vitals-missing = --

@@ -21,7 +21,6 @@ role-technologist-hint = 生命体征、负荷流程、对比剂、延迟增强
 role-admin = 管理员
 role-admin-hint = 人员、设备与站点设置
 back = 返回
-role-screen-pending = 此版本尚未安装该功能区。
 vitals-hr = 心率
 vitals-bp = 血压
 vitals-missing = --

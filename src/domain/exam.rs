@@ -24,7 +24,7 @@ use super::contrast::{
 };
 use super::lge::{EarlyStart, LgeSettings, LgeWindow, WindowBasis};
 use super::output::{AlarmCode, Decision, DoseRecord, Output, RejectCode, WarningCode};
-use super::preparation::PrepItem;
+use super::preparation::{PrepItem, SelfReportItem};
 use super::protocol::{ExamType, ProtocolStep, SeriesParams, check_series};
 use super::screening::{
     Clearance, ClearanceStatus, Override, OverrideError, Patient, PatientError, Permission,
@@ -157,6 +157,12 @@ pub enum ExamEvent {
         /// Why.
         reason: String,
     },
+    /// The patient's own answers as given on the kiosk, for the nurse's review. No
+    /// rule reads them: the rules read [`ExamEvent::ScreeningAnswered`].
+    SelfReported {
+        /// Every question with its answer.
+        items: Vec<SelfReportItem>,
+    },
     /// The exam type chosen at registration; it decides which steps follow (3.1, 3.2).
     ExamTypeChosen {
         /// The type.
@@ -259,6 +265,7 @@ pub struct Exam {
     acknowledged: Vec<(Instant, AlarmCode, String)>,
     breath_hold: Option<BreathHoldPractice>,
     exam_type: Option<ExamType>,
+    self_report: Vec<SelfReportItem>,
     prepared: Vec<PrepItem>,
     signed_off: Option<String>,
     now: Instant,
@@ -285,6 +292,7 @@ impl Exam {
             acknowledged: Vec::new(),
             breath_hold: None,
             exam_type: None,
+            self_report: Vec::new(),
             prepared: Vec::new(),
             signed_off: None,
             now: Instant::ZERO,
@@ -318,6 +326,21 @@ impl Exam {
     /// The exam type chosen at registration, if any.
     pub fn exam_type(&self) -> Option<ExamType> {
         self.exam_type
+    }
+
+    /// The patient's latest self-report, for the nurse (empty: none yet).
+    pub fn self_report(&self) -> &[SelfReportItem] {
+        &self.self_report
+    }
+
+    /// The screening answers the rules read now.
+    pub fn answers(&self) -> &ScreeningAnswers {
+        &self.answers
+    }
+
+    /// The physicians' overrides recorded so far.
+    pub fn overrides(&self) -> &[Override] {
+        &self.overrides
     }
 
     /// The preparation items confirmed so far, in the order first confirmed.
@@ -634,6 +657,7 @@ impl Exam {
                 });
             }
             ExamEvent::ExamTypeChosen { exam_type } => self.exam_type = Some(exam_type),
+            ExamEvent::SelfReported { items } => self.self_report = items,
             ExamEvent::PreparationChecked { item, .. } => {
                 if !self.prepared.contains(&item) {
                     self.prepared.push(item);

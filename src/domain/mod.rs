@@ -35,7 +35,7 @@ pub use breathing::{BreathHoldPhase, BreathHoldPractice};
 pub use contrast::{AgentId, Amount, ContrastLedger, InjectionRequest, Purpose};
 pub use exam::{Acquisition, Exam, ExamError, ExamEvent, LoggedEvent, Outcome, ProtocolSettings};
 pub use output::{AlarmCode, AlarmPriority, Decision, Output, RejectCode, WarningCode};
-pub use preparation::PrepItem;
+pub use preparation::{PrepItem, SelfAnswer, SelfReportItem};
 pub use protocol::ExamType;
 pub use screening::{Clearance, Patient, ScreeningAnswers};
 pub use stress::{StressDose, StressDrug, StressProtocol, Vitals};

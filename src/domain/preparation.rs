@@ -61,3 +61,27 @@ impl PrepItem {
         }
     }
 }
+
+/// A patient's own answer on the kiosk's self-report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SelfAnswer {
+    /// Yes.
+    Yes,
+    /// No.
+    No,
+    /// Not sure (read as yes by the rules, flagged for the nurse).
+    NotSure,
+}
+
+/// One question of the patient's self-report as answered, kept for the nurse's review.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelfReportItem {
+    /// The question's stable name (e.g. `implants`).
+    pub question: String,
+    /// The patient's answer.
+    pub answer: SelfAnswer,
+    /// Whether the nurse must look at it: the patient was not sure, or staff must add
+    /// a detail only they can give (device label, hours since caffeine …).
+    pub needs_review: bool,
+}

@@ -145,6 +145,7 @@ pub fn permission_for(event: &ExamEvent) -> Permission {
         ExamEvent::PatientRegistered { .. } => Permission::RegisterPatient,
         // A breath-hold practice is part of screening and patient preparation (2.2.3).
         ExamEvent::ScreeningAnswered { .. }
+        | ExamEvent::SelfReported { .. }
         | ExamEvent::BreathHoldPracticed { .. }
         | ExamEvent::PreparationChecked { .. }
         | ExamEvent::SignedOff { .. } => Permission::RecordScreening,
@@ -190,6 +191,8 @@ pub enum AuditAction {
     UserAdded,
     /// An account was disabled.
     UserDisabled,
+    /// A site setting was changed on the kiosk (subject: `key = value`).
+    SettingsChanged,
 }
 
 /// Success or failure of an audited action.

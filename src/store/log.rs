@@ -422,6 +422,8 @@ pub struct RecoveredExam {
     pub last_at: Instant,
     /// The wall-clock label of that row.
     pub last_wall: DateTime<Utc>,
+    /// The `exam_opened` row's payload: the registration record (`{}` if none).
+    pub opened: serde_json::Value,
 }
 
 impl RecoveredExam {
@@ -684,12 +686,52 @@ impl Store {
                 row: format!("exam {exam}"),
                 reason: "opened but no rows".into(),
             })?;
+        let opened = entries
+            .iter()
+            .find(|e| e.kind == EntryKind::ExamOpened.as_str())
+            .and_then(|e| serde_json::from_str(&e.payload).ok())
+            .unwrap_or_else(|| serde_json::json!({}));
         Ok(Some(RecoveredExam {
             exam,
+            opened,
             last_at: last.at,
             last_wall: last.wall,
             events: entries_to_events(&entries)?,
         }))
+    }
+
+    /// The `exam_opened` rows of `device` written at or after `since`, newest first:
+    /// (exam, wall-clock time, payload). The registration desk's "today's list".
+    pub async fn opened_since(
+        &self,
+        device: &DeviceId,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(ExamId, DateTime<Utc>, serde_json::Value)>, StoreError> {
+        let rows: Vec<(Option<String>, DateTime<Utc>, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT exam_id, wall_clock, payload FROM events WHERE device_id = $1 \
+                 AND kind = 'exam_opened' AND wall_clock >= $2 ORDER BY seq DESC",
+            )
+            .bind(device.as_str())
+            .bind(since)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("listing today's exams"))?
+        });
+        rows.into_iter()
+            .map(|(exam, wall, payload)| {
+                let exam = exam.unwrap_or_default();
+                let corrupt = |reason: String| StoreError::Corrupt {
+                    row: format!("exam_opened of {exam}"),
+                    reason,
+                };
+                Ok((
+                    ExamId::from_str(&exam).map_err(|e| corrupt(e.to_string()))?,
+                    wall,
+                    serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?,
+                ))
+            })
+            .collect()
     }
 
     /// Up to `limit` rows of `device` with a sequence number above `after`, in order.

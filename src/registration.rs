@@ -1,0 +1,392 @@
+//! The registration desk's form (issue 7): the patient record a nurse types on the
+//! kiosk, checked field by field, and the exam type that decides which steps follow.
+//!
+//! Pure: no window, no clock read. The record is kept in the `exam_opened` row of the
+//! exam log (it is identity, not a clinical input); the domain receives only what its
+//! rules need ([`Registration::patient`]). A half-filled form is plain data, so it
+//! survives the lock screen untouched.
+
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+use crate::domain::protocol::ExamType;
+use crate::domain::screening::{MAX_WEIGHT_KG, Patient, Sex};
+
+/// Longest accepted name, ID, department or clinical question (characters).
+pub const TEXT_MAX_CHARS: usize = 120;
+
+/// A complete patient record as registered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Registration {
+    /// Full name as on the request (any script).
+    pub name: String,
+    /// Hospital patient ID.
+    pub patient_id: String,
+    /// Sex.
+    pub sex: Sex,
+    /// Date of birth.
+    pub birth_date: NaiveDate,
+    /// Weight in kg.
+    pub weight_kg: f64,
+    /// Height in cm, if measured.
+    pub height_cm: Option<f64>,
+    /// Referring department.
+    pub department: String,
+    /// The clinical question of the request.
+    pub question: String,
+    /// The exam type.
+    pub exam_type: ExamType,
+}
+
+impl Registration {
+    /// Whole years of age on `today`.
+    pub fn age_on(&self, today: NaiveDate) -> u32 {
+        let mut years = today.year() - self.birth_date.year();
+        if (today.month(), today.day()) < (self.birth_date.month(), self.birth_date.day()) {
+            years -= 1;
+        }
+        u32::try_from(years.max(0)).unwrap_or(0)
+    }
+
+    /// The facts the clinical rules need, on `today`, with the eGFR known so far.
+    pub fn patient(
+        &self,
+        today: NaiveDate,
+        egfr: Option<f64>,
+        egfr_date: Option<NaiveDate>,
+    ) -> Patient {
+        Patient {
+            weight_kg: self.weight_kg,
+            height_cm: self.height_cm,
+            sex: self.sex,
+            age_years: self.age_on(today),
+            egfr,
+            egfr_date: egfr_date.map(|d| d.format("%Y-%m-%d").to_string()),
+        }
+    }
+
+    /// The record as the `exam_opened` payload.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).unwrap_or_else(|_| serde_json::json!({}))
+    }
+
+    /// Reads a record back from an `exam_opened` payload (`None` for `{}` or a payload
+    /// of another shape).
+    pub fn from_json(v: &serde_json::Value) -> Option<Registration> {
+        serde_json::from_value(v.clone()).ok()
+    }
+}
+
+/// One field of the form, in the order shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Field {
+    /// Name (keyboard).
+    Name,
+    /// Patient ID (keyboard).
+    PatientId,
+    /// Sex (three buttons).
+    Sex,
+    /// Date of birth (keypad, YYYYMMDD).
+    BirthDate,
+    /// Weight (keypad).
+    Weight,
+    /// Height (keypad, optional).
+    Height,
+    /// Referring department (keyboard).
+    Department,
+    /// Clinical question (keyboard).
+    Question,
+    /// Exam type (four buttons).
+    ExamType,
+}
+
+impl Field {
+    /// Every field, in the order shown.
+    pub const ALL: [Field; 9] = [
+        Field::Name,
+        Field::PatientId,
+        Field::Sex,
+        Field::BirthDate,
+        Field::Weight,
+        Field::Height,
+        Field::Department,
+        Field::Question,
+        Field::ExamType,
+    ];
+
+    /// Fluent key of the field's label.
+    pub fn label_key(self) -> &'static str {
+        match self {
+            Field::Name => "reg-name",
+            Field::PatientId => "reg-patient-id",
+            Field::Sex => "reg-sex",
+            Field::BirthDate => "reg-birth-date",
+            Field::Weight => "reg-weight",
+            Field::Height => "reg-height",
+            Field::Department => "reg-department",
+            Field::Question => "reg-question",
+            Field::ExamType => "reg-exam-type",
+        }
+    }
+
+    /// Whether the field may stay empty.
+    pub fn optional(self) -> bool {
+        matches!(self, Field::Height)
+    }
+}
+
+/// What is wrong with a field (each names a Fluent key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldError {
+    /// Required and empty.
+    Missing,
+    /// Longer than [`TEXT_MAX_CHARS`].
+    TooLong,
+    /// Not a calendar date.
+    NotADate,
+    /// A birth date after today.
+    InTheFuture,
+    /// A birth date more than 150 years ago.
+    TooOld,
+    /// Outside the field's range.
+    OutOfRange,
+}
+
+impl FieldError {
+    /// Fluent key of the message.
+    pub fn key(self) -> &'static str {
+        match self {
+            FieldError::Missing => "reg-error-missing",
+            FieldError::TooLong => "reg-error-too-long",
+            FieldError::NotADate => "reg-error-not-a-date",
+            FieldError::InTheFuture => "reg-error-future",
+            FieldError::TooOld => "reg-error-too-old",
+            FieldError::OutOfRange => "reg-error-range",
+        }
+    }
+}
+
+/// The form as typed so far; every field may be empty.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RegistrationForm {
+    /// Name.
+    pub name: String,
+    /// Patient ID.
+    pub patient_id: String,
+    /// Sex.
+    pub sex: Option<Sex>,
+    /// Date of birth as typed, `YYYYMMDD`.
+    pub birth_date: String,
+    /// Weight in kg.
+    pub weight_kg: Option<f64>,
+    /// Height in cm.
+    pub height_cm: Option<f64>,
+    /// Referring department.
+    pub department: String,
+    /// Clinical question.
+    pub question: String,
+    /// Exam type.
+    pub exam_type: Option<ExamType>,
+}
+
+/// Parses a date typed as `YYYYMMDD` (the keypad's digits).
+pub fn parse_date(digits: &str) -> Option<NaiveDate> {
+    let digits = digits.trim();
+    if digits.len() != 8 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    NaiveDate::parse_from_str(digits, "%Y%m%d").ok()
+}
+
+fn text_error(s: &str) -> Option<FieldError> {
+    if s.trim().is_empty() {
+        Some(FieldError::Missing)
+    } else if s.chars().count() > TEXT_MAX_CHARS {
+        Some(FieldError::TooLong)
+    } else {
+        None
+    }
+}
+
+impl RegistrationForm {
+    /// A form filled from an earlier record (today's list), to confirm or correct.
+    pub fn from_registration(r: &Registration) -> RegistrationForm {
+        RegistrationForm {
+            name: r.name.clone(),
+            patient_id: r.patient_id.clone(),
+            sex: Some(r.sex),
+            birth_date: r.birth_date.format("%Y%m%d").to_string(),
+            weight_kg: Some(r.weight_kg),
+            height_cm: r.height_cm,
+            department: r.department.clone(),
+            question: r.question.clone(),
+            exam_type: Some(r.exam_type),
+        }
+    }
+
+    /// Whether nothing has been entered.
+    pub fn is_empty(&self) -> bool {
+        *self == RegistrationForm::default()
+    }
+
+    /// What is wrong with `field` on `today`, if anything.
+    pub fn error(&self, field: Field, today: NaiveDate) -> Option<FieldError> {
+        match field {
+            Field::Name => text_error(&self.name),
+            Field::PatientId => text_error(&self.patient_id),
+            Field::Department => text_error(&self.department),
+            Field::Question => text_error(&self.question),
+            Field::Sex => self.sex.is_none().then_some(FieldError::Missing),
+            Field::ExamType => self.exam_type.is_none().then_some(FieldError::Missing),
+            Field::BirthDate => {
+                if self.birth_date.is_empty() {
+                    return Some(FieldError::Missing);
+                }
+                match parse_date(&self.birth_date) {
+                    None => Some(FieldError::NotADate),
+                    Some(d) if d > today => Some(FieldError::InTheFuture),
+                    Some(d) if today.year() - d.year() > 150 => Some(FieldError::TooOld),
+                    Some(_) => None,
+                }
+            }
+            Field::Weight => match self.weight_kg {
+                None => Some(FieldError::Missing),
+                Some(w) if !(w.is_finite() && w > 0.0 && w <= MAX_WEIGHT_KG) => {
+                    Some(FieldError::OutOfRange)
+                }
+                Some(_) => None,
+            },
+            Field::Height => match self.height_cm {
+                Some(h) if !(h.is_finite() && h > 0.0 && h <= 300.0) => {
+                    Some(FieldError::OutOfRange)
+                }
+                _ => None,
+            },
+        }
+    }
+
+    /// Every field's problem on `today`, in form order.
+    pub fn errors(&self, today: NaiveDate) -> Vec<(Field, FieldError)> {
+        Field::ALL
+            .into_iter()
+            .filter_map(|f| self.error(f, today).map(|e| (f, e)))
+            .collect()
+    }
+
+    /// The record, once every field is right on `today`.
+    pub fn complete(&self, today: NaiveDate) -> Result<Registration, Vec<(Field, FieldError)>> {
+        let errors = self.errors(today);
+        let (Some(sex), Some(birth_date), Some(weight_kg), Some(exam_type)) = (
+            self.sex,
+            parse_date(&self.birth_date),
+            self.weight_kg,
+            self.exam_type,
+        ) else {
+            return Err(errors);
+        };
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Registration {
+            name: self.name.trim().to_string(),
+            patient_id: self.patient_id.trim().to_string(),
+            sex,
+            birth_date,
+            weight_kg,
+            height_cm: self.height_cm,
+            department: self.department.trim().to_string(),
+            question: self.question.trim().to_string(),
+            exam_type,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
+    }
+
+    fn filled() -> RegistrationForm {
+        RegistrationForm {
+            name: "王小明".into(),
+            patient_id: "P0012345".into(),
+            sex: Some(Sex::Male),
+            birth_date: "19680502".into(),
+            weight_kg: Some(72.5),
+            height_cm: Some(172.0),
+            department: "心内科".into(),
+            question: "胸痛，排除心肌缺血".into(),
+            exam_type: Some(ExamType::AdenosineStress),
+        }
+    }
+
+    #[test]
+    fn a_filled_form_completes_with_the_age_on_the_day() {
+        let r = filled().complete(today()).unwrap();
+        assert_eq!(r.age_on(today()), 58);
+        let p = r.patient(today(), Some(25.0), NaiveDate::from_ymd_opt(2026, 11, 20));
+        assert_eq!(p.age_years, 58);
+        assert_eq!(p.egfr_date.as_deref(), Some("2026-11-20"));
+        assert_eq!(Registration::from_json(&r.to_json()), Some(r));
+    }
+
+    #[test]
+    fn birthday_later_this_year_counts_one_year_less() {
+        let mut f = filled();
+        f.birth_date = "19681231".into();
+        assert_eq!(f.complete(today()).unwrap().age_on(today()), 57);
+    }
+
+    #[test]
+    fn each_problem_names_its_field() {
+        type Edit = fn(&mut RegistrationForm);
+        let cases: [(Edit, Field, FieldError); 8] = [
+            (|f| f.name = "  ".into(), Field::Name, FieldError::Missing),
+            (
+                |f| f.patient_id = "x".repeat(121),
+                Field::PatientId,
+                FieldError::TooLong,
+            ),
+            (
+                |f| f.birth_date = "19680231".into(),
+                Field::BirthDate,
+                FieldError::NotADate,
+            ),
+            (
+                |f| f.birth_date = "20270101".into(),
+                Field::BirthDate,
+                FieldError::InTheFuture,
+            ),
+            (
+                |f| f.birth_date = "18500101".into(),
+                Field::BirthDate,
+                FieldError::TooOld,
+            ),
+            (
+                |f| f.weight_kg = Some(400.0),
+                Field::Weight,
+                FieldError::OutOfRange,
+            ),
+            (|f| f.sex = None, Field::Sex, FieldError::Missing),
+            (|f| f.exam_type = None, Field::ExamType, FieldError::Missing),
+        ];
+        for (edit, field, error) in cases {
+            let mut f = filled();
+            edit(&mut f);
+            assert_eq!(f.complete(today()).unwrap_err(), vec![(field, error)]);
+        }
+    }
+
+    #[test]
+    fn height_is_optional_and_an_empty_form_lists_every_required_field() {
+        let mut f = filled();
+        f.height_cm = None;
+        assert!(f.complete(today()).is_ok());
+        let missing = RegistrationForm::default().errors(today());
+        assert_eq!(missing.len(), Field::ALL.len() - 1);
+        assert!(RegistrationForm::default().is_empty());
+    }
+}

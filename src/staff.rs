@@ -1,0 +1,312 @@
+//! Who is at the kiosk (issue 7): PIN sign-in against the store's accounts, the idle
+//! lock, and account administration, each audited in the exam log.
+//!
+//! The state machines are the store's pure [`PinGuard`] and [`IdleLock`]; this desk
+//! feeds them the monotonic clock (an input to every method) and runs the store calls
+//! on the recorder's thread ([`Recorder::with_store`]). Without a store nobody can sign
+//! in, and the reason says so.
+
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant as MonoInstant};
+
+use crate::recorder::Recorder;
+use crate::store::accounts::{
+    AuditAction, AuditAt, AuditEvent, AuditOutcome, AutoLocked, IdleLock, LockoutPolicy,
+    LoginError, NewStaff, Permission, PinGuard, Role, StaffAccount,
+};
+
+/// Why a desk operation failed, worded for staff.
+#[derive(Debug, thiserror::Error)]
+pub enum DeskError {
+    /// The exam record (and so the accounts) is not open.
+    #[error("the staff accounts are not available: the exam record is not open")]
+    NoStore,
+    /// The signed-in user may not do this.
+    #[error("not allowed for this account")]
+    NotAllowed,
+    /// The signed-in role is not one this area accepts.
+    #[error("this area is for {0}")]
+    WrongRole(String),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Login(#[from] LoginError),
+}
+
+/// The staff sign-in state of one kiosk.
+#[derive(Debug)]
+pub struct StaffDesk {
+    lock: IdleLock,
+    guard: Arc<Mutex<PinGuard>>,
+    recorder: Option<Rc<Recorder>>,
+    display_name: Option<String>,
+}
+
+impl StaffDesk {
+    /// A locked desk that locks again after `idle_after` without a touch.
+    pub fn new(idle_after: Duration) -> StaffDesk {
+        StaffDesk {
+            lock: IdleLock::new(idle_after),
+            guard: Arc::new(Mutex::new(PinGuard::new(LockoutPolicy::default()))),
+            recorder: None,
+            display_name: None,
+        }
+    }
+
+    /// Connects the store (through the running recorder).
+    pub fn set_recorder(&mut self, recorder: Rc<Recorder>) {
+        self.recorder = Some(recorder);
+    }
+
+    /// Changes the idle time (admin setting); the session stays as it is.
+    pub fn set_idle_after(&mut self, idle_after: Duration, now: MonoInstant) {
+        let user = self.lock.user().map(|(u, r)| (u.to_string(), r));
+        self.lock = IdleLock::new(idle_after);
+        if let Some((u, r)) = user {
+            self.lock.unlock(&u, r, now);
+        }
+    }
+
+    /// The signed-in username and role.
+    pub fn user(&self) -> Option<(&str, Role)> {
+        self.lock.user()
+    }
+
+    /// The signed-in user's display name.
+    pub fn display_name(&self) -> Option<&str> {
+        self.lock.user().and(self.display_name.as_deref())
+    }
+
+    /// Whether the signed-in user may do `p`.
+    pub fn allows(&self, p: Permission) -> bool {
+        self.lock.allows(p)
+    }
+
+    /// Whether someone with one of `roles` is signed in.
+    pub fn signed_in_as(&self, roles: &[Role]) -> bool {
+        self.lock.user().is_some_and(|(_, r)| roles.contains(&r))
+    }
+
+    fn recorder(&self) -> Result<&Rc<Recorder>, DeskError> {
+        self.recorder.as_ref().ok_or(DeskError::NoStore)
+    }
+
+    /// Every account (enabled or not), for the sign-in buttons and the admin list.
+    pub fn accounts(&self) -> Result<Vec<StaffAccount>, DeskError> {
+        self.recorder()?
+            .with_store(|store| async move { store.list_staff().await })
+            .ok_or(DeskError::NoStore)?
+            .map_err(|e| DeskError::Login(e.into()))
+    }
+
+    /// Whether an administrator account exists.
+    pub fn has_admin(&self) -> Result<bool, DeskError> {
+        self.recorder()?
+            .with_store(|store| async move { store.has_admin().await })
+            .ok_or(DeskError::NoStore)?
+            .map_err(|e| DeskError::Login(e.into()))
+    }
+
+    /// Checks `username`'s PIN at `now` (audited by the store). On success the desk is
+    /// unlocked for that user, whose role must be one of `roles`.
+    pub fn sign_in(
+        &mut self,
+        username: &str,
+        pin: &str,
+        roles: &[Role],
+        now: MonoInstant,
+        at: AuditAt,
+    ) -> Result<StaffAccount, DeskError> {
+        let account = self.check_pin(username, pin, now, at)?;
+        if !roles.contains(&account.role) {
+            return Err(DeskError::WrongRole(
+                roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ));
+        }
+        self.lock.unlock(&account.username, account.role, now);
+        self.display_name = Some(account.display_name.clone());
+        Ok(account)
+    }
+
+    /// Checks a PIN without changing who is signed in (a physician countersigning an
+    /// override at the nurse's screen). Audited by the store like a sign-in.
+    pub fn check_pin(
+        &self,
+        username: &str,
+        pin: &str,
+        now: MonoInstant,
+        at: AuditAt,
+    ) -> Result<StaffAccount, DeskError> {
+        let recorder = self.recorder()?;
+        let device = recorder.device().clone();
+        let guard = self.guard.clone();
+        let (username, pin) = (username.to_string(), pin.to_string());
+        recorder
+            .with_store(move |store| async move {
+                let mut g = guard.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let result = store.login(&device, &mut g, &username, &pin, now, at).await;
+                *guard.lock().unwrap_or_else(|e| e.into_inner()) = g;
+                result
+            })
+            .ok_or(DeskError::NoStore)?
+            .map_err(DeskError::Login)
+    }
+
+    /// Creates the first administrator on a kiosk with no admin yet and signs them in.
+    pub fn create_first_admin(
+        &mut self,
+        username: &str,
+        pin: &str,
+        now: MonoInstant,
+        at: AuditAt,
+    ) -> Result<StaffAccount, DeskError> {
+        if self.has_admin()? {
+            return Err(DeskError::NotAllowed);
+        }
+        let new = NewStaff {
+            username: username.trim().to_string(),
+            display_name: username.trim().to_string(),
+            role: Role::Admin,
+            pin: pin.to_string(),
+        };
+        let account = self.add_unchecked(new, None, at)?;
+        self.lock.unlock(&account.username, account.role, now);
+        self.display_name = Some(account.display_name.clone());
+        Ok(account)
+    }
+
+    /// Adds an account (admin only), audited.
+    pub fn add(&self, new: NewStaff, at: AuditAt) -> Result<StaffAccount, DeskError> {
+        if !self.allows(Permission::ManageUsers) {
+            return Err(DeskError::NotAllowed);
+        }
+        let by = self.lock.user().map(|(u, _)| u.to_string());
+        self.add_unchecked(new, by, at)
+    }
+
+    fn add_unchecked(
+        &self,
+        new: NewStaff,
+        by: Option<String>,
+        at: AuditAt,
+    ) -> Result<StaffAccount, DeskError> {
+        let recorder = self.recorder()?;
+        let device = recorder.device().clone();
+        recorder
+            .with_store(move |store| async move {
+                let result = store.add_staff(&new).await;
+                let event = AuditEvent {
+                    action: AuditAction::UserAdded,
+                    user: by.or_else(|| Some(new.username.clone())),
+                    subject: Some(format!("{} ({})", new.username, new.role)),
+                    outcome: match &result {
+                        Ok(_) => AuditOutcome::Success,
+                        Err(e) => AuditOutcome::Failure {
+                            reason: e.to_string(),
+                        },
+                    },
+                };
+                store.audit(&device, at, &event).await?;
+                result
+            })
+            .ok_or(DeskError::NoStore)?
+            .map_err(DeskError::Login)
+    }
+
+    /// Disables an account (admin only; never one's own), audited.
+    pub fn disable(&self, username: &str, at: AuditAt) -> Result<(), DeskError> {
+        if !self.allows(Permission::ManageUsers)
+            || self.lock.user().is_some_and(|(u, _)| u == username)
+        {
+            return Err(DeskError::NotAllowed);
+        }
+        let recorder = self.recorder()?;
+        let device = recorder.device().clone();
+        let by = self.lock.user().map(|(u, _)| u.to_string());
+        let username = username.to_string();
+        recorder
+            .with_store(move |store| async move {
+                let result = store.disable_staff(&username).await;
+                let event = AuditEvent {
+                    action: AuditAction::UserDisabled,
+                    user: by,
+                    subject: Some(username),
+                    outcome: match &result {
+                        Ok(()) => AuditOutcome::Success,
+                        Err(e) => AuditOutcome::Failure {
+                            reason: e.to_string(),
+                        },
+                    },
+                };
+                store.audit(&device, at, &event).await?;
+                result
+            })
+            .ok_or(DeskError::NoStore)?
+            .map_err(DeskError::Login)
+    }
+
+    /// Writes one audit event (best effort: a store failure is logged, not raised).
+    pub fn audit(&self, action: AuditAction, subject: Option<String>, at: AuditAt) {
+        let Ok(recorder) = self.recorder() else {
+            return;
+        };
+        let device = recorder.device().clone();
+        let event = AuditEvent {
+            action,
+            user: self.lock.user().map(|(u, _)| u.to_string()),
+            subject,
+            outcome: AuditOutcome::Success,
+        };
+        let written = recorder.with_store(move |store| async move {
+            store.audit(&device, at, &event).await.map(|_| ())
+        });
+        if !matches!(written, Some(Ok(()))) {
+            tracing::error!(?action, "an audit event could not be written");
+        }
+    }
+
+    /// Signs out now (audited as a manual lock).
+    pub fn sign_out(&mut self, at: AuditAt) {
+        if self.lock.user().is_some() {
+            self.audit(AuditAction::Lock, None, at);
+            self.lock.lock();
+        }
+        self.display_name = None;
+    }
+
+    /// A touch at `now`: the idle countdown restarts.
+    pub fn activity(&mut self, now: MonoInstant) {
+        self.lock.activity(now);
+    }
+
+    /// When the desk will lock if nothing happens.
+    pub fn poll_timeout(&self) -> Option<MonoInstant> {
+        self.lock.poll_timeout()
+    }
+
+    /// Locks the desk if it has been idle long enough at `now` (audited).
+    pub fn handle_timeout(&mut self, now: MonoInstant, at: AuditAt) -> Option<AutoLocked> {
+        let user = self.lock.user().map(|(u, _)| u.to_string());
+        let locked = self.lock.handle_timeout(now)?;
+        let event = AuditEvent {
+            action: AuditAction::AutoLock,
+            user,
+            subject: None,
+            outcome: AuditOutcome::Success,
+        };
+        if let Ok(recorder) = self.recorder() {
+            let device = recorder.device().clone();
+            let _ = recorder.with_store(move |store| async move {
+                if let Err(e) = store.audit(&device, at, &event).await {
+                    tracing::error!("the automatic lock could not be audited: {e}");
+                }
+            });
+        }
+        self.display_name = None;
+        Some(locked)
+    }
+}
