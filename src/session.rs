@@ -99,6 +99,18 @@ impl ExamSession {
         }
     }
 
+    /// [`ExamSession::preview`] with a registration record (screenshots of nurse mode).
+    pub fn preview_with_record(
+        exam: Exam,
+        at: crate::domain::Instant,
+        record: serde_json::Value,
+    ) -> ExamSession {
+        ExamSession {
+            opened: record,
+            ..ExamSession::preview(exam, at)
+        }
+    }
+
     /// The exam's id.
     pub fn id(&self) -> ExamId {
         self.id

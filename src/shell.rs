@@ -20,7 +20,7 @@ use crate::ui::{AppWindow, MonitorState, Role, Screen};
 /// Every screen and key state with its command-line name, in the order the gallery
 /// shows them. Names other than the bare screen names put the screen into a
 /// demonstration state first (see [`Shell::show_named`]).
-pub const SCREENS: [(&str, Screen); 17] = [
+pub const SCREENS: [(&str, Screen); 28] = [
     ("home", Screen::Home),
     ("patient", Screen::Patient),
     ("patient-welcome", Screen::Patient),
@@ -35,9 +35,20 @@ pub const SCREENS: [(&str, Screen); 17] = [
     ("keypad-out-of-range", Screen::Nurse),
     ("keypad-pin", Screen::Home),
     ("keyboard", Screen::Nurse),
+    ("signin", Screen::Nurse),
+    ("lock", Screen::Technologist),
     ("nurse", Screen::Nurse),
+    ("nurse-register", Screen::Nurse),
+    ("nurse-review", Screen::Nurse),
+    ("nurse-override", Screen::Nurse),
+    ("nurse-implant", Screen::Nurse),
+    ("nurse-blocked", Screen::Nurse),
+    ("nurse-prepare", Screen::Nurse),
+    ("nurse-signed-off", Screen::Nurse),
     ("technologist", Screen::Technologist),
     ("admin", Screen::Admin),
+    ("admin-add", Screen::Admin),
+    ("admin-settings", Screen::Admin),
 ];
 
 /// The demonstration patient of screenshots (never shown in the kiosk itself).
@@ -273,6 +284,9 @@ impl Shell {
             return false;
         };
         self.input.close();
+        self.staff.demo_reset();
+        self.nurse.demo_reset();
+        *self.session.borrow_mut() = None;
         let demo_name = DEMO_PATIENT_NAME
             .iter()
             .find(|(l, _)| *l == self.language())
@@ -350,7 +364,51 @@ impl Shell {
             "keyboard" => self
                 .input
                 .open_text("keyboard-title-name", "Wang Xiaom", |_| {}),
-            _ => {}
+            "signin" => {
+                self.app.set_screen(screen);
+                self.staff.demo_signin(screen, false);
+            }
+            "lock" => {
+                if let Some((exam, now)) = crate::console_ui::preview_exam("alarm") {
+                    let mut session = crate::session::ExamSession::preview(exam, now);
+                    let wall = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
+                        .and_then(|d| d.and_hms_opt(9, 30, 0))
+                        .unwrap_or_default();
+                    crate::console_ui::ConsoleUi::default().refresh(
+                        &self.app,
+                        &self.language,
+                        Some(&mut session),
+                        now,
+                        wall,
+                    );
+                    *self.session.borrow_mut() = Some(session);
+                }
+                self.app.set_screen(screen);
+                self.staff.demo_signin(screen, true);
+            }
+            "admin" | "admin-add" | "admin-settings" => {
+                self.app.set_screen(screen);
+                self.staff
+                    .demo_admin(i32::from(name == "admin-settings"), name == "admin-add");
+            }
+            _ => {
+                if let Some(demo) = name.strip_prefix("nurse-") {
+                    let reg = crate::nurse_view::demo_registration(demo_name);
+                    let exam = crate::nurse_view::demo_exam(demo, &reg);
+                    if demo != "register" {
+                        *self.session.borrow_mut() =
+                            Some(crate::session::ExamSession::preview_with_record(
+                                exam,
+                                Instant::from_secs(120),
+                                reg.to_json(),
+                            ));
+                    }
+                    self.nurse.demo(demo, demo_name);
+                } else if name == "nurse" {
+                    self.nurse.invalidate();
+                    self.nurse.refresh();
+                }
+            }
         }
         self.app.set_screen(screen);
         true
@@ -371,9 +429,11 @@ impl Shell {
         &self.language
     }
 
-    /// Switches language at run time.
+    /// Switches language at run time (text worded in Rust is worded again).
     pub fn set_language(&self, lang: Language) {
         self.language.set(&self.app, lang);
+        self.nurse.invalidate();
+        self.nurse.refresh();
     }
 
     /// The theme shown now.

@@ -5,9 +5,6 @@
 //! validated, written to site.toml beside the database, audited, and read again by the
 //! next kiosk start. (One test function: the testing backend initialises once.)
 
-mod common;
-use common::*;
-
 use std::rc::Rc;
 
 use cmr_kiosk::config::{Config, Language, ThemeName};

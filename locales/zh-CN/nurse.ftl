@@ -2,7 +2,7 @@
 rejected-no_exam_type = 已拒绝：请先选择检查类型
 rejected-preparation_incomplete = 已拒绝：尚有准备项目未确认
 value-empty = —
-sign-out = 退出登录
+sign-out = 退出
 unit-egfr = mL/min/1.73 m²
 unit-date = 年月日（8位）
 unit-h = 小时
@@ -79,7 +79,7 @@ nurse-hours-none = 无
 claustrophobia-none = 无
 claustrophobia-mild = 轻度
 claustrophobia-severe = 重度
-nurse-add-implant = 添加植入物或异物
+nurse-add-implant = 添加植入物
 nurse-remove = 删除
 nurse-implant-title = 植入物或异物
 nurse-implant-kind = 类别
