@@ -76,7 +76,7 @@ enum DicomCommand {
 
 #[derive(Debug, Args)]
 struct ScreenshotArgs {
-    /// Screen to render: home, patient, nurse, technologist, admin.
+    /// Screen or key state to render (home, nurse-review, lock, … : every name in docs/screenshots/).
     #[arg(long, default_value = "home", conflicts_with = "all")]
     screen: String,
     /// Language: zh-CN or en-US.
