@@ -72,6 +72,23 @@ enum DicomCommand {
         #[arg(long, value_name = "FILE")]
         rules: Option<PathBuf>,
     },
+    /// Write one synthetic, standard-compliant series (headers and blank pixels) into a
+    /// folder, as a scanner would: for acceptance runs and demonstrations of the
+    /// incoming-folder watch without a scanner. Never patient data.
+    Synth {
+        /// The protocol step, e.g. `stress_perfusion`, `rest_perfusion`, `lge`, `cine_sax`.
+        #[arg(long)]
+        step: String,
+        /// Folder to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Vendor naming: siemens, ge, philips or united_imaging.
+        #[arg(long, default_value = "siemens")]
+        vendor: String,
+        /// Series number (distinct series in one study need distinct numbers).
+        #[arg(long, default_value_t = 1)]
+        number: i32,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -123,7 +140,51 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Dicom(DicomCommand::Scan { dir, json, rules })) => {
             dicom_scan(&dir, json, rules.as_deref())
         }
+        Some(Command::Dicom(DicomCommand::Synth {
+            step,
+            out,
+            vendor,
+            number,
+        })) => dicom_synth(&step, &out, &vendor, number),
     }
+}
+
+fn dicom_synth(
+    step: &str,
+    out: &std::path::Path,
+    vendor: &str,
+    number: i32,
+) -> anyhow::Result<ExitCode> {
+    use cmr_kiosk::dicom::synth::{SynthStudy, VendorStyle, standard_series, write_series};
+    use cmr_kiosk::domain::protocol::ProtocolStep;
+    let step: ProtocolStep = serde_json::from_value(serde_json::json!(step)).map_err(|_| {
+        anyhow::anyhow!(
+            "--step {step:?} is not a protocol step (e.g. stress_perfusion, rest_perfusion, lge)"
+        )
+    })?;
+    let vendor = match vendor {
+        "siemens" => VendorStyle::Siemens,
+        "ge" => VendorStyle::Ge,
+        "philips" => VendorStyle::Philips,
+        "united_imaging" => VendorStyle::UnitedImaging,
+        other => anyhow::bail!("--vendor {other:?}: siemens, ge, philips or united_imaging"),
+    };
+    std::fs::create_dir_all(out)?;
+    let root = format!("2.25.{}", uuid::Uuid::new_v4().as_u128());
+    let mut study = SynthStudy::new(vendor, &root);
+    study.start = chrono::Local::now().naive_local();
+    let mut series = standard_series(vendor, step, &root);
+    series.number = number;
+    series.uid = format!("{root}.{number}");
+    series.start_min = 0;
+    let files = write_series(out, &study, &series, false)?;
+    println!(
+        "{} files of series {number} ({}) in {}",
+        files.len(),
+        series.description,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn dicom_scan(
