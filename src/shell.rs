@@ -160,6 +160,10 @@ impl Shell {
                     Role::Technologist => Screen::Technologist,
                     Role::Admin => Screen::Admin,
                 };
+                if screen == Screen::Patient {
+                    // Handing the kiosk to the patient ends any staff session.
+                    guard.lock_now();
+                }
                 app.set_screen(screen);
                 guard.guard(screen);
             }

@@ -458,6 +458,15 @@ impl StaffPanel {
             });
     }
 
+    /// Ends the staff session without leaving the screen (audited as a lock): the
+    /// kiosk is being handed to the patient, who must not reach staff screens.
+    pub fn lock_now(&self) {
+        let at = self.audit_at();
+        self.inner.desk.borrow_mut().sign_out(at);
+        self.inner.input.close();
+        self.changed();
+    }
+
     /// Signs out (audited) and goes home.
     pub fn sign_out(&self) {
         let at = self.audit_at();

@@ -499,6 +499,18 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     assert_eq!(audit_count(&url, "override"), 1);
     assert!(audit_count(&url, "login") >= 4);
 
+    // Handing the kiosk to the patient ends the staff session.
+    press(&shell, &en("back"));
+    press(&shell, &en("role-patient"));
+    assert_eq!(shell.app().get_screen(), Screen::Patient);
+    press(&shell, &en("patient-leave"));
+    press(&shell, &en("role-nurse"));
+    assert!(signin().get_open(), "the patient cannot reach nurse mode");
+    press(&shell, "Nurse Zhang");
+    keys(&shell, "2468");
+    press(&shell, &en("keypad-ok"));
+    assert!(!signin().get_open());
+
     // Signing out goes home; the nurse area asks again.
     press(&shell, &en("sign-out"));
     assert_eq!(shell.app().get_screen(), Screen::Home);
