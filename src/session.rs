@@ -6,7 +6,39 @@ use chrono::Utc;
 
 use crate::domain::{Exam, ExamError, ExamEvent, LoggedEvent, Outcome, ProtocolSettings};
 use crate::recorder::Recorder;
+use crate::store::AuditEvent;
 use crate::store::log::{EntryKind, ExamClock, ExamId, NewEntry, RecoveredExam};
+
+/// One row of the exam's log as this session wrote it (or replayed it at recovery),
+/// kept in memory for the console's event log and trend chart.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JournalRow {
+    /// A clinical event; `actor` is `None` for events replayed at recovery.
+    Event {
+        /// Exam time.
+        at: crate::domain::Instant,
+        /// Who.
+        actor: Option<String>,
+        /// What.
+        event: ExamEvent,
+    },
+    /// An audit row (e.g. a prompt dismissed on the console).
+    Audit {
+        /// Exam time.
+        at: crate::domain::Instant,
+        /// What.
+        event: AuditEvent,
+    },
+}
+
+impl JournalRow {
+    /// The row's exam time.
+    pub fn at(&self) -> crate::domain::Instant {
+        match self {
+            JournalRow::Event { at, .. } | JournalRow::Audit { at, .. } => *at,
+        }
+    }
+}
 
 /// One running exam.
 #[derive(Debug)]
@@ -14,6 +46,7 @@ pub struct ExamSession {
     id: ExamId,
     exam: Exam,
     clock: ExamClock,
+    journal: Vec<JournalRow>,
 }
 
 impl ExamSession {
@@ -35,6 +68,7 @@ impl ExamSession {
             id,
             exam: Exam::new(settings),
             clock: ExamClock::resume(crate::domain::Instant::ZERO),
+            journal: Vec::new(),
         }
     }
 
@@ -50,6 +84,15 @@ impl ExamSession {
             id: recovered.exam,
             exam,
             clock: ExamClock::resume(recovered.resume_at(Utc::now())),
+            journal: recovered
+                .events
+                .iter()
+                .map(|e| JournalRow::Event {
+                    at: e.at,
+                    actor: None,
+                    event: e.event.clone(),
+                })
+                .collect(),
         })
     }
 
@@ -61,7 +104,15 @@ impl ExamSession {
             id: ExamId::new(),
             exam,
             clock: ExamClock::resume(at),
+            journal: Vec::new(),
         }
+    }
+
+    /// The same session with `journal` as its logged rows (previews and tests of the
+    /// console's log and chart).
+    pub fn with_journal(mut self, journal: Vec<JournalRow>) -> ExamSession {
+        self.journal = journal;
+        self
     }
 
     /// The exam's id.
@@ -84,6 +135,22 @@ impl ExamSession {
         self.clock.now()
     }
 
+    /// The rows this session has logged (and those replayed at recovery), oldest first.
+    pub fn journal(&self) -> &[JournalRow] {
+        &self.journal
+    }
+
+    /// Logs an audit row of this exam at the current exam time (actor: the event's user).
+    pub fn audit(&mut self, event: AuditEvent, recorder: &Recorder) {
+        let at = self.clock.now();
+        let actor = event.user.clone().unwrap_or_else(|| "system".to_string());
+        match NewEntry::new(Some(self.id), EntryKind::Audit, actor, at, Utc::now(), &event) {
+            Ok(entry) => recorder.submit(entry),
+            Err(e) => tracing::error!("could not build an audit row: {e}"),
+        }
+        self.journal.push(JournalRow::Audit { at, event });
+    }
+
     /// Feeds `event` to the domain at the current exam time and logs it. Impossible
     /// input is refused with an error and not logged; accepted and rejected steps are
     /// both logged (replay reproduces the same decisions).
@@ -100,6 +167,11 @@ impl ExamSession {
             Ok(entry) => recorder.submit(entry),
             Err(e) => tracing::error!("could not build an exam-log row: {e}"),
         }
+        self.journal.push(JournalRow::Event {
+            at,
+            actor: Some(actor.to_string()),
+            event: logged.event,
+        });
         Ok(outcome)
     }
 }

@@ -8,6 +8,6 @@ mod generated {
 }
 
 pub use generated::{
-    AlarmRow, AppWindow, BreathCue, ConsoleAdapter, I18n, KeyboardAdapter, KeypadAdapter,
+    AlarmRow, AppWindow, BreathCue, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine, I18n, KeyboardAdapter, KeypadAdapter,
     MonitorState, PatientAdapter, PatientAnswer, PatientStep, Role, Screen, Theme,
 };

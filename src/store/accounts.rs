@@ -190,6 +190,8 @@ pub enum AuditAction {
     UserAdded,
     /// An account was disabled.
     UserDisabled,
+    /// A console prompt (reminder) was dismissed; `subject` names the prompt.
+    PromptDismissed,
 }
 
 /// Success or failure of an audited action.
