@@ -135,6 +135,14 @@ impl ExamSession {
         self.clock.now()
     }
 
+    /// Moves the exam clock to read `at` now, never backwards (UI tests and
+    /// screenshots run the console on a simulated clock this way).
+    pub fn resume_at(&mut self, at: crate::domain::Instant) {
+        if at > self.clock.now() {
+            self.clock = ExamClock::resume(at);
+        }
+    }
+
     /// The rows this session has logged (and those replayed at recovery), oldest first.
     pub fn journal(&self) -> &[JournalRow] {
         &self.journal
