@@ -265,7 +265,8 @@ pub fn checklist(exam_type: ExamType, acquired: &[AcquiredSeries]) -> Vec<Checkl
     };
     let mut rows: Vec<ChecklistRow> = required.iter().map(|s| row(*s, true)).collect();
     for s in acquired {
-        let covered = required.iter().any(|r| ticks(*r, s)) || rows.iter().any(|r| r.step == s.step);
+        let covered =
+            required.iter().any(|r| ticks(*r, s)) || rows.iter().any(|r| r.step == s.step);
         if !covered {
             rows.push(row(s.step, false));
         }
@@ -348,7 +349,12 @@ impl InjectionForm {
 
     /// Switches between dose and volume; the other amount starts from the equivalent
     /// of the current one for the patient (when weight and concentration are known).
-    pub fn set_by_volume(&mut self, by_volume: bool, weight_kg: Option<f64>, mmol_per_ml: Option<f64>) {
+    pub fn set_by_volume(
+        &mut self,
+        by_volume: bool,
+        weight_kg: Option<f64>,
+        mmol_per_ml: Option<f64>,
+    ) {
         if by_volume == self.by_volume {
             return;
         }

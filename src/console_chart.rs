@@ -128,10 +128,8 @@ impl TrendData {
             .min();
         let from = match (self.stress_start, first) {
             (Some(s), Some(f)) => {
-                let lead = Instant::from_millis(
-                    s.as_millis()
-                        .saturating_sub(BASELINE_LEAD.as_millis()),
-                );
+                let lead =
+                    Instant::from_millis(s.as_millis().saturating_sub(BASELINE_LEAD.as_millis()));
                 lead.max(f).min(s)
             }
             (Some(s), None) => s,
@@ -199,7 +197,9 @@ pub fn thin(
     let mut last: Option<(usize, Instant)> = None;
     for p in series.iter().filter(|p| p.at >= from && p.at <= to) {
         let x = x_of(p.at, from, to);
-        let col = ((x / VIEW) * columns as f64).floor().min(columns as f64 - 1.0) as usize;
+        let col = ((x / VIEW) * columns as f64)
+            .floor()
+            .min(columns as f64 - 1.0) as usize;
         let point = (x, y_of(p.value));
         let gap = last.is_some_and(|(_, t)| p.at - t > break_after);
         match (last, strokes.last_mut()) {

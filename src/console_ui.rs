@@ -29,7 +29,9 @@ use crate::recorder::Recorder;
 use crate::report::{key_for, number, technique_lines};
 use crate::session::ExamSession;
 use crate::store::{AuditAction, AuditEvent, AuditOutcome};
-use crate::ui::{AlarmRow, AppWindow, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine};
+use crate::ui::{
+    AlarmRow, AppWindow, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine,
+};
 use crate::vitals::VitalsBoard;
 
 /// Who the console logs actions as until staff sign-in is on the console.
@@ -315,7 +317,9 @@ impl ConsoleUi {
         a.set_drug_active(protocol.drug_active(v.now));
         let run = protocol.current();
         let rega = run.filter(|r| r.drug == StressDrug::Regadenoson);
-        a.set_regadenoson(rega.is_some_and(|r| r.stopped_at.is_none()) && protocol.drug_active(v.now));
+        a.set_regadenoson(
+            rega.is_some_and(|r| r.stopped_at.is_none()) && protocol.drug_active(v.now),
+        );
         a.set_bolus_note(
             rega.map(|r| {
                 let given = v.clock_at(r.started_at);
@@ -330,7 +334,10 @@ impl ConsoleUi {
                             "console-bolus-note",
                             &[
                                 ("given", given),
-                                ("image", v.clock_at(r.started_at + st.regadenoson_imaging_delay)),
+                                (
+                                    "image",
+                                    v.clock_at(r.started_at + st.regadenoson_imaging_delay),
+                                ),
                                 ("effect", v.clock_at(r.started_at + st.regadenoson_effect)),
                             ],
                         )
@@ -414,9 +421,7 @@ impl ConsoleUi {
                                 ),
                             ],
                         ),
-                        StressDose::Mg(mg) => {
-                            v.tra("console-dose-bolus", &[("mg", number(mg, 1))])
-                        }
+                        StressDose::Mg(mg) => v.tra("console-dose-bolus", &[("mg", number(mg, 1))]),
                     }
                     .into(),
                 );
@@ -701,7 +706,9 @@ impl ConsoleUi {
         a.set_ti_due(self.board.prompts().any(|p| p == Prompt::TiRecheck));
         let top_up = InjectionForm::standard_dose(Purpose::TopUp);
         let ml = match (self.weight_kg, self.mmol_per_ml) {
-            (Some(w), Some(c)) => number(crate::domain::contrast::dose_to_volume_ml(top_up, w, c), 1),
+            (Some(w), Some(c)) => {
+                number(crate::domain::contrast::dose_to_volume_ml(top_up, w, c), 1)
+            }
             _ => v.tr("vitals-missing"),
         };
         a.set_repeat_label(
@@ -738,9 +745,10 @@ impl ConsoleUi {
                     Some(series) => {
                         let time = v.clock_at(series.at);
                         let mut how = match (&series.label, series.by_hand) {
-                            (Some(label), _) => {
-                                v.tra("console-how-series", &[("time", time), ("label", label.clone())])
-                            }
+                            (Some(label), _) => v.tra(
+                                "console-how-series",
+                                &[("time", time), ("label", label.clone())],
+                            ),
                             (None, _) => v.tra("console-how-hand", &[("time", time)]),
                         };
                         if r.count > 1 {
@@ -1068,7 +1076,11 @@ pub fn install_callbacks(
     let (e, c) = (edit.clone(), console.clone());
     a.on_edit_amount(move || {
         let by_volume = c.borrow().form.by_volume;
-        e(if by_volume { Field::Volume } else { Field::Dose })
+        e(if by_volume {
+            Field::Volume
+        } else {
+            Field::Dose
+        })
     });
     let e = edit.clone();
     a.on_edit_rate(move || e(Field::Rate));
@@ -1141,11 +1153,11 @@ fn preview_build(
     Instant,
     Vec<crate::session::JournalRow>,
 )> {
+    use crate::domain::Acquisition;
     use crate::domain::contrast::{AgentId, Amount, InjectionMethod, InjectionRequest};
     use crate::domain::protocol::{ExamType, PhaseEncoding, SeriesParams};
     use crate::domain::screening::{Patient, Sex};
     use crate::domain::stress::Vitals;
-    use crate::domain::Acquisition;
     if !PREVIEWS.contains(&name) {
         return None;
     }
@@ -1170,8 +1182,8 @@ fn preview_build(
             method: InjectionMethod::PowerInjector,
         })
     };
-    let series = |step, number: u32, label: &str, params: Option<SeriesParams>| {
-        ExamEvent::SeriesAcquired {
+    let series =
+        |step, number: u32, label: &str, params: Option<SeriesParams>| ExamEvent::SeriesAcquired {
             step,
             params: Some(params.unwrap_or(SeriesParams {
                 fov_mm: Some(340.0),
@@ -1186,8 +1198,7 @@ fn preview_build(
                 start: None,
                 end: None,
             }),
-        }
-    };
+        };
     let patient = Patient {
         weight_kg: 70.0,
         height_cm: Some(172.0),
@@ -1222,12 +1233,28 @@ fn preview_build(
         let nibp = (t % 60 == 5).then_some(sbp);
         at(t, "monitor", vitals(64.0 + (t % 3) as f64, nibp));
     }
-    at(40, "scanner", series(ProtocolStep::Localiser, 1, "localizer", None));
-    at(70, "scanner", series(ProtocolStep::BlackBlood, 2, "tra HASTE", None));
-    at(100, "scanner", series(ProtocolStep::Cine4ch, 4, "cine 4ch", None));
+    at(
+        40,
+        "scanner",
+        series(ProtocolStep::Localiser, 1, "localizer", None),
+    );
+    at(
+        70,
+        "scanner",
+        series(ProtocolStep::BlackBlood, 2, "tra HASTE", None),
+    );
+    at(
+        100,
+        "scanner",
+        series(ProtocolStep::Cine4ch, 4, "cine 4ch", None),
+    );
     if regadenoson {
         at(110, "technologist", inject(Purpose::RestPerfusion, 0.05));
-        at(150, "scanner", series(ProtocolStep::RestPerfusion, 6, "perf rest", None));
+        at(
+            150,
+            "scanner",
+            series(ProtocolStep::RestPerfusion, 6, "perf rest", None),
+        );
         at(
             240,
             "technologist",
@@ -1282,7 +1309,11 @@ fn preview_build(
         at(t, "monitor", vitals(75.0 + (t % 2) as f64, None));
     }
     at(200, "technologist", inject(Purpose::StressPerfusion, 0.05));
-    at(220, "scanner", series(ProtocolStep::StressPerfusion, 7, "perf stress", None));
+    at(
+        220,
+        "scanner",
+        series(ProtocolStep::StressPerfusion, 7, "perf stress", None),
+    );
     at(225, "technologist", ExamEvent::StressStopped);
     for t in (235..=300).step_by(5) {
         let nibp = (t % 60 == 5).then_some(121.0);
@@ -1295,20 +1326,37 @@ fn preview_build(
         let nibp = (t % 60 == 5).then_some(124.0);
         at(t, "monitor", vitals(66.0 + (t % 3) as f64, nibp));
     }
-    at(350, "scanner", series(ProtocolStep::CineSax, 8, "cine sax", Some(SeriesParams {
-        fov_mm: Some(360.0),
-        slice_mm: Some(8.0),
-        gap_mm: Some(2.0),
-        phase_encoding: Some(PhaseEncoding::Ap),
-        slices: Some(7),
-    })));
-    at(400, "technologist", ExamEvent::SeriesAcquired {
-        step: ProtocolStep::Cine2ch,
-        params: None,
-        acquisition: None,
-    });
+    at(
+        350,
+        "scanner",
+        series(
+            ProtocolStep::CineSax,
+            8,
+            "cine sax",
+            Some(SeriesParams {
+                fov_mm: Some(360.0),
+                slice_mm: Some(8.0),
+                gap_mm: Some(2.0),
+                phase_encoding: Some(PhaseEncoding::Ap),
+                slices: Some(7),
+            }),
+        ),
+    );
+    at(
+        400,
+        "technologist",
+        ExamEvent::SeriesAcquired {
+            step: ProtocolStep::Cine2ch,
+            params: None,
+            acquisition: None,
+        },
+    );
     at(830, "technologist", inject(Purpose::RestPerfusion, 0.05));
-    at(870, "scanner", series(ProtocolStep::RestPerfusion, 9, "perf rest", None));
+    at(
+        870,
+        "scanner",
+        series(ProtocolStep::RestPerfusion, 9, "perf rest", None),
+    );
     if name == "contrast" {
         // A top-up of 5 mL (0.071 mmol/kg) is refused, and the refusal explained.
         at(
@@ -1327,7 +1375,11 @@ fn preview_build(
     if name == "lge" {
         return Some(replay(events, 1000));
     }
-    at(1150, "scanner", series(ProtocolStep::Lge, 11, "PSIR sax", None));
+    at(
+        1150,
+        "scanner",
+        series(ProtocolStep::Lge, 11, "PSIR sax", None),
+    );
     Some(replay(events, 1200))
 }
 

@@ -152,7 +152,14 @@ impl ExamSession {
     pub fn audit(&mut self, event: AuditEvent, recorder: &Recorder) {
         let at = self.clock.now();
         let actor = event.user.clone().unwrap_or_else(|| "system".to_string());
-        match NewEntry::new(Some(self.id), EntryKind::Audit, actor, at, Utc::now(), &event) {
+        match NewEntry::new(
+            Some(self.id),
+            EntryKind::Audit,
+            actor,
+            at,
+            Utc::now(),
+            &event,
+        ) {
             Ok(entry) => recorder.submit(entry),
             Err(e) => tracing::error!("could not build an audit row: {e}"),
         }

@@ -522,9 +522,7 @@ impl Shell {
 
     /// What the monitor feed last reported (the status bar and the console's vitals
     /// strip show it).
-    pub fn vitals_board(
-        &self,
-    ) -> &std::sync::Arc<std::sync::Mutex<crate::vitals::VitalsBoard>> {
+    pub fn vitals_board(&self) -> &std::sync::Arc<std::sync::Mutex<crate::vitals::VitalsBoard>> {
         &self.board
     }
 

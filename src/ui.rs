@@ -8,6 +8,7 @@ mod generated {
 }
 
 pub use generated::{
-    AlarmRow, AppWindow, BreathCue, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine, I18n, KeyboardAdapter, KeypadAdapter,
-    MonitorState, PatientAdapter, PatientAnswer, PatientStep, Role, Screen, Theme,
+    AlarmRow, AppWindow, BreathCue, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine,
+    I18n, KeyboardAdapter, KeypadAdapter, MonitorState, PatientAdapter, PatientAnswer, PatientStep,
+    Role, Screen, Theme,
 };

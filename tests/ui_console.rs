@@ -16,8 +16,8 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use fluent::FluentArgs;
-use slint::ComponentHandle;
 use i_slint_backend_testing::ElementHandle;
+use slint::ComponentHandle;
 
 use cmr_kiosk::config::{Config, Language};
 use cmr_kiosk::domain::contrast::AgentId;
@@ -37,11 +37,7 @@ use cmr_kiosk::ui::Screen;
 /// One link event through both paths the kiosk's feed uses: the live board and, for
 /// readings and data loss, the running exam (logged as the monitor).
 fn feed(shell: &Shell, ev: LinkEvent) {
-    shell
-        .vitals_board()
-        .lock()
-        .unwrap()
-        .apply(&ev);
+    shell.vitals_board().lock().unwrap().apply(&ev);
     if let Some(event) = cmr_kiosk::vitals::exam_event(&ev) {
         let rec = shell.recorder().unwrap().clone();
         let mut open = shell.session().borrow_mut();
@@ -80,12 +76,7 @@ fn at(shell: &Shell, secs: u64) {
 
 /// Moves the exam clock to `t` and runs one console update.
 fn at_t(shell: &Shell, t: Instant) {
-    shell
-        .session()
-        .borrow_mut()
-        .as_mut()
-        .unwrap()
-        .resume_at(t);
+    shell.session().borrow_mut().as_mut().unwrap().resume_at(t);
     shell.console_tick();
 }
 
@@ -135,7 +126,8 @@ fn technologist_runs_a_stress_exam_by_touch() {
         egfr_date: None,
     };
     let t0 = Instant::from_secs(0);
-    e.handle(ExamEvent::PatientRegistered { patient }, t0).unwrap();
+    e.handle(ExamEvent::PatientRegistered { patient }, t0)
+        .unwrap();
     e.handle(
         ExamEvent::ExamTypeChosen {
             exam_type: ExamType::AdenosineStress,
@@ -187,8 +179,14 @@ fn technologist_runs_a_stress_exam_by_touch() {
     reading(&shell, Measure::Hr, 70.0);
     nibp(&shell, 120.0, 74.0);
     at(&shell, 61);
-    assert!(has_label(&shell, &tra("console-hr-progress", &[("rise", "6"), ("target", "10")])));
-    assert!(has_label(&shell, &tra("console-sbp-progress", &[("drop", "6"), ("target", "10")])));
+    assert!(has_label(
+        &shell,
+        &tra("console-hr-progress", &[("rise", "6"), ("target", "10")])
+    ));
+    assert!(has_label(
+        &shell,
+        &tra("console-sbp-progress", &[("drop", "6"), ("target", "10")])
+    ));
     assert!(!has_label(&shell, &tr("prompt-image_now")));
     // A stale HR shows "--" on the strip.
     feed(
@@ -207,17 +205,26 @@ fn technologist_runs_a_stress_exam_by_touch() {
     at(&shell, 100);
     let lost = format!("*** {}", tr("alarm-monitor_lost"));
     assert!(has_label(&shell, &lost), "monitor loss alarm");
-    assert!(has_label(&shell, &tr("monitor-lost")), "link tile says lost");
+    assert!(
+        has_label(&shell, &tr("monitor-lost")),
+        "link tile says lost"
+    );
     tap(&shell, &tr("console-acknowledge"));
     feed(&shell, LinkEvent::Watchdog(WatchdogEvent::DataRestored));
     at(&shell, 101);
     assert!(!has_label(&shell, &lost));
 
     // "Image now" exactly at 4 min of infusion (the time criterion), not a second before.
-    at_t(&shell, start + cmr_kiosk::domain::Duration::from_millis(239_999));
+    at_t(
+        &shell,
+        start + cmr_kiosk::domain::Duration::from_millis(239_999),
+    );
     assert!(!has_label(&shell, &tr("prompt-image_now")));
     at_t(&shell, start + secs(240));
-    assert!(has_label(&shell, &tr("prompt-image_now")), "image now at 240 s");
+    assert!(
+        has_label(&shell, &tr("prompt-image_now")),
+        "image now at 240 s"
+    );
 
     // SBP 84 during stress: a high-priority alarm with its marker, acknowledged by touch.
     nibp(&shell, 84.0, 50.0);
@@ -244,7 +251,9 @@ fn technologist_runs_a_stress_exam_by_touch() {
     let dismiss_stop = {
         // The stop prompt is the last prompt; dismiss every prompt shown (each logged).
         let n = ElementHandle::find_by_accessible_label(shell.app(), &tr("console-dismiss"))
-            .filter(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
+            .filter(|e| {
+                e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button)
+            })
             .count();
         assert!(n >= 1);
         n
@@ -255,7 +264,9 @@ fn technologist_runs_a_stress_exam_by_touch() {
     at(&shell, start_s + 251);
     assert!(!has_label(&shell, &tr("prompt-stop_infusion")));
     tap(&shell, &tr("console-stop-infusion"));
-    let stop = exam(&shell, |x| x.stress().current().unwrap().stopped_at.unwrap());
+    let stop = exam(&shell, |x| {
+        x.stress().current().unwrap().stopped_at.unwrap()
+    });
     let stop_s = stop.as_millis() / 1000;
     assert_eq!(stop_s, start_s + 251);
 
@@ -284,29 +295,52 @@ fn technologist_runs_a_stress_exam_by_touch() {
     key(&shell, "5");
     tap(&shell, &tr("keypad-ok"));
     at(&shell, stop_s + 603);
-    assert!(has_label(&shell, &tra("console-computed-volume", &[("ml", "7"), ("weight", "70")])));
+    assert!(has_label(
+        &shell,
+        &tra("console-computed-volume", &[("ml", "7"), ("weight", "70")])
+    ));
     tap(&shell, &tr("console-inject-entered"));
     at(&shell, stop_s + 603);
     let (inj_at, ml, n, window) = exam(&shell, |x| {
         let l = x.ledger().unwrap();
         let i = l.injections().last().unwrap().clone();
-        (i.at, i.volume_ml, l.injections().len(), x.lge().window().unwrap())
+        (
+            i.at,
+            i.volume_ml,
+            l.injections().len(),
+            x.lge().window().unwrap(),
+        )
     });
     assert_eq!(n, 2, "stress and rest injections");
     assert!((ml - 7.0).abs() < 1e-9);
     // The LGE window opens 5 min after the rest (second) injection.
-    assert_eq!(window.opens_at, inj_at + cmr_kiosk::domain::Duration::from_secs(300));
-    assert!(has_label(&shell, &tra("console-lge-short-waiting", &[("left", "05:00")])));
+    assert_eq!(
+        window.opens_at,
+        inj_at + cmr_kiosk::domain::Duration::from_secs(300)
+    );
+    assert!(has_label(
+        &shell,
+        &tra("console-lge-short-waiting", &[("left", "05:00")])
+    ));
     assert!(
-        any_label_starts(&shell, &tra("console-injection-line", &[
-            ("purpose", &tr("purpose-rest_perfusion")),
-            ("mmolkg", "0.05"),
-            ("ml", "7"),
-            ("rate", "4"),
-            ("flush", "25"),
-        ])),
+        any_label_starts(
+            &shell,
+            &tra(
+                "console-injection-line",
+                &[
+                    ("purpose", &tr("purpose-rest_perfusion")),
+                    ("mmolkg", "0.05"),
+                    ("ml", "7"),
+                    ("rate", "4"),
+                    ("flush", "25"),
+                ]
+            )
+        ),
         "the injection is listed: {:?}",
-        all_labels(&shell).iter().filter(|l| l.contains("mL")).collect::<Vec<_>>()
+        all_labels(&shell)
+            .iter()
+            .filter(|l| l.contains("mL"))
+            .collect::<Vec<_>>()
     );
     // A top-up above 0.05 mmol/kg is refused and explained.
     tap(&shell, &tr("purpose-top_up"));
@@ -350,21 +384,42 @@ fn technologist_runs_a_stress_exam_by_touch() {
     }
     tap(&shell, &tr("console-tab-checklist"));
     at(&shell, stop_s + 605);
-    assert!(has_label(&shell, &tra("console-exam-type", &[("type", &tr("console-type-adenosine_stress"))])));
-    assert!(any_label_ends(&shell, "8 cine sax"), "the series' label beside its step");
+    assert!(has_label(
+        &shell,
+        &tra(
+            "console-exam-type",
+            &[("type", &tr("console-type-adenosine_stress"))]
+        )
+    ));
     assert!(
-        any_label_starts(&shell, &tra("finding-fov_out_of_range", &[
-            ("measured", "360 mm"),
-            ("expected", "280–340 mm"),
-            ("clause", "3.1.2.4"),
-        ])),
+        any_label_ends(&shell, "8 cine sax"),
+        "the series' label beside its step"
+    );
+    assert!(
+        any_label_starts(
+            &shell,
+            &tra(
+                "finding-fov_out_of_range",
+                &[
+                    ("measured", "360 mm"),
+                    ("expected", "280–340 mm"),
+                    ("clause", "3.1.2.4"),
+                ]
+            )
+        ),
         "the FOV finding beside the series"
     );
     let cine2ch = tr("step-cine_2ch");
     tap(&shell, &format!("{} {}", tr("console-tick"), cine2ch));
     at(&shell, stop_s + 606);
-    assert!(!has_label(&shell, &format!("{} {}", tr("console-tick"), cine2ch)));
-    assert!(exam(&shell, |x| x.acquired().iter().any(|(_, s)| *s == ProtocolStep::Cine2ch)));
+    assert!(!has_label(
+        &shell,
+        &format!("{} {}", tr("console-tick"), cine2ch)
+    ));
+    assert!(exam(&shell, |x| x
+        .acquired()
+        .iter()
+        .any(|(_, s)| *s == ProtocolStep::Cine2ch)));
 
     // Regadenoson's own sequence: bolus, note, stop criterion, reversal.
     tap(&shell, &tr("console-tab-stress"));
@@ -372,26 +427,53 @@ fn technologist_runs_a_stress_exam_by_touch() {
     tap(&shell, &tr("console-start-regadenoson"));
     at(&shell, stop_s + 701);
     assert!(exam(&shell, |x| x.stress().drug_active(x.now())));
-    assert!(has_label(&shell, &tra("console-dose-bolus", &[("mg", "0.4")])));
+    assert!(has_label(
+        &shell,
+        &tra("console-dose-bolus", &[("mg", "0.4")])
+    ));
     tap(&shell, &tr("console-note-criterion"));
     tap(&shell, &tr("criterion-wheeze"));
     at(&shell, stop_s + 702);
-    assert!(has_label(&shell, &format!("*** {}", tr("alarm-adverse_reaction"))));
+    assert!(has_label(
+        &shell,
+        &format!("*** {}", tr("alarm-adverse_reaction"))
+    ));
     tap(&shell, &tr("console-acknowledge"));
     tap(&shell, &tr("console-reverse-regadenoson"));
     at(&shell, stop_s + 703);
     assert!(exam(&shell, |x| !x.stress().drug_active(x.now())));
-    assert!(has_label(&shell, &tr("criterion-wheeze")), "the noted criterion is listed");
+    assert!(
+        has_label(&shell, &tr("criterion-wheeze")),
+        "the noted criterion is listed"
+    );
 
     // The log page words the exam newest first; the technique page in both languages.
     tap(&shell, &tr("console-tab-log"));
     at(&shell, stop_s + 704);
-    assert!(has_label(&shell, &tra("log-prompt_dismissed", &[("prompt", &tr("prompt-stop_infusion"))])));
-    assert!(has_label(&shell, &tra("log-stop_criterion_noted", &[("criterion", &tr("criterion-wheeze"))])));
+    assert!(has_label(
+        &shell,
+        &tra(
+            "log-prompt_dismissed",
+            &[("prompt", &tr("prompt-stop_infusion"))]
+        )
+    ));
+    assert!(has_label(
+        &shell,
+        &tra(
+            "log-stop_criterion_noted",
+            &[("criterion", &tr("criterion-wheeze"))]
+        )
+    ));
     tap(&shell, &tr("console-tab-technique"));
     at(&shell, stop_s + 705);
-    assert!(has_label(&shell, &loc.tr(Language::ZhCn, "report-technique-heading")));
-    assert!(has_label(&shell, &loc.tr(Language::EnUs, "report-technique-heading")));
+    assert!(has_label(
+        &shell,
+        &loc.tr(Language::ZhCn, "report-technique-heading")
+    ));
+    assert!(has_label(
+        &shell,
+        &loc.tr(Language::EnUs, "report-technique-heading")
+    ));
 
     // Every action, acknowledgement and prompt dismissal is in the SQLite log.
     let acknowledged = exam(&shell, |x| x.acknowledged().len());
@@ -438,7 +520,11 @@ fn technologist_runs_a_stress_exam_by_touch() {
         .filter(|(r, p)| r.kind == "audit" && p["action"] == "prompt_dismissed")
         .map(|(_, p)| p["subject"].as_str().unwrap())
         .collect();
-    assert_eq!(dismissed.len(), dismiss_stop, "every dismissal is logged: {dismissed:?}");
+    assert_eq!(
+        dismissed.len(),
+        dismiss_stop,
+        "every dismissal is logged: {dismissed:?}"
+    );
     assert!(dismissed.contains(&"stop_infusion"), "{dismissed:?}");
 }
 
