@@ -70,7 +70,7 @@ fn main() {
     let mut frame_ms = Vec::with_capacity(FRAMES);
     let mut render_ms = Vec::with_capacity(FRAMES);
     for i in 0..FRAMES {
-        now = now + Duration::from_millis(250);
+        now += Duration::from_millis(250);
         session.resume_at(now);
         let t = Wall::now();
         // One HR reading per frame (4 Hz, faster than a monitor sends), NIBP every 60 s.

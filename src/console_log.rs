@@ -77,6 +77,9 @@ pub fn word_event(loc: &Localizer, lang: Language, event: &ExamEvent) -> String 
         }
         ExamEvent::SeriesAcquired { step, .. } => a.set("step", tr(&key_for("step", step))),
         ExamEvent::AlarmAcknowledged { code, .. } => a.set("alarm", tr(&key_for("alarm", code))),
+        ExamEvent::ExamTypeChosen { exam_type } => {
+            a.set("type", tr(&key_for("console-type", exam_type)))
+        }
         ExamEvent::BreathHoldPracticed { best_hold_s, .. } => {
             a.set("seconds", number(*best_hold_s, 0))
         }

@@ -435,7 +435,10 @@ impl ConsoleUi {
                 );
                 a.set_elapsed(
                     v.tra(
-                        "console-elapsed",
+                        match p.drug {
+                            StressDrug::Adenosine => "console-elapsed",
+                            StressDrug::Regadenoson => "console-since-bolus",
+                        },
                         &[("time", crate::console::mm_ss(p.elapsed_s))],
                     )
                     .into(),
@@ -1249,6 +1252,13 @@ fn preview_build(
         series(ProtocolStep::Cine4ch, 4, "cine 4ch", None),
     );
     if regadenoson {
+        for t in (120..240).step_by(5) {
+            at(
+                t,
+                "monitor",
+                vitals(64.0 + (t % 3) as f64, (t % 60 == 5).then_some(124.0)),
+            );
+        }
         at(110, "technologist", inject(Purpose::RestPerfusion, 0.05));
         at(
             150,
