@@ -7,9 +7,14 @@
 
 use chrono::NaiveDateTime;
 
-use crate::domain::Exam;
+use crate::domain::contrast::{
+    Amount, InjectionMethod, InjectionRequest, Purpose, dose_to_volume_ml, volume_to_dose_mmol_kg,
+};
+use crate::domain::protocol::{ExamType, Finding, ProtocolStep, check_series, required_steps};
 use crate::domain::stress::{StressDose, StressDrug};
 use crate::domain::time::Instant;
+use crate::domain::{Exam, ExamEvent};
+use crate::session::JournalRow;
 
 /// A countdown to a fixed deadline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,4 +186,221 @@ pub fn console_state(exam: &Exam, now: Instant, wall_now: NaiveDateTime) -> Cons
         lge,
         contrast,
     }
+}
+
+/// One series acquired, as logged: when, which step, whether it was ticked by hand
+/// (no scanner parameters or DICOM identity), its DICOM label and its compliance
+/// findings (3.1, 3.2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AcquiredSeries {
+    /// Exam time.
+    pub at: Instant,
+    /// Step.
+    pub step: ProtocolStep,
+    /// Ticked on the console rather than read from the scanner's files.
+    pub by_hand: bool,
+    /// The scanner's series number and description, if read from DICOM.
+    pub label: Option<String>,
+    /// Deviations of its parameters from the catalogue entry.
+    pub findings: Vec<Finding>,
+}
+
+/// The series acquisitions in the session's journal that the exam accepted (a
+/// `SeriesAcquired` refused while the exam was blocked is logged but not acquired).
+pub fn acquired_series(journal: &[JournalRow], exam: &Exam) -> Vec<AcquiredSeries> {
+    let accepted = exam.acquired();
+    journal
+        .iter()
+        .filter_map(|row| match row {
+            JournalRow::Event {
+                at,
+                event:
+                    ExamEvent::SeriesAcquired {
+                        step,
+                        params,
+                        acquisition,
+                    },
+                ..
+            } if accepted.contains(&(*at, *step)) => Some(AcquiredSeries {
+                at: *at,
+                step: *step,
+                by_hand: params.is_none() && acquisition.is_none(),
+                label: acquisition.as_ref().map(|a| a.label.clone()),
+                findings: params.map(|p| check_series(*step, &p)).unwrap_or_default(),
+            }),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One line of the protocol checklist.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChecklistRow {
+    /// The step.
+    pub step: ProtocolStep,
+    /// Required by the exam type (false: acquired although not required).
+    pub required: bool,
+    /// The latest acquisition that ticks it (bright-blood ticks black-blood).
+    pub latest: Option<AcquiredSeries>,
+    /// How many series tick it.
+    pub count: usize,
+}
+
+/// The checklist of `exam_type` (its required steps in order, then any other step
+/// acquired) ticked by `acquired` (oldest first). Bright-blood static imaging stands in
+/// for black-blood, as in [`crate::domain::protocol::missing_steps`].
+pub fn checklist(exam_type: ExamType, acquired: &[AcquiredSeries]) -> Vec<ChecklistRow> {
+    let ticks = |step: ProtocolStep, s: &AcquiredSeries| {
+        s.step == step || (step == ProtocolStep::BlackBlood && s.step == ProtocolStep::BrightBlood)
+    };
+    let required = required_steps(exam_type);
+    let row = |step: ProtocolStep, required: bool| {
+        let matching: Vec<&AcquiredSeries> = acquired.iter().filter(|s| ticks(step, s)).collect();
+        ChecklistRow {
+            step,
+            required,
+            latest: matching.last().map(|s| (*s).clone()),
+            count: matching.len(),
+        }
+    };
+    let mut rows: Vec<ChecklistRow> = required.iter().map(|s| row(*s, true)).collect();
+    for s in acquired {
+        let covered =
+            required.iter().any(|r| ticks(*r, s)) || rows.iter().any(|r| r.step == s.step);
+        if !covered {
+            rows.push(row(s.step, false));
+        }
+    }
+    rows
+}
+
+/// The exam type chosen at registration or, when none was chosen, the one the exam's
+/// record implies (a stress run's drug, else contrast given or an agent selected, else
+/// routine). The flag says whether it was inferred.
+pub fn exam_type_of(exam: &Exam) -> (ExamType, bool) {
+    if let Some(t) = exam.exam_type() {
+        return (t, false);
+    }
+    let t = match exam.stress().runs().first().map(|r| r.drug) {
+        Some(StressDrug::Adenosine) => ExamType::AdenosineStress,
+        Some(StressDrug::Regadenoson) => ExamType::RegadenosonStress,
+        None if exam.agent().is_some()
+            || exam.ledger().is_some_and(|l| !l.injections().is_empty()) =>
+        {
+            ExamType::Contrast
+        }
+        None => ExamType::Routine,
+    };
+    (t, true)
+}
+
+/// The console's injection form: purpose, dose or volume, rate and flush as the
+/// technologist set them (each number through the keypad).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InjectionForm {
+    /// Why.
+    pub purpose: Purpose,
+    /// Entered as a volume (mL) rather than a dose (mmol/kg).
+    pub by_volume: bool,
+    /// Dose (mmol/kg) when entered by dose.
+    pub dose_mmol_kg: f64,
+    /// Volume (mL) when entered by volume.
+    pub volume_ml: f64,
+    /// Injection rate (mL/s).
+    pub rate_ml_s: f64,
+    /// Saline flush (mL).
+    pub flush_ml: f64,
+}
+
+/// The standard injection rate the form starts with (mL/s; 3.1.3.2: 3–7).
+pub const STANDARD_RATE_ML_S: f64 = 4.0;
+/// The standard flush the form starts with (mL; 3.1.3.2: 20–30).
+pub const STANDARD_FLUSH_ML: f64 = 25.0;
+
+impl Default for InjectionForm {
+    fn default() -> Self {
+        InjectionForm {
+            purpose: Purpose::StressPerfusion,
+            by_volume: false,
+            dose_mmol_kg: InjectionForm::standard_dose(Purpose::StressPerfusion),
+            volume_ml: 0.0,
+            rate_ml_s: STANDARD_RATE_ML_S,
+            flush_ml: STANDARD_FLUSH_ML,
+        }
+    }
+}
+
+impl InjectionForm {
+    /// The usual dose for a purpose (mmol/kg): 0.05 per perfusion pass and for a
+    /// top-up (3.1.4.1 allows at most 0.05), 0.1 for a single injection.
+    pub fn standard_dose(purpose: Purpose) -> f64 {
+        match purpose {
+            Purpose::Single => 0.1,
+            Purpose::StressPerfusion | Purpose::RestPerfusion | Purpose::TopUp => 0.05,
+        }
+    }
+
+    /// Chooses the purpose and starts from its usual dose (entered by dose).
+    pub fn choose(&mut self, purpose: Purpose) {
+        self.purpose = purpose;
+        self.by_volume = false;
+        self.dose_mmol_kg = InjectionForm::standard_dose(purpose);
+    }
+
+    /// Switches between dose and volume; the other amount starts from the equivalent
+    /// of the current one for the patient (when weight and concentration are known).
+    pub fn set_by_volume(
+        &mut self,
+        by_volume: bool,
+        weight_kg: Option<f64>,
+        mmol_per_ml: Option<f64>,
+    ) {
+        if by_volume == self.by_volume {
+            return;
+        }
+        if let (Some(w), Some(c)) = (weight_kg, mmol_per_ml) {
+            if by_volume {
+                self.volume_ml = round_to(dose_to_volume_ml(self.dose_mmol_kg, w, c), 1);
+            } else {
+                self.dose_mmol_kg = round_to(volume_to_dose_mmol_kg(self.volume_ml, w, c), 3);
+            }
+        }
+        self.by_volume = by_volume;
+    }
+
+    /// The request the form describes (power injector).
+    pub fn request(&self) -> InjectionRequest {
+        InjectionRequest {
+            amount: if self.by_volume {
+                Amount::VolumeMl(self.volume_ml)
+            } else {
+                Amount::DoseMmolKg(self.dose_mmol_kg)
+            },
+            rate_ml_s: self.rate_ml_s,
+            flush_ml: self.flush_ml,
+            purpose: self.purpose,
+            method: InjectionMethod::PowerInjector,
+        }
+    }
+
+    /// (volume mL, dose mmol/kg) for a patient of `weight_kg` and an agent of
+    /// `mmol_per_ml`: the entered amount and its equivalent.
+    pub fn amounts(&self, weight_kg: f64, mmol_per_ml: f64) -> (f64, f64) {
+        if self.by_volume {
+            (
+                self.volume_ml,
+                volume_to_dose_mmol_kg(self.volume_ml, weight_kg, mmol_per_ml),
+            )
+        } else {
+            (
+                dose_to_volume_ml(self.dose_mmol_kg, weight_kg, mmol_per_ml),
+                self.dose_mmol_kg,
+            )
+        }
+    }
+}
+
+fn round_to(v: f64, dp: i32) -> f64 {
+    let f = 10f64.powi(dp);
+    (v * f).round() / f
 }

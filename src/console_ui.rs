@@ -1,41 +1,114 @@
 //! The technologist console's controller: drains the running exam's decisions into
-//! the [`AlarmBoard`], turns [`console_state`] into the `ConsoleAdapter` properties
-//! (worded through Fluent), and turns the console's buttons into logged exam events.
+//! the [`AlarmBoard`], turns [`console_state`] and the session's journal into the
+//! `ConsoleAdapter` properties (worded through Fluent) — vitals strip, stress page with
+//! the trend chart, contrast ledger and injection form, LGE, protocol checklist, event
+//! log and technique preview — and turns the console's buttons into logged exam events
+//! (prompt dismissals into audit rows).
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use fluent::FluentArgs;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::alarms::{AlarmBoard, Prompt, presentation};
-use crate::console::{ConsoleState, console_state};
+use crate::config::Language;
+use crate::console::{ConsoleState, InjectionForm, acquired_series, checklist, console_state};
+use crate::console_chart::{TrendData, trend_chart};
 use crate::domain::ExamEvent;
+use crate::domain::contrast::Purpose;
 use crate::domain::output::AlarmPriority;
 use crate::domain::protocol::ProtocolStep;
-use crate::domain::stress::{StressDose, StressDrug};
+use crate::domain::stress::{StopCriterion, StressDose, StressDrug};
 use crate::domain::time::Instant;
 use crate::i18n::LanguageState;
+use crate::input::{NumberEntry, NumberSpec};
+use crate::input_view::InputPanels;
 use crate::recorder::Recorder;
-use crate::report::{key_for, number};
+use crate::report::{key_for, number, technique_lines};
 use crate::session::ExamSession;
-use crate::ui::{AlarmRow, AppWindow, ConsoleAdapter};
+use crate::store::{AuditAction, AuditEvent, AuditOutcome};
+use crate::ui::{
+    AlarmRow, AppWindow, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine,
+};
+use crate::vitals::VitalsBoard;
 
 /// Who the console logs actions as until staff sign-in is on the console.
 pub const CONSOLE_ACTOR: &str = "technologist";
 
-/// The standard injections offered on the console as one touch each: dose in
-/// mmol/kg, rate 4 mL/s and a 25 mL flush (inside 3.1.3.2's 3–7 mL/s and 20–30 mL).
-pub const INJECTIONS: [(crate::domain::contrast::Purpose, f64); 4] = [
-    (crate::domain::contrast::Purpose::StressPerfusion, 0.05),
-    (crate::domain::contrast::Purpose::RestPerfusion, 0.05),
-    (crate::domain::contrast::Purpose::Single, 0.1),
-    (crate::domain::contrast::Purpose::TopUp, 0.05),
+/// Who is acting on the console now (the signed-in user's name in the kiosk).
+pub type Actor = Rc<dyn Fn() -> String>;
+
+/// The purposes offered on the injection form, in the order shown.
+pub const PURPOSES: [Purpose; 4] = [
+    Purpose::StressPerfusion,
+    Purpose::RestPerfusion,
+    Purpose::Single,
+    Purpose::TopUp,
 ];
-/// Injection rate of the console's standard injections (mL/s).
-pub const INJECTION_RATE_ML_S: f64 = 4.0;
-/// Saline flush of the console's standard injections (mL).
-pub const INJECTION_FLUSH_ML: f64 = 25.0;
+
+/// The stop criteria and adverse reactions offered by touch, in the order shown.
+pub const CRITERIA: [StopCriterion; 7] = [
+    StopCriterion::AvBlock,
+    StopCriterion::Wheeze,
+    StopCriterion::ChestPain,
+    StopCriterion::StDepression,
+    StopCriterion::PoorPerfusion,
+    StopCriterion::PatientRequest,
+    StopCriterion::Other,
+];
+
+/// Points per series on the trend chart (about one per 2 px of its width).
+pub const CHART_COLUMNS: usize = 240;
+
+/// The console's pages, as `ConsoleAdapter.tab` numbers them.
+pub mod page {
+    /// Stress and the trend chart.
+    pub const STRESS: i32 = 0;
+    /// Contrast ledger and injection form.
+    pub const CONTRAST: i32 = 1;
+    /// LGE countdown.
+    pub const LGE: i32 = 2;
+    /// Protocol checklist.
+    pub const CHECKLIST: i32 = 3;
+    /// Event log.
+    pub const LOG: i32 = 4;
+    /// Technique preview.
+    pub const TECHNIQUE: i32 = 5;
+}
+
+/// Keypad ranges of the injection form's fields (plausible entries; the ledger warns
+/// outside the standard's 3–7 mL/s and 20–30 mL, and refuses a top-up above 0.05).
+pub fn field_spec(field: Field) -> NumberSpec {
+    let (min, max, decimals, unit_key, title_key) = match field {
+        Field::Dose => (0.005, 0.3, 3, "console-unit-mmolkg", "console-keypad-dose"),
+        Field::Volume => (0.5, 60.0, 1, "console-unit-ml", "console-keypad-volume"),
+        Field::Rate => (0.5, 10.0, 1, "console-unit-mls", "console-keypad-rate"),
+        Field::Flush => (0.0, 60.0, 0, "console-unit-ml", "console-keypad-flush"),
+    };
+    NumberSpec {
+        min,
+        max,
+        decimals,
+        unit_key,
+        title_key,
+        pin: false,
+    }
+}
+
+/// A number field of the injection form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// Dose (mmol/kg).
+    Dose,
+    /// Volume (mL).
+    Volume,
+    /// Rate (mL/s).
+    Rate,
+    /// Flush (mL).
+    Flush,
+}
 
 /// The console's controller state.
 #[derive(Debug, Default)]
@@ -45,18 +118,31 @@ pub struct ConsoleUi {
     notice: Option<(String, bool)>,
     weight_kg: Option<f64>,
     mmol_per_ml: Option<f64>,
+    /// The live monitor board (status of the feed); `None` shows the exam's latest
+    /// readings (screenshots of worked states).
+    vitals: Option<Arc<Mutex<VitalsBoard>>>,
+    simulated: bool,
+    form: InjectionForm,
+    /// The checklist's steps as shown (a touch on row i ticks `steps[i]`).
+    checklist_steps: Vec<ProtocolStep>,
+    /// What the log and technique pages were last built from.
+    pages_built: Option<(usize, Language, i32, u64)>,
 }
 
-fn prompt_key(p: Prompt) -> &'static str {
+fn prompt_code(p: Prompt) -> &'static str {
     match p {
-        Prompt::ImageNow => "prompt-image_now",
-        Prompt::StopInfusion => "prompt-stop_infusion",
-        Prompt::RestPerfusionReady => "prompt-rest_perfusion_ready",
-        Prompt::LgeWindowOpen => "prompt-lge_window_open",
-        Prompt::Escalate => "prompt-escalate",
-        Prompt::TiRecheck => "prompt-ti_recheck",
-        Prompt::ObservePatient => "prompt-observe_patient",
+        Prompt::ImageNow => "image_now",
+        Prompt::StopInfusion => "stop_infusion",
+        Prompt::RestPerfusionReady => "rest_perfusion_ready",
+        Prompt::LgeWindowOpen => "lge_window_open",
+        Prompt::Escalate => "escalate",
+        Prompt::TiRecheck => "ti_recheck",
+        Prompt::ObservePatient => "observe_patient",
     }
+}
+
+fn prompt_key(p: Prompt) -> String {
+    format!("prompt-{}", prompt_code(p))
 }
 
 /// Whether an alarm of `priority` is in its lit phase at monotonic `t_ms`.
@@ -69,10 +155,29 @@ pub fn lit(priority: AlarmPriority, t_ms: u64) -> bool {
     t_ms % period_ms < period_ms / 2
 }
 
+fn model<T: Clone + 'static>(v: Vec<T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(v))
+}
+
 impl ConsoleUi {
+    /// A console fed by the live monitor board (`simulated`: the built-in simulator
+    /// feeds it, so the strip says SIMULATED).
+    pub fn with_feed(vitals: Arc<Mutex<VitalsBoard>>, simulated: bool) -> ConsoleUi {
+        ConsoleUi {
+            vitals: Some(vitals),
+            simulated,
+            ..ConsoleUi::default()
+        }
+    }
+
     /// The alarm board (for tests and the lock screen).
     pub fn board(&self) -> &AlarmBoard {
         &self.board
+    }
+
+    /// The injection form as set now.
+    pub fn form(&self) -> &InjectionForm {
+        &self.form
     }
 
     /// Fires due deadlines, collects the decisions and redraws the console for exam time
@@ -88,6 +193,7 @@ impl ConsoleUi {
         let a = app.global::<ConsoleAdapter>();
         let Some(session) = session else {
             a.set_exam_open(false);
+            self.pages_built = None;
             return;
         };
         a.set_exam_open(true);
@@ -116,18 +222,31 @@ impl ConsoleUi {
                 .map(|i| i.mmol_per_ml)
         });
         self.resolve_prompts(session.exam(), &state);
-        self.show(&a, lang, &state, now);
+        let view = View {
+            a: &a,
+            lang,
+            now,
+            wall_now,
+        };
+        self.show_vitals(&view, session);
+        self.show_stress(&view, &state, session);
+        self.show_chart(&view, session);
+        self.show_contrast(&view, &state, session);
+        self.show_lge(&view, &state, session);
+        self.show_checklist(&view, session);
+        self.show_pages(&view, session);
+        self.show_alarms(&view);
     }
 
     /// Prompts whose step has been done leave the console by themselves.
     fn resolve_prompts(&mut self, exam: &crate::domain::Exam, state: &ConsoleState) {
-        use crate::domain::contrast::Purpose;
         let stress = state.stress.as_ref();
         if stress.is_some_and(|s| !s.image_now) {
             self.board.dismiss(Prompt::ImageNow);
         }
         if stress.is_some_and(|s| !s.infusing) {
             self.board.dismiss(Prompt::StopInfusion);
+            self.board.dismiss(Prompt::Escalate);
         }
         if exam
             .ledger()
@@ -145,35 +264,157 @@ impl ConsoleUi {
         }
     }
 
-    fn show(&self, a: &ConsoleAdapter<'_>, lang: &LanguageState, s: &ConsoleState, now: Instant) {
-        let tr = |key: &str| lang.tr(key);
-        let tra = |key: &str, args: &[(&str, String)]| {
-            let mut f = FluentArgs::new();
-            for (k, v) in args {
-                f.set(*k, v.clone());
+    fn show_vitals(&self, v: &View<'_, '_>, session: &ExamSession) {
+        let dash = || v.tr("vitals-missing");
+        let or_dash = |s: String| if s.is_empty() { dash() } else { s };
+        match &self.vitals {
+            Some(board) => {
+                let b = board.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                v.a.set_hr(or_dash(b.hr_text()).into());
+                v.a.set_bp(or_dash(b.bp_text()).into());
+                v.a.set_spo2(or_dash(b.spo2_text()).into());
+                let age = match b.nibp_age_minutes(std::time::Instant::now()) {
+                    None => String::new(),
+                    Some(0) => v.tr("vitals-bp-age-now"),
+                    Some(m) => v.tra("vitals-bp-age", &[("minutes", m.to_string())]),
+                };
+                v.a.set_bp_age(age.into());
+                v.a.set_link_state(if b.lost {
+                    3
+                } else if self.simulated {
+                    2
+                } else if b.connected {
+                    1
+                } else {
+                    0
+                });
             }
-            lang.localizer().tr_args(lang.current(), key, &f)
-        };
-        let dash = || tr("vitals-missing");
+            None => {
+                // A worked state with no feed: the exam's latest readings, marked simulated.
+                let l = session.exam().stress().latest_vitals();
+                let n = |x: Option<f64>| x.map(|x| number(x, 0)).unwrap_or_else(dash);
+                v.a.set_hr(n(l.hr).into());
+                v.a.set_bp(
+                    match (l.sbp, l.dbp) {
+                        (Some(s), Some(d)) => format!("{}/{}", number(s, 0), number(d, 0)),
+                        _ => dash(),
+                    }
+                    .into(),
+                );
+                v.a.set_spo2(n(l.spo2).into());
+                v.a.set_bp_age(SharedString::new());
+                v.a.set_link_state(if session.exam().stress().monitor_lost() {
+                    3
+                } else {
+                    2
+                });
+            }
+        }
+    }
+
+    fn show_stress(&self, v: &View<'_, '_>, s: &ConsoleState, session: &ExamSession) {
+        let a = v.a;
+        let exam = session.exam();
+        let dash = || v.tr("vitals-missing");
+        let protocol = exam.stress();
+        a.set_drug_active(protocol.drug_active(v.now));
+        let run = protocol.current();
+        let rega = run.filter(|r| r.drug == StressDrug::Regadenoson);
+        a.set_regadenoson(
+            rega.is_some_and(|r| r.stopped_at.is_none()) && protocol.drug_active(v.now),
+        );
+        a.set_bolus_note(
+            rega.map(|r| {
+                let given = v.clock_at(r.started_at);
+                match r.stopped_at {
+                    Some(stop) => v.tra(
+                        "console-bolus-reversed",
+                        &[("given", given), ("reversed", v.clock_at(stop))],
+                    ),
+                    None => {
+                        let st = protocol.settings();
+                        v.tra(
+                            "console-bolus-note",
+                            &[
+                                ("given", given),
+                                (
+                                    "image",
+                                    v.clock_at(r.started_at + st.regadenoson_imaging_delay),
+                                ),
+                                ("effect", v.clock_at(r.started_at + st.regadenoson_effect)),
+                            ],
+                        )
+                    }
+                }
+            })
+            .unwrap_or_default()
+            .into(),
+        );
+        let escalation_dose = protocol
+            .settings()
+            .escalation
+            .as_ref()
+            .map_or(210.0, |e| e.dose_ug_kg_min);
+        let offered = protocol.settings().escalation.is_some()
+            || self.board.prompts().any(|p| p == Prompt::Escalate);
+        a.set_can_escalate(
+            protocol.infusing() && offered && run.is_some_and(|r| r.escalated_at.is_none()),
+        );
+        a.set_escalate_label(
+            v.tra(
+                "console-escalate",
+                &[
+                    ("dose", number(escalation_dose, 0)),
+                    ("rate", number(protocol.rate_ml_h(escalation_dose), 1)),
+                ],
+            )
+            .into(),
+        );
+        a.set_criteria(model(
+            CRITERIA
+                .iter()
+                .map(|c| SharedString::from(v.tr(&key_for("criterion", c))))
+                .collect(),
+        ));
+        a.set_criteria_noted(model(
+            session
+                .journal()
+                .iter()
+                .filter_map(|row| match row {
+                    crate::session::JournalRow::Event {
+                        at,
+                        event: ExamEvent::StopCriterionNoted { criterion, .. },
+                        ..
+                    } => Some(ConsoleLine {
+                        time: v.clock_at(*at).into(),
+                        who: SharedString::new(),
+                        text: v.tr(&key_for("criterion", criterion)).into(),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        ));
         match &s.stress {
             None => {
                 a.set_stress_active(false);
                 a.set_infusing(false);
-                a.set_stress_title(tr("console-stress-title-none").into());
+                a.set_image_now(false);
+                a.set_stop_now(false);
+                a.set_stress_title(v.tr("console-stress-title-none").into());
                 a.set_recovery(SharedString::new());
             }
             Some(p) => {
                 a.set_stress_active(true);
                 a.set_stress_title(
-                    tra(
+                    v.tra(
                         "console-stress-title",
-                        &[("drug", tr(&key_for("drug", &p.drug)))],
+                        &[("drug", v.tr(&key_for("drug", &p.drug)))],
                     )
                     .into(),
                 );
                 a.set_stress_dose(
                     match p.dose {
-                        StressDose::UgKgMin(d) => tra(
+                        StressDose::UgKgMin(d) => v.tra(
                             "console-dose",
                             &[
                                 ("dose", number(d, 0)),
@@ -183,28 +424,31 @@ impl ConsoleUi {
                                 ),
                             ],
                         ),
-                        StressDose::Mg(mg) => tra("console-dose-bolus", &[("mg", number(mg, 1))]),
+                        StressDose::Mg(mg) => v.tra("console-dose-bolus", &[("mg", number(mg, 1))]),
                     }
                     .into(),
                 );
-                let opt = |v: Option<f64>| v.map(|x| number(x, 0)).unwrap_or_else(dash);
+                let opt = |x: Option<f64>| x.map(|x| number(x, 0)).unwrap_or_else(dash);
                 a.set_baseline(
-                    tra(
+                    v.tra(
                         "console-baseline",
                         &[("hr", opt(p.baseline_hr)), ("sbp", opt(p.baseline_sbp))],
                     )
                     .into(),
                 );
                 a.set_elapsed(
-                    tra(
-                        "console-elapsed",
+                    v.tra(
+                        match p.drug {
+                            StressDrug::Adenosine => "console-elapsed",
+                            StressDrug::Regadenoson => "console-since-bolus",
+                        },
                         &[("time", crate::console::mm_ss(p.elapsed_s))],
                     )
                     .into(),
                 );
                 a.set_hr_progress(p.hr_rise.map_or(0.0, |r| (r / p.hr_target) as f32));
                 a.set_hr_progress_text(
-                    tra(
+                    v.tra(
                         "console-hr-progress",
                         &[
                             ("rise", opt(p.hr_rise.map(|r| r.max(0.0)))),
@@ -215,7 +459,7 @@ impl ConsoleUi {
                 );
                 a.set_sbp_progress(p.sbp_drop.map_or(0.0, |d| (d / p.sbp_target) as f32));
                 a.set_sbp_progress_text(
-                    tra(
+                    v.tra(
                         "console-sbp-progress",
                         &[
                             ("drop", opt(p.sbp_drop.map(|d| d.max(0.0)))),
@@ -224,12 +468,12 @@ impl ConsoleUi {
                     )
                     .into(),
                 );
+                let total = protocol.settings().max_time_to_imaging.as_millis() as f32 / 1000.0;
                 match &p.max_time {
                     Some(c) => {
-                        let total = 240.0_f32;
                         a.set_time_progress(1.0 - c.remaining_s as f32 / total);
                         a.set_time_left(
-                            tra(
+                            v.tra(
                                 "console-time-left",
                                 &[("left", c.mm_ss()), ("clock", c.clock())],
                             )
@@ -237,9 +481,9 @@ impl ConsoleUi {
                         );
                     }
                     None => {
-                        a.set_time_progress((p.elapsed_s as f32 / 240.0).min(1.0));
+                        a.set_time_progress((p.elapsed_s as f32 / total).min(1.0));
                         a.set_time_left(
-                            tr(if p.elapsed_s >= 240 {
+                            v.tr(if p.elapsed_s as f32 >= total {
                                 "console-time-done"
                             } else {
                                 "console-criteria-met"
@@ -248,53 +492,89 @@ impl ConsoleUi {
                         );
                     }
                 }
-                a.set_infusing(p.infusing);
+                a.set_infusing(p.infusing && p.drug == StressDrug::Adenosine);
                 a.set_image_now(p.image_now);
                 a.set_stop_now(p.stop_now);
                 a.set_recovery(
                     match &p.recovery {
-                        Some(c) if c.remaining_s > 0 => tra(
+                        Some(c) if c.remaining_s > 0 => v.tra(
                             "console-recovery",
                             &[("left", c.mm_ss()), ("clock", c.clock())],
                         ),
-                        Some(_) => tr("console-recovery-ready"),
+                        Some(_) => v.tr("console-recovery-ready"),
                         None => String::new(),
                     }
                     .into(),
                 );
             }
         }
-        match &s.lge {
-            None => {
-                a.set_lge(tr("console-lge-none").into());
-                a.set_lge_open(false);
+    }
+
+    fn show_chart(&self, v: &View<'_, '_>, session: &ExamSession) {
+        let a = v.a;
+        let chart = trend_chart(
+            &TrendData::from_journal(session.journal()),
+            v.now,
+            CHART_COLUMNS,
+        );
+        a.set_chart_hr(chart.hr.into());
+        a.set_chart_sbp(chart.sbp.into());
+        a.set_chart_dbp(chart.dbp.into());
+        a.set_chart_markers(model(
+            chart
+                .markers
+                .iter()
+                .map(|m| ChartMarker {
+                    x: m.x as f32,
+                    kind: m.kind.index(),
+                })
+                .collect(),
+        ));
+        a.set_chart_grid(model(
+            chart
+                .grid
+                .iter()
+                .map(|(y, value)| ChartGrid {
+                    y: *y as f32,
+                    label: number(*value, 0).into(),
+                })
+                .collect(),
+        ));
+        a.set_chart_range(
+            v.tra(
+                "console-chart-range",
+                &[
+                    ("from", v.clock_at(chart.from)),
+                    ("to", v.clock_at(chart.to)),
+                ],
+            )
+            .into(),
+        );
+    }
+
+    fn show_contrast(&self, v: &View<'_, '_>, s: &ConsoleState, session: &ExamSession) {
+        let a = v.a;
+        let exam = session.exam();
+        let dash = || v.tr("vitals-missing");
+        let weight = self.weight_kg;
+        a.set_agent(
+            match (exam.agent(), self.mmol_per_ml) {
+                (Some(agent), Some(c)) => v.tra(
+                    "console-agent",
+                    &[
+                        ("agent", v.tr(&key_for("agent", &agent))),
+                        ("conc", number(c, 2)),
+                        ("weight", weight.map(|w| number(w, 1)).unwrap_or_else(dash)),
+                    ],
+                ),
+                _ => v.tr("console-agent-none"),
             }
-            Some(l) => {
-                let text = if l.opens.remaining_s > 0 {
-                    tra(
-                        "console-lge-waiting",
-                        &[
-                            ("left", l.opens.mm_ss()),
-                            ("open", l.opens.clock()),
-                            ("close", l.closes.clock()),
-                        ],
-                    )
-                } else if l.closes.remaining_s > 0 {
-                    tra(
-                        "console-lge-open",
-                        &[("left", l.closes.mm_ss()), ("close", l.closes.clock())],
-                    )
-                } else {
-                    tra("console-lge-closed", &[("close", l.closes.clock())])
-                };
-                a.set_lge(text.into());
-                a.set_lge_open(l.open);
-            }
-        }
+            .into(),
+        );
         match &s.contrast {
             Some(c) if c.injections > 0 => {
                 a.set_contrast(
-                    tra(
+                    v.tra(
                         "console-contrast",
                         &[
                             ("n", c.injections.to_string()),
@@ -304,56 +584,294 @@ impl ConsoleUi {
                     )
                     .into(),
                 );
-                a.set_contrast_fraction(c.of_ceiling as f32);
+                a.set_contrast_mmolkg(c.cumulative_mmol_kg as f32);
             }
             _ => {
-                a.set_contrast(tr("console-contrast-none").into());
-                a.set_contrast_fraction(0.0);
+                a.set_contrast(v.tr("console-contrast-none").into());
+                a.set_contrast_mmolkg(0.0);
             }
         }
         let (notice, refused) = match &self.notice {
-            Some((key, refused)) => (tr(key), *refused),
+            Some((key, refused)) => (v.tr(key), *refused),
             None => (String::new(), false),
         };
         a.set_notice(notice.into());
         a.set_notice_refused(refused);
-        let labels: Vec<SharedString> = INJECTIONS
-            .iter()
-            .map(|(purpose, dose)| {
-                let ml = match (self.weight_kg, self.mmol_per_ml) {
-                    (Some(w), Some(c)) => {
-                        number(crate::domain::contrast::dose_to_volume_ml(*dose, w, c), 1)
+        a.set_purposes(model(
+            PURPOSES
+                .iter()
+                .map(|p| SharedString::from(v.tr(&key_for("purpose", p))))
+                .collect(),
+        ));
+        let f = &self.form;
+        a.set_purpose(PURPOSES.iter().position(|p| *p == f.purpose).unwrap_or(0) as i32);
+        a.set_by_volume(f.by_volume);
+        a.set_amount_text(
+            if f.by_volume {
+                format!("{} mL", number(f.volume_ml, 1))
+            } else {
+                format!("{} mmol/kg", number(f.dose_mmol_kg, 3))
+            }
+            .into(),
+        );
+        a.set_rate_text(format!("{} mL/s", number(f.rate_ml_s, 1)).into());
+        a.set_flush_text(format!("{} mL", number(f.flush_ml, 0)).into());
+        a.set_computed(
+            match (weight, self.mmol_per_ml) {
+                (Some(w), Some(c)) => {
+                    let (ml, mmolkg) = f.amounts(w, c);
+                    if f.by_volume {
+                        v.tra(
+                            "console-computed-dose",
+                            &[("mmolkg", number(mmolkg, 3)), ("weight", number(w, 1))],
+                        )
+                    } else {
+                        v.tra(
+                            "console-computed-volume",
+                            &[("ml", number(ml, 1)), ("weight", number(w, 1))],
+                        )
                     }
-                    _ => dash(),
-                };
-                tra(
-                    "console-inject",
-                    &[
-                        ("purpose", tr(&key_for("purpose", purpose))),
-                        ("dose", number(*dose, 3)),
-                        ("ml", ml),
-                    ],
-                )
-                .into()
+                }
+                _ => String::new(),
+            }
+            .into(),
+        );
+        let lines = exam
+            .ledger()
+            .map(|l| {
+                l.injections()
+                    .iter()
+                    .map(|i| ConsoleLine {
+                        time: v.clock_at(i.at).into(),
+                        who: SharedString::new(),
+                        text: v
+                            .tra(
+                                "console-injection-line",
+                                &[
+                                    ("purpose", v.tr(&key_for("purpose", &i.purpose))),
+                                    ("mmolkg", number(i.mmol_kg, 3)),
+                                    ("ml", number(i.volume_ml, 1)),
+                                    ("rate", number(i.rate_ml_s, 1)),
+                                    ("flush", number(i.flush_ml, 0)),
+                                ],
+                            )
+                            .into(),
+                    })
+                    .collect()
             })
-            .collect();
-        a.set_injections(ModelRc::new(VecModel::from(labels)));
-        a.set_injection_how(
-            tra(
-                "console-inject-how",
-                &[
-                    ("rate", number(INJECTION_RATE_ML_S, 1)),
-                    ("flush", number(INJECTION_FLUSH_ML, 0)),
-                ],
+            .unwrap_or_default();
+        a.set_injection_list(model(lines));
+    }
+
+    fn show_lge(&self, v: &View<'_, '_>, s: &ConsoleState, session: &ExamSession) {
+        let a = v.a;
+        match &s.lge {
+            None => {
+                a.set_lge(v.tr("console-lge-none").into());
+                a.set_lge_short(v.tr("console-lge-short-none").into());
+                a.set_lge_open(false);
+            }
+            Some(l) => {
+                let (text, short) = if l.opens.remaining_s > 0 {
+                    (
+                        v.tra(
+                            "console-lge-waiting",
+                            &[
+                                ("left", l.opens.mm_ss()),
+                                ("open", l.opens.clock()),
+                                ("close", l.closes.clock()),
+                            ],
+                        ),
+                        v.tra("console-lge-short-waiting", &[("left", l.opens.mm_ss())]),
+                    )
+                } else if l.closes.remaining_s > 0 {
+                    (
+                        v.tra(
+                            "console-lge-open",
+                            &[("left", l.closes.mm_ss()), ("close", l.closes.clock())],
+                        ),
+                        v.tra("console-lge-short-open", &[("left", l.closes.mm_ss())]),
+                    )
+                } else {
+                    (
+                        v.tra("console-lge-closed", &[("close", l.closes.clock())]),
+                        v.tr("console-lge-short-closed"),
+                    )
+                };
+                a.set_lge(text.into());
+                a.set_lge_short(short.into());
+                a.set_lge_open(l.open);
+            }
+        }
+        let acquired = session
+            .exam()
+            .acquired()
+            .iter()
+            .any(|(_, s)| *s == ProtocolStep::Lge);
+        a.set_lge_acquired(acquired);
+        a.set_ti_due(self.board.prompts().any(|p| p == Prompt::TiRecheck));
+        let top_up = InjectionForm::standard_dose(Purpose::TopUp);
+        let ml = match (self.weight_kg, self.mmol_per_ml) {
+            (Some(w), Some(c)) => {
+                number(crate::domain::contrast::dose_to_volume_ml(top_up, w, c), 1)
+            }
+            _ => v.tr("vitals-missing"),
+        };
+        a.set_repeat_label(
+            v.tra(
+                "console-repeat-lge",
+                &[("dose", number(top_up, 3)), ("ml", ml)],
             )
             .into(),
         );
+    }
+
+    fn show_checklist(&mut self, v: &View<'_, '_>, session: &ExamSession) {
+        let exam = session.exam();
+        let (exam_type, inferred) = crate::console::exam_type_of(exam);
+        v.a.set_exam_type(
+            v.tra(
+                if inferred {
+                    "console-exam-type-inferred"
+                } else {
+                    "console-exam-type"
+                },
+                &[("type", v.tr(&key_for("console-type", &exam_type)))],
+            )
+            .into(),
+        );
+        let rows = checklist(exam_type, &acquired_series(session.journal(), exam));
+        self.checklist_steps = rows.iter().map(|r| r.step).collect();
+        let shown: Vec<CheckRow> = rows
+            .iter()
+            .map(|r| {
+                let step_name = v.tr(&key_for("step", &r.step));
+                let (how, findings) = match &r.latest {
+                    None => (String::new(), String::new()),
+                    Some(series) => {
+                        let time = v.clock_at(series.at);
+                        let mut how = match (&series.label, series.by_hand) {
+                            (Some(label), _) => v.tra(
+                                "console-how-series",
+                                &[("time", time), ("label", label.clone())],
+                            ),
+                            (None, _) => v.tra("console-how-hand", &[("time", time)]),
+                        };
+                        if r.count > 1 {
+                            how = v.tra(
+                                "console-how-times",
+                                &[("how", how), ("n", r.count.to_string())],
+                            );
+                        }
+                        let findings = if series.findings.is_empty() {
+                            if series.by_hand {
+                                String::new()
+                            } else {
+                                v.tr("console-findings-ok")
+                            }
+                        } else {
+                            series
+                                .findings
+                                .iter()
+                                .map(|f| {
+                                    v.tra(
+                                        &key_for("finding", &f.code),
+                                        &[
+                                            ("measured", f.measured.clone()),
+                                            ("expected", f.expected.clone()),
+                                            ("clause", f.clause.clone()),
+                                        ],
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        };
+                        (how, findings)
+                    }
+                };
+                CheckRow {
+                    name: if r.required {
+                        step_name
+                    } else {
+                        v.tra("console-extra-step", &[("step", step_name)])
+                    }
+                    .into(),
+                    done: r.latest.is_some(),
+                    how: how.into(),
+                    findings: findings.into(),
+                    warn: r.latest.as_ref().is_some_and(|s| !s.findings.is_empty()),
+                    extra: !r.required,
+                }
+            })
+            .collect();
+        v.a.set_checklist(model(shown));
+    }
+
+    /// The log and technique pages, rebuilt only while shown and when the journal,
+    /// the language or (for the technique's durations) the second changed.
+    fn show_pages(&mut self, v: &View<'_, '_>, session: &ExamSession) {
+        let tab = v.a.get_tab();
+        if tab != page::LOG && tab != page::TECHNIQUE {
+            self.pages_built = None;
+            return;
+        }
+        let lang = v.lang.current();
+        let key = (
+            session.journal().len(),
+            lang,
+            tab,
+            if tab == page::TECHNIQUE {
+                v.now.as_millis() / 1000
+            } else {
+                0
+            },
+        );
+        if self.pages_built == Some(key) {
+            return;
+        }
+        self.pages_built = Some(key);
+        let loc = v.lang.localizer();
+        if tab == page::LOG {
+            let lines = crate::console_log::log_lines(loc, lang, session.journal());
+            v.a.set_log(model(
+                lines
+                    .into_iter()
+                    .map(|l| ConsoleLine {
+                        time: v.clock_at(l.at).into(),
+                        who: if l.who.is_empty() {
+                            v.tr("log-by-recovery")
+                        } else {
+                            l.who
+                        }
+                        .into(),
+                        text: l.text.into(),
+                    })
+                    .collect(),
+            ));
+        } else {
+            let facts = session.exam().technique(v.now);
+            let lines = |l: Language| {
+                model(
+                    technique_lines(loc, l, &facts)
+                        .into_iter()
+                        .map(SharedString::from)
+                        .collect(),
+                )
+            };
+            v.a.set_technique_zh(lines(Language::ZhCn));
+            v.a.set_technique_en(lines(Language::EnUs));
+        }
+    }
+
+    fn show_alarms(&self, v: &View<'_, '_>) {
+        let a = v.a;
+        let now = v.now;
         let rows: Vec<AlarmRow> = self
             .board
             .alarms()
             .iter()
             .map(|al| AlarmRow {
-                text: tr(&key_for("alarm", &al.code)).into(),
+                text: v.tr(&key_for("alarm", &al.code)).into(),
                 marker: presentation(al.priority).marker.into(),
                 priority: match al.priority {
                     AlarmPriority::High => 3,
@@ -363,18 +881,18 @@ impl ConsoleUi {
                 lit: lit(al.priority, now.as_millis()),
             })
             .collect();
-        a.set_alarms(ModelRc::new(VecModel::from(rows)));
+        a.set_alarms(model(rows));
         let prompts: Vec<SharedString> = self
             .board
             .prompts()
-            .map(|p| tr(prompt_key(p)).into())
+            .map(|p| v.tr(&prompt_key(p)).into())
             .collect();
-        a.set_prompts(ModelRc::new(VecModel::from(prompts)));
+        a.set_prompts(model(prompts));
         a.set_audio_paused(
             self.board
                 .audio_paused_until(now)
                 .map(|until| {
-                    tra(
+                    v.tra(
                         "console-audio-paused",
                         &[(
                             "left",
@@ -388,22 +906,56 @@ impl ConsoleUi {
     }
 }
 
+/// What every part of the console needs to word itself.
+struct View<'a, 'b> {
+    a: &'a ConsoleAdapter<'b>,
+    lang: &'a LanguageState,
+    now: Instant,
+    wall_now: chrono::NaiveDateTime,
+}
+
+impl View<'_, '_> {
+    fn tr(&self, key: &str) -> String {
+        self.lang.tr(key)
+    }
+
+    fn tra(&self, key: &str, args: &[(&str, String)]) -> String {
+        let mut f = FluentArgs::new();
+        for (k, v) in args {
+            f.set(*k, v.clone());
+        }
+        self.lang.localizer().tr_args(self.lang.current(), key, &f)
+    }
+
+    /// The wall-clock label (HH:MM:SS) of exam time `at`, from the same fixed offset as
+    /// the countdowns.
+    fn clock_at(&self, at: Instant) -> String {
+        let ahead = at.as_millis() as i64 - self.now.as_millis() as i64;
+        (self.wall_now + chrono::Duration::milliseconds(ahead))
+            .format("%H:%M:%S")
+            .to_string()
+    }
+}
+
 /// Wires the console's buttons to the running exam. Every action is an exam event,
-/// handled by the domain and logged through the recorder; acknowledgements are logged.
+/// handled by the domain and logged through the recorder; acknowledgements are logged
+/// as events and prompt dismissals as audit rows. Number fields open the keypad.
 pub fn install_callbacks(
     app: &AppWindow,
     console: Rc<RefCell<ConsoleUi>>,
     session: Rc<RefCell<Option<ExamSession>>>,
     recorder: Option<Rc<Recorder>>,
+    input: InputPanels,
+    actor: Actor,
 ) {
     let a = app.global::<ConsoleAdapter>();
     let act = {
-        let (session, recorder) = (session.clone(), recorder.clone());
+        let (session, recorder, actor) = (session.clone(), recorder.clone(), actor.clone());
         move |event: ExamEvent| {
             let Some(rec) = recorder.as_ref() else { return };
             let mut open = session.borrow_mut();
             let Some(s) = open.as_mut() else { return };
-            if let Err(e) = s.handle(event, CONSOLE_ACTOR, rec) {
+            if let Err(e) = s.handle(event, &actor(), rec) {
                 tracing::error!("console action refused: {e}");
             }
         }
@@ -417,45 +969,142 @@ pub fn install_callbacks(
         })
     });
     let f = act.clone();
-    a.on_stop_infusion(move || f(ExamEvent::StressStopped));
-    let f = act.clone();
-    a.on_stress_acquired(move || {
-        f(ExamEvent::SeriesAcquired {
-            step: ProtocolStep::StressPerfusion,
-            params: None,
-            acquisition: None,
+    a.on_start_regadenoson(move || {
+        f(ExamEvent::StressStarted {
+            drug: StressDrug::Regadenoson,
+            dose: None,
         })
     });
+    let f = act.clone();
+    a.on_stop_infusion(move || f(ExamEvent::StressStopped));
+    let f = act.clone();
+    a.on_reverse_regadenoson(move || f(ExamEvent::StressStopped));
+    let f = act.clone();
+    a.on_escalate(move || {
+        f(ExamEvent::StressEscalated {
+            dose_ug_kg_min: None,
+        })
+    });
+    let f = act.clone();
+    a.on_note_criterion(move |i| {
+        if let Some(criterion) = CRITERIA.get(i as usize) {
+            f(ExamEvent::StopCriterionNoted {
+                criterion: *criterion,
+                note: None,
+            });
+        }
+    });
+    let acquired = |step| ExamEvent::SeriesAcquired {
+        step,
+        params: None,
+        acquisition: None,
+    };
+    let f = act.clone();
+    a.on_stress_acquired(move || f(acquired(ProtocolStep::StressPerfusion)));
+    let f = act.clone();
+    a.on_lge_done(move || f(acquired(ProtocolStep::Lge)));
     let (c, f) = (console.clone(), act.clone());
+    a.on_tick(move |i| {
+        let step = c.borrow().checklist_steps.get(i as usize).copied();
+        if let Some(step) = step {
+            f(acquired(step));
+        }
+    });
+    let (c, f, who) = (console.clone(), act.clone(), actor.clone());
     a.on_acknowledge_alarm(move |i| {
         let code = c.borrow().board.alarms().get(i as usize).map(|al| al.code);
         if let Some(code) = code {
             c.borrow_mut().board.acknowledge(code);
-            f(ExamEvent::AlarmAcknowledged {
-                code,
-                by: CONSOLE_ACTOR.to_string(),
-            });
+            f(ExamEvent::AlarmAcknowledged { code, by: who() });
+        }
+    });
+    let (c, s, rec, who) = (
+        console.clone(),
+        session.clone(),
+        recorder.clone(),
+        actor.clone(),
+    );
+    a.on_dismiss_prompt(move |i| {
+        let p = c.borrow().board.prompts().nth(i as usize);
+        let Some(p) = p else { return };
+        c.borrow_mut().board.dismiss(p);
+        if let (Some(rec), Some(s)) = (rec.as_ref(), s.borrow_mut().as_mut()) {
+            s.audit(
+                AuditEvent {
+                    action: AuditAction::PromptDismissed,
+                    user: Some(who()),
+                    subject: Some(prompt_code(p).to_string()),
+                    outcome: AuditOutcome::Success,
+                },
+                rec,
+            );
+        }
+    });
+
+    // The injection form.
+    let c = console.clone();
+    a.on_choose_purpose(move |i| {
+        if let Some(p) = PURPOSES.get(i as usize) {
+            c.borrow_mut().form.choose(*p);
         }
     });
     let c = console.clone();
-    a.on_dismiss_prompt(move |i| {
-        let p = c.borrow().board.prompts().nth(i as usize);
-        if let Some(p) = p {
-            c.borrow_mut().board.dismiss(p);
-        }
+    a.on_set_by_volume(move |by_volume| {
+        let mut ui = c.borrow_mut();
+        let (w, conc) = (ui.weight_kg, ui.mmol_per_ml);
+        ui.form.set_by_volume(by_volume, w, conc);
     });
-    let f = act.clone();
-    a.on_inject(move |i| {
-        if let Some((purpose, dose)) = INJECTIONS.get(i as usize) {
-            f(ExamEvent::Injected(
-                crate::domain::contrast::InjectionRequest {
-                    amount: crate::domain::contrast::Amount::DoseMmolKg(*dose),
-                    rate_ml_s: INJECTION_RATE_ML_S,
-                    flush_ml: INJECTION_FLUSH_ML,
-                    purpose: *purpose,
-                    method: crate::domain::contrast::InjectionMethod::PowerInjector,
-                },
-            ));
+    let edit = {
+        let (c, input) = (console.clone(), input.clone());
+        move |field: Field| {
+            let current = {
+                let ui = c.borrow();
+                match field {
+                    Field::Dose => ui.form.dose_mmol_kg,
+                    Field::Volume => ui.form.volume_ml,
+                    Field::Rate => ui.form.rate_ml_s,
+                    Field::Flush => ui.form.flush_ml,
+                }
+            };
+            let entry = NumberEntry::with_value(field_spec(field), current);
+            let c = c.clone();
+            input.open_number(entry, move |e| {
+                if let Some(value) = e.value() {
+                    let mut ui = c.borrow_mut();
+                    match field {
+                        Field::Dose => ui.form.dose_mmol_kg = value,
+                        Field::Volume => ui.form.volume_ml = value,
+                        Field::Rate => ui.form.rate_ml_s = value,
+                        Field::Flush => ui.form.flush_ml = value,
+                    }
+                }
+            });
+        }
+    };
+    let edit = Rc::new(edit);
+    let (e, c) = (edit.clone(), console.clone());
+    a.on_edit_amount(move || {
+        let by_volume = c.borrow().form.by_volume;
+        e(if by_volume {
+            Field::Volume
+        } else {
+            Field::Dose
+        })
+    });
+    let e = edit.clone();
+    a.on_edit_rate(move || e(Field::Rate));
+    let e = edit;
+    a.on_edit_flush(move || e(Field::Flush));
+    let (c, f) = (console.clone(), act.clone());
+    a.on_inject_entered(move || {
+        let request = c.borrow().form.request();
+        f(ExamEvent::Injected(request));
+    });
+    let (c, weak) = (console.clone(), app.as_weak());
+    a.on_repeat_lge(move || {
+        c.borrow_mut().form.choose(Purpose::TopUp);
+        if let Some(app) = weak.upgrade() {
+            app.global::<ConsoleAdapter>().set_tab(page::CONTRAST);
         }
     });
     let c = console;
@@ -467,41 +1116,98 @@ pub fn install_callbacks(
     });
 }
 
-/// Console states for screenshots: (name, description).
-pub const PREVIEWS: [&str; 4] = ["stress", "alarm", "recovery", "lge"];
+/// Console states for screenshots, each shown on its page.
+pub const PREVIEWS: [&str; 10] = [
+    "stress",
+    "alarm",
+    "recovery",
+    "regadenoson",
+    "criteria",
+    "contrast",
+    "lge",
+    "checklist",
+    "log",
+    "technique",
+];
+
+/// The page a preview state is shown on.
+pub fn preview_page(name: &str) -> i32 {
+    match name {
+        "contrast" => page::CONTRAST,
+        "lge" => page::LGE,
+        "checklist" => page::CHECKLIST,
+        "log" => page::LOG,
+        "technique" => page::TECHNIQUE,
+        _ => page::STRESS,
+    }
+}
 
 /// A worked exam in one of the [`PREVIEWS`] states, and the exam time to show it at:
-/// 70 kg patient, gadobutrol, adenosine 140 µg/kg/min started at 30 s.
+/// 70 kg patient, gadobutrol, adenosine 140 µg/kg/min started at 120 s.
 pub fn preview_exam(name: &str) -> Option<(crate::domain::Exam, Instant)> {
-    use crate::domain::contrast::{AgentId, Amount, InjectionMethod, InjectionRequest, Purpose};
+    preview_build(name).map(|(exam, now, _)| (exam, now))
+}
+
+/// A preview state as a running session (its journal feeds the chart, the log and the
+/// checklist), at the exam time to show it.
+pub fn preview_session(name: &str) -> Option<(ExamSession, Instant)> {
+    preview_build(name)
+        .map(|(exam, now, journal)| (ExamSession::preview(exam, now).with_journal(journal), now))
+}
+
+fn preview_build(
+    name: &str,
+) -> Option<(
+    crate::domain::Exam,
+    Instant,
+    Vec<crate::session::JournalRow>,
+)> {
+    use crate::domain::Acquisition;
+    use crate::domain::contrast::{AgentId, Amount, InjectionMethod, InjectionRequest};
+    use crate::domain::protocol::{ExamType, PhaseEncoding, SeriesParams};
     use crate::domain::screening::{Patient, Sex};
     use crate::domain::stress::Vitals;
-    use crate::domain::{Exam, ProtocolSettings};
     if !PREVIEWS.contains(&name) {
         return None;
     }
-    let mut exam = Exam::new(ProtocolSettings::default());
-    let mut at = |secs: u64, ev: ExamEvent| {
-        let _ = exam.handle(ev, Instant::from_secs(secs));
-    };
+    // Events are collected with their times, then handled in time order.
+    let mut events: Vec<(u64, String, ExamEvent)> = Vec::new();
+    let mut at = |secs: u64, actor: &str, ev: ExamEvent| events.push((secs, actor.to_string(), ev));
     let vitals = |hr: f64, sbp: Option<f64>| ExamEvent::VitalsReading {
         vitals: Vitals {
             hr: Some(hr),
             sbp,
-            dbp: sbp.map(|_| 76.0),
+            dbp: sbp.map(|s| (s * 0.62).round()),
             spo2: Some(98.0),
             ..Default::default()
         },
     };
-    let inject = |purpose| {
+    let inject = |purpose, dose| {
         ExamEvent::Injected(InjectionRequest {
-            amount: Amount::DoseMmolKg(0.05),
+            amount: Amount::DoseMmolKg(dose),
             rate_ml_s: 4.0,
             flush_ml: 25.0,
             purpose,
             method: InjectionMethod::PowerInjector,
         })
     };
+    let series =
+        |step, number: u32, label: &str, params: Option<SeriesParams>| ExamEvent::SeriesAcquired {
+            step,
+            params: Some(params.unwrap_or(SeriesParams {
+                fov_mm: Some(340.0),
+                slice_mm: Some(8.0),
+                gap_mm: None,
+                phase_encoding: Some(PhaseEncoding::Ap),
+                slices: None,
+            })),
+            acquisition: Some(Acquisition {
+                series_uid: format!("1.2.826.0.1.3680043.2.1125.{number}"),
+                label: format!("{number} {label}"),
+                start: None,
+                end: None,
+            }),
+        };
     let patient = Patient {
         weight_kg: 70.0,
         height_cm: Some(172.0),
@@ -510,51 +1216,211 @@ pub fn preview_exam(name: &str) -> Option<(crate::domain::Exam, Instant)> {
         egfr: Some(82.0),
         egfr_date: None,
     };
-    at(0, ExamEvent::PatientRegistered { patient });
+    let regadenoson = name == "regadenoson";
+    at(0, "nurse", ExamEvent::PatientRegistered { patient });
     at(
         0,
+        "nurse",
+        ExamEvent::ExamTypeChosen {
+            exam_type: if regadenoson {
+                ExamType::RegadenosonStress
+            } else {
+                ExamType::AdenosineStress
+            },
+        },
+    );
+    at(
+        0,
+        "technologist",
         ExamEvent::AgentSelected {
             agent: AgentId::Gadobutrol,
         },
     );
-    at(10, vitals(64.0, Some(126.0)));
+    // Resting readings every 5 s, NIBP every minute, and the planning series.
+    let mut sbp = 126.0;
+    for t in (5..120).step_by(5) {
+        let nibp = (t % 60 == 5).then_some(sbp);
+        at(t, "monitor", vitals(64.0 + (t % 3) as f64, nibp));
+    }
     at(
-        30,
+        40,
+        "scanner",
+        series(ProtocolStep::Localiser, 1, "localizer", None),
+    );
+    at(
+        70,
+        "scanner",
+        series(ProtocolStep::BlackBlood, 2, "tra HASTE", None),
+    );
+    at(
+        100,
+        "scanner",
+        series(ProtocolStep::Cine4ch, 4, "cine 4ch", None),
+    );
+    if regadenoson {
+        for t in (120..240).step_by(5) {
+            at(
+                t,
+                "monitor",
+                vitals(64.0 + (t % 3) as f64, (t % 60 == 5).then_some(124.0)),
+            );
+        }
+        at(110, "technologist", inject(Purpose::RestPerfusion, 0.05));
+        at(
+            150,
+            "scanner",
+            series(ProtocolStep::RestPerfusion, 6, "perf rest", None),
+        );
+        at(
+            240,
+            "technologist",
+            ExamEvent::StressStarted {
+                drug: StressDrug::Regadenoson,
+                dose: None,
+            },
+        );
+        for t in (245..300).step_by(5) {
+            let nibp = (t % 60 == 5).then_some(118.0);
+            at(t, "monitor", vitals(66.0 + (t - 240) as f64 * 0.3, nibp));
+        }
+        return Some(replay(events, 290));
+    }
+    at(
+        120,
+        "technologist",
         ExamEvent::StressStarted {
             drug: StressDrug::Adenosine,
             dose: Some(StressDose::UgKgMin(140.0)),
         },
     );
-    at(90, vitals(69.0, Some(121.0)));
-    if name == "stress" {
-        return Some((exam, Instant::from_secs(100)));
+    // HR rises about 1/min every 10 s under adenosine; SBP falls a little.
+    for t in (125..=190).step_by(5) {
+        let hr = 65.0 + (t - 120) as f64 / 10.0 * 0.8;
+        let nibp = (t % 60 == 5).then(|| {
+            sbp -= 4.0;
+            sbp
+        });
+        at(t, "monitor", vitals(hr, nibp));
     }
-    if name == "alarm" {
-        at(120, vitals(82.0, Some(84.0)));
-        return Some((exam, Instant::from_secs(121)));
+    match name {
+        "stress" => return Some(replay(events, 190)),
+        "alarm" => {
+            at(195, "monitor", vitals(72.0, Some(84.0)));
+            return Some(replay(events, 196));
+        }
+        "criteria" => {
+            at(
+                195,
+                "technologist",
+                ExamEvent::StopCriterionNoted {
+                    criterion: StopCriterion::Wheeze,
+                    note: None,
+                },
+            );
+            return Some(replay(events, 197));
+        }
+        _ => {}
     }
-    at(150, vitals(75.0, None));
-    at(160, inject(Purpose::StressPerfusion));
+    for t in (195..=230).step_by(5) {
+        at(t, "monitor", vitals(75.0 + (t % 2) as f64, None));
+    }
+    at(200, "technologist", inject(Purpose::StressPerfusion, 0.05));
     at(
         220,
-        ExamEvent::SeriesAcquired {
-            step: ProtocolStep::StressPerfusion,
-            params: None,
-            acquisition: None,
-        },
+        "scanner",
+        series(ProtocolStep::StressPerfusion, 7, "perf stress", None),
     );
-    at(225, ExamEvent::StressStopped);
-    if name == "recovery" {
-        return Some((exam, Instant::from_secs(300)));
+    at(225, "technologist", ExamEvent::StressStopped);
+    for t in (235..=300).step_by(5) {
+        let nibp = (t % 60 == 5).then_some(121.0);
+        at(t, "monitor", vitals(76.0 - (t - 230) as f64 / 10.0, nibp));
     }
-    at(830, inject(Purpose::RestPerfusion));
+    if name == "recovery" {
+        return Some(replay(events, 300));
+    }
+    for t in (305..=900).step_by(5) {
+        let nibp = (t % 60 == 5).then_some(124.0);
+        at(t, "monitor", vitals(66.0 + (t % 3) as f64, nibp));
+    }
     at(
-        900,
+        350,
+        "scanner",
+        series(
+            ProtocolStep::CineSax,
+            8,
+            "cine sax",
+            Some(SeriesParams {
+                fov_mm: Some(360.0),
+                slice_mm: Some(8.0),
+                gap_mm: Some(2.0),
+                phase_encoding: Some(PhaseEncoding::Ap),
+                slices: Some(7),
+            }),
+        ),
+    );
+    at(
+        400,
+        "technologist",
         ExamEvent::SeriesAcquired {
-            step: ProtocolStep::RestPerfusion,
+            step: ProtocolStep::Cine2ch,
             params: None,
             acquisition: None,
         },
     );
-    Some((exam, Instant::from_secs(1000)))
+    at(830, "technologist", inject(Purpose::RestPerfusion, 0.05));
+    at(
+        870,
+        "scanner",
+        series(ProtocolStep::RestPerfusion, 9, "perf rest", None),
+    );
+    if name == "contrast" {
+        // A top-up of 5 mL (0.071 mmol/kg) is refused, and the refusal explained.
+        at(
+            880,
+            "technologist",
+            ExamEvent::Injected(InjectionRequest {
+                amount: Amount::VolumeMl(5.0),
+                rate_ml_s: 4.0,
+                flush_ml: 15.0,
+                purpose: Purpose::TopUp,
+                method: InjectionMethod::PowerInjector,
+            }),
+        );
+        return Some(replay(events, 900));
+    }
+    if name == "lge" {
+        return Some(replay(events, 1000));
+    }
+    at(
+        1150,
+        "scanner",
+        series(ProtocolStep::Lge, 11, "PSIR sax", None),
+    );
+    Some(replay(events, 1200))
+}
+
+/// Handles preview events in time order (stable for equal times) into an exam and its
+/// journal, shown at `now_s`.
+fn replay(
+    mut events: Vec<(u64, String, ExamEvent)>,
+    now_s: u64,
+) -> (
+    crate::domain::Exam,
+    Instant,
+    Vec<crate::session::JournalRow>,
+) {
+    events.sort_by_key(|(t, _, _)| *t);
+    let mut exam = crate::domain::Exam::new(crate::domain::ProtocolSettings::default());
+    let mut journal = Vec::new();
+    for (secs, actor, event) in events {
+        let at = Instant::from_secs(secs);
+        if exam.handle(event.clone(), at).is_ok() {
+            journal.push(crate::session::JournalRow::Event {
+                at,
+                actor: Some(actor),
+                event,
+            });
+        }
+    }
+    (exam, Instant::from_secs(now_s), journal)
 }

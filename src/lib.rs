@@ -13,6 +13,8 @@
 //! * [`session`] — the running exam: domain state, exam clock, every event logged.
 //! * [`alarms`] — alarms and reminders on the console (IEC 60601-1-8 priorities, audio pause).
 //! * [`console`] — what the technologist's console shows: stress, LGE and contrast panels with countdowns.
+//! * [`console_chart`] — the console's HR/BP trend since baseline as `Path` data, with markers.
+//! * [`console_log`] — the console's event log: the exam's rows worded through Fluent.
 //! * [`console_ui`] — the console's controller: decisions into the alarm board, state into Slint, buttons into logged events.
 //! * [`config`] — the site configuration (`kiosk.toml`), parsed and validated purely.
 //! * [`i18n`] — Fluent bundles (zh-CN, en-US) and the bridge that feeds them to Slint.
@@ -36,6 +38,8 @@
 pub mod alarms;
 pub mod config;
 pub mod console;
+pub mod console_chart;
+pub mod console_log;
 pub mod console_ui;
 pub mod dicom;
 pub mod domain;

@@ -29,7 +29,7 @@ use crate::report::key_for;
 use crate::session::ExamSession;
 use crate::staff_view::{StaffPanel, tra};
 use crate::store::accounts::{AuditAction, Role};
-use crate::ui::{AppWindow, CheckRow, ChoiceRow, FieldRow, NurseAdapter, ReasonRow, ReviewRow};
+use crate::ui::{AppWindow, ChoiceRow, FieldRow, NurseAdapter, PrepRow, ReasonRow, ReviewRow};
 
 /// The text fields of the form in the order the form shows them (sex and exam type
 /// are choice rows of their own).
@@ -1228,11 +1228,11 @@ impl NursePanel {
 
         // Preparation and sign-off.
         let prepared = exam.map(|e| e.prepared().to_vec()).unwrap_or_default();
-        let checklist: Vec<CheckRow> = PrepItem::ALL
+        let checklist: Vec<PrepRow> = PrepItem::ALL
             .iter()
             .map(|&i| {
                 let done = prepared.contains(&i);
-                CheckRow {
+                PrepRow {
                     text: tra(
                         lang,
                         if done {

@@ -168,14 +168,18 @@ impl Renderer {
         self.render()
     }
 
-    /// Puts the technologist console in a worked state (`stress`, `alarm`, `recovery`,
-    /// `lge`; see [`crate::console_ui::preview_exam`]) and draws it.
+    /// Puts the technologist console in a worked state (one of
+    /// [`crate::console_ui::PREVIEWS`], see [`crate::console_ui::preview_session`]) on
+    /// its page and draws it.
     pub fn render_console(&self, state: &str, lang: Language, theme: ThemeName) -> Option<Frame> {
-        let (exam, now) = crate::console_ui::preview_exam(state)?;
+        let (mut session, now) = crate::console_ui::preview_session(state)?;
         self.shell.set_language(lang);
         self.shell.set_theme(theme);
+        self.shell.input().close();
         self.shell.app().set_screen(Screen::Technologist);
-        let mut session = crate::session::ExamSession::preview(exam, now);
+        let adapter = self.shell.app().global::<crate::ui::ConsoleAdapter>();
+        adapter.set_tab(crate::console_ui::preview_page(state));
+        adapter.set_criteria_open(state == "criteria");
         let mut console = crate::console_ui::ConsoleUi::default();
         let wall = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
             .and_then(|d| d.and_hms_opt(9, 30, 0))
@@ -188,6 +192,8 @@ impl Renderer {
             wall,
         );
         let frame = self.render();
+        adapter.set_tab(0);
+        adapter.set_criteria_open(false);
         console.refresh(
             self.shell.app(),
             self.shell.language_state(),

@@ -6,7 +6,39 @@ use chrono::Utc;
 
 use crate::domain::{Exam, ExamError, ExamEvent, LoggedEvent, Outcome, ProtocolSettings};
 use crate::recorder::Recorder;
+use crate::store::AuditEvent;
 use crate::store::log::{EntryKind, ExamClock, ExamId, NewEntry, RecoveredExam};
+
+/// One row of the exam's log as this session wrote it (or replayed it at recovery),
+/// kept in memory for the console's event log and trend chart.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JournalRow {
+    /// A clinical event; `actor` is `None` for events replayed at recovery.
+    Event {
+        /// Exam time.
+        at: crate::domain::Instant,
+        /// Who.
+        actor: Option<String>,
+        /// What.
+        event: ExamEvent,
+    },
+    /// An audit row (e.g. a prompt dismissed on the console).
+    Audit {
+        /// Exam time.
+        at: crate::domain::Instant,
+        /// What.
+        event: AuditEvent,
+    },
+}
+
+impl JournalRow {
+    /// The row's exam time.
+    pub fn at(&self) -> crate::domain::Instant {
+        match self {
+            JournalRow::Event { at, .. } | JournalRow::Audit { at, .. } => *at,
+        }
+    }
+}
 
 /// One running exam.
 #[derive(Debug)]
@@ -16,6 +48,7 @@ pub struct ExamSession {
     clock: ExamClock,
     /// The `exam_opened` payload: the registration record (`{}` if none).
     opened: serde_json::Value,
+    journal: Vec<JournalRow>,
 }
 
 impl ExamSession {
@@ -48,6 +81,7 @@ impl ExamSession {
             exam: Exam::new(settings),
             clock: ExamClock::resume(crate::domain::Instant::ZERO),
             opened: record,
+            journal: Vec::new(),
         }
     }
 
@@ -84,6 +118,15 @@ impl ExamSession {
             exam,
             clock: ExamClock::resume(recovered.resume_at(Utc::now())),
             opened: recovered.opened.clone(),
+            journal: recovered
+                .events
+                .iter()
+                .map(|e| JournalRow::Event {
+                    at: e.at,
+                    actor: None,
+                    event: e.event.clone(),
+                })
+                .collect(),
         })
     }
 
@@ -96,6 +139,7 @@ impl ExamSession {
             exam,
             clock: ExamClock::resume(at),
             opened: serde_json::json!({}),
+            journal: Vec::new(),
         }
     }
 
@@ -109,6 +153,13 @@ impl ExamSession {
             opened: record,
             ..ExamSession::preview(exam, at)
         }
+    }
+
+    /// The same session with `journal` as its logged rows (previews and tests of the
+    /// console's log and chart).
+    pub fn with_journal(mut self, journal: Vec<JournalRow>) -> ExamSession {
+        self.journal = journal;
+        self
     }
 
     /// The exam's id.
@@ -131,6 +182,37 @@ impl ExamSession {
         self.clock.now()
     }
 
+    /// Moves the exam clock to read `at` now, never backwards (UI tests and
+    /// screenshots run the console on a simulated clock this way).
+    pub fn resume_at(&mut self, at: crate::domain::Instant) {
+        if at > self.clock.now() {
+            self.clock = ExamClock::resume(at);
+        }
+    }
+
+    /// The rows this session has logged (and those replayed at recovery), oldest first.
+    pub fn journal(&self) -> &[JournalRow] {
+        &self.journal
+    }
+
+    /// Logs an audit row of this exam at the current exam time (actor: the event's user).
+    pub fn audit(&mut self, event: AuditEvent, recorder: &Recorder) {
+        let at = self.clock.now();
+        let actor = event.user.clone().unwrap_or_else(|| "system".to_string());
+        match NewEntry::new(
+            Some(self.id),
+            EntryKind::Audit,
+            actor,
+            at,
+            Utc::now(),
+            &event,
+        ) {
+            Ok(entry) => recorder.submit(entry),
+            Err(e) => tracing::error!("could not build an audit row: {e}"),
+        }
+        self.journal.push(JournalRow::Audit { at, event });
+    }
+
     /// Feeds `event` to the domain at the current exam time and logs it. Impossible
     /// input is refused with an error and not logged; accepted and rejected steps are
     /// both logged (replay reproduces the same decisions).
@@ -147,6 +229,11 @@ impl ExamSession {
             Ok(entry) => recorder.submit(entry),
             Err(e) => tracing::error!("could not build an exam-log row: {e}"),
         }
+        self.journal.push(JournalRow::Event {
+            at,
+            actor: Some(actor.to_string()),
+            event: logged.event,
+        });
         Ok(outcome)
     }
 }

@@ -625,14 +625,24 @@ impl Shell {
     /// every 250 ms monitor readings feed the running exam, due deadlines fire and the
     /// console redraws (alarms flash at their IEC rates).
     pub fn start_console(&mut self) {
+        let simulated = self.config.monitor.source == MonitorSource::Simulated;
         let console = Rc::new(std::cell::RefCell::new(
-            crate::console_ui::ConsoleUi::default(),
+            crate::console_ui::ConsoleUi::with_feed(self.board.clone(), simulated),
         ));
         crate::console_ui::install_callbacks(
             &self.app,
             console.clone(),
             self.session.clone(),
             self.recorder.clone(),
+            self.input.clone(),
+            {
+                let staff = self.staff.clone();
+                Rc::new(move || {
+                    staff
+                        .actor()
+                        .unwrap_or_else(|| crate::console_ui::CONSOLE_ACTOR.to_string())
+                })
+            },
         );
         let weak = self.app.as_weak();
         let (session, recorder, lang) = (
@@ -679,6 +689,12 @@ impl Shell {
         if let Some((_, tick)) = &self.console {
             tick();
         }
+    }
+
+    /// What the monitor feed last reported (the status bar and the console's vitals
+    /// strip show it).
+    pub fn vitals_board(&self) -> &std::sync::Arc<std::sync::Mutex<crate::vitals::VitalsBoard>> {
+        &self.board
     }
 
     /// The recorder, once started.

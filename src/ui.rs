@@ -8,8 +8,8 @@ mod generated {
 }
 
 pub use generated::{
-    AccountRow, Activity, AdminAdapter, AlarmRow, AppWindow, BreathCue, CheckRow, ChoiceRow,
-    ConsoleAdapter, FieldRow, I18n, KeyboardAdapter, KeypadAdapter, MonitorState, NurseAdapter,
-    PatientAdapter, PatientAnswer, PatientStep, ReasonRow, ReviewRow, Role, Screen, SignInAdapter,
-    StaffRow, Theme,
+    AccountRow, Activity, AdminAdapter, AlarmRow, AppWindow, BreathCue, ChartGrid, ChartMarker,
+    CheckRow, ChoiceRow, ConsoleAdapter, ConsoleLine, FieldRow, I18n, KeyboardAdapter,
+    KeypadAdapter, MonitorState, NurseAdapter, PatientAdapter, PatientAnswer, PatientStep, PrepRow,
+    ReasonRow, ReviewRow, Role, Screen, SignInAdapter, StaffRow, Theme,
 };

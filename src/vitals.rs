@@ -125,6 +125,7 @@ pub struct VitalsBoard {
     hr: Option<f64>,
     sys: Option<f64>,
     dia: Option<f64>,
+    spo2: Option<f64>,
     /// When the shown NIBP was measured, on the kiosk's monotonic clock.
     nibp_since: Option<std::time::Instant>,
     /// The monitor's own time stamp of that measurement (a repeated reading with
@@ -154,6 +155,7 @@ impl VitalsBoard {
                     self.sys = Some(r.reading.value);
                 }
                 Measure::NibpDia => self.dia = Some(r.reading.value),
+                Measure::Spo2 => self.spo2 = Some(r.reading.value),
                 _ => {}
             },
             LinkEvent::Connected { .. } => self.connected = true,
@@ -162,6 +164,7 @@ impl VitalsBoard {
                 Measure::Hr => self.hr = None,
                 Measure::NibpSys => self.sys = None,
                 Measure::NibpDia => self.dia = None,
+                Measure::Spo2 => self.spo2 = None,
                 _ => {}
             },
             LinkEvent::Watchdog(WatchdogEvent::DataLost) => self.lost = true,
@@ -173,6 +176,11 @@ impl VitalsBoard {
     /// Heart rate as digits, or empty.
     pub fn hr_text(&self) -> String {
         self.hr.map(|v| format!("{v:.0}")).unwrap_or_default()
+    }
+
+    /// SpO2 (%) as digits, or empty.
+    pub fn spo2_text(&self) -> String {
+        self.spo2.map(|v| format!("{v:.0}")).unwrap_or_default()
     }
 
     /// Whole minutes since the shown NIBP was measured (NIBP is a spot measurement

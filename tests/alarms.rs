@@ -112,7 +112,7 @@ fn audio_pause_is_timed_and_a_higher_priority_alarm_breaks_through() {
 
 #[test]
 fn clause_3_2_3_a_hypotensive_stress_exam_raises_a_high_alarm_on_the_board() {
-    // The worked console state: adenosine running, then SBP 84 at 120 s.
+    // The worked console state: adenosine running from 120 s, then SBP 84 at 195 s.
     let (mut exam, now) = cmr_kiosk::console_ui::preview_exam("alarm").unwrap();
     exam.handle_timeout(now);
     let mut b = AlarmBoard::default();
@@ -126,7 +126,7 @@ fn clause_3_2_3_a_hypotensive_stress_exam_raises_a_high_alarm_on_the_board() {
     );
     assert_eq!(
         top.raised_at,
-        Instant::from_secs(120),
+        Instant::from_secs(195),
         "raised when the low reading came"
     );
     assert_eq!(presentation(top.priority).marker, "***");

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 
 use cmr_kiosk::console::{ConsoleState, console_state, mm_ss};
 use cmr_kiosk::domain::contrast::{AgentId, Amount, InjectionMethod, InjectionRequest, Purpose};
-use cmr_kiosk::domain::protocol::ProtocolStep;
+use cmr_kiosk::domain::protocol::{ExamType, ProtocolStep};
 use cmr_kiosk::domain::screening::{Patient, Sex};
 use cmr_kiosk::domain::stress::{StressDose, StressDrug, Vitals};
 use cmr_kiosk::domain::time::Instant;
@@ -221,12 +221,227 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
         let code: AlarmCode = serde_json::from_value(serde_json::json!(a)).unwrap();
         keys.push(key_for("alarm", &code));
     }
-    for (purpose, _) in cmr_kiosk::console_ui::INJECTIONS {
+    for purpose in cmr_kiosk::console_ui::PURPOSES {
         keys.push(key_for("purpose", &purpose));
+    }
+    for c in cmr_kiosk::console_ui::CRITERIA {
+        keys.push(key_for("criterion", &c));
+    }
+    for t in [
+        ExamType::Routine,
+        ExamType::Contrast,
+        ExamType::AdenosineStress,
+        ExamType::RegadenosonStress,
+    ] {
+        keys.push(key_for("console-type", &t));
+    }
+    for f in [
+        "fov_out_of_range",
+        "slice_out_of_range",
+        "gap_out_of_range",
+        "phase_encoding_not_allowed",
+        "slice_count_out_of_range",
+    ] {
+        keys.push(format!("finding-{f}"));
     }
     for lang in Language::ALL {
         for k in &keys {
             assert!(loc.has(lang, k), "{k} missing in {}", lang.tag());
         }
     }
+}
+
+// ---- Protocol checklist (3.1, 3.2): rows from the exam type, ticked by series ----
+
+fn series(at_s: u64, step: ProtocolStep, by_hand: bool) -> cmr_kiosk::console::AcquiredSeries {
+    cmr_kiosk::console::AcquiredSeries {
+        at: Instant::from_secs(at_s),
+        step,
+        by_hand,
+        label: (!by_hand).then(|| format!("{at_s} series")),
+        findings: Vec::new(),
+    }
+}
+
+#[rstest::rstest]
+#[case::clause_3_1_routine(ExamType::Routine, 6)]
+#[case::clause_3_1_3_contrast(ExamType::Contrast, 8)]
+#[case::clause_3_2_3_adenosine(ExamType::AdenosineStress, 9)]
+#[case::clause_3_2_3_regadenoson(ExamType::RegadenosonStress, 9)]
+fn checklist_lists_the_required_steps_in_order(#[case] t: ExamType, #[case] n: usize) {
+    let rows = cmr_kiosk::console::checklist(t, &[]);
+    assert_eq!(rows.len(), n);
+    let steps: Vec<_> = rows.iter().map(|r| r.step).collect();
+    assert_eq!(steps, cmr_kiosk::domain::protocol::required_steps(t));
+    assert!(rows.iter().all(|r| r.required && r.latest.is_none()));
+}
+
+#[test]
+fn checklist_ticks_by_series_and_by_hand_and_lists_extra_steps() {
+    let acquired = [
+        series(10, ProtocolStep::Localiser, false),
+        series(20, ProtocolStep::BrightBlood, false),
+        series(30, ProtocolStep::Cine2ch, true),
+        series(40, ProtocolStep::T1Map, false),
+        series(50, ProtocolStep::Lge, false),
+        series(60, ProtocolStep::Lge, false),
+    ];
+    let rows = cmr_kiosk::console::checklist(ExamType::Contrast, &acquired);
+    let row = |s| rows.iter().find(|r| r.step == s).unwrap();
+    assert_eq!(row(ProtocolStep::Localiser).count, 1);
+    // Bright-blood stands in for black-blood (3.1.1).
+    assert_eq!(
+        row(ProtocolStep::BlackBlood).latest.as_ref().unwrap().step,
+        ProtocolStep::BrightBlood
+    );
+    assert!(row(ProtocolStep::Cine2ch).latest.as_ref().unwrap().by_hand);
+    assert!(row(ProtocolStep::Cine4ch).latest.is_none());
+    // A repeat LGE: the latest series counts, both are counted.
+    let lge = row(ProtocolStep::Lge);
+    assert_eq!(
+        (lge.count, lge.latest.as_ref().unwrap().at),
+        (2, Instant::from_secs(60))
+    );
+    // T1 mapping was not required: listed after the required steps.
+    let last = rows.last().unwrap();
+    assert_eq!((last.step, last.required), (ProtocolStep::T1Map, false));
+    assert_eq!(rows.len(), 9);
+}
+
+#[test]
+fn acquired_series_carry_findings_and_skip_refused_ones() {
+    use cmr_kiosk::domain::protocol::SeriesParams;
+    use cmr_kiosk::session::JournalRow;
+    let mut exam = Exam::new(ProtocolSettings::default());
+    let params = SeriesParams {
+        fov_mm: Some(360.0),
+        ..Default::default()
+    };
+    let ev = ExamEvent::SeriesAcquired {
+        step: ProtocolStep::CineSax,
+        params: Some(params),
+        acquisition: None,
+    };
+    exam.handle(ev.clone(), Instant::from_secs(5)).unwrap();
+    let journal = vec![
+        JournalRow::Event {
+            at: Instant::from_secs(5),
+            actor: Some("scanner".into()),
+            event: ev.clone(),
+        },
+        // Logged but not in the exam's acquired list (e.g. refused): not ticked.
+        JournalRow::Event {
+            at: Instant::from_secs(9),
+            actor: Some("scanner".into()),
+            event: ev,
+        },
+    ];
+    let got = cmr_kiosk::console::acquired_series(&journal, &exam);
+    assert_eq!(got.len(), 1);
+    assert!(!got[0].by_hand, "parameters were read");
+    assert_eq!(got[0].findings.len(), 1);
+    assert_eq!(got[0].findings[0].clause, "3.1.2.4");
+}
+
+#[test]
+fn exam_type_is_inferred_when_not_chosen() {
+    use cmr_kiosk::console::exam_type_of;
+    let mut exam = Exam::new(ProtocolSettings::default());
+    assert_eq!(exam_type_of(&exam), (ExamType::Routine, true));
+    at(
+        &mut exam,
+        0,
+        ExamEvent::AgentSelected {
+            agent: AgentId::Gadobutrol,
+        },
+    );
+    assert_eq!(exam_type_of(&exam), (ExamType::Contrast, true));
+    at(
+        &mut exam,
+        1,
+        ExamEvent::ExamTypeChosen {
+            exam_type: ExamType::AdenosineStress,
+        },
+    );
+    assert_eq!(exam_type_of(&exam), (ExamType::AdenosineStress, false));
+}
+
+// ---- Trend chart: normalised points stay in the box, time order is kept ----
+
+proptest::proptest! {
+    #[test]
+    fn chart_points_stay_in_the_box_and_in_time_order(
+        raw in proptest::collection::vec((0u64..20_000, 0.0f64..400.0), 0..300),
+        columns in 1usize..400,
+        now in 0u64..25_000,
+    ) {
+        use cmr_kiosk::console_chart::{Point, TrendData, VIEW, thin, trend_chart, HR_BREAK};
+        let mut pts: Vec<Point> = raw
+            .iter()
+            .map(|(s, v)| Point { at: Instant::from_secs(*s), value: *v })
+            .collect();
+        pts.sort_by_key(|p| p.at);
+        let data = TrendData { hr: pts.clone(), ..Default::default() };
+        let (from, to) = data.window(Instant::from_secs(now));
+        proptest::prop_assert!(from <= to);
+        let strokes = thin(&pts, from, to, columns, HR_BREAK);
+        let total: usize = strokes.iter().map(Vec::len).sum();
+        // At most one point per column within a stroke; only a gap (a new stroke)
+        // may put a second point into a column.
+        proptest::prop_assert!(strokes.iter().all(|s| s.len() <= columns));
+        proptest::prop_assert!(total <= columns + strokes.len());
+        let mut last_x = -1.0;
+        for s in &strokes {
+            for (x, y) in s {
+                proptest::prop_assert!((0.0..=VIEW).contains(x) && (0.0..=VIEW).contains(y));
+                proptest::prop_assert!(*x >= last_x);
+                last_x = *x;
+            }
+        }
+        let chart = trend_chart(&data, Instant::from_secs(now), columns);
+        for m in &chart.markers {
+            proptest::prop_assert!((0.0..=VIEW).contains(&m.x));
+        }
+        proptest::prop_assert_eq!(chart.hr.matches('M').count(), strokes.len());
+    }
+
+    // ---- Injection form: dose ↔ volume for the patient's weight ----
+
+    #[test]
+    fn the_form_converts_dose_and_volume_both_ways(
+        dose in 0.01f64..0.3,
+        weight in 20.0f64..200.0,
+        conc in prop_oneof![proptest::strategy::Just(0.5), proptest::strategy::Just(1.0)],
+    ) {
+        use cmr_kiosk::console::InjectionForm;
+        let mut form = InjectionForm { dose_mmol_kg: dose, ..Default::default() };
+        let (ml, d) = form.amounts(weight, conc);
+        proptest::prop_assert!((d - dose).abs() < 1e-12);
+        proptest::prop_assert!((ml - dose * weight / conc).abs() < 1e-9);
+        // Switching to volume keeps the amount to 0.1 mL, and back to 0.001 mmol/kg.
+        form.set_by_volume(true, Some(weight), Some(conc));
+        let (ml2, d2) = form.amounts(weight, conc);
+        proptest::prop_assert!((ml2 - ml).abs() <= 0.05 + 1e-9);
+        proptest::prop_assert!((d2 - dose).abs() <= 0.05 * conc / weight + 1e-9);
+        form.set_by_volume(false, Some(weight), Some(conc));
+        proptest::prop_assert!((form.dose_mmol_kg - dose).abs() <= 0.0005 + 0.05 * conc / weight + 1e-9);
+        proptest::prop_assert!(matches!(form.request().amount, Amount::DoseMmolKg(_)));
+    }
+}
+
+use proptest::prop_oneof;
+
+#[test]
+fn the_form_starts_from_each_purposes_standard_dose() {
+    use cmr_kiosk::console::InjectionForm;
+    let mut f = InjectionForm::default();
+    assert_eq!(
+        (f.purpose, f.dose_mmol_kg),
+        (Purpose::StressPerfusion, 0.05)
+    );
+    f.choose(Purpose::Single);
+    assert_eq!(f.dose_mmol_kg, 0.1);
+    f.choose(Purpose::TopUp);
+    assert_eq!(f.request().amount, Amount::DoseMmolKg(0.05));
+    assert_eq!((f.request().rate_ml_s, f.request().flush_ml), (4.0, 25.0));
 }

@@ -47,8 +47,11 @@ fn frames_are_drawn_with_cjk_glyphs_and_written_as_png() {
 
     let dir = tempfile::tempdir().unwrap();
     let files = renderer.render_all(dir.path()).unwrap();
-    // Every named screen and the 4 console states, each in 2 languages × 2 themes.
-    assert_eq!(files.len(), (SCREENS.len() + 4) * 2 * 2);
+    // Every named screen and the console states, each in 2 languages × 2 themes.
+    assert_eq!(
+        files.len(),
+        (SCREENS.len() + cmr_kiosk::console_ui::PREVIEWS.len()) * 2 * 2
+    );
     assert!(SCREENS.len() >= 17);
     assert!(
         dir.path()

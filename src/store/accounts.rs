@@ -193,6 +193,8 @@ pub enum AuditAction {
     UserDisabled,
     /// A site setting was changed on the kiosk (subject: `key = value`).
     SettingsChanged,
+    /// A console prompt (reminder) was dismissed; `subject` names the prompt.
+    PromptDismissed,
 }
 
 /// Success or failure of an audited action.

@@ -1,0 +1,365 @@
+//! The console's HR and blood-pressure trend since baseline, as data the Slint `Path`
+//! element draws: pure, from the exam's logged readings and events.
+//!
+//! Every series is thinned to at most one point per chart column (the last reading in
+//! it), so drawing stays cheap for the software renderer however long the exam runs;
+//! gaps longer than a series' `break_after` start a new stroke instead of a line across
+//! missing data. Coordinates are in a `VIEW × VIEW` box (`viewbox-width/height` in
+//! Slint), y = 0 at the top.
+
+use crate::domain::ExamEvent;
+use crate::domain::time::{Duration, Instant};
+use crate::session::JournalRow;
+
+/// Size of the chart's view box (both axes).
+pub const VIEW: f64 = 1000.0;
+/// Lowest value on the y axis (/min and mmHg share the axis).
+pub const Y_MIN: f64 = 40.0;
+/// Highest value on the y axis.
+pub const Y_MAX: f64 = 200.0;
+/// Grid lines drawn across the chart (values on the y axis).
+pub const GRID: [f64; 4] = [60.0, 100.0, 140.0, 180.0];
+/// How much time before the stress start the chart shows (the baseline).
+pub const BASELINE_LEAD: Duration = Duration::from_secs(120);
+/// The shortest time span drawn (the x axis never shrinks below it).
+pub const MIN_SPAN: Duration = Duration::from_secs(300);
+/// HR readings further apart than this are not joined.
+pub const HR_BREAK: Duration = Duration::from_secs(30);
+/// NIBP readings further apart than this are not joined (NIBP cycles every 1–5 min).
+pub const BP_BREAK: Duration = Duration::from_secs(600);
+
+/// What a marker on the chart stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MarkerKind {
+    /// Stress drug started (infusion or bolus).
+    StressStart,
+    /// Adenosine dose escalated.
+    Escalation,
+    /// Infusion stopped / regadenoson reversed.
+    StressStop,
+    /// Contrast injected.
+    Injection,
+    /// A series acquired.
+    Acquisition,
+}
+
+impl MarkerKind {
+    /// A stable number for Slint (colour and legend index).
+    pub fn index(self) -> i32 {
+        match self {
+            MarkerKind::StressStart => 0,
+            MarkerKind::Escalation => 1,
+            MarkerKind::StressStop => 2,
+            MarkerKind::Injection => 3,
+            MarkerKind::Acquisition => 4,
+        }
+    }
+}
+
+/// One value of one series at an exam time.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// When.
+    pub at: Instant,
+    /// The value (/min or mmHg).
+    pub value: f64,
+}
+
+/// The chart's inputs, taken from the exam's log.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendData {
+    /// Heart rate readings, in time order.
+    pub hr: Vec<Point>,
+    /// Systolic pressure readings.
+    pub sbp: Vec<Point>,
+    /// Diastolic pressure readings.
+    pub dbp: Vec<Point>,
+    /// Events to mark.
+    pub markers: Vec<(Instant, MarkerKind)>,
+    /// The first stress start, if any (the baseline is just before it).
+    pub stress_start: Option<Instant>,
+}
+
+impl TrendData {
+    /// Collects readings and markers from the session's journal.
+    pub fn from_journal(rows: &[JournalRow]) -> TrendData {
+        let mut d = TrendData::default();
+        for row in rows {
+            let JournalRow::Event { at, event, .. } = row else {
+                continue;
+            };
+            let at = *at;
+            let marker = match event {
+                ExamEvent::VitalsReading { vitals } => {
+                    let push = |s: &mut Vec<Point>, v: Option<f64>| {
+                        if let Some(value) = v.filter(|v| v.is_finite()) {
+                            s.push(Point { at, value });
+                        }
+                    };
+                    push(&mut d.hr, vitals.hr);
+                    push(&mut d.sbp, vitals.sbp);
+                    push(&mut d.dbp, vitals.dbp);
+                    None
+                }
+                ExamEvent::StressStarted { .. } => {
+                    d.stress_start.get_or_insert(at);
+                    Some(MarkerKind::StressStart)
+                }
+                ExamEvent::StressEscalated { .. } => Some(MarkerKind::Escalation),
+                ExamEvent::StressStopped => Some(MarkerKind::StressStop),
+                ExamEvent::Injected(_) => Some(MarkerKind::Injection),
+                ExamEvent::SeriesAcquired { .. } => Some(MarkerKind::Acquisition),
+                _ => None,
+            };
+            if let Some(kind) = marker {
+                d.markers.push((at, kind));
+            }
+        }
+        d
+    }
+
+    /// The time span to draw at `now`: from the baseline (2 min before the first
+    /// stress start, or the first reading) to `now`, at least [`MIN_SPAN`] wide.
+    pub fn window(&self, now: Instant) -> (Instant, Instant) {
+        let first = [self.hr.first(), self.sbp.first()]
+            .into_iter()
+            .flatten()
+            .map(|p| p.at)
+            .min();
+        let from = match (self.stress_start, first) {
+            (Some(s), Some(f)) => {
+                let lead =
+                    Instant::from_millis(s.as_millis().saturating_sub(BASELINE_LEAD.as_millis()));
+                lead.max(f).min(s)
+            }
+            (Some(s), None) => s,
+            (None, Some(f)) => f,
+            (None, None) => now,
+        };
+        let to = now.max(from + MIN_SPAN);
+        (from, to)
+    }
+}
+
+/// One marker placed on the chart.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlacedMarker {
+    /// x in `0..=VIEW`.
+    pub x: f64,
+    /// Kind.
+    pub kind: MarkerKind,
+}
+
+/// The chart ready to draw.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendChart {
+    /// `Path` commands of the HR line ("" when there is nothing to draw).
+    pub hr: String,
+    /// `Path` commands of the systolic line.
+    pub sbp: String,
+    /// `Path` commands of the diastolic line.
+    pub dbp: String,
+    /// Markers inside the window.
+    pub markers: Vec<PlacedMarker>,
+    /// Grid lines: (y in `0..=VIEW`, value).
+    pub grid: Vec<(f64, f64)>,
+    /// Time drawn from.
+    pub from: Instant,
+    /// Time drawn to.
+    pub to: Instant,
+}
+
+/// x of time `t` in the window `from..to` (clamped to the box).
+pub fn x_of(t: Instant, from: Instant, to: Instant) -> f64 {
+    let span = to.as_millis().saturating_sub(from.as_millis()).max(1) as f64;
+    let dt = t.as_millis() as f64 - from.as_millis() as f64;
+    (dt / span * VIEW).clamp(0.0, VIEW)
+}
+
+/// y of a value (clamped to the axis).
+pub fn y_of(value: f64) -> f64 {
+    let f = ((value - Y_MIN) / (Y_MAX - Y_MIN)).clamp(0.0, 1.0);
+    VIEW - f * VIEW
+}
+
+/// The thinned points of one series in `from..=to`: at most one per column (the last
+/// reading falling in it), each as (x, y) in the view box, split into strokes at gaps
+/// longer than `break_after`.
+pub fn thin(
+    series: &[Point],
+    from: Instant,
+    to: Instant,
+    columns: usize,
+    break_after: Duration,
+) -> Vec<Vec<(f64, f64)>> {
+    let columns = columns.max(1);
+    let mut strokes: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut last: Option<(usize, Instant)> = None;
+    for p in series.iter().filter(|p| p.at >= from && p.at <= to) {
+        let x = x_of(p.at, from, to);
+        let col = ((x / VIEW) * columns as f64)
+            .floor()
+            .min(columns as f64 - 1.0) as usize;
+        let point = (x, y_of(p.value));
+        let gap = last.is_some_and(|(_, t)| p.at - t > break_after);
+        match (last, strokes.last_mut()) {
+            (Some((c, _)), Some(stroke)) if c == col && !gap => {
+                // Same column: the later reading replaces the earlier one.
+                if let Some(end) = stroke.last_mut() {
+                    *end = point;
+                }
+            }
+            (Some(_), Some(stroke)) if !gap => stroke.push(point),
+            _ => strokes.push(vec![point]),
+        }
+        last = Some((col, p.at));
+    }
+    strokes
+}
+
+/// `Path` commands for strokes ("M x y L x y …"); a lone point becomes a short dash
+/// so it stays visible.
+pub fn commands(strokes: &[Vec<(f64, f64)>]) -> String {
+    let mut out = String::new();
+    for stroke in strokes {
+        for (i, (x, y)) in stroke.iter().enumerate() {
+            let op = if i == 0 { 'M' } else { 'L' };
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&format!("{op} {x:.1} {y:.1}"));
+        }
+        if stroke.len() == 1 {
+            let (x, y) = stroke[0];
+            out.push_str(&format!(" L {:.1} {y:.1}", (x + 4.0).min(VIEW)));
+        }
+    }
+    out
+}
+
+/// The chart at `now` with at most `columns` points per series.
+pub fn trend_chart(data: &TrendData, now: Instant, columns: usize) -> TrendChart {
+    let (from, to) = data.window(now);
+    let line = |s: &[Point], gap| commands(&thin(s, from, to, columns, gap));
+    TrendChart {
+        hr: line(&data.hr, HR_BREAK),
+        sbp: line(&data.sbp, BP_BREAK),
+        dbp: line(&data.dbp, BP_BREAK),
+        markers: data
+            .markers
+            .iter()
+            .filter(|(t, _)| *t >= from && *t <= to)
+            .map(|(t, kind)| PlacedMarker {
+                x: x_of(*t, from, to),
+                kind: *kind,
+            })
+            .collect(),
+        grid: GRID.iter().map(|v| (y_of(*v), *v)).collect(),
+        from,
+        to,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(v: &[(u64, f64)]) -> Vec<Point> {
+        v.iter()
+            .map(|(s, value)| Point {
+                at: Instant::from_secs(*s),
+                value: *value,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn window_starts_two_minutes_before_stress() {
+        let d = TrendData {
+            hr: pts(&[(10, 64.0), (500, 80.0)]),
+            stress_start: Some(Instant::from_secs(300)),
+            ..Default::default()
+        };
+        assert_eq!(
+            d.window(Instant::from_secs(900)),
+            (Instant::from_secs(180), Instant::from_secs(900))
+        );
+        // Stress soon after the first reading: the window starts at that reading.
+        let d = TrendData {
+            hr: pts(&[(100, 64.0)]),
+            stress_start: Some(Instant::from_secs(150)),
+            ..Default::default()
+        };
+        assert_eq!(d.window(Instant::from_secs(200)).0, Instant::from_secs(100));
+        // Never narrower than five minutes.
+        assert_eq!(
+            d.window(Instant::from_secs(200)).1,
+            Instant::from_secs(100 + 300)
+        );
+    }
+
+    #[test]
+    fn axis_maps_and_clamps() {
+        assert_eq!(y_of(Y_MIN), VIEW);
+        assert_eq!(y_of(Y_MAX), 0.0);
+        assert_eq!(y_of(500.0), 0.0);
+        assert_eq!(y_of(-3.0), VIEW);
+        assert_eq!(y_of(120.0), VIEW / 2.0);
+    }
+
+    #[test]
+    fn one_point_per_column_and_gaps_break_the_line() {
+        let from = Instant::from_secs(0);
+        let to = Instant::from_secs(100);
+        // 10 columns of 10 s; two readings in column 0: the later one stays.
+        let s = pts(&[(1, 60.0), (5, 70.0), (15, 80.0), (80, 90.0)]);
+        let strokes = thin(&s, from, to, 10, Duration::from_secs(30));
+        assert_eq!(strokes.len(), 2, "{strokes:?}");
+        assert_eq!(strokes[0].len(), 2);
+        assert_eq!(strokes[0][0], (50.0, y_of(70.0)));
+        assert_eq!(strokes[1], vec![(800.0, y_of(90.0))]);
+        let cmd = commands(&strokes);
+        assert!(cmd.starts_with("M 50.0 "), "{cmd}");
+        assert_eq!(cmd.matches('M').count(), 2);
+    }
+
+    #[test]
+    fn markers_and_series_come_from_the_journal() {
+        use crate::domain::stress::{StressDrug, Vitals};
+        let ev = |s, event| JournalRow::Event {
+            at: Instant::from_secs(s),
+            actor: Some("t".into()),
+            event,
+        };
+        let rows = vec![
+            ev(
+                10,
+                ExamEvent::VitalsReading {
+                    vitals: Vitals {
+                        hr: Some(64.0),
+                        sbp: Some(120.0),
+                        ..Default::default()
+                    },
+                },
+            ),
+            ev(
+                30,
+                ExamEvent::StressStarted {
+                    drug: StressDrug::Adenosine,
+                    dose: None,
+                },
+            ),
+            ev(200, ExamEvent::StressStopped),
+        ];
+        let d = TrendData::from_journal(&rows);
+        assert_eq!(d.hr.len(), 1);
+        assert_eq!(d.sbp.len(), 1);
+        assert!(d.dbp.is_empty());
+        assert_eq!(d.stress_start, Some(Instant::from_secs(30)));
+        let chart = trend_chart(&d, Instant::from_secs(310), 200);
+        assert_eq!(chart.from, Instant::from_secs(10));
+        let kinds: Vec<_> = chart.markers.iter().map(|m| m.kind).collect();
+        assert_eq!(kinds, [MarkerKind::StressStart, MarkerKind::StressStop]);
+        assert_eq!(chart.markers[0].x, 1000.0 * 20.0 / 300.0);
+    }
+}
