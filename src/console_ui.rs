@@ -370,6 +370,25 @@ impl ConsoleUi {
             )
             .into(),
         );
+        a.set_agents(model(
+            session
+                .exam()
+                .settings()
+                .agents
+                .agents
+                .iter()
+                .filter(|g| g.for_cmr)
+                .map(|g| {
+                    SharedString::from(v.tra(
+                        "console-agent-option",
+                        &[
+                            ("agent", v.tr(&key_for("agent", &g.id))),
+                            ("conc", number(g.mmol_per_ml, 2)),
+                        ],
+                    ))
+                })
+                .collect(),
+        ));
         a.set_criteria(model(
             CRITERIA
                 .iter()
@@ -974,6 +993,22 @@ pub fn install_callbacks(
             drug: StressDrug::Regadenoson,
             dose: None,
         })
+    });
+    let (f, s) = (act.clone(), session.clone());
+    a.on_choose_agent(move |i| {
+        let agent = s.borrow().as_ref().and_then(|s| {
+            s.exam()
+                .settings()
+                .agents
+                .agents
+                .iter()
+                .filter(|g| g.for_cmr)
+                .nth(i as usize)
+                .map(|g| g.id)
+        });
+        if let Some(agent) = agent {
+            f(ExamEvent::AgentSelected { agent });
+        }
     });
     let f = act.clone();
     a.on_stop_infusion(move || f(ExamEvent::StressStopped));

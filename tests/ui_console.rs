@@ -135,13 +135,6 @@ fn technologist_runs_a_stress_exam_by_touch() {
         t0,
     )
     .unwrap();
-    e.handle(
-        ExamEvent::AgentSelected {
-            agent: AgentId::Gadoterate,
-        },
-        t0,
-    )
-    .unwrap();
     let id = {
         let s = ExamSession::preview(e, Instant::from_secs(5));
         let id = s.id();
@@ -236,8 +229,19 @@ fn technologist_runs_a_stress_exam_by_touch() {
     assert!(!has_label(&shell, &sbp_alarm));
     nibp(&shell, 112.0, 70.0);
 
-    // The stress injection with the form's standard values (stress, 0.05 mmol/kg).
+    // The agent chosen by touch (gadoterate, 0.5 mmol/mL), then the stress injection
+    // with the form's standard values (stress, 0.05 mmol/kg).
     tap(&shell, &tr("console-tab-contrast"));
+    assert!(has_label(&shell, &tr("console-agent-none")));
+    tap(&shell, &tr("console-agent-none"));
+    tap(
+        &shell,
+        &tra(
+            "console-agent-option",
+            &[("agent", &tr("agent-gadoterate")), ("conc", "0.5")],
+        ),
+    );
+    assert!(exam(&shell, |x| x.agent() == Some(AgentId::Gadoterate)));
     at(&shell, start_s + 247);
     tap(&shell, &tr("console-inject-entered"));
     tap(&shell, &tr("console-tab-stress"));

@@ -177,3 +177,5 @@ log-other = { $event }
 log-prompt_dismissed = Reminder done: { $prompt }
 log-site-default = site default
 log-by-recovery = (recovered)
+console-agent-choose = Choose the contrast agent
+console-agent-option = { $agent }, { $conc } mmol/mL

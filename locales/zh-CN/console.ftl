@@ -177,3 +177,5 @@ log-other = { $event }
 log-prompt_dismissed = 提醒已完成：{ $prompt }
 log-site-default = 站点默认
 log-by-recovery = （恢复）
+console-agent-choose = 选择对比剂
+console-agent-option = { $agent }，{ $conc } mmol/mL
