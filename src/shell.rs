@@ -650,6 +650,7 @@ impl Shell {
             self.recorder.clone(),
             self.language.clone(),
         );
+        let drug = self.feed.as_ref().and_then(|f| f.drug_cue());
         let events = self.monitor_events.take();
         let tick: Rc<dyn Fn()> = Rc::new(move || {
             let Some(app) = weak.upgrade() else { return };
@@ -668,6 +669,13 @@ impl Shell {
                 while rx.try_recv().is_ok() {}
             }
             let now = open.as_ref().map(|s| s.now()).unwrap_or_default();
+            if let Some(d) = drug.as_ref() {
+                // The built-in simulated patient responds to the kiosk's own stress drug.
+                d.set(
+                    open.as_ref()
+                        .is_some_and(|s| s.exam().stress().drug_active(now)),
+                );
+            }
             let wall = chrono::Local::now().naive_local();
             console
                 .borrow_mut()

@@ -15,6 +15,7 @@ use crate::monitor::sim::{self, Profile, SimConfig};
 pub struct MonitorFeed {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    drug: Option<sim::DrugCue>,
 }
 
 impl std::fmt::Debug for MonitorFeed {
@@ -38,6 +39,8 @@ impl MonitorFeed {
         deliver: impl Fn(LinkEvent) + Send + 'static,
     ) -> std::io::Result<MonitorFeed> {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let drug = (cfg.source == MonitorSource::Simulated).then(sim::DrugCue::default);
+        let drug_for_sim = drug.clone();
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -52,8 +55,10 @@ impl MonitorFeed {
                             let profile = Profile::from_name(&cfg.simulator_profile)
                                 .unwrap_or(Profile::Resting);
                             let protocol = cfg.protocol;
+                            let drug = drug_for_sim.clone();
                             tokio::spawn(async move {
-                                let sim_cfg = SimConfig::new(profile);
+                                let mut sim_cfg = SimConfig::new(profile);
+                                sim_cfg.drug = drug;
                                 let result = match protocol {
                                     crate::monitor::Protocol::Hl7 => {
                                         sim::run_hl7_simulator(monitor_end, sim_cfg).await
@@ -103,7 +108,21 @@ impl MonitorFeed {
         Ok(MonitorFeed {
             stop: Some(stop_tx),
             thread: Some(thread),
+            drug,
         })
+    }
+
+    /// For the built-in simulator: tell it whether the stress drug acts now, so the
+    /// simulated patient responds to the kiosk's own stress start and stop.
+    pub fn set_drug_active(&self, active: bool) {
+        if let Some(d) = &self.drug {
+            d.set(active);
+        }
+    }
+
+    /// The simulator's drug cue (`None` for a real monitor).
+    pub fn drug_cue(&self) -> Option<sim::DrugCue> {
+        self.drug.clone()
     }
 }
 

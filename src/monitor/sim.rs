@@ -9,6 +9,7 @@
 //! the kiosk; `run_intellivue_simulator` likewise. Both return when the peer
 //! closes, or after `max_messages`.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::BytesMut;
@@ -26,6 +27,39 @@ use super::reading::Measure;
 pub const ADENOSINE_START: Duration = Duration::from_secs(60);
 /// How long the simulated response takes to reach its plateau.
 pub const ADENOSINE_RAMP: Duration = Duration::from_secs(120);
+
+/// How long the simulated response takes to wear off after the drug is stopped.
+pub const WASHOUT: Duration = Duration::from_secs(60);
+
+/// When the drug acts, as the kiosk reports it: the built-in simulator responds to the
+/// kiosk's own stress start and stop instead of its fixed script (cloned handles share
+/// one state).
+#[derive(Debug, Clone, Default)]
+pub struct DrugCue(Arc<Mutex<(Option<Instant>, Option<Instant>)>>);
+
+impl PartialEq for DrugCue {
+    /// Two handles are equal when they share one state.
+    fn eq(&self, other: &DrugCue) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl DrugCue {
+    /// The drug is acting (`true`) or not (`false`) now; only changes are recorded.
+    pub fn set(&self, active: bool) {
+        let mut g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match (active, g.0, g.1) {
+            (true, None, _) | (true, Some(_), Some(_)) => *g = (Some(Instant::now()), None),
+            (false, Some(_), None) => g.1 = Some(Instant::now()),
+            _ => {}
+        }
+    }
+
+    fn phase(&self, clock: &Clock) -> (Option<Duration>, Option<Duration>) {
+        let g = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        (g.0.map(|i| clock.at(i)), g.1.map(|i| clock.at(i)))
+    }
+}
 
 /// A scripted patient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,9 +115,26 @@ impl Profile {
 
     /// The vitals `t` after the profile starts (deterministic).
     pub fn vitals_at(self, t: Duration) -> Vitals {
+        self.vitals_with(t, Some(ADENOSINE_START), None)
+    }
+
+    /// The vitals at profile time `t` when the drug started at `start` and was stopped
+    /// at `stop` (profile times; `None`: not given / not stopped). The response builds up
+    /// over [`ADENOSINE_RAMP`] and wears off over [`WASHOUT`] after the stop.
+    pub fn vitals_with(
+        self,
+        t: Duration,
+        start: Option<Duration>,
+        stop: Option<Duration>,
+    ) -> Vitals {
         let s = t.as_secs_f64();
-        let ramp =
-            ((s - ADENOSINE_START.as_secs_f64()) / ADENOSINE_RAMP.as_secs_f64()).clamp(0.0, 1.0);
+        let up = start.map_or(0.0, |a| {
+            ((s - a.as_secs_f64()) / ADENOSINE_RAMP.as_secs_f64()).clamp(0.0, 1.0)
+        });
+        let down = stop.map_or(1.0, |b| {
+            1.0 - ((s - b.as_secs_f64()) / WASHOUT.as_secs_f64()).clamp(0.0, 1.0)
+        });
+        let ramp = up * down;
         let (d_hr, d_sys, d_dia) = match self {
             Profile::Resting => (0.0, 0.0, 0.0),
             Profile::AdenosineResponder => (25.0, -12.0, -8.0),
@@ -148,6 +199,8 @@ pub struct SimConfig {
     pub ack_timeout: Duration,
     /// Stop after this many messages (`None`: until the peer closes).
     pub max_messages: Option<u64>,
+    /// Follow the kiosk's stress start and stop instead of the fixed script.
+    pub drug: Option<DrugCue>,
 }
 
 impl SimConfig {
@@ -164,6 +217,17 @@ impl SimConfig {
             faults: Vec::new(),
             ack_timeout: Duration::from_secs(2),
             max_messages: None,
+            drug: None,
+        }
+    }
+
+    fn vitals(&self, clock: &Clock, t: Duration) -> Vitals {
+        match &self.drug {
+            Some(d) => {
+                let (start, stop) = d.phase(clock);
+                self.profile.vitals_with(t, start, stop)
+            }
+            None => self.profile.vitals_at(t),
         }
     }
 
@@ -226,6 +290,14 @@ impl Clock {
         };
         self.start.elapsed().mul_f64(scale)
     }
+    fn at(&self, i: Instant) -> Duration {
+        let scale = if self.cfg_scale.is_finite() && self.cfg_scale > 0.0 {
+            self.cfg_scale
+        } else {
+            1.0
+        };
+        i.saturating_duration_since(self.start).mul_f64(scale)
+    }
     fn wall(&self, t: Duration) -> NaiveDateTime {
         self.start_wall + chrono::Duration::milliseconds(t.as_millis().min(i64::MAX as u128) as i64)
     }
@@ -245,7 +317,16 @@ pub fn hl7_message(
     wall: NaiveDateTime,
     nibp_at: Option<NaiveDateTime>,
 ) -> String {
-    let v = profile.vitals_at(t);
+    hl7_message_of(index, &profile.vitals_at(t), wall, nibp_at)
+}
+
+/// [`hl7_message`] for given vitals.
+pub fn hl7_message_of(
+    index: u64,
+    v: &Vitals,
+    wall: NaiveDateTime,
+    nibp_at: Option<NaiveDateTime>,
+) -> String {
     let wall = round_to_second(wall);
     let mut obs = vec![
         OruObservation {
@@ -316,7 +397,7 @@ where
             last_nibp = Some(t);
         }
         let nibp_at = last_nibp.filter(|_| nibp_due).map(|l| clock.wall(l));
-        let msg = hl7_message(i, cfg.profile, t, clock.wall(t), nibp_at);
+        let msg = hl7_message_of(i, &cfg.vitals(&clock, t), clock.wall(t), nibp_at);
         let control_id = format!("SIM{i:06}");
         i += 1;
         stats.sent += 1;
@@ -381,7 +462,19 @@ pub fn intellivue_poll_reply(
     wall: NaiveDateTime,
     nibp: Option<(Duration, NaiveDateTime)>,
 ) -> Vec<u8> {
-    let v = profile.vitals_at(t);
+    let nibp = nibp.map(|(nt, w)| (profile.vitals_at(nt), w));
+    intellivue_poll_reply_of(invoke_id, poll_number, &profile.vitals_at(t), t, wall, nibp)
+}
+
+/// [`intellivue_poll_reply`] for given vitals (and the NIBP's own).
+pub fn intellivue_poll_reply_of(
+    invoke_id: u16,
+    poll_number: u16,
+    v: &Vitals,
+    t: Duration,
+    wall: NaiveDateTime,
+    nibp: Option<(Vitals, NaiveDateTime)>,
+) -> Vec<u8> {
     let mut groups = vec![
         ObservationGroup {
             handle: HANDLE_HR,
@@ -394,8 +487,7 @@ pub fn intellivue_poll_reply(
             values: vec![(Measure::Spo2, FloatValue::Number(v.spo2), 0)],
         },
     ];
-    if let Some((nt, nwall)) = nibp {
-        let nv = profile.vitals_at(nt);
+    if let Some((nv, nwall)) = nibp {
         groups.push(ObservationGroup {
             handle: HANDLE_NIBP,
             observed_at: Some(nwall),
@@ -459,11 +551,12 @@ where
                 if last_nibp.is_none_or(|l| t >= l + cfg.nibp_interval) {
                     last_nibp = Some(t);
                 }
-                let nibp = last_nibp.map(|l| (l, round_to_second(clock.wall(l))));
-                intellivue_poll_reply(
+                let nibp =
+                    last_nibp.map(|l| (cfg.vitals(&clock, l), round_to_second(clock.wall(l))));
+                intellivue_poll_reply_of(
                     invoke_id,
                     poll_number,
-                    cfg.profile,
+                    &cfg.vitals(&clock, t),
                     t,
                     round_to_second(clock.wall(t)),
                     nibp,
@@ -549,5 +642,54 @@ mod tests {
     fn garbage_avoids_frame_start() {
         assert!(!garbage(1000, 3, 0x0B).contains(&0x0B));
         assert_eq!(garbage(10, 1, 0), garbage(10, 1, 0));
+    }
+
+    #[test]
+    fn the_simulated_patient_follows_the_kiosks_drug() {
+        let p = Profile::AdenosineResponder;
+        let s = Duration::from_secs;
+        // Not given: resting, whatever the time.
+        let rest = p.vitals_with(s(600), None, None);
+        assert!((rest.hr - 68.0).abs() <= 2.0, "{rest:?}");
+        // Given at 300 s: nothing before, the plateau 120 s later.
+        assert!((p.vitals_with(s(290), Some(s(300)), None).hr - 68.0).abs() <= 2.0);
+        let plateau = p.vitals_with(s(430), Some(s(300)), None);
+        assert!(
+            plateau.hr - 68.0 >= 22.0 && plateau.sys <= 111.0,
+            "{plateau:?}"
+        );
+        // Stopped at 500 s: worn off a minute later.
+        let after = p.vitals_with(s(561), Some(s(300)), Some(s(500)));
+        assert!((after.hr - 68.0).abs() <= 2.0, "{after:?}");
+        // The fixed script is the same as a drug given at ADENOSINE_START.
+        assert_eq!(
+            p.vitals_at(s(200)),
+            p.vitals_with(s(200), Some(ADENOSINE_START), None)
+        );
+    }
+
+    #[test]
+    fn a_drug_cue_records_only_changes() {
+        let cue = DrugCue::default();
+        let clock = Clock {
+            start: Instant::now(),
+            cfg_scale: 1.0,
+            start_wall: NaiveDateTime::default(),
+        };
+        assert_eq!(cue.phase(&clock), (None, None));
+        cue.set(false);
+        assert_eq!(cue.phase(&clock), (None, None));
+        cue.set(true);
+        let (start, stop) = cue.phase(&clock);
+        assert!(start.is_some() && stop.is_none());
+        cue.set(true);
+        assert_eq!(
+            cue.phase(&clock).0,
+            start,
+            "a repeated 'active' keeps the start"
+        );
+        cue.set(false);
+        assert!(cue.phase(&clock).1.is_some());
+        assert_eq!(cue.clone(), cue);
     }
 }
