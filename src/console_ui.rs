@@ -204,7 +204,14 @@ impl ConsoleUi {
                 crate::domain::Decision::Warning { code } => {
                     self.notice = Some((key_for("warning", code), false))
                 }
-                crate::domain::Decision::Rejected { code } => {
+                // The nurse's sign-off refusals are shown in nurse mode, not here.
+                crate::domain::Decision::Rejected { code }
+                    if !matches!(
+                        code,
+                        crate::domain::RejectCode::NoExamType
+                            | crate::domain::RejectCode::PreparationIncomplete
+                    ) =>
+                {
                     self.notice = Some((key_for("rejected", code), true))
                 }
                 _ => {}

@@ -1110,7 +1110,7 @@ impl NursePanel {
                 let value = match f {
                     Fact::Egfr => patient
                         .and_then(|p| p.egfr)
-                        .map(|v| format!("{} {}", format_number(v, 0), tr("unit-egfr")))
+                        .map(|v| format_number(v, 0))
                         .unwrap_or_else(|| empty.clone()),
                     Fact::EgfrDate => patient
                         .and_then(|p| p.egfr_date.clone())

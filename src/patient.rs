@@ -364,6 +364,11 @@ impl PatientController {
         self.settings
     }
 
+    /// The registered patient's name, if any.
+    pub fn patient_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
     /// Starts over for the registered exam's patient (`None`: no exam registered).
     /// Everything the previous patient did is forgotten.
     pub fn set_patient(&mut self, name: Option<&str>) {

@@ -103,6 +103,11 @@ impl PatientPanel {
         self.inner.controller.borrow_mut().set_sink(sink);
     }
 
+    /// The registered patient's name, if any.
+    pub fn name(&self) -> Option<String> {
+        self.with(|c, _| c.patient_name().map(str::to_string))
+    }
+
     /// Starts over for the registered exam's patient (`None`: no exam registered).
     pub fn set_patient(&self, name: Option<&str>) {
         self.update(|c, _| c.set_patient(name));

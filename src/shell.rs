@@ -51,6 +51,10 @@ pub const SCREENS: [(&str, Screen); 28] = [
     ("admin-settings", Screen::Admin),
 ];
 
+/// Who the log names for an action taken on the lock screen without a sign-in (only
+/// stopping the stress drug is offered there).
+pub const LOCK_SCREEN_ACTOR: &str = "lock-screen";
+
 /// The demonstration patient of screenshots (never shown in the kiosk itself).
 pub const DEMO_PATIENT_NAME: [(Language, &str); 2] = [
     (Language::ZhCn, "王小明"),
@@ -542,6 +546,7 @@ impl Shell {
         self.recorder = Some(recorder);
         let weak = self.app.as_weak();
         let (session, lang) = (self.session.clone(), self.language.clone());
+        let patient = self.patient.clone();
         let timer = slint::Timer::default();
         timer.start(
             slint::TimerMode::Repeated,
@@ -550,6 +555,15 @@ impl Shell {
                 let Some(app) = weak.upgrade() else { return };
                 while let Ok(report) = rx.try_recv() {
                     apply_recorder_report(&app, &lang, &session, report);
+                    // A resumed exam: patient mode greets the registered patient again.
+                    if let Some(reg) = session
+                        .borrow()
+                        .as_ref()
+                        .and_then(|s| crate::registration::Registration::from_json(s.record()))
+                        && patient.name().is_none()
+                    {
+                        patient.set_patient(Some(&reg.name));
+                    }
                 }
             },
         );
@@ -638,9 +652,10 @@ impl Shell {
             {
                 let staff = self.staff.clone();
                 Rc::new(move || {
+                    // Nobody signed in: an action from the lock screen (stop infusion).
                     staff
                         .actor()
-                        .unwrap_or_else(|| crate::console_ui::CONSOLE_ACTOR.to_string())
+                        .unwrap_or_else(|| LOCK_SCREEN_ACTOR.to_string())
                 })
             },
         );

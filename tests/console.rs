@@ -217,6 +217,7 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
         "spo2_low",
         "monitor_lost",
         "adverse_reaction",
+        "infusion_overdue",
     ] {
         let code: AlarmCode = serde_json::from_value(serde_json::json!(a)).unwrap();
         keys.push(key_for("alarm", &code));

@@ -127,6 +127,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
         .window()
         .set_size(slint::PhysicalSize::new(1280, 800));
     shell.start_recorder().unwrap();
+    shell.start_console();
 
     // Staff accounts (an administrator adds them; here straight into the store).
     {
@@ -516,4 +517,65 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     assert_eq!(shell.app().get_screen(), Screen::Home);
     press(&shell, &en("role-nurse"));
     assert!(signin().get_open());
+
+    // While the stress drug runs, the lock screen offers to stop it without a PIN;
+    // the log names the lock screen as the actor.
+    {
+        let rec = shell.recorder().unwrap().clone();
+        let mut open = shell.session().borrow_mut();
+        open.as_mut()
+            .unwrap()
+            .handle(
+                ExamEvent::StressStarted {
+                    drug: cmr_kiosk::domain::StressDrug::Adenosine,
+                    dose: None,
+                },
+                "wangfang",
+                &rec,
+            )
+            .unwrap();
+    }
+    shell.console_tick();
+    assert!(shell.session().borrow().as_ref().unwrap().exam().stress().infusing());
+    press(&shell, &en("lock-stop-infusion"));
+    assert!(!shell.session().borrow().as_ref().unwrap().exam().stress().infusing());
+    let rows = wait_for(&url, |log| {
+        log.iter().any(|e| matches!(e, ExamEvent::StressStopped))
+    });
+    assert!(rows.iter().any(|e| matches!(e, ExamEvent::StressStopped)));
+    let actor = {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let store = Store::open(&url).await.unwrap();
+            store
+                .entries_after("nurse-test", 0, 10_000)
+                .await
+                .unwrap()
+                .into_iter()
+                .rfind(|e| e.payload.contains("stress_stopped"))
+                .map(|e| e.actor)
+        })
+    };
+    assert_eq!(actor.as_deref(), Some(cmr_kiosk::shell::LOCK_SCREEN_ACTOR));
+
+    // A restart resumes the exam from the log: patient mode greets the registered
+    // patient again (identity step, masked name) without a new registration.
+    drop(shell);
+    let mut config2 = Config::default();
+    config2.database.url = url.clone();
+    config2.database.device_id = "nurse-test".into();
+    let mut again = Shell::new(config2, loc.clone()).unwrap();
+    again.start_recorder().unwrap();
+    for _ in 0..100 {
+        i_slint_backend_testing::mock_elapsed_time(Duration::from_millis(100));
+        if again.patient().name().is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(again.patient().name().as_deref(), Some("Wang Xiaoming"));
+    assert!(again.session().borrow().is_some(), "the exam resumed");
 }

@@ -179,3 +179,4 @@ log-site-default = site default
 log-by-recovery = (recovered)
 console-agent-choose = Choose the contrast agent
 console-agent-option = { $agent }, { $conc } mmol/mL
+alarm-infusion_overdue = Infusion running past its longest time: stop it

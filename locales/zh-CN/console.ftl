@@ -179,3 +179,4 @@ log-site-default = 站点默认
 log-by-recovery = （恢复）
 console-agent-choose = 选择对比剂
 console-agent-option = { $agent }，{ $conc } mmol/mL
+alarm-infusion_overdue = 输注超过最长时间：请停止输注

@@ -228,6 +228,9 @@ pub enum AlarmCode {
     MonitorLost,
     /// An adverse reaction / stop criterion was noted during stress.
     AdverseReaction,
+    /// The stress infusion is still running past its longest time (medium priority,
+    /// until it is stopped).
+    InfusionOverdue,
 }
 
 /// Alarm priority (IEC 60601-1-8).

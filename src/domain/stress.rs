@@ -427,6 +427,7 @@ impl StressProtocol {
                     },
                 );
                 self.clear(AlarmCode::MonitorLost);
+                self.clear(AlarmCode::InfusionOverdue);
                 Ok(())
             }
             _ => Err(RejectCode::NoStressRunning),
@@ -640,6 +641,9 @@ impl StressProtocol {
                             code: WarningCode::InfusionOverdue,
                         },
                     );
+                    // A drug still running past its longest time is an alarm, not
+                    // only a notice: it sounds until the infusion is stopped.
+                    self.alarm(at, AlarmCode::InfusionOverdue, AlarmPriority::Medium);
                 }
                 Deadline::RestReady => {
                     self.timers.rest_ready_emitted = true;
