@@ -536,9 +536,27 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
             .unwrap();
     }
     shell.console_tick();
-    assert!(shell.session().borrow().as_ref().unwrap().exam().stress().infusing());
+    assert!(
+        shell
+            .session()
+            .borrow()
+            .as_ref()
+            .unwrap()
+            .exam()
+            .stress()
+            .infusing()
+    );
     press(&shell, &en("lock-stop-infusion"));
-    assert!(!shell.session().borrow().as_ref().unwrap().exam().stress().infusing());
+    assert!(
+        !shell
+            .session()
+            .borrow()
+            .as_ref()
+            .unwrap()
+            .exam()
+            .stress()
+            .infusing()
+    );
     let rows = wait_for(&url, |log| {
         log.iter().any(|e| matches!(e, ExamEvent::StressStopped))
     });

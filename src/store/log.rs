@@ -920,7 +920,28 @@ impl Store {
                 break;
             }
         }
-        match self.head(device).await? {
+        let head = self.head(device).await?;
+        // The kiosk may be writing while we read: rows appended after the walk are
+        // under a newer head. Walk on to the head before calling anything missing.
+        while let Some((seq, _)) = head
+            && seq > prev_seq
+        {
+            let page = self
+                .rows_after(device, prev_seq, (seq - prev_seq).min(PAGE_ROWS))
+                .await?;
+            if page.is_empty() {
+                break;
+            }
+            for row in page {
+                if let Some(bad) = self.check_row(device, &row, prev_seq, &prev_hash).await? {
+                    return Ok(Some(bad));
+                }
+                *checked += 1;
+                prev_seq = row.seq;
+                prev_hash = row.hash;
+            }
+        }
+        match head {
             Some((seq, _)) if seq > prev_seq => Ok(Some(BadRow {
                 device: device.to_string(),
                 seq: prev_seq + 1,
