@@ -239,6 +239,22 @@ impl ExamSession {
 }
 
 impl ExamSession {
+    /// Whether the series with this UID is already logged as acquired in this exam.
+    pub fn has_series(&self, series_uid: &str) -> bool {
+        self.journal.iter().any(|r| {
+            matches!(
+                r,
+                JournalRow::Event {
+                    event: ExamEvent::SeriesAcquired {
+                        acquisition: Some(a),
+                        ..
+                    },
+                    ..
+                } if a.series_uid == series_uid
+            )
+        })
+    }
+
     /// A settled series from the incoming folder: the scanner's vendor, model and field
     /// strength are recorded once (5.2.3), and a classified series is logged as acquired
     /// with its parameters and acquisition times. Unclassified series change nothing.
@@ -255,6 +271,12 @@ impl ExamSession {
             self.handle(ExamEvent::ScannerRecorded { scanner }, "scanner", recorder)?;
         }
         match crate::dicom::watch::acquired_event(report) {
+            // A series already in the log (the folder is read again after a restart)
+            // is not logged twice.
+            Some(ExamEvent::SeriesAcquired {
+                acquisition: Some(a),
+                ..
+            }) if self.has_series(&a.series_uid) => Ok(false),
             Some(event) => {
                 self.handle(event, "scanner", recorder)?;
                 Ok(true)

@@ -144,6 +144,16 @@ fn clause_5_2_3_a_settled_series_is_logged_with_scanner_and_acquisition_times() 
             _ => continue,
         }
     };
+    // The folder is read again by the restarted kiosk: the series is already in the
+    // log and is not logged twice.
+    let mut resumed = ExamSession::recover(ProtocolSettings::default(), &recovered).unwrap();
+    let mut watch = FolderWatch::new(&incoming, Rules::builtin());
+    let again: Vec<_> = (0..4).flat_map(|_| watch.poll()).collect();
+    let Some(WatchEvent::Series { report, technique }) = again.first() else {
+        panic!("{again:?}")
+    };
+    assert!(!resumed.apply_series(report, technique, &rec).unwrap());
+    assert_eq!(resumed.exam().acquired().len(), 1);
     drop(rec);
     drop(rx);
     let kinds: Vec<_> = recovered.events.iter().map(|e| &e.event).collect();
