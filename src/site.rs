@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{Config, ConfigError};
 
 /// The keys the admin screens may change, as `section.key`.
-pub const EDITABLE: [&str; 14] = [
+pub const EDITABLE: [&str; 13] = [
     "institution.name",
     "scanner.vendor",
     "scanner.model",
@@ -24,7 +24,6 @@ pub const EDITABLE: [&str; 14] = [
     "monitor.source",
     "monitor.protocol",
     "monitor.port",
-    "monitor.baud",
     "monitor.device_profile",
     "monitor.simulator_profile",
 ];

@@ -33,6 +33,26 @@ pub enum DeskError {
     Login(#[from] LoginError),
 }
 
+/// The audit event of an account change with its outcome.
+fn audit_of<T>(
+    action: AuditAction,
+    user: Option<String>,
+    subject: String,
+    result: &Result<T, LoginError>,
+) -> AuditEvent {
+    AuditEvent {
+        action,
+        user,
+        subject: Some(subject),
+        outcome: match result {
+            Ok(_) => AuditOutcome::Success,
+            Err(e) => AuditOutcome::Failure {
+                reason: e.to_string(),
+            },
+        },
+    }
+}
+
 /// The staff sign-in state of one kiosk.
 #[derive(Debug)]
 pub struct StaffDesk {
@@ -199,17 +219,12 @@ impl StaffDesk {
         recorder
             .with_store(move |store| async move {
                 let result = store.add_staff(&new).await;
-                let event = AuditEvent {
-                    action: AuditAction::UserAdded,
-                    user: by.or_else(|| Some(new.username.clone())),
-                    subject: Some(format!("{} ({})", new.username, new.role)),
-                    outcome: match &result {
-                        Ok(_) => AuditOutcome::Success,
-                        Err(e) => AuditOutcome::Failure {
-                            reason: e.to_string(),
-                        },
-                    },
-                };
+                let event = audit_of(
+                    AuditAction::UserAdded,
+                    by.or_else(|| Some(new.username.clone())),
+                    format!("{} ({})", new.username, new.role),
+                    &result,
+                );
                 store.audit(&device, at, &event).await?;
                 result
             })
@@ -231,17 +246,7 @@ impl StaffDesk {
         recorder
             .with_store(move |store| async move {
                 let result = store.disable_staff(&username).await;
-                let event = AuditEvent {
-                    action: AuditAction::UserDisabled,
-                    user: by,
-                    subject: Some(username),
-                    outcome: match &result {
-                        Ok(()) => AuditOutcome::Success,
-                        Err(e) => AuditOutcome::Failure {
-                            reason: e.to_string(),
-                        },
-                    },
-                };
+                let event = audit_of(AuditAction::UserDisabled, by, username, &result);
                 store.audit(&device, at, &event).await?;
                 result
             })

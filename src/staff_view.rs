@@ -127,21 +127,8 @@ impl std::fmt::Debug for StaffPanel {
     }
 }
 
-const SETTING_KEYS: [&str; 13] = [
-    "institution.name",
-    "scanner.vendor",
-    "scanner.model",
-    "scanner.field_strength_t",
-    "ui.language",
-    "ui.theme",
-    "ui.idle_lock_s",
-    "ui.breath_hold_threshold_s",
-    "monitor.source",
-    "monitor.protocol",
-    "monitor.port",
-    "monitor.device_profile",
-    "monitor.simulator_profile",
-];
+/// The admin screen's settings, in the order shown: every key the kiosk may change.
+const SETTING_KEYS: [&str; 13] = crate::site::EDITABLE;
 
 fn cycle<'a>(options: &[&'a str], current: &str) -> &'a str {
     let i = options.iter().position(|o| *o == current).unwrap_or(0);
