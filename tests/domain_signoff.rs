@@ -64,13 +64,7 @@ fn exam(exam_type: Option<ExamType>, egfr: Option<f64>, answers: ScreeningAnswer
 }
 
 fn sign(e: &mut Exam) -> Outcome {
-    e.handle(
-        ExamEvent::SignedOff {
-            by: "nurse1".into(),
-        },
-        Instant::from_secs(20),
-    )
-    .unwrap()
+    sign_at(e, 20)
 }
 
 fn clip(status: MrStatus) -> ScreeningAnswers {

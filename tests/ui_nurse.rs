@@ -64,6 +64,15 @@ fn keys(shell: &Shell, text: &str) {
     }
 }
 
+/// Runs `f` against the kiosk's store (a second connection, as an auditor would).
+fn with_store<T>(url: &str, f: impl AsyncFnOnce(Store) -> T) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { f(Store::open(url).await.unwrap()).await })
+}
+
 fn events(url: &str) -> Vec<ExamEvent> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -94,12 +103,7 @@ fn wait_for(url: &str, done: impl Fn(&[ExamEvent]) -> bool) -> Vec<ExamEvent> {
 }
 
 fn audit_count(url: &str, action: &str) -> usize {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let store = Store::open(url).await.unwrap();
+    with_store(url, async |store| {
         store
             .entries_after("nurse-test", 0, 10_000)
             .await
@@ -131,12 +135,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
 
     // Staff accounts (an administrator adds them; here straight into the store).
     {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let store = Store::open(&url).await.unwrap();
+        with_store(&url, async |store| {
             for (u, name, role, pin) in [
                 ("admin", "Admin", Role::Admin, "9999"),
                 ("nurse1", "Nurse Zhang", Role::Nurse, "2468"),
@@ -561,22 +560,15 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
         log.iter().any(|e| matches!(e, ExamEvent::StressStopped))
     });
     assert!(rows.iter().any(|e| matches!(e, ExamEvent::StressStopped)));
-    let actor = {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let store = Store::open(&url).await.unwrap();
-            store
-                .entries_after("nurse-test", 0, 10_000)
-                .await
-                .unwrap()
-                .into_iter()
-                .rfind(|e| e.payload.contains("stress_stopped"))
-                .map(|e| e.actor)
-        })
-    };
+    let actor = with_store(&url, async |store| {
+        store
+            .entries_after("nurse-test", 0, 10_000)
+            .await
+            .unwrap()
+            .into_iter()
+            .rfind(|e| e.payload.contains("stress_stopped"))
+            .map(|e| e.actor)
+    });
     assert_eq!(actor.as_deref(), Some(cmr_kiosk::shell::LOCK_SCREEN_ACTOR));
 
     // A restart resumes the exam from the log: patient mode greets the registered
