@@ -74,12 +74,7 @@ fn with_store<T>(url: &str, f: impl AsyncFnOnce(Store) -> T) -> T {
 }
 
 fn events(url: &str) -> Vec<ExamEvent> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let store = Store::open(url).await.unwrap();
+    with_store(url, async |store| {
         let device = cmr_kiosk::store::log::DeviceId::new("nurse-test").unwrap();
         let exam = store
             .open_exam(&device)
