@@ -1,10 +1,12 @@
 //! The `cmr-kiosk` binary's subcommands, run as a user would run them.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::Duration;
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::kiosk;
 
-const BIN: &str = env!("CARGO_BIN_EXE_cmr-kiosk");
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
 
 fn scenario(name: &str) -> String {
     format!("{}/tests/scenarios/{name}", env!("CARGO_MANIFEST_DIR"))
@@ -12,7 +14,7 @@ fn scenario(name: &str) -> String {
 
 #[test]
 fn simulate_prints_the_expected_lines() {
-    let out = Command::new(BIN)
+    let out = kiosk()
         .args(["simulate", &scenario("full_stress_rest.json")])
         .output()
         .unwrap();
@@ -46,7 +48,7 @@ fn simulate_prints_the_expected_lines() {
 
 #[test]
 fn simulate_refuses_a_malformed_file_with_status_2_and_nothing_on_stdout() {
-    let out = Command::new(BIN)
+    let out = kiosk()
         .args(["simulate", &scenario("malformed/negative_rate.json")])
         .output()
         .unwrap();
@@ -55,7 +57,7 @@ fn simulate_refuses_a_malformed_file_with_status_2_and_nothing_on_stdout() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("rate_ml_s") && err.contains("step 1"), "{err}");
 
-    let out = Command::new(BIN)
+    let out = kiosk()
         .args(["simulate", "/nonexistent/scenario.json"])
         .output()
         .unwrap();
@@ -68,7 +70,7 @@ fn a_broken_config_is_named_and_refused() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("kiosk.toml");
     std::fs::write(&cfg, "[ui]\ndpi = 5.0\n").unwrap();
-    let out = Command::new(BIN)
+    let out = kiosk()
         .args([
             "--config",
             cfg.to_str().unwrap(),
@@ -86,7 +88,7 @@ fn a_broken_config_is_named_and_refused() {
 fn screenshot_command_writes_a_png() {
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("home.png");
-    let out = Command::new(BIN)
+    let out = kiosk()
         .args([
             "screenshot",
             "--screen",
@@ -107,7 +109,7 @@ fn screenshot_command_writes_a_png() {
     );
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");
-    let out = Command::new(BIN)
+    let out = kiosk()
         .args(["screenshot", "--screen", "nowhere", "--out", "/dev/null"])
         .output()
         .unwrap();
@@ -118,7 +120,7 @@ fn screenshot_command_writes_a_png() {
 /// `monitor simulate --pty` in one process, `monitor listen --port` in another: the
 /// readings cross a real pseudo-terminal and come out as JSON lines.
 fn simulator_to_listener(protocol: &str) {
-    let mut sim = Command::new(BIN)
+    let mut sim = kiosk()
         .args([
             "monitor",
             "simulate",
@@ -138,7 +140,7 @@ fn simulator_to_listener(protocol: &str) {
         .unwrap();
     let path = path.trim().to_string();
     assert!(path.starts_with("/dev/"), "pty path printed: {path:?}");
-    let out = Command::new(BIN)
+    let out = kiosk()
         .args([
             "monitor",
             "listen",
@@ -183,4 +185,97 @@ fn monitor_simulate_and_listen_over_a_pty_hl7() {
 #[test]
 fn monitor_simulate_and_listen_over_a_pty_intellivue() {
     simulator_to_listener("intellivue");
+}
+
+#[test]
+fn cli_numbers_out_of_range_are_refused_not_panicked() {
+    for args in [
+        &[
+            "monitor",
+            "listen",
+            "--tcp",
+            "127.0.0.1:0",
+            "--protocol",
+            "hl7",
+            "--seconds",
+            "1e20",
+        ][..],
+        &[
+            "monitor",
+            "listen",
+            "--tcp",
+            "127.0.0.1:0",
+            "--protocol",
+            "hl7",
+            "--seconds",
+            "inf",
+        ],
+        &[
+            "monitor",
+            "listen",
+            "--tcp",
+            "127.0.0.1:0",
+            "--protocol",
+            "hl7",
+            "--seconds=-1",
+        ],
+        &[
+            "monitor",
+            "listen",
+            "--tcp",
+            "127.0.0.1:0",
+            "--protocol",
+            "hl7",
+            "--seconds",
+            "NaN",
+        ],
+        &[
+            "monitor",
+            "simulate",
+            "--protocol",
+            "hl7",
+            "--connect",
+            "127.0.0.1:9",
+            "--time-scale",
+            "1e300",
+        ],
+        &[
+            "monitor",
+            "simulate",
+            "--protocol",
+            "hl7",
+            "--connect",
+            "127.0.0.1:9",
+            "--time-scale",
+            "0",
+        ],
+        &[
+            "monitor",
+            "simulate",
+            "--protocol",
+            "hl7",
+            "--connect",
+            "127.0.0.1:9",
+            "--baud",
+            "7",
+        ],
+        &[
+            "dicom",
+            "synth",
+            "--step",
+            "cine_2ch",
+            "--out",
+            "/nonexistent",
+            "--number=-5",
+        ],
+    ] {
+        let out = kiosk().args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(
+            err.contains("invalid value"),
+            "{args:?} says what is wrong: {err}"
+        );
+    }
 }

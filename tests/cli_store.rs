@@ -1,13 +1,15 @@
 //! `cmr-kiosk user …`, `log verify` and `sync --once` run as an administrator would.
 
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::kiosk;
+
 use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_cmr-kiosk");
+use std::process::{Output, Stdio};
 
 fn run(config: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(BIN)
+    let mut child = kiosk()
         .arg("--config")
         .arg(config)
         .args(args)

@@ -1,11 +1,9 @@
 //! `cmr-kiosk dicom synth` writes a series the kiosk's own scanner-side reading
 //! classifies as the step asked for; a wrong step is refused by name.
 
-use std::process::Command;
-
-fn kiosk() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_cmr-kiosk"))
-}
+#[path = "support/cli.rs"]
+mod cli_support;
+use cli_support::kiosk;
 
 #[test]
 fn a_synthetic_series_is_read_back_as_its_step() {
