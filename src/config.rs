@@ -264,6 +264,22 @@ impl Database {
         }
     }
 
+    /// The folder for the kiosk's own state files (site settings, the DICOM skip
+    /// ledger): beside the SQLite database, else the kiosk's data directory.
+    pub fn state_dir(&self) -> PathBuf {
+        let url = self.effective_url();
+        if let Some(file) = url.strip_prefix("sqlite://") {
+            let file = file.split('?').next().unwrap_or(file);
+            if let Some(dir) = Path::new(file)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                return dir.to_path_buf();
+            }
+        }
+        default_data_dir()
+    }
+
     /// The URL to open: the configured one, or the default SQLite file.
     pub fn effective_url(&self) -> String {
         if self.url.is_empty() {
@@ -317,13 +333,38 @@ pub struct MonitorConfig {
     pub parity: Parity,
     /// Serial flow control.
     pub flow_control: FlowControl,
-    /// Address the kiosk listens on for HL7 over TCP.
+    /// Address the kiosk listens on for HL7 over TCP: loopback by default; a
+    /// site names the one interface its monitor network reaches.
     pub tcp_listen: String,
+    /// Peer addresses allowed to connect to the monitor port; empty: any.
+    pub tcp_allow: Vec<String>,
+    /// Connections served at once on the monitor port (1–16).
+    pub tcp_max_connections: usize,
+    /// Seconds a begun HL7 frame may take to finish (1–300).
+    pub tcp_frame_timeout_s: f64,
+    /// Seconds of silence before a monitor connection is closed (10–3600).
+    pub tcp_idle_timeout_s: f64,
     /// Profile of the built-in simulator: `resting`, `responder`, `non-responder`, `hypotensive`.
     pub simulator_profile: String,
     /// A device profile from `hardware/profiles/` (e.g. `philips-intellivue-mib`) for
     /// expected update intervals and poll settings; empty: the protocol's defaults.
     pub device_profile: String,
+}
+
+impl MonitorConfig {
+    /// The monitor port's guard from these settings (addresses already validated).
+    pub fn listener_limits(&self) -> crate::monitor::link::ListenerLimits {
+        crate::monitor::link::ListenerLimits {
+            allow: self
+                .tcp_allow
+                .iter()
+                .filter_map(|a| a.parse().ok())
+                .collect(),
+            max_connections: self.tcp_max_connections,
+            frame_timeout: std::time::Duration::from_secs_f64(self.tcp_frame_timeout_s),
+            idle_timeout: std::time::Duration::from_secs_f64(self.tcp_idle_timeout_s),
+        }
+    }
 }
 
 impl Default for MonitorConfig {
@@ -335,7 +376,11 @@ impl Default for MonitorConfig {
             baud: 115_200,
             parity: Parity::None,
             flow_control: FlowControl::None,
-            tcp_listen: "0.0.0.0:2575".to_string(),
+            tcp_listen: "127.0.0.1:2575".to_string(),
+            tcp_allow: Vec::new(),
+            tcp_max_connections: crate::monitor::link::DEFAULT_MAX_CONNECTIONS,
+            tcp_frame_timeout_s: crate::monitor::link::DEFAULT_FRAME_TIMEOUT.as_secs_f64(),
+            tcp_idle_timeout_s: crate::monitor::link::DEFAULT_IDLE_TIMEOUT.as_secs_f64(),
             simulator_profile: "resting".to_string(),
             device_profile: String::new(),
         }
@@ -464,6 +509,31 @@ impl Config {
             return invalid(
                 "monitor.baud",
                 format!("{} is not one of {:?}", m.baud, BAUD_RATES),
+            );
+        }
+        for a in &m.tcp_allow {
+            if a.parse::<std::net::IpAddr>().is_err() {
+                return invalid("monitor.tcp_allow", format!("`{a}` is not an IP address"));
+            }
+        }
+        if !(1..=16).contains(&m.tcp_max_connections) {
+            return invalid(
+                "monitor.tcp_max_connections",
+                format!("{} is outside 1–16", m.tcp_max_connections),
+            );
+        }
+        let t = m.tcp_frame_timeout_s;
+        if !(t.is_finite() && (1.0..=300.0).contains(&t)) {
+            return invalid(
+                "monitor.tcp_frame_timeout_s",
+                format!("{t} is outside 1–300 s"),
+            );
+        }
+        let t = m.tcp_idle_timeout_s;
+        if !(t.is_finite() && (10.0..=3600.0).contains(&t)) {
+            return invalid(
+                "monitor.tcp_idle_timeout_s",
+                format!("{t} is outside 10–3600 s"),
             );
         }
         if m.source == MonitorSource::Serial && m.port.trim().is_empty() {

@@ -66,6 +66,60 @@ pub fn screen_from_name(name: &str) -> Option<Screen> {
     SCREENS.iter().find(|(n, _)| *n == name).map(|(_, s)| *s)
 }
 
+/// The file beside the database where refused DICOM files are remembered.
+pub const DICOM_SKIP_LEDGER: &str = "dicom-skipped.tsv";
+
+/// The DICOM watch thread's stack. Reading is bounded and iterative, so this is a
+/// margin, not a need.
+pub const DICOM_WATCH_STACK_BYTES: usize = 8 * 1024 * 1024;
+
+/// What the staff screens' technical notice says about refused DICOM files.
+#[derive(Debug, Default)]
+pub struct DicomNotice {
+    count: usize,
+    latest: Option<(String, crate::dicom::SkipReason)>,
+    dismissed_at: usize,
+}
+
+impl DicomNotice {
+    /// One more refused file.
+    pub fn add(&mut self, f: &crate::dicom::scan::SkippedFile) {
+        self.count += 1;
+        let name = f
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| f.file.display().to_string());
+        self.latest = Some((name, f.reason));
+    }
+
+    /// The staff saw the notice: hidden until another file is refused.
+    pub fn dismiss(&mut self) {
+        self.dismissed_at = self.count;
+    }
+
+    /// How many files were refused since the kiosk started.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// The notice in the current language, empty when there is nothing new.
+    pub fn text(&self, lang: &LanguageState) -> String {
+        let Some((file, reason)) = &self.latest else {
+            return String::new();
+        };
+        if self.count == self.dismissed_at {
+            return String::new();
+        }
+        let mut args = fluent::FluentArgs::new();
+        args.set("count", self.count.to_string());
+        args.set("file", file.clone());
+        args.set("reason", lang.tr(&format!("dicom-skip-{}", reason.code())));
+        lang.localizer()
+            .tr_args(lang.current(), "technical-notice-dicom", &args)
+    }
+}
+
 /// The window and its controllers.
 pub struct Shell {
     app: AppWindow,
@@ -82,6 +136,8 @@ pub struct Shell {
     session: Rc<std::cell::RefCell<Option<crate::session::ExamSession>>>,
     recorder_timer: Option<slint::Timer>,
     dicom_watch: Option<(slint::Timer, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
+    /// Files the DICOM watch refused, for the staff screens' technical notice.
+    dicom_notice: Rc<std::cell::RefCell<DicomNotice>>,
     monitor_events: Option<std::sync::mpsc::Receiver<crate::monitor::link::LinkEvent>>,
     console: Option<(slint::Timer, Rc<dyn Fn()>)>,
     staff: crate::staff_view::StaffPanel,
@@ -173,6 +229,15 @@ impl Shell {
             }
         });
 
+        let dicom_notice: Rc<std::cell::RefCell<DicomNotice>> = Rc::default();
+        let (weak, notice) = (app.as_weak(), dicom_notice.clone());
+        app.on_technical_notice_dismissed(move || {
+            notice.borrow_mut().dismiss();
+            if let Some(app) = weak.upgrade() {
+                app.set_technical_notice_text("".into());
+            }
+        });
+
         let weak = app.as_weak();
         let (guard, inp) = (staff.clone(), input.clone());
         app.on_go_home(move || {
@@ -229,6 +294,7 @@ impl Shell {
             session,
             recorder_timer: None,
             dicom_watch: None,
+            dicom_notice,
             monitor_events: None,
             console: None,
             staff,
@@ -584,13 +650,16 @@ impl Shell {
             crate::dicom::Rules::builtin_with_site_file(std::path::Path::new(&cfg.rules))
                 .map_err(|e| format!("dicom.rules: {e}"))?
         };
-        let mut watch = crate::dicom::watch::FolderWatch::new(&cfg.incoming, rules);
+        let ledger = self.config.database.state_dir().join(DICOM_SKIP_LEDGER);
+        let mut watch =
+            crate::dicom::watch::FolderWatch::new(&cfg.incoming, rules).with_ledger(ledger);
         let every = std::time::Duration::from_secs_f64(cfg.poll_interval_s);
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (tx, rx) = std::sync::mpsc::channel();
         let stop_flag = stop.clone();
         std::thread::Builder::new()
             .name("dicom-watch".into())
+            .stack_size(DICOM_WATCH_STACK_BYTES)
             .spawn(move || {
                 while !stop_flag.load(std::sync::atomic::Ordering::Relaxed) {
                     for ev in watch.poll() {
@@ -603,6 +672,9 @@ impl Shell {
             })
             .map_err(|e| format!("the DICOM watch could not start: {e}"))?;
         let (session, recorder) = (self.session.clone(), self.recorder.clone());
+        let notice = self.dicom_notice.clone();
+        let weak = self.app.as_weak();
+        let lang = self.language.clone();
         let timer = slint::Timer::default();
         timer.start(
             slint::TimerMode::Repeated,
@@ -625,8 +697,15 @@ impl Shell {
                         }
                         crate::dicom::watch::WatchEvent::Skipped(f) => {
                             tracing::warn!("DICOM file skipped: {}", f.detail);
+                            notice.borrow_mut().add(&f);
                         }
                         crate::dicom::watch::WatchEvent::FolderError(e) => tracing::error!("{e}"),
+                    }
+                }
+                if let Some(app) = weak.upgrade() {
+                    let text = notice.borrow().text(&lang);
+                    if app.get_technical_notice_text().as_str() != text {
+                        app.set_technical_notice_text(text.into());
                     }
                 }
             },

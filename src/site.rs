@@ -55,17 +55,7 @@ pub enum SiteError {
 /// The settings file next to the configured database (SQLite), else in the kiosk's
 /// data directory.
 pub fn default_path(config: &Config) -> PathBuf {
-    let url = config.database.effective_url();
-    if let Some(file) = url.strip_prefix("sqlite://") {
-        let file = file.split('?').next().unwrap_or(file);
-        if let Some(dir) = Path::new(file)
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-        {
-            return dir.join("site.toml");
-        }
-    }
-    crate::config::default_data_dir().join("site.toml")
+    config.database.state_dir().join("site.toml")
 }
 
 /// The administrator's settings: a small TOML table of [`EDITABLE`] keys.

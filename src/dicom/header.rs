@@ -17,15 +17,16 @@
 //! text, and undeclared non-ASCII text (UTF-8 if valid, otherwise GB18030).
 
 use std::borrow::Cow;
-use std::fs::File;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use dicom_core::header::HasLength;
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::tags;
+use dicom_object::file::ReadPreamble;
 use dicom_object::{InMemDicomObject, OpenFileOptions};
+
+use super::bounds::{WalkError, read_bounded};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -95,6 +96,17 @@ pub enum HeaderError {
         /// What is wrong.
         detail: String,
     },
+    /// The file crosses one of the reading bounds (nesting depth, element length,
+    /// header size, element count): refused before it is parsed.
+    #[error("{file}: refused, exceeds the {bound} bound: {detail}")]
+    OutOfBounds {
+        /// File.
+        file: PathBuf,
+        /// Which bound ([`super::bounds::Bound::code`]).
+        bound: &'static str,
+        /// What was found.
+        detail: String,
+    },
     /// Any other parse failure.
     #[error("{file}: unreadable: {detail}")]
     Unreadable {
@@ -116,6 +128,7 @@ impl HeaderError {
             | HeaderError::Truncated { file, .. }
             | HeaderError::WrongVr { file, .. }
             | HeaderError::InvalidValue { file, .. }
+            | HeaderError::OutOfBounds { file, .. }
             | HeaderError::Unreadable { file, .. } => file,
         }
     }
@@ -354,12 +367,37 @@ impl DicomHeader {
 pub const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
 
 /// Read one file's header, never its pixel data.
+///
+/// The file is opened once and read only as far as [`super::bounds`] allows: its
+/// structure (nesting depth, element lengths, element count, header size) is
+/// checked before the parser sees a byte, so no file can exhaust the stack or the
+/// memory, and the parser gets only the bytes before the pixel data.
 pub fn read_header(path: &Path) -> Result<DicomHeader, HeaderError> {
     let file = path.to_path_buf();
-    precheck(path)?;
+    let bounded = read_bounded(path).map_err(|e| walk_error(&file, e))?;
+    parse_bounded(bounded, &file)
+}
+
+/// [`read_header`] for bytes already in memory (the whole file), named `label` in
+/// errors: the same bounds, then the same parse (the fuzz target's entry).
+pub fn read_header_bytes(bytes: Vec<u8>, label: &Path) -> Result<DicomHeader, HeaderError> {
+    let file = label.to_path_buf();
+    let whole = bytes.len() as u64 <= super::bounds::MAX_HEADER_BYTES;
+    let mut bytes = bytes;
+    bytes.truncate(super::bounds::MAX_HEADER_BYTES as usize);
+    let bounded = super::bounds::walk(bytes, whole).map_err(|e| walk_error(&file, e))?;
+    parse_bounded(bounded, &file)
+}
+
+fn parse_bounded(
+    bounded: super::bounds::BoundedHeader,
+    file: &Path,
+) -> Result<DicomHeader, HeaderError> {
+    let file = file.to_path_buf();
     let obj = OpenFileOptions::new()
+        .read_preamble(ReadPreamble::Never)
         .read_until(tags::PIXEL_DATA)
-        .open_file(path)
+        .from_reader(std::io::Cursor::new(bounded.bytes))
         .map_err(|e| classify_read_error(&file, &e))?;
     let meta = obj.meta();
     let ts = meta.transfer_syntax().trim_end_matches('\0').to_string();
@@ -376,36 +414,37 @@ pub fn read_header(path: &Path) -> Result<DicomHeader, HeaderError> {
     Ok(header)
 }
 
-/// Look at the first bytes: `DICM` at 128 → go on; a plausible raw data set → missing meta;
-/// anything else → not DICOM.
-fn precheck(path: &Path) -> Result<(), HeaderError> {
-    let file = path.to_path_buf();
-    let mut f = File::open(path).map_err(|source| HeaderError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    let mut head = Vec::with_capacity(132);
-    f.by_ref()
-        .take(132)
-        .read_to_end(&mut head)
-        .map_err(|source| HeaderError::Io {
-            file: file.clone(),
-            source,
-        })?;
-    if head.len() >= 132 && &head[128..132] == b"DICM" {
-        return Ok(());
+/// The header error for a refused walk: no `DICM` marker → raw data set or not DICOM.
+fn walk_error(file: &Path, e: WalkError) -> HeaderError {
+    let file = file.to_path_buf();
+    match e {
+        WalkError::Io(source) => HeaderError::Io { file, source },
+        WalkError::NoMarker { head } => {
+            if looks_like_raw_dataset(&head) {
+                return HeaderError::MissingMeta { file };
+            }
+            let detail = if head.is_empty() {
+                "empty file".to_string()
+            } else if head.len() < 132 {
+                format!("only {} bytes, no DICM marker", head.len())
+            } else {
+                "no DICM marker at byte 128".to_string()
+            };
+            HeaderError::NotDicom { file, detail }
+        }
+        WalkError::Bound { bound, detail } => HeaderError::OutOfBounds {
+            file,
+            bound: bound.code(),
+            detail,
+        },
+        WalkError::Truncated(detail) => HeaderError::Truncated { file, detail },
+        WalkError::BadMeta(detail) => HeaderError::BadMeta { file, detail },
+        WalkError::Malformed(detail) => HeaderError::Unreadable { file, detail },
+        WalkError::Deflated => HeaderError::Unreadable {
+            file,
+            detail: "deflated transfer syntax: the header cannot be read within bounds".into(),
+        },
     }
-    if looks_like_raw_dataset(&head) {
-        return Err(HeaderError::MissingMeta { file });
-    }
-    let detail = if head.is_empty() {
-        "empty file".to_string()
-    } else if head.len() < 132 {
-        format!("only {} bytes, no DICM marker", head.len())
-    } else {
-        "no DICM marker at byte 128".to_string()
-    };
-    Err(HeaderError::NotDicom { file, detail })
 }
 
 /// A data set written without preamble usually starts with a group 0008 element

@@ -3,6 +3,8 @@
 //! Imperative shell around the domain's protocol catalogue: this module reads
 //! files (headers only, never pixel data), the domain judges them.
 //!
+//! * [`bounds`]: the limits on reading one file (nesting depth, element length,
+//!   header bytes, element count), checked before the parser sees it.
 //! * [`header`]: one file → [`header::DicomHeader`] (identity, equipment, series,
 //!   geometry, timing, contrast/bolus; enhanced multi-frame MR; character sets).
 //! * [`series`]: headers grouped by Series Instance UID → [`series::SeriesSummary`]
@@ -16,6 +18,7 @@
 //!   still, settled series reported as exam events.
 //! * [`synth`]: synthetic exams written as DICOM (tests, benchmarks, simulator).
 
+pub mod bounds;
 pub mod classify;
 pub mod header;
 pub mod scan;

@@ -52,11 +52,32 @@ pub enum SkipReason {
     WrongVr,
     /// An element value the kiosk cannot interpret.
     InvalidValue,
+    /// Crosses a reading bound (nesting depth, element length, header size,
+    /// element count): refused before parsing.
+    OutOfBounds,
+    /// A folder entry that is not walked: a symbolic link leading out of the
+    /// folder, a loop back into a folder already walked, or a walk bound.
+    NotWalked,
     /// Anything else (I/O error, parser failure).
     Unreadable,
 }
 
 impl SkipReason {
+    /// Stable snake-case code (as in JSON); the Fluent key is `dicom-skip-<code>`.
+    pub fn code(self) -> &'static str {
+        match self {
+            SkipReason::NotDicom => "not_dicom",
+            SkipReason::MissingMeta => "missing_meta",
+            SkipReason::BadMeta => "bad_meta",
+            SkipReason::Truncated => "truncated",
+            SkipReason::WrongVr => "wrong_vr",
+            SkipReason::InvalidValue => "invalid_value",
+            SkipReason::OutOfBounds => "out_of_bounds",
+            SkipReason::NotWalked => "not_walked",
+            SkipReason::Unreadable => "unreadable",
+        }
+    }
+
     /// The reason for a header error.
     pub fn of(e: &HeaderError) -> SkipReason {
         match e {
@@ -66,6 +87,7 @@ impl SkipReason {
             HeaderError::Truncated { .. } => SkipReason::Truncated,
             HeaderError::WrongVr { .. } => SkipReason::WrongVr,
             HeaderError::InvalidValue { .. } => SkipReason::InvalidValue,
+            HeaderError::OutOfBounds { .. } => SkipReason::OutOfBounds,
             HeaderError::Io { .. } | HeaderError::Unreadable { .. } => SkipReason::Unreadable,
         }
     }
@@ -253,22 +275,105 @@ impl ScanReport {
     }
 }
 
-/// Regular files under `dir`, recursively, sorted.
-pub(crate) fn list_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), ScanError> {
-    let rd = std::fs::read_dir(dir).map_err(|source| ScanError::ReadDir {
-        dir: dir.to_path_buf(),
+/// The deepest folder level walked below the scanned folder.
+pub const MAX_WALK_DEPTH: usize = 16;
+
+/// The most files one walk lists; the rest of the folder is reported, not read.
+pub const MAX_WALK_FILES: usize = 100_000;
+
+/// What a folder walk found: the files to read, and the entries it refused.
+#[derive(Debug, Default)]
+pub(crate) struct Listing {
+    /// Regular files, each once (by device and inode), sorted by path.
+    pub files: Vec<PathBuf>,
+    /// Links out of the folder, loops, dangling links, entries past a walk bound.
+    pub refused: Vec<SkippedFile>,
+}
+
+/// Regular files under `dir`, each counted once, sorted.
+///
+/// Bounded and loop-free: symbolic links are followed only to targets inside the
+/// folder; a folder already walked (same device and inode) is a loop and is not
+/// walked again; folders deeper than [`MAX_WALK_DEPTH`] and files past
+/// [`MAX_WALK_FILES`] are refused. Refused entries come back with their reason.
+pub(crate) fn list_files(dir: &Path) -> Result<Listing, ScanError> {
+    use std::collections::HashSet;
+    use std::os::unix::fs::MetadataExt;
+    let read_dir_err = |d: &Path, source| ScanError::ReadDir {
+        dir: d.to_path_buf(),
         source,
-    })?;
-    let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    entries.sort();
-    for p in entries {
-        if p.is_dir() {
-            list_files(&p, out)?;
-        } else if p.is_file() {
-            out.push(p);
+    };
+    let root = std::fs::canonicalize(dir).map_err(|e| read_dir_err(dir, e))?;
+    let root_meta = std::fs::metadata(&root).map_err(|e| read_dir_err(dir, e))?;
+    let mut seen_dirs: HashSet<(u64, u64)> = HashSet::from([(root_meta.dev(), root_meta.ino())]);
+    let mut seen_files: HashSet<(u64, u64)> = HashSet::new();
+    let mut out = Listing::default();
+    let refuse = |out: &mut Listing, file: PathBuf, detail: String| {
+        out.refused.push(SkippedFile {
+            file,
+            reason: SkipReason::NotWalked,
+            detail,
+        });
+    };
+    let mut stack = vec![(dir.to_path_buf(), 0usize)];
+    while let Some((current, depth)) = stack.pop() {
+        let rd = match std::fs::read_dir(&current) {
+            Ok(rd) => rd,
+            Err(e) if depth == 0 => return Err(read_dir_err(&current, e)),
+            Err(e) => {
+                refuse(&mut out, current, format!("cannot list folder: {e}"));
+                continue;
+            }
+        };
+        let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for p in entries {
+            let Ok(lmeta) = std::fs::symlink_metadata(&p) else {
+                continue; // gone since the listing
+            };
+            let meta = if lmeta.file_type().is_symlink() {
+                let target = match std::fs::canonicalize(&p) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        refuse(&mut out, p, format!("link leads nowhere: {e}"));
+                        continue;
+                    }
+                };
+                if !target.starts_with(&root) {
+                    let detail = format!("link leads out of the folder, to {}", target.display());
+                    refuse(&mut out, p, detail);
+                    continue;
+                }
+                match std::fs::metadata(&target) {
+                    Ok(m) => m,
+                    Err(_) => continue,
+                }
+            } else {
+                lmeta
+            };
+            let id = (meta.dev(), meta.ino());
+            if meta.is_dir() {
+                if depth + 1 > MAX_WALK_DEPTH {
+                    let detail = format!("deeper than {MAX_WALK_DEPTH} folders (MAX_WALK_DEPTH)");
+                    refuse(&mut out, p, detail);
+                } else if !seen_dirs.insert(id) {
+                    refuse(&mut out, p, "a loop: this folder is already walked".into());
+                } else {
+                    stack.push((p, depth + 1));
+                }
+            } else if meta.is_file() && seen_files.insert(id) {
+                if out.files.len() >= MAX_WALK_FILES {
+                    let detail = format!("more than {MAX_WALK_FILES} files (MAX_WALK_FILES)");
+                    refuse(&mut out, p, detail);
+                    out.files.sort();
+                    return Ok(out);
+                }
+                out.files.push(p);
+            }
         }
     }
-    Ok(())
+    out.files.sort();
+    Ok(out)
 }
 
 /// Scan a folder with the given rules; exam type inferred.
@@ -282,10 +387,10 @@ pub fn scan_dir_with(
     rules: &Rules,
     options: &ScanOptions,
 ) -> Result<ScanReport, ScanError> {
-    let mut files = Vec::new();
-    list_files(dir, &mut files)?;
+    let Listing { files, refused } = list_files(dir)?;
     let mut headers = Vec::new();
-    let mut skipped = Vec::new();
+    let refused_count = refused.len();
+    let mut skipped = refused;
     let mut ignored = Vec::new();
     for f in &files {
         match read_header(f) {
@@ -315,8 +420,8 @@ pub fn scan_dir_with(
         }
     }
     let mut report = build_report(dir, &headers, rules, options);
-    report.files_seen = files.len();
-    report.files_read = files.len() - skipped.len();
+    report.files_seen = files.len() + refused_count;
+    report.files_read = report.files_seen - skipped.len();
     report.skipped = skipped;
     report.ignored = ignored;
     Ok(report)
