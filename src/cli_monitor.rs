@@ -29,7 +29,7 @@ pub struct ListenArgs {
     #[arg(long, conflicts_with = "tcp", required_unless_present = "tcp")]
     port: Option<PathBuf>,
     /// Serial speed.
-    #[arg(long, default_value_t = 115_200)]
+    #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
     baud: u32,
     /// Listen for HL7 over TCP on this address (the monitor or gateway connects).
     #[arg(long, value_name = "ADDR")]
@@ -37,8 +37,8 @@ pub struct ListenArgs {
     /// hl7 or intellivue.
     #[arg(long)]
     protocol: String,
-    /// Stop after this many seconds (default: until interrupted).
-    #[arg(long)]
+    /// Stop after this many seconds (default: until interrupted; at most a week).
+    #[arg(long, value_parser = parse_seconds)]
     seconds: Option<f64>,
 }
 
@@ -55,7 +55,7 @@ pub struct SimulateArgs {
     #[arg(long, conflicts_with = "connect")]
     port: Option<PathBuf>,
     /// Serial speed for --port.
-    #[arg(long, default_value_t = 115_200)]
+    #[arg(long, default_value_t = 115_200, value_parser = parse_baud)]
     baud: u32,
     /// Connect to the kiosk's HL7 TCP listener at this address.
     #[arg(long, value_name = "ADDR")]
@@ -63,8 +63,8 @@ pub struct SimulateArgs {
     /// resting, responder, non-responder or hypotensive.
     #[arg(long, default_value = "resting")]
     profile: String,
-    /// Run profile time this many times faster than real time.
-    #[arg(long, default_value_t = 1.0)]
+    /// Run profile time this many times faster than real time (0.01–1000).
+    #[arg(long, default_value_t = 1.0, value_parser = parse_time_scale)]
     time_scale: f64,
     /// Inject a fault at a message index: garbage@N, bad-checksum@N, truncated@N,
     /// silence@N (5 s of silence). Repeatable.
@@ -73,6 +73,50 @@ pub struct SimulateArgs {
     /// Stop after this many messages.
     #[arg(long)]
     messages: Option<u64>,
+}
+
+/// The longest `monitor listen --seconds`: a week.
+pub const MAX_LISTEN_SECONDS: f64 = 7.0 * 86_400.0;
+
+/// The slowest and fastest `monitor simulate --time-scale`.
+pub const TIME_SCALE_RANGE: (f64, f64) = (0.01, 1000.0);
+
+/// A finite number within `min..=max` (the bounds in the message).
+fn bounded_f64(text: &str, min: f64, max: f64) -> Result<f64, String> {
+    let v: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    if !v.is_finite() || v < min || v > max {
+        return Err(format!("{text} is outside {min}–{max}"));
+    }
+    Ok(v)
+}
+
+fn parse_seconds(text: &str) -> Result<f64, String> {
+    let v = bounded_f64(text, 0.0, MAX_LISTEN_SECONDS)?;
+    if v == 0.0 {
+        return Err("0 seconds: nothing to listen for".into());
+    }
+    Ok(v)
+}
+
+fn parse_time_scale(text: &str) -> Result<f64, String> {
+    bounded_f64(text, TIME_SCALE_RANGE.0, TIME_SCALE_RANGE.1)
+}
+
+fn parse_baud(text: &str) -> Result<u32, String> {
+    let v: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a baud rate"))?;
+    if !cmr_kiosk::config::BAUD_RATES.contains(&v) {
+        return Err(format!(
+            "{v} is not one of {:?}",
+            cmr_kiosk::config::BAUD_RATES
+        ));
+    }
+    Ok(v)
 }
 
 fn protocol(name: &str) -> anyhow::Result<Protocol> {
@@ -125,7 +169,7 @@ async fn listen(args: ListenArgs) -> anyhow::Result<ExitCode> {
             .await
             .with_context(|| format!("cannot listen on {addr}"))?;
         eprintln!("listening for HL7 on {}", listener.local_addr()?);
-        link::start_tcp_listener(listener, settings)
+        link::start_tcp_listener(listener, settings, link::ListenerLimits::default())
     } else {
         let port = args.port.as_ref().expect("clap requires --port or --tcp");
         link::start_serial(

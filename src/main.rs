@@ -86,7 +86,7 @@ enum DicomCommand {
         #[arg(long, default_value = "siemens")]
         vendor: String,
         /// Series number (distinct series in one study need distinct numbers).
-        #[arg(long, default_value_t = 1)]
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=99_999))]
         number: i32,
     },
 }

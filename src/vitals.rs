@@ -81,7 +81,11 @@ impl MonitorFeed {
                         }
                         MonitorSource::Tcp => {
                             match tokio::net::TcpListener::bind(&cfg.tcp_listen).await {
-                                Ok(listener) => link::start_tcp_listener(listener, settings),
+                                Ok(listener) => link::start_tcp_listener(
+                                    listener,
+                                    settings,
+                                    cfg.listener_limits(),
+                                ),
                                 Err(e) => {
                                     deliver(LinkEvent::Disconnected {
                                         peer: cfg.tcp_listen.clone(),

@@ -60,7 +60,11 @@ async fn hl7_over_pty_end_to_end() {
 async fn hl7_over_tcp_acks_and_survives_peer_close() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let mut link = link::start_tcp_listener(listener, LinkSettings::for_protocol(Protocol::Hl7));
+    let mut link = link::start_tcp_listener(
+        listener,
+        LinkSettings::for_protocol(Protocol::Hl7),
+        link::ListenerLimits::default(),
+    );
 
     for round in 0..2 {
         let stream = TcpStream::connect(addr).await.expect("connect");
@@ -98,7 +102,11 @@ async fn hl7_over_tcp_acks_and_survives_peer_close() {
 async fn hl7_tcp_ack_codes_checked_by_raw_client() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let _link = link::start_tcp_listener(listener, LinkSettings::for_protocol(Protocol::Hl7));
+    let _link = link::start_tcp_listener(
+        listener,
+        LinkSettings::for_protocol(Protocol::Hl7),
+        link::ListenerLimits::default(),
+    );
     let stream = TcpStream::connect(addr).await.expect("connect");
     let mut framed = Framed::new(stream, MllpCodec::new());
 

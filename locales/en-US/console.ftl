@@ -180,3 +180,4 @@ log-by-recovery = (recovered)
 console-agent-choose = Choose the contrast agent
 console-agent-option = { $agent }, { $conc } mmol/mL
 alarm-infusion_overdue = Infusion running past its longest time: stop it
+alarm-asystole = Heart rate 0: asystole? Check the patient now

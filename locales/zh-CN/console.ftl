@@ -180,3 +180,4 @@ log-by-recovery = （恢复）
 console-agent-choose = 选择对比剂
 console-agent-option = { $agent }，{ $conc } mmol/mL
 alarm-infusion_overdue = 输注超过最长时间：请停止输注
+alarm-asystole = 心率为 0：疑似心脏停搏，请立即查看患者

@@ -218,6 +218,9 @@ pub enum RejectCode {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlarmCode {
+    /// Heart rate 0 /min from the monitor: asystole (or no detectable rhythm).
+    /// Highest priority, whatever the exam's phase, until a rate is read again.
+    Asystole,
     /// SBP below the floor during stress (default 90 mmHg).
     SbpLow,
     /// SBP below the stop limit (practice: 80 mmHg): stop criterion.

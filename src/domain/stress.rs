@@ -100,6 +100,10 @@ impl Vitals {
     }
 }
 
+/// A heart rate below this (that is, 0 /min as monitors report it) is asystole:
+/// the highest-priority alarm at any point of the exam.
+pub const ASYSTOLE_BELOW_PER_MIN: f64 = 1.0;
+
 /// Site escalation setting (practice: 140 → 210 µg/kg/min).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Escalation {
@@ -501,6 +505,15 @@ impl StressProtocol {
         let v = self.latest;
         let s = self.settings.clone();
         let active = self.drug_active(now);
+        if let Some(hr) = v.hr {
+            if hr < ASYSTOLE_BELOW_PER_MIN {
+                if !self.alarm_active(AlarmCode::Asystole) {
+                    self.alarm(now, AlarmCode::Asystole, AlarmPriority::High);
+                }
+            } else {
+                self.clear(AlarmCode::Asystole);
+            }
+        }
         if let Some(sbp) = v.sbp {
             if active && sbp < s.sbp_floor {
                 self.alarm(now, AlarmCode::SbpLow, AlarmPriority::High);

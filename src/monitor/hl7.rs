@@ -245,6 +245,13 @@ pub enum ObservationError {
         /// The unit text found.
         unit: String,
     },
+    /// OBX-6 is empty and the device profile does not say which unit this device
+    /// sends: a bare number could be kPa or mmHg, and is not guessed.
+    #[error("OBX-6 gives no unit for {measure} and the device profile names none")]
+    MissingUnit {
+        /// The measure.
+        measure: Measure,
+    },
     /// OBX-11 says the result is not final or was withdrawn.
     #[error("OBX-11 result status {status:?} for {measure}: not a valid result")]
     NotValid {
@@ -264,11 +271,29 @@ impl ObservationError {
         match self {
             ObservationError::NotNumeric { .. } => "hl7_not_numeric",
             ObservationError::UnknownUnit { .. } => "hl7_unknown_unit",
+            ObservationError::MissingUnit { .. } => "hl7_missing_unit",
             ObservationError::NotValid { .. } => "hl7_result_status",
             ObservationError::Implausible(_) => "implausible",
         }
     }
+
+    /// Where the fault lies (OBX field number) and its HL7 error code
+    /// (table 0357: 101 required field missing, 102 data type error, 103 table
+    /// value not found, 207 application internal error).
+    pub fn err_location(&self) -> (u8, u16, &'static str) {
+        match self {
+            ObservationError::NotNumeric { .. } => (5, 102, "Data type error"),
+            ObservationError::UnknownUnit { .. } => (6, 103, "Table value not found"),
+            ObservationError::MissingUnit { .. } => (6, 101, "Required field missing"),
+            ObservationError::NotValid { .. } => (11, 207, "Application internal error"),
+            ObservationError::Implausible(_) => (5, 207, "Application internal error"),
+        }
+    }
 }
+
+/// Units a device sends without naming them, from its device profile: measure →
+/// unit text (as OBX-6 would carry it). A bare value of any other measure is refused.
+pub type UnitDefaults = std::collections::BTreeMap<Measure, String>;
 
 /// HL7 acknowledgement codes (HL7 v2 table 0008).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -330,6 +355,9 @@ pub struct OruMessage {
     pub header: MessageHeader,
     /// One entry per OBX whose identifier is a measure the kiosk reads.
     pub observations: Vec<Result<Reading, ObservationError>>,
+    /// For each entry of `observations`, the OBX's ordinal in the message (1-based),
+    /// as ERR-2 names it in the acknowledgement.
+    pub obx_ordinals: Vec<usize>,
     /// OBX segments with identifiers the kiosk does not read.
     pub ignored: usize,
 }
@@ -388,12 +416,8 @@ pub fn measure_for_code(code: &str) -> Option<Measure> {
 }
 
 /// Maps an OBX-6 unit (MDC code, MDC mnemonic or UCUM) to a unit and a factor
-/// into that unit. Empty units are taken as the measure's canonical unit.
-fn unit_for(measure: Measure, units: &[&str]) -> Option<(Unit, f64)> {
-    let all_empty = units.iter().all(|u| u.trim().is_empty());
-    if all_empty {
-        return Some((measure.canonical_unit(), 1.0));
-    }
+/// into that unit; `None` when not understood (an empty unit included).
+pub fn unit_for(units: &[&str]) -> Option<(Unit, f64)> {
     units.iter().find_map(|u| match u.trim() {
         "264864" | "MDC_DIM_BEAT_PER_MIN" | "/min" | "{beats}/min" | "bpm" | "1/min" => {
             Some((Unit::PerMinute, 1.0))
@@ -435,9 +459,15 @@ pub fn parse_dtm(s: &str) -> Option<NaiveDateTime> {
     date.and_hms_micro_opt(hour, minute, second, micro)
 }
 
-/// Parses an ORU^R01 into readings. Unrecognised OBX codes are counted in
-/// `ignored`; recognised OBX with unusable content appear as `Err`.
+/// Parses an ORU^R01 into readings, refusing values without a unit. Unrecognised
+/// OBX codes are counted in `ignored`; recognised OBX with unusable content appear
+/// as `Err`.
 pub fn parse_oru(message: &[u8]) -> Result<OruMessage, Hl7Error> {
+    parse_oru_with(message, &UnitDefaults::new())
+}
+
+/// [`parse_oru`] for a device whose profile names the units it sends bare.
+pub fn parse_oru_with(message: &[u8], defaults: &UnitDefaults) -> Result<OruMessage, Hl7Error> {
     let text = std::str::from_utf8(message).map_err(|e| Hl7Error::NotText(e.to_string()))?;
     let header = parse_header(message)?;
     if header.control_id.trim().is_empty() {
@@ -450,6 +480,8 @@ pub fn parse_oru(message: &[u8]) -> Result<OruMessage, Hl7Error> {
         return Err(Hl7Error::UnsupportedType(header.message_type.clone()));
     }
     let mut observations = Vec::new();
+    let mut obx_ordinals = Vec::new();
+    let mut obx_seen = 0;
     let mut ignored = 0;
     let mut obr_time: Option<NaiveDateTime> = None;
     for segment in text.split(['\r', '\n']).filter(|s| !s.is_empty()) {
@@ -458,6 +490,7 @@ pub fn parse_oru(message: &[u8]) -> Result<OruMessage, Hl7Error> {
         match fields.first().copied() {
             Some("OBR") => obr_time = parse_dtm(field(7)),
             Some("OBX") => {
+                obx_seen += 1;
                 let ident: Vec<&str> = field(3).split(seps.component).collect();
                 // OBX-3.1 identifier, or OBX-3.4 alternate identifier.
                 let measure = [0usize, 3]
@@ -468,7 +501,14 @@ pub fn parse_oru(message: &[u8]) -> Result<OruMessage, Hl7Error> {
                     ignored += 1;
                     continue;
                 };
-                observations.push(parse_obx(measure, &fields, seps.component, obr_time));
+                observations.push(parse_obx(
+                    measure,
+                    &fields,
+                    seps.component,
+                    obr_time,
+                    defaults,
+                ));
+                obx_ordinals.push(obx_seen);
             }
             _ => {}
         }
@@ -476,6 +516,7 @@ pub fn parse_oru(message: &[u8]) -> Result<OruMessage, Hl7Error> {
     Ok(OruMessage {
         header,
         observations,
+        obx_ordinals,
         ignored,
     })
 }
@@ -485,6 +526,7 @@ fn parse_obx(
     fields: &[&str],
     component: char,
     fallback_time: Option<NaiveDateTime>,
+    defaults: &UnitDefaults,
 ) -> Result<Reading, ObservationError> {
     let field = |n: usize| fields.get(n).copied().unwrap_or("");
     let status = field(11).trim();
@@ -500,11 +542,20 @@ fn parse_obx(
         value: raw.to_string(),
     })?;
     let units: Vec<&str> = field(6).split(component).collect();
-    let (unit, factor) =
-        unit_for(measure, &units).ok_or_else(|| ObservationError::UnknownUnit {
+    let (unit, factor) = if units.iter().all(|u| u.trim().is_empty()) {
+        let declared = defaults
+            .get(&measure)
+            .ok_or(ObservationError::MissingUnit { measure })?;
+        unit_for(&[declared.as_str()]).ok_or_else(|| ObservationError::UnknownUnit {
+            measure,
+            unit: declared.clone(),
+        })?
+    } else {
+        unit_for(&units).ok_or_else(|| ObservationError::UnknownUnit {
             measure,
             unit: field(6).to_string(),
-        })?;
+        })?
+    };
     let observed_at = parse_dtm(field(14)).or(fallback_time);
     Ok(Reading::checked(
         measure,
@@ -562,6 +613,38 @@ pub fn build_ack(
         ack.push_str(&clean(t));
     }
     ack.push('\r');
+    ack
+}
+
+/// One value refused from a message, for an ERR segment of the acknowledgement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedValue {
+    /// The OBX's ordinal in the message (1-based).
+    pub obx: usize,
+    /// Why.
+    pub error: ObservationError,
+}
+
+/// The acknowledgement of an ORU whose values were refused in part or in whole:
+/// `AE`, with one `ERR` segment per refused value (ERR-2 `OBX^n^field`, ERR-3 the
+/// HL7 table 0357 code, ERR-4 severity `E`, ERR-8 what was wrong).
+pub fn build_ack_refused(
+    original: &MessageHeader,
+    refused: &[RefusedValue],
+    now: NaiveDateTime,
+    ack_control_id: &str,
+) -> String {
+    let clean = |s: &str| s.replace(['|', '\r', '\n', '^', '~', '\\', '&'], " ");
+    let text = format!("{} value(s) refused", refused.len());
+    let mut ack = build_ack(original, AckCode::Error, Some(&text), now, ack_control_id);
+    for r in refused {
+        let (field, code, name) = r.error.err_location();
+        ack.push_str(&format!(
+            "ERR||OBX^{}^{field}|{code}^{name}^HL70357|E||||{}\r",
+            r.obx,
+            clean(&r.error.to_string())
+        ));
+    }
     ack
 }
 

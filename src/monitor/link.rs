@@ -294,6 +294,14 @@ pub struct LinkSettings {
     pub association_lost_after: Duration,
     /// Reconnect backoff.
     pub backoff: BackoffSettings,
+    /// Units the device sends without naming them (from its profile); a bare
+    /// value of another measure is refused.
+    pub unit_defaults: hl7::UnitDefaults,
+    /// A frame begun but not finished within this is dropped with the connection
+    /// (set for TCP peers by [`start_tcp_listener`]; `None`: no limit).
+    pub frame_timeout: Option<Duration>,
+    /// A connection silent this long is closed (TCP peers; `None`: no limit).
+    pub idle_timeout: Option<Duration>,
 }
 
 impl LinkSettings {
@@ -319,6 +327,9 @@ impl LinkSettings {
             response_timeout: Duration::from_secs(3),
             association_lost_after: Duration::from_secs(10),
             backoff: BackoffSettings::default(),
+            unit_defaults: hl7::UnitDefaults::new(),
+            frame_timeout: None,
+            idle_timeout: None,
         }
     }
 }
@@ -383,7 +394,50 @@ where
 {
     let mut framed = Framed::new(io, MllpCodec::new());
     let mut ack_seq: u64 = 0;
-    while let Some(item) = framed.next().await {
+    let mut last_frame = Instant::now();
+    let mut frame_started: Option<Instant> = None;
+    loop {
+        // A partial frame must finish within `frame_timeout`; a silent connection
+        // closes after `idle_timeout`. Framed's `next` is cancel-safe: bytes read so
+        // far stay in its buffer while the deadlines are checked.
+        let now = Instant::now();
+        if framed.read_buffer().is_empty() {
+            frame_started = None;
+        } else if frame_started.is_none() {
+            frame_started = Some(now);
+        }
+        let frame_deadline = frame_started
+            .zip(settings.frame_timeout)
+            .map(|(t, d)| t + d);
+        let idle_deadline = settings.idle_timeout.map(|d| last_frame + d);
+        if frame_deadline.is_some_and(|d| now >= d) {
+            sink.counters.bad("tcp_frame_timeout");
+            return Err(LinkError::Timeout {
+                peer: peer.to_string(),
+                what: "a frame to finish",
+                waited: settings.frame_timeout.unwrap_or_default(),
+            });
+        }
+        if idle_deadline.is_some_and(|d| now >= d) {
+            sink.counters.bad("tcp_idle_timeout");
+            return Err(LinkError::Timeout {
+                peer: peer.to_string(),
+                what: "any message",
+                waited: settings.idle_timeout.unwrap_or_default(),
+            });
+        }
+        let item = match [frame_deadline, idle_deadline].into_iter().flatten().min() {
+            Some(deadline) => {
+                // Wake at the deadline, or within a second to notice a frame begun.
+                let wake = deadline.min(now + Duration::from_secs(1));
+                match tokio::time::timeout_at(wake, framed.next()).await {
+                    Ok(item) => item,
+                    Err(_) => continue,
+                }
+            }
+            None => framed.next().await,
+        };
+        let Some(item) = item else { break };
         let frame = match item.map_err(|e| io_err(peer, e))? {
             Ok(frame) => frame,
             Err(fault) => {
@@ -391,19 +445,28 @@ where
                 continue;
             }
         };
+        last_frame = Instant::now();
         ack_seq += 1;
         let now = chrono::Local::now().naive_local();
         let ack_id = format!("CMRACK{ack_seq}");
-        let ack = match hl7::parse_oru(&frame) {
+        let ack = match hl7::parse_oru_with(&frame, &settings.unit_defaults) {
             Ok(oru) => {
                 sink.counters.good();
-                for obs in oru.observations {
+                let mut refused = Vec::new();
+                for (obs, obx) in oru.observations.into_iter().zip(oru.obx_ordinals) {
                     match obs {
                         Ok(r) => sink.reading(r).await?,
-                        Err(e) => sink.rejected(e.reason(), e.to_string()).await?,
+                        Err(e) => {
+                            sink.rejected(e.reason(), e.to_string()).await?;
+                            refused.push(hl7::RefusedValue { obx, error: e });
+                        }
                     }
                 }
-                hl7::build_ack(&oru.header, AckCode::Accept, None, now, &ack_id)
+                if refused.is_empty() {
+                    hl7::build_ack(&oru.header, AckCode::Accept, None, now, &ack_id)
+                } else {
+                    hl7::build_ack_refused(&oru.header, &refused, now, &ack_id)
+                }
             }
             Err(e) => {
                 let header = hl7::parse_header(&frame).unwrap_or_default();
@@ -890,13 +953,60 @@ pub fn start_serial(serial: SerialSettings, settings: LinkSettings) -> MonitorLi
     )
 }
 
+/// The guard on the kiosk's monitor TCP port: who may connect, how many at once,
+/// and how long a connection may stay silent or leave a frame unfinished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListenerLimits {
+    /// Peers allowed to connect; empty: any peer.
+    pub allow: Vec<std::net::IpAddr>,
+    /// Connections served at once; more are closed at accept and counted.
+    pub max_connections: usize,
+    /// A frame begun must end within this.
+    pub frame_timeout: Duration,
+    /// A connection with no complete frame for this long is closed.
+    pub idle_timeout: Duration,
+}
+
+/// Default connections at once: a monitor or gateway needs one, a second allows a
+/// reconnect while the old connection times out.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2;
+
+/// Default time for a frame to finish once begun (a 1 MiB frame at 115200 baud
+/// through a serial-to-TCP bridge takes about 90 s; monitors send a few hundred
+/// bytes, so 10 s is ample).
+pub const DEFAULT_FRAME_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Default silence before a connection is closed (NIBP-only senders report every
+/// 5 minutes at most; the peer reconnects if it is still there).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(600);
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        ListenerLimits {
+            allow: Vec::new(),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
+            frame_timeout: DEFAULT_FRAME_TIMEOUT,
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+        }
+    }
+}
+
 /// Accepts TCP connections (the monitor or a gateway connects to the kiosk)
-/// and runs one session per connection; a connection that closes is reported
-/// and the listener keeps accepting.
-pub fn start_tcp_listener(listener: TcpListener, settings: LinkSettings) -> MonitorLink {
+/// and runs one session per connection within `limits`; a connection that closes
+/// is reported and the listener keeps accepting. A peer not in the allow list, or
+/// beyond the connection cap, is closed at once and counted
+/// (`tcp_refused_peer`, `tcp_refused_cap`).
+pub fn start_tcp_listener(
+    listener: TcpListener,
+    settings: LinkSettings,
+    limits: ListenerLimits,
+) -> MonitorLink {
     let counters = Arc::new(FrameCounters::new());
     let (raw_tx, out_rx, wd_task) = start_watchdog(&settings);
     let sink = SessionSink::new(raw_tx, Arc::clone(&counters));
+    let mut settings = settings;
+    settings.frame_timeout = Some(limits.frame_timeout);
+    settings.idle_timeout = Some(limits.idle_timeout);
     let settings = Arc::new(settings);
     let task = tokio::spawn(async move {
         let mut backoff = Backoff::new(settings.backoff);
@@ -906,6 +1016,18 @@ pub fn start_tcp_listener(listener: TcpListener, settings: LinkSettings) -> Moni
                 accepted = listener.accept() => match accepted {
                     Ok((stream, addr)) => {
                         backoff.reset();
+                        if !limits.allow.is_empty() && !limits.allow.contains(&addr.ip()) {
+                            sink.counters.bad("tcp_refused_peer");
+                            tracing::warn!(peer = %addr, "monitor port: peer not allowed");
+                            drop(stream);
+                            continue;
+                        }
+                        if sessions.len() >= limits.max_connections {
+                            sink.counters.bad("tcp_refused_cap");
+                            tracing::warn!(peer = %addr, cap = limits.max_connections, "monitor port: connection cap reached");
+                            drop(stream);
+                            continue;
+                        }
                         let _ = stream.set_nodelay(true);
                         let sink = sink.clone();
                         let settings = Arc::clone(&settings);

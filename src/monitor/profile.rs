@@ -93,6 +93,11 @@ pub struct DeviceProfile {
     /// Expected update per measure name (`hr`, `nibp_sys`, …).
     #[serde(default)]
     pub expect: BTreeMap<String, Expect>,
+    /// Units this device sends without naming them (HL7 OBX-6 empty), per measure
+    /// name, e.g. `hr = "/min"`. A bare value of a measure not listed is refused:
+    /// the kiosk never guesses mmHg where the device may mean kPa.
+    #[serde(default)]
+    pub units: BTreeMap<String, String>,
 }
 
 impl DeviceProfile {
@@ -116,6 +121,20 @@ impl DeviceProfile {
                     &format!("expect.{name}.interval_s"),
                     format!("{} is outside 0–3600 s", e.interval_s),
                 ));
+            }
+        }
+        for (name, unit) in &p.units {
+            let Some(measure) = Measure::from_name(name) else {
+                return Err(invalid(&format!("units.{name}"), "is not a measure".into()));
+            };
+            match super::hl7::unit_for(&[unit.as_str()]) {
+                Some((u, _)) if u == measure.canonical_unit() => {}
+                _ => {
+                    return Err(invalid(
+                        &format!("units.{name}"),
+                        format!("`{unit}` is not a unit for {name}"),
+                    ));
+                }
             }
         }
         match p.transport {
@@ -164,6 +183,11 @@ impl DeviceProfile {
                 })
                 .collect();
         }
+        s.unit_defaults = self
+            .units
+            .iter()
+            .filter_map(|(name, unit)| Some((Measure::from_name(name)?, unit.clone())))
+            .collect();
         if let Some(ms) = self.poll_interval_ms {
             s.poll_interval = Duration::from_millis(ms.max(100));
         }

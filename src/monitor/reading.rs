@@ -124,33 +124,38 @@ impl fmt::Display for Unit {
     }
 }
 
-/// Plausibility limits, in canonical units.
+/// Plausibility limits, in canonical units: they keep out *garbage*, never a
+/// patient's extreme.
 ///
-/// No standard fixes these numbers. They are set wider than human physiology
-/// and wider than the display ranges monitors publish in their manuals (for
-/// example NIBP measurement ranges of roughly 10–270 mmHg and HR ranges of
-/// 15–300 /min), so they reject only values that cannot be a measurement:
-/// an overflowed field, a unit mix-up, a decoding error.
+/// A heart rate of 0 is asystole, an SpO₂ of 40 % or a systolic pressure of 30 mmHg
+/// is a dying patient: those are readings, and the domain raises the alarm they
+/// call for. Refused are only values no monitor can measure: negative numbers,
+/// NaN and infinities (checked first), and values above the top of the widest
+/// measurement ranges monitors publish, with margin. Sources: the operating
+/// manuals' specifications of common patient monitors give heart-rate ranges up to
+/// 300 /min (adult) and 350 /min (neonatal), NIBP measurement ranges up to about
+/// 270–300 mmHg, and SpO₂ 0–100 % (a saturation cannot exceed 100 %);
+/// IEC 80601-2-30 (automated NIBP) sets no upper range of its own.
 pub mod limits {
-    /// Lowest plausible heart or pulse rate, /min.
-    pub const RATE_MIN_PER_MIN: f64 = 10.0;
-    /// Highest plausible heart or pulse rate, /min.
+    /// Lowest heart or pulse rate, /min: 0 is asystole, a reading.
+    pub const RATE_MIN_PER_MIN: f64 = 0.0;
+    /// Highest plausible heart or pulse rate, /min (neonatal ranges reach 350).
     pub const RATE_MAX_PER_MIN: f64 = 350.0;
-    /// Lowest plausible systolic pressure, mmHg.
-    pub const SYS_MIN_MMHG: f64 = 20.0;
-    /// Highest plausible systolic pressure, mmHg.
+    /// Lowest systolic pressure, mmHg: 0, no measurable pressure.
+    pub const SYS_MIN_MMHG: f64 = 0.0;
+    /// Highest plausible systolic pressure, mmHg (NIBP ranges end at about 300).
     pub const SYS_MAX_MMHG: f64 = 300.0;
-    /// Lowest plausible diastolic pressure, mmHg.
-    pub const DIA_MIN_MMHG: f64 = 5.0;
+    /// Lowest diastolic pressure, mmHg.
+    pub const DIA_MIN_MMHG: f64 = 0.0;
     /// Highest plausible diastolic pressure, mmHg.
     pub const DIA_MAX_MMHG: f64 = 250.0;
-    /// Lowest plausible mean pressure, mmHg.
-    pub const MEAN_MIN_MMHG: f64 = 10.0;
+    /// Lowest mean pressure, mmHg.
+    pub const MEAN_MIN_MMHG: f64 = 0.0;
     /// Highest plausible mean pressure, mmHg.
     pub const MEAN_MAX_MMHG: f64 = 280.0;
-    /// Lowest plausible SpO2, %. Oximeters are not specified below about 70 %.
-    pub const SPO2_MIN_PERCENT: f64 = 30.0;
-    /// Highest plausible SpO2, %.
+    /// Lowest SpO₂, %: any saturation an oximeter reports is a reading.
+    pub const SPO2_MIN_PERCENT: f64 = 0.0;
+    /// Highest SpO₂, %: a saturation cannot exceed 100 %.
     pub const SPO2_MAX_PERCENT: f64 = 100.0;
     /// Conversion from kilopascal to mmHg (1 kPa = 7.50062 mmHg).
     pub const MMHG_PER_KPA: f64 = 7.500_62;
@@ -259,8 +264,10 @@ mod tests {
 
     #[test]
     fn rejects_impossible_values_with_reason() {
-        let e = Reading::checked(Measure::Hr, 0.0, Unit::PerMinute, None).unwrap_err();
+        let e = Reading::checked(Measure::Hr, -1.0, Unit::PerMinute, None).unwrap_err();
         assert!(e.to_string().contains("outside the plausible range"), "{e}");
+        // Asystole is a reading, not garbage.
+        assert!(Reading::checked(Measure::Hr, 0.0, Unit::PerMinute, None).is_ok());
         let e = Reading::checked(Measure::Hr, f64::NAN, Unit::PerMinute, None).unwrap_err();
         assert!(matches!(e, PlausibilityError::NotFinite { .. }));
         let e = Reading::checked(Measure::Hr, 70.0, Unit::MmHg, None).unwrap_err();
