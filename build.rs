@@ -6,12 +6,15 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 fn main() {
-    let mut config = slint_build::CompilerConfiguration::new();
-    if std::env::var("PROFILE").as_deref() != Ok("release") {
-        config = config.with_debug_info(true);
+    #[cfg(feature = "ui")]
+    {
+        let mut config = slint_build::CompilerConfiguration::new();
+        if std::env::var("PROFILE").as_deref() != Ok("release") {
+            config = config.with_debug_info(true);
+        }
+        slint_build::compile_with_config("ui/app.slint", config).expect("Slint UI compiles");
+        println!("cargo:rerun-if-changed=ui");
     }
-    slint_build::compile_with_config("ui/app.slint", config).expect("Slint UI compiles");
-    println!("cargo:rerun-if-changed=ui");
     // Migrations are embedded by sqlx::migrate!.
     println!("cargo:rerun-if-changed=migrations");
 

@@ -5,15 +5,19 @@
 //! strings through the `I18n` global (`I18n.tr(key, I18n.rev)`); switching language
 //! bumps `rev`, so every binding re-evaluates without restarting.
 
+#[cfg(feature = "ui")]
 use std::cell::Cell;
 use std::collections::{BTreeSet, HashMap};
+#[cfg(feature = "ui")]
 use std::rc::Rc;
 
 use fluent::{FluentArgs, FluentBundle, FluentResource};
+#[cfg(feature = "ui")]
 use slint::ComponentHandle;
 use unic_langid::LanguageIdentifier;
 
 use crate::config::Language;
+#[cfg(feature = "ui")]
 use crate::ui::{AppWindow, I18n};
 
 mod embedded {
@@ -149,12 +153,14 @@ pub fn message_ids(text: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 /// The language currently shown, shared between the Slint bridge and controllers.
+#[cfg(feature = "ui")]
 #[derive(Debug, Clone)]
 pub struct LanguageState {
     current: Rc<Cell<Language>>,
     localizer: Rc<Localizer>,
 }
 
+#[cfg(feature = "ui")]
 impl LanguageState {
     /// Installs the Fluent bridge on `app` with `initial` as the shown language.
     pub fn install(app: &AppWindow, localizer: Rc<Localizer>, initial: Language) -> LanguageState {

@@ -108,12 +108,12 @@ fn hostile_dicom_folder_is_scanned_in_bounded_memory_with_every_file_reported() 
     for f in &folder.readable {
         assert!(reason_of(f).is_none(), "{} is read", f.display());
     }
-    // Each file once: 3 crafted + 2 valid copies + the truncations, plus 4 refused
+    // Each file once: 4 crafted + 2 valid copies + the truncations, plus 4 refused
     // walk entries (the self loop, both links of the pair loop — each leads to a
     // folder already walked — and the link outside).
     assert_eq!(
         report["files_seen"].as_u64().unwrap() as usize,
-        5 + folder.truncated.len() + 4,
+        6 + folder.truncated.len() + 4,
         "every file counted once, loops not followed"
     );
     // Every truncation is either read (cut inside the pixel data, or exactly between

@@ -53,10 +53,10 @@ fn kiosk_on_a_hostile_incoming_folder_keeps_running_and_shows_the_notice() {
     shell.start_dicom_watch().unwrap();
     shell.app().set_screen(Screen::Technologist);
     pump_until(&shell, "the notice", |s| !notice(s).is_empty());
-    // Every file the reader refuses lands in the ledger: the three crafted files and
+    // Every file the reader refuses lands in the ledger: the four crafted files and
     // every truncation (all cut inside the header).
     let ledger = state.join(DICOM_SKIP_LEDGER);
-    let expected = 3 + folder.truncated.len();
+    let expected = 4 + folder.truncated.len();
     pump_until(&shell, "every refusal in the ledger", |_| {
         std::fs::read_to_string(&ledger).is_ok_and(|t| t.lines().count() == expected)
     });

@@ -213,15 +213,27 @@ fn long_form(vr: VR) -> bool {
     )
 }
 
+/// The size of one value of a binary VR (PS3.5 table 6.2-1); `None` for text and
+/// byte-string VRs.
+fn fixed_size(vr: VR) -> Option<u32> {
+    match vr {
+        VR::SS | VR::US | VR::OW => Some(2),
+        VR::SL | VR::UL | VR::FL | VR::AT | VR::OL | VR::OF => Some(4),
+        VR::FD | VR::SV | VR::UV | VR::OD | VR::OV => Some(8),
+        _ => None,
+    }
+}
+
 fn tag_name(t: Tag) -> String {
     format!("({:04X},{:04X})", t.0, t.1)
 }
 
-/// Walks the file meta group (explicit VR little endian) from byte 132; returns the
-/// transfer syntax and where the data set starts.
+/// Walks the file meta group (explicit VR little endian) from byte 132 exactly as
+/// the parser will: (0002,0000) first, four bytes long, giving the group length;
+/// then elements until that many bytes are used (the last may run past it). Returns
+/// the transfer syntax and where the data set starts, so the walk and the parser
+/// read the same elements.
 fn walk_meta(buf: &[u8], whole: bool) -> Result<(String, usize), WalkError> {
-    let mut pos = 132;
-    let mut ts = None;
     let short = |what: &str| {
         if whole {
             WalkError::Truncated(format!("file meta group ends inside {what}"))
@@ -232,30 +244,51 @@ fn walk_meta(buf: &[u8], whole: bool) -> Result<(String, usize), WalkError> {
             }
         }
     };
-    loop {
-        if pos - 132 > MAX_META_BYTES {
-            return Err(WalkError::Bound {
-                bound: Bound::MetaBytes,
-                detail: format!("file meta group longer than {MAX_META_BYTES} bytes"),
-            });
+    // (0002,0000) UL, length 4.
+    let first = (
+        u16_at(buf, 132, false),
+        u16_at(buf, 134, false),
+        buf.get(136..138),
+        u16_at(buf, 138, false),
+    );
+    let group_length = match first {
+        (Some(0x0002), Some(0x0000), Some(b"UL"), Some(4)) => {
+            u32_at(buf, 140, false).ok_or_else(|| short("the group length"))?
         }
-        let Some(group) = u16_at(buf, pos, false) else {
-            if pos == buf.len() && whole {
-                break; // meta only, empty data set
-            }
+        (None, ..) | (_, None, ..) | (_, _, None, _) | (.., None) => {
+            return Err(short("the group length"));
+        }
+        _ => {
+            return Err(WalkError::BadMeta(
+                "the file meta group does not start with its group length (0002,0000)".into(),
+            ));
+        }
+    };
+    if group_length as usize > MAX_META_BYTES {
+        return Err(WalkError::Bound {
+            bound: Bound::MetaBytes,
+            detail: format!(
+                "file meta group length {group_length} is over MAX_META_BYTES ({MAX_META_BYTES})"
+            ),
+        });
+    }
+    let mut pos = 144;
+    let mut used: usize = 0;
+    let mut ts = None;
+    while used < group_length as usize {
+        let (Some(group), Some(elem)) = (u16_at(buf, pos, false), u16_at(buf, pos + 2, false))
+        else {
             return Err(short("a tag"));
         };
-        if group != 0x0002 {
-            break;
-        }
-        let elem = u16_at(buf, pos + 2, false).ok_or_else(|| short("a tag"))?;
         let vr_bytes: [u8; 2] = buf
             .get(pos + 4..pos + 6)
             .ok_or_else(|| short("a VR"))?
             .try_into()
             .unwrap_or([0, 0]);
         let vr = VR::from_binary(vr_bytes).ok_or_else(|| {
-            WalkError::BadMeta(format!("(0002,{elem:04X}) has no valid VR at byte {pos}"))
+            WalkError::BadMeta(format!(
+                "({group:04X},{elem:04X}) has no valid VR at byte {pos}"
+            ))
         })?;
         let (len, head) = if long_form(vr) {
             (
@@ -271,7 +304,9 @@ fn walk_meta(buf: &[u8], whole: bool) -> Result<(String, usize), WalkError> {
         if len == UNDEFINED || len as usize > MAX_META_BYTES {
             return Err(WalkError::Bound {
                 bound: Bound::MetaBytes,
-                detail: format!("(0002,{elem:04X}) declares {len} bytes"),
+                detail: format!(
+                    "({group:04X},{elem:04X}) in the file meta group declares {len} bytes"
+                ),
             });
         }
         let value = pos + head;
@@ -279,10 +314,17 @@ fn walk_meta(buf: &[u8], whole: bool) -> Result<(String, usize), WalkError> {
         if end > buf.len() {
             return Err(short("a value"));
         }
-        if elem == 0x0010 {
+        if (group, elem) == (0x0002, 0x0010) {
             ts = Some(String::from_utf8_lossy(&buf[value..end]).into_owned());
         }
+        used += head + len as usize;
         pos = end;
+        if used > MAX_META_BYTES {
+            return Err(WalkError::Bound {
+                bound: Bound::MetaBytes,
+                detail: format!("file meta group longer than {MAX_META_BYTES} bytes"),
+            });
+        }
     }
     let ts = ts.ok_or_else(|| WalkError::BadMeta("no transfer syntax (0002,0010)".into()))?;
     Ok((ts, pos))
@@ -525,6 +567,18 @@ impl Walker<'_> {
                     vr.to_string()
                 )));
             }
+            if let Some(size) = fixed_size(vr)
+                && len % size != 0
+            {
+                // PS3.5 6.2: a binary value is a whole number of its fixed-size
+                // values. The parser would read whole values and lose its place.
+                return Err(WalkError::Malformed(format!(
+                    "{} at byte {} has VR {} but {len} bytes, not a multiple of {size}",
+                    tag_name(tag),
+                    self.pos,
+                    vr.to_string()
+                )));
+            }
             self.pos = self.check_len(tag, len, value)?;
         }
     }
@@ -590,11 +644,33 @@ mod tests {
         let mut f = vec![0u8; 128];
         f.extend_from_slice(b"DICM");
         let ts = b"1.2.840.10008.1.2.1\0";
+        f.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
+        f.extend_from_slice(&(8 + ts.len() as u32).to_le_bytes());
         f.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
         f.extend_from_slice(&(ts.len() as u16).to_le_bytes());
         f.extend_from_slice(ts);
         f.extend_from_slice(body);
         f
+    }
+
+    #[test]
+    fn the_meta_group_ends_where_its_group_length_says() {
+        // A group length that covers the transfer syntax only: the next element, even
+        // in group 0002, belongs to the data set (as the parser reads it).
+        let mut body = vec![0x02, 0x00, 0x13, 0x00, b'S', b'H', 2, 0, b'X', b' '];
+        body.extend_from_slice(&[0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0, b'M', b'R']);
+        let h = walk(file_with(&body), true).expect("walks");
+        assert_eq!(h.elements, 2);
+        // A group length past the bound is refused.
+        let mut f = file_with(&[]);
+        f[140..144].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            walk(f, true),
+            Err(WalkError::Bound {
+                bound: Bound::MetaBytes,
+                ..
+            })
+        ));
     }
 
     fn sq_open(out: &mut Vec<u8>) {

@@ -15,6 +15,8 @@ pub fn preamble_and_meta() -> Vec<u8> {
     let mut f = vec![0u8; 128];
     f.extend_from_slice(b"DICM");
     let ts = b"1.2.840.10008.1.2.1\0";
+    f.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
+    f.extend_from_slice(&(8 + ts.len() as u32).to_le_bytes());
     f.extend_from_slice(&[0x02, 0x00, 0x10, 0x00, b'U', b'I']);
     f.extend_from_slice(&(ts.len() as u16).to_le_bytes());
     f.extend_from_slice(ts);
@@ -106,6 +108,17 @@ pub fn hostile_folder(base: &Path, truncations: usize) -> HostileFolder {
     let p = dir.join("nest-10000.dcm");
     std::fs::write(&p, deep_nesting(10_000)).unwrap();
     refused.push((p, "out_of_bounds"));
+
+    // Found by the dicom_header fuzz target: a file whose parse and walk diverged, so
+    // the parser met an element claiming 1.38 GB (the reader once allocated it). The divergence: an SL element
+    // of 14 bytes, which the parser reads as three values and then loses its place.
+    let p = dir.join("fuzz-oom-sl-odd-length.dcm");
+    let found = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/dicom/fuzz-oom-sl-odd-length.dcm"
+    );
+    std::fs::copy(found, &p).unwrap();
+    refused.push((p, "unreadable"));
 
     let p = dir.join("length-fffffff0.dcm");
     std::fs::write(&p, huge_length(0xFFFF_FFF0)).unwrap();
