@@ -218,6 +218,14 @@ impl ConsoleUi {
             }
             self.board.on_output(&out);
         }
+        // The board follows the exam's alarm state: after a restart (replay emits
+        // nothing) every alarm not acknowledged is back, with its original start.
+        for (at, code, priority) in session.exam().unacknowledged_alarms() {
+            self.board.on_output(&crate::domain::Output {
+                at,
+                decision: crate::domain::Decision::Alarm { code, priority },
+            });
+        }
         let state = console_state(session.exam(), now, wall_now);
         self.weight_kg = session.exam().patient().map(|p| p.weight_kg);
         self.mmol_per_ml = session.exam().agent().and_then(|a| {

@@ -20,7 +20,7 @@ use crate::ui::{AppWindow, MonitorState, Role, Screen};
 /// Every screen and key state with its command-line name, in the order the gallery
 /// shows them. Names other than the bare screen names put the screen into a
 /// demonstration state first (see [`Shell::show_named`]).
-pub const SCREENS: [(&str, Screen); 28] = [
+pub const SCREENS: [(&str, Screen); 29] = [
     ("home", Screen::Home),
     ("patient", Screen::Patient),
     ("patient-welcome", Screen::Patient),
@@ -46,6 +46,7 @@ pub const SCREENS: [(&str, Screen); 28] = [
     ("nurse-prepare", Screen::Nurse),
     ("nurse-signed-off", Screen::Nurse),
     ("technologist", Screen::Technologist),
+    ("technologist-dicom-notice", Screen::Technologist),
     ("admin", Screen::Admin),
     ("admin-add", Screen::Admin),
     ("admin-settings", Screen::Admin),
@@ -361,6 +362,8 @@ impl Shell {
         self.staff.demo_reset();
         self.nurse.demo_reset();
         *self.session.borrow_mut() = None;
+        *self.dicom_notice.borrow_mut() = DicomNotice::default();
+        self.app.set_technical_notice_text("".into());
         let demo_name = DEMO_PATIENT_NAME
             .iter()
             .find(|(l, _)| *l == self.language())
@@ -459,6 +462,18 @@ impl Shell {
                 }
                 self.app.set_screen(screen);
                 self.staff.demo_signin(screen, true);
+            }
+            "technologist-dicom-notice" => {
+                let mut notice = self.dicom_notice.borrow_mut();
+                for n in 1..=3 {
+                    notice.add(&crate::dicom::scan::SkippedFile {
+                        file: format!("incoming/1.2.826.0.1.3680043.9.7/IM_{n:04}.dcm").into(),
+                        reason: crate::dicom::SkipReason::OutOfBounds,
+                        detail: String::new(),
+                    });
+                }
+                self.app
+                    .set_technical_notice_text(notice.text(&self.language).into());
             }
             "admin" | "admin-add" | "admin-settings" => {
                 self.app.set_screen(screen);

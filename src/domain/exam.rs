@@ -23,7 +23,9 @@ use super::contrast::{
     InjectError, InjectionRequest, Purpose,
 };
 use super::lge::{EarlyStart, LgeSettings, LgeWindow, WindowBasis};
-use super::output::{AlarmCode, Decision, DoseRecord, Output, RejectCode, WarningCode};
+use super::output::{
+    AlarmCode, AlarmPriority, Decision, DoseRecord, Output, RejectCode, WarningCode,
+};
 use super::preparation::{PrepItem, SelfReportItem};
 use super::protocol::{ExamType, ProtocolStep, SeriesParams, check_series};
 use super::screening::{
@@ -270,6 +272,10 @@ pub struct Exam {
     signed_off: Option<String>,
     now: Instant,
     pending: VecDeque<Output>,
+    /// Every alarm raised (time, code, priority) and acknowledged (`None`), in the
+    /// order they happened: what the alarm board shows, rebuilt by replay, so a
+    /// restart shows it again.
+    alarm_facts: Vec<(Instant, AlarmCode, Option<AlarmPriority>)>,
 }
 
 impl Exam {
@@ -297,6 +303,7 @@ impl Exam {
             signed_off: None,
             now: Instant::ZERO,
             pending: VecDeque::new(),
+            alarm_facts: Vec::new(),
         }
     }
 
@@ -422,6 +429,22 @@ impl Exam {
         &self.acknowledged
     }
 
+    /// The alarms raised and not acknowledged since, each with its original start
+    /// (its first raise after its last acknowledgement) and highest priority, oldest
+    /// first. This is state, not a one-shot output: replay after a restart rebuilds
+    /// it, so an alarm active before a crash is on the board again with its start.
+    pub fn unacknowledged_alarms(&self) -> Vec<(Instant, AlarmCode, AlarmPriority)> {
+        let mut out: Vec<(Instant, AlarmCode, AlarmPriority)> = Vec::new();
+        for &(at, code, fact) in &self.alarm_facts {
+            match (fact, out.iter_mut().find(|(_, c, _)| *c == code)) {
+                (None, _) => out.retain(|(_, c, _)| *c != code),
+                (Some(p), Some(entry)) => entry.2 = entry.2.max(p),
+                (Some(p), None) => out.push((at, code, p)),
+            }
+        }
+        out
+    }
+
     /// The latest time the exam has seen.
     pub fn now(&self) -> Instant {
         self.now
@@ -461,18 +484,26 @@ impl Exam {
 
     fn drain_stress(&mut self) {
         while let Some(o) = self.stress.poll() {
-            self.pending.push_back(o);
+            self.emit(o);
         }
     }
 
     fn drain_lge(&mut self) {
         while let Some(o) = self.lge.poll() {
-            self.pending.push_back(o);
+            self.emit(o);
         }
     }
 
     fn push(&mut self, at: Instant, decision: Decision) {
-        self.pending.push_back(Output { at, decision });
+        self.emit(Output { at, decision });
+    }
+
+    /// Every output leaves through here; alarms are remembered as state.
+    fn emit(&mut self, o: Output) {
+        if let Decision::Alarm { code, priority } = o.decision {
+            self.alarm_facts.push((o.at, code, Some(priority)));
+        }
+        self.pending.push_back(o);
     }
 
     fn reject(&mut self, at: Instant, code: RejectCode) -> Outcome {
@@ -645,7 +676,10 @@ impl Exam {
                     _ => {}
                 }
             }
-            ExamEvent::AlarmAcknowledged { code, by } => self.acknowledged.push((now, code, by)),
+            ExamEvent::AlarmAcknowledged { code, by } => {
+                self.alarm_facts.push((now, code, None));
+                self.acknowledged.push((now, code, by));
+            }
             ExamEvent::LgeEarlyStart { by, reason } => {
                 let cumulative_mmol_kg =
                     self.ledger.as_ref().map_or(0.0, |l| l.cumulative_mmol_kg());
