@@ -46,7 +46,7 @@ pub const SCREENS: [(&str, Screen); 29] = [
     ("nurse-prepare", Screen::Nurse),
     ("nurse-signed-off", Screen::Nurse),
     ("technologist", Screen::Technologist),
-    ("technologist-dicom-notice", Screen::Technologist),
+    ("staff-notice", Screen::Technologist),
     ("admin", Screen::Admin),
     ("admin-add", Screen::Admin),
     ("admin-settings", Screen::Admin),
@@ -463,7 +463,7 @@ impl Shell {
                 self.app.set_screen(screen);
                 self.staff.demo_signin(screen, true);
             }
-            "technologist-dicom-notice" => {
+            "staff-notice" => {
                 let mut notice = self.dicom_notice.borrow_mut();
                 for n in 1..=3 {
                     notice.add(&crate::dicom::scan::SkippedFile {
