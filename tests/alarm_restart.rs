@@ -4,7 +4,6 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::Duration;
 
 use cmr_kiosk::alarms::AlarmBoard;
@@ -13,39 +12,17 @@ use cmr_kiosk::domain::screening::{Patient, Sex};
 use cmr_kiosk::domain::stress::{StressDose, StressDrug, Vitals};
 use cmr_kiosk::domain::time::Instant;
 use cmr_kiosk::domain::{AlarmCode, AlarmPriority, Decision, ExamEvent, Output, ProtocolSettings};
-use cmr_kiosk::recorder::{Recorder, RecorderReport};
+
 use cmr_kiosk::session::ExamSession;
 
 const CHILD_ENV: &str = "CMR_ALARM_RESTART_CHILD_DB";
 
+#[path = "support/recorder.rs"]
+mod recorder_support;
+use recorder_support::{opened, start};
+
 fn db(path: &str) -> Database {
-    Database {
-        url: format!("sqlite://{path}"),
-        device_id: "alarm-restart".into(),
-        central_url: String::new(),
-    }
-}
-
-fn start(db: &Database) -> (Recorder, mpsc::Receiver<RecorderReport>) {
-    let (tx, rx) = mpsc::channel();
-    let rec = Recorder::start(db, move |r| {
-        let _ = tx.send(r);
-    })
-    .unwrap();
-    (rec, rx)
-}
-
-fn opened(rx: &mpsc::Receiver<RecorderReport>) -> Option<cmr_kiosk::store::RecoveredExam> {
-    loop {
-        match rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the recorder reports")
-        {
-            RecorderReport::Opened { recovered, .. } => return recovered,
-            RecorderReport::OpenFailed(e) => panic!("open failed: {e}"),
-            RecorderReport::Alarm(_) => {}
-        }
-    }
+    recorder_support::db(std::path::Path::new(path), "alarm-restart")
 }
 
 fn vitals(sbp: f64) -> ExamEvent {

@@ -2,45 +2,22 @@
 //! restart finds the running exam and every timer resumes; an unwritable store raises
 //! the technical alarm and keeps the rows in memory.
 
-use std::sync::mpsc;
 use std::time::Duration;
 
 use cmr_kiosk::config::Database;
 use cmr_kiosk::domain::screening::{Patient, Sex};
 use cmr_kiosk::domain::stress::{StressDose, StressDrug, Vitals};
 use cmr_kiosk::domain::{ExamEvent, ProtocolSettings};
-use cmr_kiosk::recorder::{Recorder, RecorderReport};
+use cmr_kiosk::recorder::RecorderReport;
 use cmr_kiosk::session::ExamSession;
 use cmr_kiosk::store::Store;
 
+#[path = "support/recorder.rs"]
+mod recorder_support;
+use recorder_support::{opened, start};
+
 fn db(path: &std::path::Path) -> Database {
-    Database {
-        url: format!("sqlite://{}", path.display()),
-        device_id: "recorder-test".into(),
-        central_url: String::new(),
-    }
-}
-
-fn start(db: &Database) -> (Recorder, mpsc::Receiver<RecorderReport>) {
-    let (tx, rx) = mpsc::channel();
-    let rec = Recorder::start(db, move |r| {
-        let _ = tx.send(r);
-    })
-    .unwrap();
-    (rec, rx)
-}
-
-fn opened(rx: &mpsc::Receiver<RecorderReport>) -> Option<cmr_kiosk::store::RecoveredExam> {
-    loop {
-        match rx
-            .recv_timeout(Duration::from_secs(20))
-            .expect("the recorder reports")
-        {
-            RecorderReport::Opened { recovered, .. } => return recovered,
-            RecorderReport::OpenFailed(e) => panic!("open failed: {e}"),
-            RecorderReport::Alarm(_) => {}
-        }
-    }
+    recorder_support::db(path, "recorder-test")
 }
 
 #[test]
