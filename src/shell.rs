@@ -464,6 +464,14 @@ impl Shell {
                 self.staff.demo_signin(screen, true);
             }
             "staff-notice" => {
+                // The console behind the band shows no exam (no earlier state left over).
+                crate::console_ui::ConsoleUi::default().refresh(
+                    &self.app,
+                    &self.language,
+                    None,
+                    Instant::ZERO,
+                    chrono::NaiveDateTime::default(),
+                );
                 let mut notice = self.dicom_notice.borrow_mut();
                 for n in 1..=3 {
                     notice.add(&crate::dicom::scan::SkippedFile {
