@@ -208,6 +208,43 @@ pub struct UiConfig {
     pub breath_hold_phase: BreathHoldPhase,
     /// Seconds without a touch after which a staff screen locks (30–1800).
     pub idle_lock_s: f64,
+    /// How the window is drawn: `auto` (the software renderer unless a GPU render
+    /// node is present), `software`, or `femtovg` (OpenGL).
+    pub renderer: RendererChoice,
+}
+
+/// The window's renderer (see [`UiConfig::renderer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RendererChoice {
+    /// Software unless `/dev/dri/renderD*` exists (a GPU the kernel drives).
+    #[default]
+    Auto,
+    /// Slint's software renderer: least memory and idle CPU on a PC without a GPU.
+    Software,
+    /// FemtoVG over OpenGL: for a kiosk with a real GPU.
+    Femtovg,
+}
+
+impl RendererChoice {
+    /// The Slint renderer name for this choice; `gpu_present` answers `auto`.
+    pub fn renderer_name(self, gpu_present: bool) -> &'static str {
+        match self {
+            RendererChoice::Software => "software",
+            RendererChoice::Femtovg => "femtovg",
+            RendererChoice::Auto if gpu_present => "femtovg",
+            RendererChoice::Auto => "software",
+        }
+    }
+}
+
+/// Whether this machine has a GPU render node (`/dev/dri/renderD*`). Without one,
+/// OpenGL is Mesa's software rasteriser, which costs more than Slint's own.
+pub fn gpu_render_node_present() -> bool {
+    std::fs::read_dir("/dev/dri").is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    })
 }
 
 impl Default for UiConfig {
@@ -224,6 +261,7 @@ impl Default for UiConfig {
             breath_hold_threshold_s: 15.0,
             breath_hold_phase: BreathHoldPhase::EndExpiration,
             idle_lock_s: 120.0,
+            renderer: RendererChoice::Auto,
         }
     }
 }

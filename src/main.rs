@@ -233,6 +233,17 @@ fn simulate(file: &std::path::Path) -> anyhow::Result<ExitCode> {
 }
 
 fn run_kiosk(config: Config) -> anyhow::Result<ExitCode> {
+    // The renderer: `SLINT_BACKEND` set by hand wins; else the configured choice.
+    if std::env::var_os("SLINT_BACKEND").is_none() {
+        let gpu = cmr_kiosk::config::gpu_render_node_present();
+        let renderer = config.ui.renderer.renderer_name(gpu);
+        tracing::info!(renderer, gpu, "window renderer");
+        slint::BackendSelector::new()
+            .backend_name("winit".into())
+            .renderer_name(renderer.into())
+            .select()
+            .with_context(|| format!("the {renderer} renderer could not start"))?;
+    }
     let localizer = Rc::new(Localizer::embedded()?);
     let shell = Shell::new(config, localizer).context(
         "could not open the kiosk window — is a display available (DISPLAY or WAYLAND_DISPLAY)? \

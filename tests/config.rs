@@ -161,3 +161,23 @@ fn broken_file_is_an_error_not_defaults() {
         Err(ConfigError::Invalid { key: "ui.dpi", .. })
     ));
 }
+
+#[test]
+fn renderer_is_chosen_by_configuration_or_by_the_gpu_present() {
+    use cmr_kiosk::config::RendererChoice;
+    assert_eq!(Config::default().ui.renderer, RendererChoice::Auto);
+    for (text, choice) in [
+        ("software", RendererChoice::Software),
+        ("femtovg", RendererChoice::Femtovg),
+        ("auto", RendererChoice::Auto),
+    ] {
+        let c = Config::parse(&format!("[ui]\nrenderer = \"{text}\"\n")).unwrap();
+        assert_eq!(c.ui.renderer, choice);
+    }
+    assert!(Config::parse("[ui]\nrenderer = \"vulkan\"\n").is_err());
+    // Auto: OpenGL only where a GPU render node exists; software otherwise.
+    assert_eq!(RendererChoice::Auto.renderer_name(false), "software");
+    assert_eq!(RendererChoice::Auto.renderer_name(true), "femtovg");
+    assert_eq!(RendererChoice::Software.renderer_name(true), "software");
+    assert_eq!(RendererChoice::Femtovg.renderer_name(false), "femtovg");
+}
