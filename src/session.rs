@@ -223,6 +223,31 @@ impl ExamSession {
         recorder: &Recorder,
     ) -> Result<Outcome, ExamError> {
         let at = self.clock.now();
+        self.handle_at_exam_time(event, actor, recorder, at)
+    }
+
+    /// [`ExamSession::handle`] at the exam time of the monotonic instant `received`
+    /// (a monitor reading's receive instant), so a reading counts from when it
+    /// arrived, not from when the screen got round to it. Never earlier than the
+    /// last event handled (the exam's time only moves forward).
+    pub fn handle_received(
+        &mut self,
+        event: ExamEvent,
+        actor: &str,
+        recorder: &Recorder,
+        received: std::time::Instant,
+    ) -> Result<Outcome, ExamError> {
+        let at = self.clock.at(received).max(self.exam.now());
+        self.handle_at_exam_time(event, actor, recorder, at)
+    }
+
+    fn handle_at_exam_time(
+        &mut self,
+        event: ExamEvent,
+        actor: &str,
+        recorder: &Recorder,
+        at: crate::domain::Instant,
+    ) -> Result<Outcome, ExamError> {
         let outcome = self.exam.handle(event.clone(), at)?;
         let logged = LoggedEvent { at, event };
         match NewEntry::exam_event(self.id, actor, &logged, Utc::now()) {

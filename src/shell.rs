@@ -776,9 +776,17 @@ impl Shell {
                 (events.as_ref(), open.as_mut(), recorder.as_ref())
             {
                 while let Ok(ev) = rx.try_recv() {
-                    if let Some(event) = crate::vitals::exam_event(&ev)
-                        && let Err(e) = s.handle(event, "monitor", rec)
-                    {
+                    let Some(event) = crate::vitals::exam_event(&ev) else {
+                        continue;
+                    };
+                    // A reading counts from when it arrived, not from this tick.
+                    let handled = match &ev {
+                        crate::monitor::link::LinkEvent::Reading(r) => {
+                            s.handle_received(event, "monitor", rec, r.received_instant.into_std())
+                        }
+                        _ => s.handle(event, "monitor", rec),
+                    };
+                    if let Err(e) = handled {
                         tracing::warn!("monitor reading refused: {e}");
                     }
                 }

@@ -185,3 +185,58 @@ fn clause_2_2_3_the_best_breath_hold_reaches_the_exam_log_through_the_patient_si
         }]
     ));
 }
+
+#[test]
+fn a_monitor_reading_counts_from_when_it_arrived_not_from_when_the_screen_took_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = db(&dir.path().join("kiosk.db"));
+    let (rec, rx) = start(&cfg);
+    assert!(opened(&rx).is_none());
+    let mut session = ExamSession::open(ProtocolSettings::default(), &rec, "nurse-wang");
+    let patient = Patient {
+        weight_kg: 70.0,
+        height_cm: Some(170.0),
+        sex: Sex::Female,
+        age_years: 58,
+        egfr: Some(85.0),
+        egfr_date: None,
+    };
+    session
+        .handle(ExamEvent::PatientRegistered { patient }, "nurse-wang", &rec)
+        .unwrap();
+    let registered = session.exam().now();
+    // The reading arrives now; the screen (blocked) takes it 1.5 s later.
+    let received = std::time::Instant::now();
+    std::thread::sleep(Duration::from_millis(1500));
+    let vitals = Vitals {
+        hr: Some(71.0),
+        ..Default::default()
+    };
+    session
+        .handle_received(
+            ExamEvent::VitalsReading { vitals },
+            "monitor",
+            &rec,
+            received,
+        )
+        .unwrap();
+    let handled_at = session.exam().now();
+    let lag = handled_at.saturating_since(registered).as_millis();
+    assert!(
+        lag < 100,
+        "handled at its arrival, {lag} ms after registration"
+    );
+    assert!(
+        session.now().saturating_since(handled_at).as_millis() >= 1400,
+        "not at the moment the screen took it"
+    );
+    // A reading received before the last event handled is taken at that event's time:
+    // the exam's time never runs backwards.
+    let stale = received
+        .checked_sub(Duration::from_secs(60))
+        .unwrap_or(received);
+    session
+        .handle_received(ExamEvent::VitalsReading { vitals }, "monitor", &rec, stale)
+        .unwrap();
+    assert_eq!(session.exam().now(), handled_at);
+}
