@@ -20,14 +20,9 @@ fn db(path: &std::path::Path) -> Database {
     recorder_support::db(path, "recorder-test")
 }
 
-#[test]
-fn a_restarted_kiosk_resumes_the_running_exam_and_its_timers() {
-    let dir = tempfile::tempdir().unwrap();
-    let cfg = db(&dir.path().join("kiosk.db"));
-
-    let (rec, rx) = start(&cfg);
-    assert!(opened(&rx).is_none(), "a fresh store has no running exam");
-    let mut session = ExamSession::open(ProtocolSettings::default(), &rec, "nurse-wang");
+/// An exam opened by the nurse with a 70 kg patient registered.
+fn registered_session(rec: &cmr_kiosk::recorder::Recorder) -> ExamSession {
+    let mut session = ExamSession::open(ProtocolSettings::default(), rec, "nurse-wang");
     let patient = Patient {
         weight_kg: 70.0,
         height_cm: Some(170.0),
@@ -37,8 +32,19 @@ fn a_restarted_kiosk_resumes_the_running_exam_and_its_timers() {
         egfr_date: None,
     };
     session
-        .handle(ExamEvent::PatientRegistered { patient }, "nurse-wang", &rec)
+        .handle(ExamEvent::PatientRegistered { patient }, "nurse-wang", rec)
         .unwrap();
+    session
+}
+
+#[test]
+fn a_restarted_kiosk_resumes_the_running_exam_and_its_timers() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = db(&dir.path().join("kiosk.db"));
+
+    let (rec, rx) = start(&cfg);
+    assert!(opened(&rx).is_none(), "a fresh store has no running exam");
+    let mut session = registered_session(&rec);
     let vitals = Vitals {
         hr: Some(64.0),
         sbp: Some(126.0),
@@ -192,18 +198,7 @@ fn a_monitor_reading_counts_from_when_it_arrived_not_from_when_the_screen_took_i
     let cfg = db(&dir.path().join("kiosk.db"));
     let (rec, rx) = start(&cfg);
     assert!(opened(&rx).is_none());
-    let mut session = ExamSession::open(ProtocolSettings::default(), &rec, "nurse-wang");
-    let patient = Patient {
-        weight_kg: 70.0,
-        height_cm: Some(170.0),
-        sex: Sex::Female,
-        age_years: 58,
-        egfr: Some(85.0),
-        egfr_date: None,
-    };
-    session
-        .handle(ExamEvent::PatientRegistered { patient }, "nurse-wang", &rec)
-        .unwrap();
+    let mut session = registered_session(&rec);
     let registered = session.exam().now();
     // The reading arrives now; the screen (blocked) takes it 1.5 s later.
     let received = std::time::Instant::now();
