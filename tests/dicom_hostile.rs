@@ -254,3 +254,27 @@ fn refused_files_are_remembered_and_not_read_again_after_a_restart() {
     // in-a.dcm is the same image (same series): still read; the victim is not.
     assert!(series <= 1);
 }
+
+#[test]
+fn folders_deeper_than_the_walk_bound_are_refused_not_walked() {
+    use cmr_kiosk::dicom::scan::MAX_WALK_DEPTH;
+    let base = tempfile::tempdir().unwrap();
+    let mut deep = base.path().to_path_buf();
+    for i in 0..=MAX_WALK_DEPTH {
+        deep.push(format!("d{i}"));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("x.dcm"), b"deep").unwrap();
+    let report = cmr_kiosk::dicom::scan_dir(base.path(), &Rules::builtin()).unwrap();
+    let refused: Vec<_> = report
+        .skipped
+        .iter()
+        .filter(|s| s.reason == SkipReason::NotWalked)
+        .collect();
+    assert_eq!(refused.len(), 1, "{refused:?}");
+    assert!(refused[0].detail.contains("MAX_WALK_DEPTH"));
+    assert!(
+        !report.skipped.iter().any(|s| s.file.ends_with("x.dcm")),
+        "the file below the bound is never read"
+    );
+}

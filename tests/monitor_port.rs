@@ -178,3 +178,28 @@ async fn monitor_port_refuses_peers_outside_the_allow_list() {
     friend.send(oru(10, 64).as_bytes()).await.unwrap();
     assert_eq!(next_hr(&mut link).await, 64.0);
 }
+
+#[tokio::test]
+async fn monitor_port_closes_a_silent_connection_after_the_idle_timeout() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let limits = ListenerLimits {
+        idle_timeout: Duration::from_millis(1500),
+        ..ListenerLimits::default()
+    };
+    let link =
+        link::start_tcp_listener(listener, LinkSettings::for_protocol(Protocol::Hl7), limits);
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    let started = Instant::now();
+    let mut buf = [0u8; 16];
+    let n = timeout(T, silent.read(&mut buf))
+        .await
+        .expect("closed in time");
+    assert!(matches!(n, Ok(0) | Err(_)), "closed: {n:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(1400) && waited < Duration::from_secs(5),
+        "{waited:?}"
+    );
+    assert_eq!(link.counters().bad_for("tcp_idle_timeout"), 1);
+}

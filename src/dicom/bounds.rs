@@ -745,6 +745,34 @@ mod tests {
     }
 
     #[test]
+    fn more_elements_than_the_bound_are_refused() {
+        let mut body = Vec::new();
+        for _ in 0..=MAX_ELEMENTS {
+            body.extend_from_slice(&[0x08, 0x00, 0x60, 0x00, b'C', b'S', 0, 0]);
+        }
+        assert!(matches!(
+            walk(file_with(&body), true),
+            Err(WalkError::Bound {
+                bound: Bound::ElementCount,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_header_that_does_not_end_within_the_bytes_read_is_refused() {
+        // Well-formed elements up to the read bound, no pixel data, more file behind.
+        let body = [0x08, 0x00, 0x60, 0x00, b'C', b'S', 2, 0, b'M', b'R'];
+        assert!(matches!(
+            walk(file_with(&body), false),
+            Err(WalkError::Bound {
+                bound: Bound::HeaderBytes,
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn a_file_larger_than_the_bound_without_pixel_data_is_refused() {
         let mut body = Vec::new();
         // (0008,0000)-group zeros read as tags with an invalid VR: malformed, not a hang.
