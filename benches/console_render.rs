@@ -3,7 +3,7 @@
 //! `cargo bench --bench console_render`).
 //!
 //! * time from process start (and from `Shell::new`) to the first console frame;
-//! * per frame over 200 frames: a monitor reading handled and logged, the console
+//! * per frame over 200 frames: a monitor reading handled by the engine and logged, the console
 //!   refreshed (chart, countdowns, alarm flash) on a simulated clock advancing 250 ms,
 //!   and the whole frame rendered (median and p99);
 //! * resident memory (VmRSS) after the run.
@@ -15,7 +15,8 @@ use cmr_kiosk::console_ui::{ConsoleUi, preview_session};
 use cmr_kiosk::domain::ExamEvent;
 use cmr_kiosk::domain::stress::Vitals;
 use cmr_kiosk::domain::time::{Duration, Instant};
-use cmr_kiosk::recorder::Recorder;
+use cmr_kiosk::engine::Command;
+use cmr_kiosk::engine::recorder::Recorder;
 use cmr_kiosk::screenshot::Renderer;
 use cmr_kiosk::ui::Screen;
 
@@ -48,7 +49,11 @@ fn main() {
     shell.set_language(Language::ZhCn);
     shell.set_theme(ThemeName::Day);
     shell.app().set_screen(Screen::Technologist);
-    let (mut session, mut now) = preview_session("stress").expect("the stress preview");
+    let (session, mut now) = preview_session("stress").expect("the stress preview");
+    let engine = shell.engine().clone();
+    engine
+        .call(Command::Install(Some(Box::new(session))))
+        .expect("the engine takes the preview");
     let mut console = ConsoleUi::default();
     let wall0 = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
         .and_then(|d| d.and_hms_opt(9, 30, 0))
@@ -57,7 +62,7 @@ fn main() {
     console.refresh(
         shell.app(),
         shell.language_state(),
-        Some(&mut session),
+        &engine.read(),
         now,
         wall(now),
     );
@@ -67,11 +72,16 @@ fn main() {
     assert!(first.distinct_colours() > 20, "the first frame is drawn");
 
     let recorder = Recorder::start(&config.database, |_| {}).expect("the recorder starts");
+    engine
+        .call(Command::AttachRecorder(std::sync::Arc::new(recorder)))
+        .expect("the engine takes the recorder");
     let mut frame_ms = Vec::with_capacity(FRAMES);
     let mut render_ms = Vec::with_capacity(FRAMES);
     for i in 0..FRAMES {
         now += Duration::from_millis(250);
-        session.resume_at(now);
+        engine
+            .call(Command::ResumeAt(now))
+            .expect("the clock moves");
         let t = Wall::now();
         // One HR reading per frame (4 Hz, faster than a monitor sends), NIBP every 60 s.
         let hr = 72.0 + (i % 20) as f64 * 0.5;
@@ -82,13 +92,13 @@ fn main() {
             dbp: sbp.map(|s| s * 0.62),
             ..Default::default()
         };
-        session
-            .handle(ExamEvent::VitalsReading { vitals }, "monitor", &recorder)
+        engine
+            .handle(ExamEvent::VitalsReading { vitals }, "monitor")
             .expect("a valid reading");
         console.refresh(
             shell.app(),
             shell.language_state(),
-            Some(&mut session),
+            &engine.read(),
             now,
             wall(now),
         );

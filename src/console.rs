@@ -14,7 +14,7 @@ use crate::domain::protocol::{ExamType, Finding, ProtocolStep, check_series, req
 use crate::domain::stress::{StressDose, StressDrug};
 use crate::domain::time::Instant;
 use crate::domain::{Exam, ExamEvent};
-use crate::session::JournalRow;
+use crate::engine::session::JournalRow;
 
 /// A countdown to a fixed deadline.
 #[derive(Debug, Clone, PartialEq, Eq)]

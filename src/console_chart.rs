@@ -9,7 +9,7 @@
 
 use crate::domain::ExamEvent;
 use crate::domain::time::{Duration, Instant};
-use crate::session::JournalRow;
+use crate::engine::session::JournalRow;
 
 /// Size of the chart's view box (both axes).
 pub const VIEW: f64 = 1000.0;

@@ -8,9 +8,9 @@ use crate::domain::ExamEvent;
 use crate::domain::contrast::Amount;
 use crate::domain::stress::StressDose;
 use crate::domain::time::Instant;
+use crate::engine::session::JournalRow;
 use crate::i18n::Localizer;
 use crate::report::{key_for, number};
-use crate::session::JournalRow;
 use crate::store::{AuditAction, AuditEvent};
 
 /// The most rows the log page lists (the full log stays in the store).
@@ -120,14 +120,15 @@ pub fn log_lines(loc: &Localizer, lang: Language, journal: &[JournalRow]) -> Vec
     journal
         .iter()
         .rev()
-        .filter(|row| {
-            !matches!(
-                row,
-                JournalRow::Event {
-                    event: ExamEvent::VitalsReading { .. },
-                    ..
-                }
-            )
+        .filter(|row| match row {
+            JournalRow::Event {
+                event: ExamEvent::VitalsReading { .. },
+                ..
+            } => false,
+            // Of the engine's decisions, the alarms and prompts it raised (the rest
+            // repeat a step already in the log).
+            JournalRow::Decision { output, .. } => decision_key(&output.decision).is_some(),
+            _ => true,
         })
         .take(LOG_ROWS)
         .map(|row| match row {
@@ -141,6 +142,35 @@ pub fn log_lines(loc: &Localizer, lang: Language, journal: &[JournalRow]) -> Vec
                 who: event.user.clone().unwrap_or_default(),
                 text: word_audit(loc, lang, event),
             },
+            JournalRow::Decision { at, output, .. } => LogLine {
+                at: *at,
+                who: String::new(),
+                text: decision_key(&output.decision)
+                    .map(|k| loc.tr(lang, &k))
+                    .unwrap_or_default(),
+            },
         })
         .collect()
+}
+
+/// The Fluent key of an alarm or prompt the engine raised (`None` for other
+/// decisions).
+fn decision_key(d: &crate::domain::Decision) -> Option<String> {
+    use crate::domain::Decision;
+    use crate::domain::output::ReminderCode;
+    Some(match d {
+        Decision::Alarm { code, .. } => crate::report::key_for("alarm", code),
+        Decision::StressImagingDue { .. } => "prompt-image_now".into(),
+        Decision::StopStressDue { .. } => "prompt-stop_infusion".into(),
+        Decision::RestPerfusionReady => "prompt-rest_perfusion_ready".into(),
+        Decision::LgeWindowOpen => "prompt-lge_window_open".into(),
+        Decision::EscalationDue { .. } => "prompt-escalate".into(),
+        Decision::Reminder {
+            code: ReminderCode::TiRecheck,
+        } => "prompt-ti_recheck".into(),
+        Decision::Reminder {
+            code: ReminderCode::ObservePatient,
+        } => "prompt-observe_patient".into(),
+        _ => return None,
+    })
 }

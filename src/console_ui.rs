@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use fluent::FluentArgs;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use crate::alarms::{AlarmBoard, Prompt, presentation};
 use crate::config::Language;
 use crate::console::{ConsoleState, InjectionForm, acquired_series, checklist, console_state};
 use crate::console_chart::{TrendData, trend_chart};
@@ -22,13 +21,13 @@ use crate::domain::output::AlarmPriority;
 use crate::domain::protocol::ProtocolStep;
 use crate::domain::stress::{StopCriterion, StressDose, StressDrug};
 use crate::domain::time::Instant;
+use crate::engine::alarm_board::{AlarmBoard, Prompt, presentation};
+use crate::engine::session::ExamSession;
+use crate::engine::{Command, Engine, EngineState};
 use crate::i18n::LanguageState;
 use crate::input::{NumberEntry, NumberSpec};
 use crate::input_view::InputPanels;
-use crate::recorder::Recorder;
 use crate::report::{key_for, number, technique_lines};
-use crate::session::ExamSession;
-use crate::store::{AuditAction, AuditEvent, AuditOutcome};
 use crate::ui::{
     AlarmRow, AppWindow, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine,
 };
@@ -129,20 +128,8 @@ pub struct ConsoleUi {
     pages_built: Option<(usize, Language, i32, u64)>,
 }
 
-fn prompt_code(p: Prompt) -> &'static str {
-    match p {
-        Prompt::ImageNow => "image_now",
-        Prompt::StopInfusion => "stop_infusion",
-        Prompt::RestPerfusionReady => "rest_perfusion_ready",
-        Prompt::LgeWindowOpen => "lge_window_open",
-        Prompt::Escalate => "escalate",
-        Prompt::TiRecheck => "ti_recheck",
-        Prompt::ObservePatient => "observe_patient",
-    }
-}
-
 fn prompt_key(p: Prompt) -> String {
-    format!("prompt-{}", prompt_code(p))
+    format!("prompt-{}", p.code())
 }
 
 /// Whether an alarm of `priority` is in its lit phase at monotonic `t_ms`.
@@ -180,52 +167,28 @@ impl ConsoleUi {
         &self.form
     }
 
-    /// Fires due deadlines, collects the decisions and redraws the console for exam time
-    /// `now` labelled with `wall_now`.
+    /// Redraws the console from what the engine published, at exam time `now`
+    /// labelled with `wall_now`. Deadlines, alarms and the log are the engine's: this
+    /// only draws.
     pub fn refresh(
         &mut self,
         app: &AppWindow,
         lang: &LanguageState,
-        session: Option<&mut ExamSession>,
+        published: &EngineState,
         now: Instant,
         wall_now: chrono::NaiveDateTime,
     ) {
         let a = app.global::<ConsoleAdapter>();
-        let Some(session) = session else {
+        let Some(session) = published.session() else {
             a.set_exam_open(false);
             self.pages_built = None;
+            self.board = AlarmBoard::default();
             return;
         };
         a.set_exam_open(true);
-        let exam = session.exam_mut();
-        exam.handle_timeout(now);
-        while let Some(out) = exam.poll() {
-            match &out.decision {
-                crate::domain::Decision::Warning { code } => {
-                    self.notice = Some((key_for("warning", code), false))
-                }
-                // The nurse's sign-off refusals are shown in nurse mode, not here.
-                crate::domain::Decision::Rejected { code }
-                    if !matches!(
-                        code,
-                        crate::domain::RejectCode::NoExamType
-                            | crate::domain::RejectCode::PreparationIncomplete
-                    ) =>
-                {
-                    self.notice = Some((key_for("rejected", code), true))
-                }
-                _ => {}
-            }
-            self.board.on_output(&out);
-        }
-        // The board follows the exam's alarm state: after a restart (replay emits
-        // nothing) every alarm not acknowledged is back, with its original start.
-        for (at, code, priority) in session.exam().unacknowledged_alarms() {
-            self.board.on_output(&crate::domain::Output {
-                at,
-                decision: crate::domain::Decision::Alarm { code, priority },
-            });
-        }
+        // The board as drawn: a touch on row i acts on the alarm shown in row i.
+        self.board = published.board().clone();
+        self.notice = published.notice().map(|n| (n.key.clone(), n.refused));
         let state = console_state(session.exam(), now, wall_now);
         self.weight_kg = session.exam().patient().map(|p| p.weight_kg);
         self.mmol_per_ml = session.exam().agent().and_then(|a| {
@@ -236,7 +199,6 @@ impl ConsoleUi {
                 .get(a)
                 .map(|i| i.mmol_per_ml)
         });
-        self.resolve_prompts(session.exam(), &state);
         let view = View {
             a: &a,
             lang,
@@ -251,32 +213,6 @@ impl ConsoleUi {
         self.show_checklist(&view, session);
         self.show_pages(&view, session);
         self.show_alarms(&view);
-    }
-
-    /// Prompts whose step has been done leave the console by themselves.
-    fn resolve_prompts(&mut self, exam: &crate::domain::Exam, state: &ConsoleState) {
-        let stress = state.stress.as_ref();
-        if stress.is_some_and(|s| !s.image_now) {
-            self.board.dismiss(Prompt::ImageNow);
-        }
-        if stress.is_some_and(|s| !s.infusing) {
-            self.board.dismiss(Prompt::StopInfusion);
-            self.board.dismiss(Prompt::Escalate);
-        }
-        if exam
-            .ledger()
-            .and_then(|l| l.last_with(Purpose::RestPerfusion))
-            .is_some()
-        {
-            self.board.dismiss(Prompt::RestPerfusionReady);
-        }
-        if exam
-            .acquired()
-            .iter()
-            .any(|(_, step)| *step == ProtocolStep::Lge)
-        {
-            self.board.dismiss(Prompt::LgeWindowOpen);
-        }
     }
 
     fn show_vitals(&self, v: &View<'_, '_>, session: &ExamSession) {
@@ -415,7 +351,7 @@ impl ConsoleUi {
                 .journal()
                 .iter()
                 .filter_map(|row| match row {
-                    crate::session::JournalRow::Event {
+                    crate::engine::session::JournalRow::Event {
                         at,
                         event: ExamEvent::StopCriterionNoted { criterion, .. },
                         ..
@@ -977,19 +913,15 @@ impl View<'_, '_> {
 pub fn install_callbacks(
     app: &AppWindow,
     console: Rc<RefCell<ConsoleUi>>,
-    session: Rc<RefCell<Option<ExamSession>>>,
-    recorder: Option<Rc<Recorder>>,
+    engine: Engine,
     input: InputPanels,
     actor: Actor,
 ) {
     let a = app.global::<ConsoleAdapter>();
     let act = {
-        let (session, recorder, actor) = (session.clone(), recorder.clone(), actor.clone());
+        let (engine, actor) = (engine.clone(), actor.clone());
         move |event: ExamEvent| {
-            let Some(rec) = recorder.as_ref() else { return };
-            let mut open = session.borrow_mut();
-            let Some(s) = open.as_mut() else { return };
-            if let Err(e) = s.handle(event, &actor(), rec) {
+            if let Err(e) = engine.handle(event, &actor()) {
                 tracing::error!("console action refused: {e}");
             }
         }
@@ -1009,9 +941,9 @@ pub fn install_callbacks(
             dose: None,
         })
     });
-    let (f, s) = (act.clone(), session.clone());
+    let (f, e) = (act.clone(), engine.clone());
     a.on_choose_agent(move |i| {
-        let agent = s.borrow().as_ref().and_then(|s| {
+        let agent = e.read().session().and_then(|s| {
             s.exam()
                 .settings()
                 .agents
@@ -1060,34 +992,26 @@ pub fn install_callbacks(
             f(acquired(step));
         }
     });
-    let (c, f, who) = (console.clone(), act.clone(), actor.clone());
+    let (c, e, who) = (console.clone(), engine.clone(), actor.clone());
     a.on_acknowledge_alarm(move |i| {
         let code = c.borrow().board.alarms().get(i as usize).map(|al| al.code);
         if let Some(code) = code {
             c.borrow_mut().board.acknowledge(code);
-            f(ExamEvent::AlarmAcknowledged { code, by: who() });
+            if let Err(err) = e.call(Command::Acknowledge { code, actor: who() }) {
+                tracing::error!("acknowledgement refused: {err}");
+            }
         }
     });
-    let (c, s, rec, who) = (
-        console.clone(),
-        session.clone(),
-        recorder.clone(),
-        actor.clone(),
-    );
+    let (c, e, who) = (console.clone(), engine.clone(), actor.clone());
     a.on_dismiss_prompt(move |i| {
         let p = c.borrow().board.prompts().nth(i as usize);
         let Some(p) = p else { return };
         c.borrow_mut().board.dismiss(p);
-        if let (Some(rec), Some(s)) = (rec.as_ref(), s.borrow_mut().as_mut()) {
-            s.audit(
-                AuditEvent {
-                    action: AuditAction::PromptDismissed,
-                    user: Some(who()),
-                    subject: Some(prompt_code(p).to_string()),
-                    outcome: AuditOutcome::Success,
-                },
-                rec,
-            );
+        if let Err(err) = e.call(Command::DismissPrompt {
+            prompt: p,
+            actor: who(),
+        }) {
+            tracing::error!("prompt dismissal refused: {err}");
         }
     });
 
@@ -1159,9 +1083,10 @@ pub fn install_callbacks(
     });
     let c = console;
     a.on_pause_audio(move || {
-        let now = session.borrow().as_ref().map(|s| s.now());
+        let now = engine.read().session().map(|s| s.now());
         if let Some(now) = now {
             c.borrow_mut().board.pause_audio(now);
+            engine.send(Command::PauseAudio);
         }
     });
 }
@@ -1210,7 +1135,7 @@ fn preview_build(
 ) -> Option<(
     crate::domain::Exam,
     Instant,
-    Vec<crate::session::JournalRow>,
+    Vec<crate::engine::session::JournalRow>,
 )> {
     use crate::domain::Acquisition;
     use crate::domain::contrast::{AgentId, Amount, InjectionMethod, InjectionRequest};
@@ -1457,7 +1382,7 @@ fn replay(
 ) -> (
     crate::domain::Exam,
     Instant,
-    Vec<crate::session::JournalRow>,
+    Vec<crate::engine::session::JournalRow>,
 ) {
     events.sort_by_key(|(t, _, _)| *t);
     let mut exam = crate::domain::Exam::new(crate::domain::ProtocolSettings::default());
@@ -1465,7 +1390,7 @@ fn replay(
     for (secs, actor, event) in events {
         let at = Instant::from_secs(secs);
         if exam.handle(event.clone(), at).is_ok() {
-            journal.push(crate::session::JournalRow::Event {
+            journal.push(crate::engine::session::JournalRow::Event {
                 at,
                 actor: Some(actor),
                 event,

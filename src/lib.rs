@@ -9,9 +9,8 @@
 //! * [`dicom`] — header-only DICOM reading, series summaries, classification and compliance.
 //! * [`store`] — the exam record: hash-chained log on SQLite or PostgreSQL, recovery,
 //!   staff accounts, sync to the central database.
-//! * [`recorder`] — the durable log on its own runtime thread: queueing, alarm, recovery, relay.
-//! * [`session`] — the running exam: domain state, exam clock, every event logged.
-//! * [`alarms`] — alarms and reminders on the console (IEC 60601-1-8 priorities, audio pause).
+//! * [`engine`] — the exam engine on its own thread: the running exam (session), its
+//!   clock, deadlines and alarm board, and the recorder (the durable log).
 //! * [`console`] — what the technologist's console shows: stress, LGE and contrast panels with countdowns.
 //! * [`console_chart`] — the console's HR/BP trend since baseline as `Path` data, with markers.
 //! * [`console_log`] — the console's event log: the exam's rows worded through Fluent.
@@ -35,7 +34,6 @@
 //! * [`shell`] — the controller that wires the window to the rest of the program.
 //! * [`screenshot`] — headless rendering of any screen to PNG with the software renderer.
 
-pub mod alarms;
 pub mod config;
 pub mod console;
 pub mod console_chart;
@@ -44,6 +42,7 @@ pub mod console_log;
 pub mod console_ui;
 pub mod dicom;
 pub mod domain;
+pub mod engine;
 pub mod i18n;
 pub mod input;
 #[cfg(feature = "ui")]
@@ -54,12 +53,10 @@ pub mod nurse_view;
 pub mod patient;
 #[cfg(feature = "ui")]
 pub mod patient_view;
-pub mod recorder;
 pub mod registration;
 pub mod report;
 #[cfg(feature = "ui")]
 pub mod screenshot;
-pub mod session;
 #[cfg(feature = "ui")]
 pub mod shell;
 pub mod simulate;

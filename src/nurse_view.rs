@@ -18,15 +18,14 @@ use crate::domain::screening::{
     ReasonCode, ScreeningAnswers, Sex,
 };
 use crate::domain::{ExamEvent, ExamType, Outcome, PrepItem, SelfAnswer};
+use crate::engine::recorder::Recorder;
 use crate::i18n::LanguageState;
 use crate::input::{NumberEntry, NumberSpec, format_number};
 use crate::input_view::InputPanels;
 use crate::patient::Question;
 use crate::patient_view::PatientPanel;
-use crate::recorder::Recorder;
 use crate::registration::{Field, Registration, RegistrationForm, parse_date};
 use crate::report::key_for;
-use crate::session::ExamSession;
 use crate::staff_view::{StaffPanel, tra};
 use crate::store::accounts::{AuditAction, Role};
 use crate::ui::{AppWindow, ChoiceRow, FieldRow, NurseAdapter, PrepRow, ReasonRow, ReviewRow};
@@ -177,8 +176,8 @@ struct Inner {
     input: InputPanels,
     staff: StaffPanel,
     patient: PatientPanel,
-    session: Rc<RefCell<Option<ExamSession>>>,
-    recorder: RefCell<Option<Rc<Recorder>>>,
+    engine: crate::engine::Engine,
+    recorder: RefCell<Option<std::sync::Arc<Recorder>>>,
     state: RefCell<NurseState>,
 }
 
@@ -210,7 +209,7 @@ impl NursePanel {
         input: InputPanels,
         staff: StaffPanel,
         patient: PatientPanel,
-        session: Rc<RefCell<Option<ExamSession>>>,
+        engine: crate::engine::Engine,
     ) -> NursePanel {
         let panel = NursePanel {
             inner: Rc::new(Inner {
@@ -219,7 +218,7 @@ impl NursePanel {
                 input,
                 staff,
                 patient,
-                session,
+                engine,
                 recorder: RefCell::new(None),
                 state: RefCell::new(NurseState::default()),
             }),
@@ -292,7 +291,7 @@ impl NursePanel {
     }
 
     /// Connects the durable log.
-    pub fn set_recorder(&self, recorder: Rc<Recorder>) {
+    pub fn set_recorder(&self, recorder: std::sync::Arc<Recorder>) {
         *self.inner.recorder.borrow_mut() = Some(recorder);
         self.load_today();
     }
@@ -320,20 +319,20 @@ impl NursePanel {
     /// Feeds `event` to the running exam as the signed-in user; a refusal or an
     /// impossible value becomes the notice.
     fn handle(&self, event: ExamEvent) -> Option<Outcome> {
-        let recorder = self.inner.recorder.borrow().clone();
-        let Some(rec) = recorder else {
+        if self.inner.recorder.borrow().is_none() {
             self.notice(self.tr("nurse-no-record"), true);
             return None;
-        };
+        }
         let actor = self.actor();
-        let mut open = self.inner.session.borrow_mut();
-        let Some(s) = open.as_mut() else {
-            self.notice(self.tr("nurse-no-exam"), true);
-            return None;
-        };
-        let result = s.handle(event, &actor, &rec);
-        drop(open);
-        match result {
+        match self.inner.engine.handle(event, &actor) {
+            Err(crate::engine::EngineError::NoExam) => {
+                self.notice(self.tr("nurse-no-exam"), true);
+                None
+            }
+            Err(crate::engine::EngineError::NoRecorder) => {
+                self.notice(self.tr("nurse-no-record"), true);
+                None
+            }
             Ok(Outcome::Rejected(code)) => {
                 self.notice(self.tr(&key_for("rejected", &code)), true);
                 Some(Outcome::Rejected(code))
@@ -355,9 +354,9 @@ impl NursePanel {
 
     fn registration(&self) -> Option<Registration> {
         self.inner
-            .session
-            .borrow()
-            .as_ref()
+            .engine
+            .read()
+            .session()
             .and_then(|s| Registration::from_json(s.record()))
     }
 
@@ -475,10 +474,10 @@ impl NursePanel {
             }
         };
         self.inner.state.borrow_mut().form_errors = false;
-        let Some(rec) = self.inner.recorder.borrow().clone() else {
+        if self.inner.recorder.borrow().is_none() {
             self.notice(self.tr("nurse-no-record"), true);
             return;
-        };
+        }
         let current = self.registration();
         let same = current
             .as_ref()
@@ -486,20 +485,31 @@ impl NursePanel {
         if !same {
             let has_clinical = self
                 .inner
-                .session
-                .borrow()
-                .as_ref()
+                .engine
+                .read()
+                .session()
                 .is_some_and(|s| s.exam().patient().is_some());
             if has_clinical {
                 self.notice(self.tr("nurse-other-exam-open"), true);
                 return;
             }
             let actor = self.actor();
-            if let Some(old) = self.inner.session.borrow_mut().take() {
-                old.close(&rec, &actor);
+            // A running exam is closed first (by the engine).
+            if let Err(e) = self.inner.engine.call(crate::engine::Command::Open {
+                settings: Default::default(),
+                actor,
+                record: reg.to_json(),
+            }) {
+                self.notice(
+                    tra(
+                        &self.inner.lang,
+                        "nurse-refused",
+                        &[("reason", e.to_string())],
+                    ),
+                    true,
+                );
+                return;
             }
-            let session = ExamSession::open_with(Default::default(), &rec, &actor, reg.to_json());
-            *self.inner.session.borrow_mut() = Some(session);
             let mut st = self.inner.state.borrow_mut();
             st.confirmed.clear();
             st.implant = None;
@@ -507,9 +517,9 @@ impl NursePanel {
         }
         let (egfr, egfr_date) = self
             .inner
-            .session
-            .borrow()
-            .as_ref()
+            .engine
+            .read()
+            .session()
             .and_then(|s| s.exam().patient().cloned())
             .map(|p| {
                 (
@@ -547,11 +557,10 @@ impl NursePanel {
     /// closed, one with data is closed too (its log stays complete).
     fn new_exam(&self) {
         let actor = self.actor();
-        if let (Some(rec), Some(old)) = (
-            self.inner.recorder.borrow().clone(),
-            self.inner.session.borrow_mut().take(),
-        ) {
-            old.close(&rec, &actor);
+        if self.inner.engine.read().session().is_some() {
+            self.inner
+                .engine
+                .call_quiet(crate::engine::Command::Close { actor });
         }
         self.inner.patient.set_patient(None);
         let mut st = self.inner.state.borrow_mut();
@@ -565,9 +574,9 @@ impl NursePanel {
 
     fn answers(&self) -> ScreeningAnswers {
         self.inner
-            .session
-            .borrow()
-            .as_ref()
+            .engine
+            .read()
+            .session()
             .map(|s| s.exam().answers().clone())
             .unwrap_or_default()
     }
@@ -578,9 +587,9 @@ impl NursePanel {
 
     fn review_questions(&self) -> Vec<(String, SelfAnswer, bool)> {
         self.inner
-            .session
-            .borrow()
-            .as_ref()
+            .engine
+            .read()
+            .session()
             .map(|s| {
                 s.exam()
                     .self_report()
@@ -606,9 +615,9 @@ impl NursePanel {
         };
         let done = self
             .inner
-            .session
-            .borrow()
-            .as_ref()
+            .engine
+            .read()
+            .session()
             .is_some_and(|s| s.exam().prepared().contains(&PrepItem::AnswersReviewed));
         if all && !done {
             self.handle(ExamEvent::PreparationChecked {
@@ -625,9 +634,9 @@ impl NursePanel {
         let mut a = self.answers();
         let patient = self
             .inner
-            .session
-            .borrow()
-            .as_ref()
+            .engine
+            .read()
+            .session()
             .and_then(|s| s.exam().patient().cloned());
         let p = self.clone();
         match fact {
@@ -767,9 +776,9 @@ impl NursePanel {
     fn open_override(&self, i: usize) {
         let reasons = self
             .inner
-            .session
-            .borrow()
-            .as_ref()
+            .engine
+            .read()
+            .session()
             .map(|s| s.exam().clearance().reasons.clone())
             .unwrap_or_default();
         let Some(r) = reasons.get(i) else { return };
@@ -898,9 +907,9 @@ impl NursePanel {
         };
         let done = self
             .inner
-            .session
-            .borrow()
-            .as_ref()
+            .engine
+            .read()
+            .session()
             .is_some_and(|s| s.exam().prepared().contains(&item));
         if done {
             return;
@@ -943,11 +952,15 @@ impl NursePanel {
         let tr = |k: &str| lang.tr(k);
         let day = today();
         let st = self.inner.state.borrow();
-        let open = self.inner.session.borrow();
-        let exam = open.as_ref().map(|s| s.exam());
-        let registration = open
-            .as_ref()
-            .and_then(|s| Registration::from_json(s.record()));
+        // A copy of what is drawn, so the engine is not held while the page redraws.
+        let open: Option<(crate::domain::Exam, serde_json::Value)> = self
+            .inner
+            .engine
+            .read()
+            .session()
+            .map(|s| (s.exam().clone(), s.record().clone()));
+        let exam = open.as_ref().map(|(e, _)| e);
+        let registration = open.as_ref().and_then(|(_, r)| Registration::from_json(r));
         let empty = tr("value-empty");
 
         let fields: Vec<FieldRow> = FORM_FIELDS

@@ -172,7 +172,7 @@ impl Renderer {
     /// [`crate::console_ui::PREVIEWS`], see [`crate::console_ui::preview_session`]) on
     /// its page and draws it.
     pub fn render_console(&self, state: &str, lang: Language, theme: ThemeName) -> Option<Frame> {
-        let (mut session, now) = crate::console_ui::preview_session(state)?;
+        let (session, now) = crate::console_ui::preview_session(state)?;
         self.shell.set_language(lang);
         self.shell.set_theme(theme);
         self.shell.input().close();
@@ -180,6 +180,8 @@ impl Renderer {
         let adapter = self.shell.app().global::<crate::ui::ConsoleAdapter>();
         adapter.set_tab(crate::console_ui::preview_page(state));
         adapter.set_criteria_open(state == "criteria");
+        let engine = self.shell.engine();
+        engine.call_quiet(crate::engine::Command::Install(Some(Box::new(session))));
         let mut console = crate::console_ui::ConsoleUi::default();
         let wall = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
             .and_then(|d| d.and_hms_opt(9, 30, 0))
@@ -187,17 +189,18 @@ impl Renderer {
         console.refresh(
             self.shell.app(),
             self.shell.language_state(),
-            Some(&mut session),
+            &engine.read(),
             now,
             wall,
         );
         let frame = self.render();
         adapter.set_tab(0);
         adapter.set_criteria_open(false);
+        engine.call_quiet(crate::engine::Command::Install(None));
         console.refresh(
             self.shell.app(),
             self.shell.language_state(),
-            None,
+            &engine.read(),
             now,
             wall,
         );

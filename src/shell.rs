@@ -133,13 +133,12 @@ pub struct Shell {
     input: InputPanels,
     feed: Option<crate::vitals::MonitorFeed>,
     board: std::sync::Arc<std::sync::Mutex<crate::vitals::VitalsBoard>>,
-    recorder: Option<Rc<crate::recorder::Recorder>>,
-    session: Rc<std::cell::RefCell<Option<crate::session::ExamSession>>>,
+    recorder: Option<std::sync::Arc<crate::engine::recorder::Recorder>>,
+    engine: crate::engine::Engine,
     recorder_timer: Option<slint::Timer>,
     dicom_watch: Option<(slint::Timer, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
     /// Files the DICOM watch refused, for the staff screens' technical notice.
     dicom_notice: Rc<std::cell::RefCell<DicomNotice>>,
-    monitor_events: Option<std::sync::mpsc::Receiver<crate::monitor::link::LinkEvent>>,
     console: Option<(slint::Timer, Rc<dyn Fn()>)>,
     staff: crate::staff_view::StaffPanel,
     nurse: crate::nurse_view::NursePanel,
@@ -191,14 +190,15 @@ impl Shell {
             }
         });
 
-        let session: Rc<std::cell::RefCell<Option<crate::session::ExamSession>>> =
-            Default::default();
+        let engine = crate::engine::Engine::start().map_err(|e| {
+            slint::PlatformError::Other(format!("the exam engine could not start: {e}"))
+        })?;
         let input = InputPanels::install(&app);
         let staff = crate::staff_view::StaffPanel::install(
             &app,
             language.clone(),
             input.clone(),
-            session.clone(),
+            engine.clone(),
             &base_config,
             site_path,
         );
@@ -262,7 +262,7 @@ impl Shell {
             input.clone(),
             staff.clone(),
             patient.clone(),
-            session.clone(),
+            engine.clone(),
         );
         let n = nurse.clone();
         staff.on_change(Rc::new(move || n.refresh()));
@@ -292,11 +292,10 @@ impl Shell {
             feed: None,
             board: Default::default(),
             recorder: None,
-            session,
+            engine,
             recorder_timer: None,
             dicom_watch: None,
             dicom_notice,
-            monitor_events: None,
             console: None,
             staff,
             nurse,
@@ -361,7 +360,8 @@ impl Shell {
         self.input.close();
         self.staff.demo_reset();
         self.nurse.demo_reset();
-        *self.session.borrow_mut() = None;
+        self.engine
+            .call_quiet(crate::engine::Command::Install(None));
         *self.dicom_notice.borrow_mut() = DicomNotice::default();
         self.app.set_technical_notice_text("".into());
         let demo_name = DEMO_PATIENT_NAME
@@ -447,18 +447,19 @@ impl Shell {
             }
             "lock" => {
                 if let Some((exam, now)) = crate::console_ui::preview_exam("alarm") {
-                    let mut session = crate::session::ExamSession::preview(exam, now);
+                    let session = crate::engine::session::ExamSession::preview(exam, now);
+                    self.engine
+                        .call_quiet(crate::engine::Command::Install(Some(Box::new(session))));
                     let wall = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
                         .and_then(|d| d.and_hms_opt(9, 30, 0))
                         .unwrap_or_default();
                     crate::console_ui::ConsoleUi::default().refresh(
                         &self.app,
                         &self.language,
-                        Some(&mut session),
+                        &self.engine.read(),
                         now,
                         wall,
                     );
-                    *self.session.borrow_mut() = Some(session);
                 }
                 self.app.set_screen(screen);
                 self.staff.demo_signin(screen, true);
@@ -468,7 +469,7 @@ impl Shell {
                 crate::console_ui::ConsoleUi::default().refresh(
                     &self.app,
                     &self.language,
-                    None,
+                    &crate::engine::EngineState::default(),
                     Instant::ZERO,
                     chrono::NaiveDateTime::default(),
                 );
@@ -493,12 +494,13 @@ impl Shell {
                     let reg = crate::nurse_view::demo_registration(demo_name);
                     let exam = crate::nurse_view::demo_exam(demo, &reg);
                     if demo != "register" {
-                        *self.session.borrow_mut() =
-                            Some(crate::session::ExamSession::preview_with_record(
-                                exam,
-                                Instant::from_secs(120),
-                                reg.to_json(),
-                            ));
+                        let session = crate::engine::session::ExamSession::preview_with_record(
+                            exam,
+                            Instant::from_secs(120),
+                            reg.to_json(),
+                        );
+                        self.engine
+                            .call_quiet(crate::engine::Command::Install(Some(Box::new(session))));
                     }
                     self.nurse.demo(demo, demo_name);
                 } else if name == "nurse" {
@@ -586,12 +588,10 @@ impl Shell {
         let weak = self.app.as_weak();
         let simulated = self.config.monitor.source == MonitorSource::Simulated;
         let board = self.board.clone();
-        let (events_tx, events_rx) = std::sync::mpsc::channel();
-        self.monitor_events = Some(events_rx);
+        // Readings go straight to the exam engine, on the feed's own thread.
+        let engine = self.engine.sender();
         let feed = crate::vitals::MonitorFeed::start(self.config.monitor.clone(), move |ev| {
-            if crate::vitals::exam_event(&ev).is_some() {
-                let _ = events_tx.send(ev.clone());
-            }
+            engine.reading(ev.clone());
             let b = {
                 let mut b = board.lock().unwrap_or_else(|p| p.into_inner());
                 b.apply(&ev);
@@ -611,6 +611,9 @@ impl Shell {
                 });
             });
         })?;
+        if let Some(cue) = feed.drug_cue() {
+            self.engine.send(crate::engine::Command::AttachDrugCue(cue));
+        }
         self.feed = Some(feed);
         Ok(())
     }
@@ -618,23 +621,34 @@ impl Shell {
     /// Starts the exam recorder (the durable log). The running exam of an earlier run,
     /// if any, is rebuilt from the log with every timer; while rows cannot be written
     /// the status bar shows the technical alarm.
-    pub fn start_recorder(&mut self) -> Result<(), crate::recorder::RecorderError> {
+    pub fn start_recorder(&mut self) -> Result<(), crate::engine::recorder::RecorderError> {
         let (tx, rx) = std::sync::mpsc::channel();
-        let recorder = crate::recorder::Recorder::start(&self.config.database, move |r| {
+        // The exam found running is handed to the engine from the recorder's thread;
+        // the screen only hears that it was.
+        let engine = self.engine.sender();
+        let recorder = crate::engine::recorder::Recorder::start(&self.config.database, move |r| {
+            if let crate::engine::recorder::RecorderReport::Opened {
+                recovered: Some(rec),
+                ..
+            } = &r
+            {
+                engine.command(crate::engine::Command::Recovered(Box::new(rec.clone())));
+            }
             let _ = tx.send(r);
         })?;
-        let recorder = Rc::new(recorder);
+        let recorder = std::sync::Arc::new(recorder);
+        self.engine
+            .send(crate::engine::Command::AttachRecorder(recorder.clone()));
         self.staff.set_recorder(recorder.clone());
         self.nurse.set_recorder(recorder.clone());
         self.patient
-            .set_sink(Rc::new(crate::session::SessionSink::new(
-                self.session.clone(),
-                recorder.clone(),
+            .set_sink(Rc::new(crate::engine::session::SessionSink::new(
+                self.engine.clone(),
                 "patient-self-report",
             )));
         self.recorder = Some(recorder);
         let weak = self.app.as_weak();
-        let (session, lang) = (self.session.clone(), self.language.clone());
+        let (engine, lang) = (self.engine.clone(), self.language.clone());
         let patient = self.patient.clone();
         let timer = slint::Timer::default();
         timer.start(
@@ -643,12 +657,21 @@ impl Shell {
             move || {
                 let Some(app) = weak.upgrade() else { return };
                 while let Ok(report) = rx.try_recv() {
-                    apply_recorder_report(&app, &lang, &session, report);
+                    let opened = matches!(
+                        report,
+                        crate::engine::recorder::RecorderReport::Opened { .. }
+                    );
+                    apply_recorder_report(&app, &lang, report);
+                    if !opened {
+                        continue;
+                    }
                     // A resumed exam: patient mode greets the registered patient again.
-                    if let Some(reg) = session
-                        .borrow()
-                        .as_ref()
-                        .and_then(|s| crate::registration::Registration::from_json(s.record()))
+                    engine.sync();
+                    let reg = engine
+                        .read()
+                        .session()
+                        .and_then(|s| crate::registration::Registration::from_json(s.record()));
+                    if let Some(reg) = reg
                         && patient.name().is_none()
                     {
                         patient.set_patient(Some(&reg.name));
@@ -694,7 +717,7 @@ impl Shell {
                 }
             })
             .map_err(|e| format!("the DICOM watch could not start: {e}"))?;
-        let (session, recorder) = (self.session.clone(), self.recorder.clone());
+        let engine = self.engine.clone();
         let notice = self.dicom_notice.clone();
         let weak = self.app.as_weak();
         let lang = self.language.clone();
@@ -706,17 +729,10 @@ impl Shell {
                 while let Ok(ev) = rx.try_recv() {
                     match ev {
                         crate::dicom::watch::WatchEvent::Series { report, technique } => {
-                            let mut open = session.borrow_mut();
-                            let (Some(rec), Some(s)) = (recorder.as_ref(), open.as_mut()) else {
-                                tracing::warn!(
-                                    "series {} arrived with no open exam",
-                                    report.summary.label()
-                                );
-                                continue;
-                            };
-                            if let Err(e) = s.apply_series(&report, &technique, rec) {
-                                tracing::error!("series {} refused: {e}", report.summary.label());
-                            }
+                            engine.send(crate::engine::Command::Series {
+                                report,
+                                technique: Box::new(technique),
+                            });
                         }
                         crate::dicom::watch::WatchEvent::Skipped(f) => {
                             tracing::warn!("DICOM file skipped: {}", f.detail);
@@ -737,9 +753,9 @@ impl Shell {
         Ok(())
     }
 
-    /// Starts the technologist console: its buttons become logged exam events, and
-    /// every 250 ms monitor readings feed the running exam, due deadlines fire and the
-    /// console redraws (alarms flash at their IEC rates).
+    /// Starts the technologist console: its buttons become commands to the exam
+    /// engine, and every 250 ms it redraws what the engine published (alarms flash at
+    /// their IEC rates). Deadlines and alarms are the engine's, not this timer's.
     pub fn start_console(&mut self) {
         let simulated = self.config.monitor.source == MonitorSource::Simulated;
         let console = Rc::new(std::cell::RefCell::new(
@@ -748,8 +764,7 @@ impl Shell {
         crate::console_ui::install_callbacks(
             &self.app,
             console.clone(),
-            self.session.clone(),
-            self.recorder.clone(),
+            self.engine.clone(),
             self.input.clone(),
             {
                 let staff = self.staff.clone();
@@ -762,49 +777,15 @@ impl Shell {
             },
         );
         let weak = self.app.as_weak();
-        let (session, recorder, lang) = (
-            self.session.clone(),
-            self.recorder.clone(),
-            self.language.clone(),
-        );
-        let drug = self.feed.as_ref().and_then(|f| f.drug_cue());
-        let events = self.monitor_events.take();
+        let (engine, lang) = (self.engine.clone(), self.language.clone());
         let tick: Rc<dyn Fn()> = Rc::new(move || {
             let Some(app) = weak.upgrade() else { return };
-            let mut open = session.borrow_mut();
-            if let (Some(rx), Some(s), Some(rec)) =
-                (events.as_ref(), open.as_mut(), recorder.as_ref())
-            {
-                while let Ok(ev) = rx.try_recv() {
-                    let Some(event) = crate::vitals::exam_event(&ev) else {
-                        continue;
-                    };
-                    // A reading counts from when it arrived, not from this tick.
-                    let handled = match &ev {
-                        crate::monitor::link::LinkEvent::Reading(r) => {
-                            s.handle_received(event, "monitor", rec, r.received_instant.into_std())
-                        }
-                        _ => s.handle(event, "monitor", rec),
-                    };
-                    if let Err(e) = handled {
-                        tracing::warn!("monitor reading refused: {e}");
-                    }
-                }
-            } else if let Some(rx) = events.as_ref() {
-                while rx.try_recv().is_ok() {}
-            }
-            let now = open.as_ref().map(|s| s.now()).unwrap_or_default();
-            if let Some(d) = drug.as_ref() {
-                // The built-in simulated patient responds to the kiosk's own stress drug.
-                d.set(
-                    open.as_ref()
-                        .is_some_and(|s| s.exam().stress().drug_active(now)),
-                );
-            }
             let wall = chrono::Local::now().naive_local();
+            let published = engine.read();
+            let now = published.session().map(|s| s.now()).unwrap_or_default();
             console
                 .borrow_mut()
-                .refresh(&app, &lang, open.as_mut(), now, wall);
+                .refresh(&app, &lang, &published, now, wall);
         });
         let timer = slint::Timer::default();
         let t = tick.clone();
@@ -816,8 +797,8 @@ impl Shell {
         self.console = Some((timer, tick));
     }
 
-    /// Runs one console update now (the timer does this every 250 ms): monitor
-    /// readings into the exam, due deadlines, redraw.
+    /// Redraws the console now from what the engine published (the timer does this
+    /// every 250 ms).
     pub fn console_tick(&self) {
         if let Some((_, tick)) = &self.console {
             tick();
@@ -831,13 +812,13 @@ impl Shell {
     }
 
     /// The recorder, once started.
-    pub fn recorder(&self) -> Option<&Rc<crate::recorder::Recorder>> {
+    pub fn recorder(&self) -> Option<&std::sync::Arc<crate::engine::recorder::Recorder>> {
         self.recorder.as_ref()
     }
 
-    /// The running exam, if one is open or was recovered.
-    pub fn session(&self) -> &Rc<std::cell::RefCell<Option<crate::session::ExamSession>>> {
-        &self.session
+    /// The exam engine (the running exam, its alarms and its log).
+    pub fn engine(&self) -> &crate::engine::Engine {
+        &self.engine
     }
 
     /// Shows the window (full screen when configured) and runs the event loop.
@@ -867,27 +848,19 @@ impl Shell {
     }
 }
 
-/// Applies one recorder report on the UI thread.
+/// Applies one recorder report on the UI thread (the running exam found at start
+/// went to the engine directly).
 pub fn apply_recorder_report(
     app: &AppWindow,
     lang: &LanguageState,
-    session: &std::cell::RefCell<Option<crate::session::ExamSession>>,
-    report: crate::recorder::RecorderReport,
+    report: crate::engine::recorder::RecorderReport,
 ) {
-    use crate::recorder::RecorderReport;
+    use crate::engine::recorder::RecorderReport;
     match report {
         RecorderReport::Opened { store, recovered } => {
             tracing::info!("exam record open: {store}");
             if let Some(rec) = recovered {
-                match crate::session::ExamSession::recover(Default::default(), &rec) {
-                    Ok(s) => {
-                        tracing::info!("resumed exam {} at {}", s.id(), s.now());
-                        *session.borrow_mut() = Some(s);
-                    }
-                    Err(e) => {
-                        tracing::error!("the running exam {} could not be replayed: {e}", rec.exam)
-                    }
-                }
+                tracing::info!("the running exam {} is resumed", rec.exam);
             }
         }
         RecorderReport::OpenFailed(e) => tracing::error!("exam record could not be opened: {e}"),

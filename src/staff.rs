@@ -6,11 +6,10 @@
 //! on the recorder's thread ([`Recorder::with_store`]). Without a store nobody can sign
 //! in, and the reason says so.
 
-use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant as MonoInstant};
 
-use crate::recorder::Recorder;
+use crate::engine::recorder::Recorder;
 use crate::store::accounts::{
     AuditAction, AuditAt, AuditEvent, AuditOutcome, AutoLocked, IdleLock, LockoutPolicy,
     LoginError, NewStaff, Permission, PinGuard, Role, StaffAccount,
@@ -58,7 +57,7 @@ fn audit_of<T>(
 pub struct StaffDesk {
     lock: IdleLock,
     guard: Arc<Mutex<PinGuard>>,
-    recorder: Option<Rc<Recorder>>,
+    recorder: Option<std::sync::Arc<Recorder>>,
     display_name: Option<String>,
 }
 
@@ -74,7 +73,7 @@ impl StaffDesk {
     }
 
     /// Connects the store (through the running recorder).
-    pub fn set_recorder(&mut self, recorder: Rc<Recorder>) {
+    pub fn set_recorder(&mut self, recorder: std::sync::Arc<Recorder>) {
         self.recorder = Some(recorder);
     }
 
@@ -107,7 +106,7 @@ impl StaffDesk {
         self.lock.user().is_some_and(|(_, r)| roles.contains(&r))
     }
 
-    fn recorder(&self) -> Result<&Rc<Recorder>, DeskError> {
+    fn recorder(&self) -> Result<&std::sync::Arc<Recorder>, DeskError> {
         self.recorder.as_ref().ok_or(DeskError::NoStore)
     }
 

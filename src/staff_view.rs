@@ -19,7 +19,6 @@ use crate::config::{Config, Language, MonitorSource, ThemeName};
 use crate::i18n::LanguageState;
 use crate::input::{NumberEntry, NumberSpec};
 use crate::input_view::InputPanels;
-use crate::session::ExamSession;
 use crate::site::SiteSettings;
 use crate::staff::{DeskError, StaffDesk};
 use crate::store::accounts::{AuditAction, AuditAt, LoginError, NewStaff, Role, StaffAccount};
@@ -101,7 +100,7 @@ struct Inner {
     lang: LanguageState,
     input: InputPanels,
     desk: Rc<RefCell<StaffDesk>>,
-    session: Rc<RefCell<Option<ExamSession>>>,
+    engine: crate::engine::Engine,
     clock: RefCell<MonoClock>,
     origin: MonoInstant,
     base_config: Config,
@@ -142,7 +141,7 @@ impl StaffPanel {
         app: &AppWindow,
         lang: LanguageState,
         input: InputPanels,
-        session: Rc<RefCell<Option<ExamSession>>>,
+        engine: crate::engine::Engine,
         config: &Config,
         site_path: std::path::PathBuf,
     ) -> StaffPanel {
@@ -165,7 +164,7 @@ impl StaffPanel {
                 lang,
                 input,
                 desk: Rc::new(RefCell::new(StaffDesk::new(idle))),
-                session,
+                engine,
                 origin: clock(),
                 clock: RefCell::new(clock),
                 base_config: config.clone(),
@@ -238,7 +237,7 @@ impl StaffPanel {
     }
 
     /// Connects the store through the running recorder.
-    pub fn set_recorder(&self, recorder: Rc<crate::recorder::Recorder>) {
+    pub fn set_recorder(&self, recorder: std::sync::Arc<crate::engine::recorder::Recorder>) {
         self.inner.desk.borrow_mut().set_recorder(recorder);
     }
 
@@ -273,14 +272,15 @@ impl StaffPanel {
 
     /// Where an audit event sits now: the running exam, both clocks.
     pub fn audit_at(&self) -> AuditAt {
-        let open = self.inner.session.borrow();
+        let open = self.inner.engine.read();
+        let open = open.session();
         let kiosk_ms = self
             .now()
             .saturating_duration_since(self.inner.origin)
             .as_millis();
         AuditAt {
-            exam: open.as_ref().map(|s| s.id()),
-            at: open.as_ref().map(|s| s.now()).unwrap_or_else(|| {
+            exam: open.map(|s| s.id()),
+            at: open.map(|s| s.now()).unwrap_or_else(|| {
                 crate::domain::Instant::from_millis(u64::try_from(kiosk_ms).unwrap_or(u64::MAX))
             }),
             wall: chrono::Utc::now(),
@@ -330,7 +330,7 @@ impl StaffPanel {
             tra(lang, "signin-title", &[("area", lang.tr(area))])
         };
         s.set_title(title.into());
-        s.set_exam_running(self.inner.session.borrow().is_some());
+        s.set_exam_running(self.inner.engine.read().session().is_some());
         let (accounts, message) = match self.inner.desk.borrow().accounts() {
             Ok(a) => (a, String::new()),
             Err(e) => (Vec::new(), desk_error_text(lang, &e)),

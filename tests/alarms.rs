@@ -2,9 +2,9 @@
 //! markers, flash rates and sound bursts per priority, no repeated alert, timed audio
 //! pause that a higher-priority alarm breaks through; driven by real exam decisions.
 
-use cmr_kiosk::alarms::{AlarmBoard, Prompt, presentation};
 use cmr_kiosk::domain::output::{AlarmCode, AlarmPriority, Decision, Output};
 use cmr_kiosk::domain::time::{Duration, Instant};
+use cmr_kiosk::engine::alarm_board::{AlarmBoard, Prompt, presentation};
 use rstest::rstest;
 
 fn alarm(at: u64, code: AlarmCode, priority: AlarmPriority) -> Output {

@@ -312,7 +312,7 @@ fn checklist_ticks_by_series_and_by_hand_and_lists_extra_steps() {
 #[test]
 fn acquired_series_carry_findings_and_skip_refused_ones() {
     use cmr_kiosk::domain::protocol::SeriesParams;
-    use cmr_kiosk::session::JournalRow;
+    use cmr_kiosk::engine::session::JournalRow;
     let mut exam = Exam::new(ProtocolSettings::default());
     let params = SeriesParams {
         fov_mm: Some(360.0),

@@ -12,8 +12,8 @@ use cmr_kiosk::dicom::synth::{SynthStudy, VendorStyle, standard_series, write_se
 use cmr_kiosk::dicom::watch::{FolderWatch, WatchEvent};
 use cmr_kiosk::domain::protocol::ProtocolStep;
 use cmr_kiosk::domain::{ExamEvent, ProtocolSettings};
-use cmr_kiosk::recorder::{Recorder, RecorderReport};
-use cmr_kiosk::session::ExamSession;
+use cmr_kiosk::engine::recorder::{Recorder, RecorderReport};
+use cmr_kiosk::engine::session::ExamSession;
 
 fn series_events(events: &[WatchEvent]) -> usize {
     events

@@ -8,8 +8,8 @@ use cmr_kiosk::config::Database;
 use cmr_kiosk::domain::screening::{Patient, Sex};
 use cmr_kiosk::domain::stress::{StressDose, StressDrug, Vitals};
 use cmr_kiosk::domain::{ExamEvent, ProtocolSettings};
-use cmr_kiosk::recorder::RecorderReport;
-use cmr_kiosk::session::ExamSession;
+use cmr_kiosk::engine::recorder::RecorderReport;
+use cmr_kiosk::engine::session::ExamSession;
 use cmr_kiosk::store::Store;
 
 #[path = "support/recorder.rs"]
@@ -21,7 +21,7 @@ fn db(path: &std::path::Path) -> Database {
 }
 
 /// An exam opened by the nurse with a 70 kg patient registered.
-fn registered_session(rec: &cmr_kiosk::recorder::Recorder) -> ExamSession {
+fn registered_session(rec: &cmr_kiosk::engine::recorder::Recorder) -> ExamSession {
     let mut session = ExamSession::open(ProtocolSettings::default(), rec, "nurse-wang");
     let patient = Patient {
         weight_kg: 70.0,
@@ -144,32 +144,34 @@ fn an_unopenable_store_keeps_rows_in_memory_and_raises_the_alarm() {
 #[test]
 fn clause_2_2_3_the_best_breath_hold_reaches_the_exam_log_through_the_patient_sink() {
     use cmr_kiosk::domain::breathing::BreathHoldPhase;
+    use cmr_kiosk::engine::session::SessionSink;
+    use cmr_kiosk::engine::{Command, Engine};
     use cmr_kiosk::patient::ExamSink;
-    use cmr_kiosk::session::SessionSink;
-    use std::cell::RefCell;
-    use std::rc::Rc;
 
     let dir = tempfile::tempdir().unwrap();
     let cfg = db(&dir.path().join("kiosk.db"));
     let (rec, rx) = start(&cfg);
-    let rec = Rc::new(rec);
-    let session = Rc::new(RefCell::new(None));
-    let sink = SessionSink::new(session.clone(), rec.clone(), "patient-self-report");
+    let rec = std::sync::Arc::new(rec);
+    let engine = Engine::start().unwrap();
+    engine.call(Command::AttachRecorder(rec.clone())).unwrap();
+    let sink = SessionSink::new(engine.clone(), "patient-self-report");
     let practice = ExamEvent::BreathHoldPracticed {
         best_hold_s: 17.3,
         phase: BreathHoldPhase::EndExpiration,
         holds: 2,
     };
     sink.record(practice.clone()); // no exam open: not recorded, no panic
-    *session.borrow_mut() = Some(ExamSession::open(
-        ProtocolSettings::default(),
-        &rec,
-        "nurse-wang",
-    ));
+    engine
+        .call(Command::Open {
+            settings: ProtocolSettings::default(),
+            actor: "nurse-wang".into(),
+            record: serde_json::json!({}),
+        })
+        .unwrap();
     sink.record(practice);
-    let best = session
-        .borrow()
-        .as_ref()
+    let best = engine
+        .read()
+        .session()
         .unwrap()
         .exam()
         .breath_hold()
@@ -177,8 +179,8 @@ fn clause_2_2_3_the_best_breath_hold_reaches_the_exam_log_through_the_patient_si
     assert_eq!(best, Some(17.3));
     assert!(opened(&rx).is_none());
     drop(sink);
-    drop(session);
-    drop(Rc::try_unwrap(rec).unwrap());
+    drop(engine);
+    drop(std::sync::Arc::try_unwrap(rec).unwrap());
 
     let (rec, rx) = start(&cfg);
     let recovered = opened(&rx).expect("the exam is running");

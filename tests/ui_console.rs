@@ -25,11 +25,12 @@ use cmr_kiosk::domain::protocol::{ExamType, PhaseEncoding, ProtocolStep, SeriesP
 use cmr_kiosk::domain::screening::{Patient, Sex};
 use cmr_kiosk::domain::time::Instant;
 use cmr_kiosk::domain::{Acquisition, Exam, ExamEvent, ProtocolSettings};
+use cmr_kiosk::engine::Command;
+use cmr_kiosk::engine::session::ExamSession;
 use cmr_kiosk::i18n::Localizer;
 use cmr_kiosk::monitor::link::{LinkEvent, ReceivedReading};
 use cmr_kiosk::monitor::watchdog::WatchdogEvent;
 use cmr_kiosk::monitor::{Measure, Reading, Unit};
-use cmr_kiosk::session::ExamSession;
 use cmr_kiosk::shell::Shell;
 use cmr_kiosk::store::Store;
 use cmr_kiosk::ui::Screen;
@@ -38,14 +39,9 @@ use cmr_kiosk::ui::Screen;
 /// readings and data loss, the running exam (logged as the monitor).
 fn feed(shell: &Shell, ev: LinkEvent) {
     shell.vitals_board().lock().unwrap().apply(&ev);
-    if let Some(event) = cmr_kiosk::vitals::exam_event(&ev) {
-        let rec = shell.recorder().unwrap().clone();
-        let mut open = shell.session().borrow_mut();
-        open.as_mut()
-            .unwrap()
-            .handle(event, "monitor", &rec)
-            .unwrap();
-    }
+    // The same path as the kiosk's feed: straight to the engine, then wait for it.
+    shell.engine().sender().reading(ev);
+    shell.engine().sync();
 }
 
 fn reading(shell: &Shell, measure: Measure, value: f64) {
@@ -76,7 +72,7 @@ fn at(shell: &Shell, secs: u64) {
 
 /// Moves the exam clock to `t` and runs one console update.
 fn at_t(shell: &Shell, t: Instant) {
-    shell.session().borrow_mut().as_mut().unwrap().resume_at(t);
+    shell.engine().call(Command::ResumeAt(t)).unwrap();
     shell.console_tick();
 }
 
@@ -85,7 +81,7 @@ fn secs(s: u64) -> cmr_kiosk::domain::Duration {
 }
 
 fn exam<T>(shell: &Shell, f: impl FnOnce(&Exam) -> T) -> T {
-    f(shell.session().borrow().as_ref().unwrap().exam())
+    f(shell.engine().read().session().unwrap().exam())
 }
 
 /// Touches the keypad key with this label (a button, not a text showing the digit).
@@ -138,7 +134,10 @@ fn technologist_runs_a_stress_exam_by_touch() {
     let id = {
         let s = ExamSession::preview(e, Instant::from_secs(5));
         let id = s.id();
-        *shell.session().borrow_mut() = Some(s);
+        shell
+            .engine()
+            .call(Command::Install(Some(Box::new(s))))
+            .unwrap();
         id
     };
     shell.start_console();
@@ -360,10 +359,8 @@ fn technologist_runs_a_stress_exam_by_touch() {
 
     // A DICOM series ticks the checklist with its findings; another step by hand.
     {
-        let rec = shell.recorder().unwrap().clone();
-        let mut open = shell.session().borrow_mut();
-        open.as_mut()
-            .unwrap()
+        shell
+            .engine()
             .handle(
                 ExamEvent::SeriesAcquired {
                     step: ProtocolStep::CineSax,
@@ -382,7 +379,6 @@ fn technologist_runs_a_stress_exam_by_touch() {
                     }),
                 },
                 "scanner",
-                &rec,
             )
             .unwrap();
     }

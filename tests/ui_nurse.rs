@@ -232,7 +232,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     // Registering with fields missing names the first one.
     press(&shell, &en("nurse-register"));
     assert!(nurse().get_notice().contains(&en("reg-patient-id")));
-    assert!(shell.session().borrow().is_none());
+    assert!(shell.engine().read().session().is_none());
     press(&shell, &en("reg-patient-id"));
     keys(&shell, "p0012345");
     press(&shell, &en("keypad-ok"));
@@ -252,8 +252,8 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     press(&shell, &en("exam-type-contrast"));
     press(&shell, &en("nurse-register"));
     {
-        let open = shell.session().borrow();
-        let s = open.as_ref().expect("the exam is open");
+        let open = shell.engine().read();
+        let s = open.session().expect("the exam is open");
         let reg = Registration::from_json(s.record()).unwrap();
         assert_eq!(reg.patient_id, "p0012345");
         assert_eq!(reg.exam_type, ExamType::Contrast);
@@ -374,9 +374,9 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     press(&shell, &en("nurse-sign-off"));
     assert!(
         shell
+            .engine()
+            .read()
             .session()
-            .borrow()
-            .as_ref()
             .unwrap()
             .exam()
             .signed_off()
@@ -421,8 +421,8 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     press(&shell, &en("mr-status-unknown"));
     press(&shell, &en("nurse-save"));
     {
-        let open = shell.session().borrow();
-        let c = open.as_ref().unwrap().exam().clearance();
+        let open = shell.engine().read();
+        let c = open.session().unwrap().exam().clearance();
         assert_eq!(c.status, ClearanceStatus::Blocked);
         assert!(c.has(ReasonCode::ImplantUnknown));
     }
@@ -445,9 +445,9 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     press(&shell, &unknown);
     assert_eq!(
         shell
+            .engine()
+            .read()
             .session()
-            .borrow()
-            .as_ref()
             .unwrap()
             .exam()
             .clearance()
@@ -460,13 +460,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     assert!(nurse().get_can_sign_off());
     press(&shell, &en("nurse-sign-off"));
     assert_eq!(
-        shell
-            .session()
-            .borrow()
-            .as_ref()
-            .unwrap()
-            .exam()
-            .signed_off(),
+        shell.engine().read().session().unwrap().exam().signed_off(),
         Some("Nurse Zhang")
     );
 
@@ -515,26 +509,23 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     // While the stress drug runs, the lock screen offers to stop it without a PIN;
     // the log names the lock screen as the actor.
     {
-        let rec = shell.recorder().unwrap().clone();
-        let mut open = shell.session().borrow_mut();
-        open.as_mut()
-            .unwrap()
+        shell
+            .engine()
             .handle(
                 ExamEvent::StressStarted {
                     drug: cmr_kiosk::domain::StressDrug::Adenosine,
                     dose: None,
                 },
                 "wangfang",
-                &rec,
             )
             .unwrap();
     }
     shell.console_tick();
     assert!(
         shell
+            .engine()
+            .read()
             .session()
-            .borrow()
-            .as_ref()
             .unwrap()
             .exam()
             .stress()
@@ -543,9 +534,9 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     press(&shell, &en("lock-stop-infusion"));
     assert!(
         !shell
+            .engine()
+            .read()
             .session()
-            .borrow()
-            .as_ref()
             .unwrap()
             .exam()
             .stress()
@@ -582,5 +573,8 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(again.patient().name().as_deref(), Some("Wang Xiaoming"));
-    assert!(again.session().borrow().is_some(), "the exam resumed");
+    assert!(
+        again.engine().read().session().is_some(),
+        "the exam resumed"
+    );
 }

@@ -126,6 +126,10 @@ pub enum EntryKind {
     /// An audit event (login, lock, record view, export, override…): payload is
     /// an [`super::AuditEvent`].
     Audit,
+    /// What the kiosk told staff (an alarm, a prompt, a refusal, a dose line), at the
+    /// exam time it fell due: payload is a [`crate::engine::LoggedDecision`]. Replay
+    /// derives decisions again, so these rows are the record, never an input.
+    Decision,
 }
 
 impl EntryKind {
@@ -136,6 +140,7 @@ impl EntryKind {
             EntryKind::ExamEvent => "exam_event",
             EntryKind::ExamClosed => "exam_closed",
             EntryKind::Audit => "audit",
+            EntryKind::Decision => "decision",
         }
     }
 
@@ -146,6 +151,7 @@ impl EntryKind {
             "exam_event" => EntryKind::ExamEvent,
             "exam_closed" => EntryKind::ExamClosed,
             "audit" => EntryKind::Audit,
+            "decision" => EntryKind::Decision,
             _ => return None,
         })
     }

@@ -5,7 +5,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use cmr_kiosk::config::Database;
-use cmr_kiosk::recorder::{Recorder, RecorderReport};
+use cmr_kiosk::engine::recorder::{Recorder, RecorderReport};
 
 /// An SQLite database at `path` logged under `device`.
 pub fn db(path: &std::path::Path, device: &str) -> Database {

@@ -8,6 +8,7 @@
 //! are quiet. An active alarm is never raised twice; audio pause is timed and a new
 //! alarm of higher priority sounds through it.
 
+use crate::domain::Exam;
 use crate::domain::output::{AlarmCode, AlarmPriority, Decision, Output, ReminderCode};
 use crate::domain::time::{Duration, Instant};
 
@@ -66,6 +67,21 @@ pub enum Prompt {
     ObservePatient,
 }
 
+impl Prompt {
+    /// The stable code logged when the prompt is dismissed.
+    pub fn code(self) -> &'static str {
+        match self {
+            Prompt::ImageNow => "image_now",
+            Prompt::StopInfusion => "stop_infusion",
+            Prompt::RestPerfusionReady => "rest_perfusion_ready",
+            Prompt::LgeWindowOpen => "lge_window_open",
+            Prompt::Escalate => "escalate",
+            Prompt::TiRecheck => "ti_recheck",
+            Prompt::ObservePatient => "observe_patient",
+        }
+    }
+}
+
 /// An alarm on the board.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActiveAlarm {
@@ -94,6 +110,69 @@ impl Default for AlarmBoard {
 }
 
 impl AlarmBoard {
+    /// The board of a recovered exam at exam time `now`: every alarm raised and not
+    /// acknowledged, with its original start, and every prompt whose step is still
+    /// due (image now, stop the infusion, rest perfusion, LGE window open).
+    pub fn from_exam(exam: &Exam, now: Instant) -> AlarmBoard {
+        let mut board = AlarmBoard::default();
+        if let Some(run) = exam.stress().current() {
+            if let Some((due, _)) = run.imaging_due
+                && !run.imaged
+            {
+                board.prompts.push((Prompt::ImageNow, due));
+            }
+            if run.stopped_at.is_none()
+                && run.imaged
+                && run.drug == crate::domain::stress::StressDrug::Adenosine
+            {
+                board.prompts.push((Prompt::StopInfusion, now));
+            }
+        }
+        if let Some(w) = exam.lge().window()
+            && w.opens_at <= now
+            && now < w.closes_at
+        {
+            board.prompts.push((Prompt::LgeWindowOpen, w.opens_at));
+        }
+        board.follow(exam, now);
+        board
+    }
+
+    /// Keeps the board in step with the exam's state: an alarm raised and not
+    /// acknowledged is on the board (with its original start) whatever happened to
+    /// the board, and a prompt whose step has been done leaves by itself.
+    pub fn follow(&mut self, exam: &Exam, _now: Instant) {
+        for (at, code, priority) in exam.unacknowledged_alarms() {
+            self.on_output(&Output {
+                at,
+                decision: Decision::Alarm { code, priority },
+            });
+        }
+        if let Some(run) = exam.stress().current() {
+            if run.imaging_due.is_none() || run.imaged {
+                self.dismiss(Prompt::ImageNow);
+            }
+            if run.stopped_at.is_some() {
+                self.dismiss(Prompt::StopInfusion);
+                self.dismiss(Prompt::Escalate);
+            }
+        }
+        if exam
+            .ledger()
+            .and_then(|l| l.last_with(crate::domain::contrast::Purpose::RestPerfusion))
+            .is_some()
+        {
+            self.dismiss(Prompt::RestPerfusionReady);
+        }
+        if exam
+            .acquired()
+            .iter()
+            .any(|(_, step)| *step == crate::domain::protocol::ProtocolStep::Lge)
+        {
+            self.dismiss(Prompt::LgeWindowOpen);
+        }
+    }
+
     /// An empty board with the site's audio-pause duration.
     pub fn new(audio_pause: Duration) -> AlarmBoard {
         AlarmBoard {

@@ -5,7 +5,7 @@
 use chrono::Utc;
 
 use crate::domain::{Exam, ExamError, ExamEvent, LoggedEvent, Outcome, ProtocolSettings};
-use crate::recorder::Recorder;
+use crate::engine::recorder::Recorder;
 use crate::store::AuditEvent;
 use crate::store::log::{EntryKind, ExamClock, ExamId, NewEntry, RecoveredExam};
 
@@ -29,13 +29,25 @@ pub enum JournalRow {
         /// What.
         event: AuditEvent,
     },
+    /// A decision the engine logged (alarm, prompt, refusal …) at the exam time it
+    /// fell due, with the exam time the engine handled it.
+    Decision {
+        /// Exam time it fell due.
+        at: crate::domain::Instant,
+        /// Exam time the engine handled it.
+        handled: crate::domain::Instant,
+        /// What.
+        output: crate::domain::Output,
+    },
 }
 
 impl JournalRow {
     /// The row's exam time.
     pub fn at(&self) -> crate::domain::Instant {
         match self {
-            JournalRow::Event { at, .. } | JournalRow::Audit { at, .. } => *at,
+            JournalRow::Event { at, .. }
+            | JournalRow::Audit { at, .. }
+            | JournalRow::Decision { at, .. } => *at,
         }
     }
 }
@@ -213,6 +225,36 @@ impl ExamSession {
         self.journal.push(JournalRow::Audit { at, event });
     }
 
+    /// Logs a decision of the domain at the exam time it fell due, noting `handled`,
+    /// the exam time it was taken from the domain.
+    pub fn log_decision(
+        &mut self,
+        output: &crate::domain::Output,
+        handled: crate::domain::Instant,
+        recorder: &Recorder,
+    ) {
+        let payload = crate::engine::LoggedDecision {
+            output: output.clone(),
+            handled_ms: handled.as_millis(),
+        };
+        match NewEntry::new(
+            Some(self.id),
+            EntryKind::Decision,
+            "kiosk",
+            output.at,
+            Utc::now(),
+            &payload,
+        ) {
+            Ok(entry) => recorder.submit(entry),
+            Err(e) => tracing::error!("could not build a decision row: {e}"),
+        }
+        self.journal.push(JournalRow::Decision {
+            at: output.at,
+            handled,
+            output: output.clone(),
+        });
+    }
+
     /// Feeds `event` to the domain at the current exam time and logs it. Impossible
     /// input is refused with an error and not logged; accepted and rejected steps are
     /// both logged (replay reproduces the same decisions).
@@ -312,25 +354,16 @@ impl ExamSession {
 }
 
 /// Records events from a screen (patient mode's self-report and breath-hold practice)
-/// into the running exam and through the recorder into the durable log.
+/// into the running exam through the engine, and so into the durable log.
 pub struct SessionSink {
-    session: std::rc::Rc<std::cell::RefCell<Option<ExamSession>>>,
-    recorder: std::rc::Rc<Recorder>,
+    engine: crate::engine::Engine,
     actor: &'static str,
 }
 
 impl SessionSink {
     /// A sink writing as `actor` (e.g. `patient-self-report`).
-    pub fn new(
-        session: std::rc::Rc<std::cell::RefCell<Option<ExamSession>>>,
-        recorder: std::rc::Rc<Recorder>,
-        actor: &'static str,
-    ) -> SessionSink {
-        SessionSink {
-            session,
-            recorder,
-            actor,
-        }
+    pub fn new(engine: crate::engine::Engine, actor: &'static str) -> SessionSink {
+        SessionSink { engine, actor }
     }
 }
 
@@ -344,13 +377,8 @@ impl std::fmt::Debug for SessionSink {
 
 impl crate::patient::ExamSink for SessionSink {
     fn record(&self, event: ExamEvent) {
-        match self.session.borrow_mut().as_mut() {
-            Some(s) => {
-                if let Err(e) = s.handle(event, self.actor, &self.recorder) {
-                    tracing::error!("{} event refused: {e}", self.actor);
-                }
-            }
-            None => tracing::warn!("no exam is open: {} event not recorded", self.actor),
+        if let Err(e) = self.engine.handle(event, self.actor) {
+            tracing::error!("{} event not recorded: {e}", self.actor);
         }
     }
 }
