@@ -141,6 +141,9 @@ impl EngineState {
 }
 
 /// What a screen asks of the engine.
+// A command is moved once into the engine's queue, a few a minute: its size does not
+// matter, and boxing each step would only add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Feed `event` to the domain at the exam's time now, logged as `actor`.
     Handle {
@@ -256,7 +259,7 @@ pub type Reply = Result<Option<Outcome>, EngineError>;
 
 enum Input {
     Reading(LinkEvent),
-    Command(Command, Option<mpsc::Sender<Reply>>),
+    Command(Box<Command>, Option<mpsc::Sender<Reply>>),
     Stop,
 }
 
@@ -298,7 +301,11 @@ impl std::fmt::Debug for EngineSender {
 impl EngineSender {
     /// Queues a command without waiting for its outcome.
     pub fn command(&self, command: Command) {
-        if self.tx.send(Input::Command(command, None)).is_err() {
+        if self
+            .tx
+            .send(Input::Command(Box::new(command), None))
+            .is_err()
+        {
             tracing::error!("the exam engine has stopped: command lost");
         }
     }
@@ -384,7 +391,12 @@ impl Engine {
 
     /// Sends a command without waiting for its outcome.
     pub fn send(&self, command: Command) {
-        if self.inner.tx.send(Input::Command(command, None)).is_err() {
+        if self
+            .inner
+            .tx
+            .send(Input::Command(Box::new(command), None))
+            .is_err()
+        {
             tracing::error!("the exam engine has stopped: command lost");
         }
     }
@@ -399,7 +411,7 @@ impl Engine {
         let (reply, rx) = mpsc::channel();
         self.inner
             .tx
-            .send(Input::Command(command, Some(reply)))
+            .send(Input::Command(Box::new(command), Some(reply)))
             .map_err(|_| EngineError::Stopped)?;
         match rx.recv_timeout(ENGINE_REPLY_TIMEOUT) {
             Ok(r) => r,
@@ -506,7 +518,7 @@ fn step(
             None
         }
         Input::Command(c, reply) => {
-            let r = command(st, driver, c);
+            let r = command(st, driver, *c);
             reply.map(|tx| (tx, r))
         }
         Input::Stop => None,
