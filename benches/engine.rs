@@ -147,12 +147,14 @@ fn main() {
             {
                 let published = engine.read();
                 if published.readings_handled() >= before + 2 {
-                    let mut last: Vec<_> = published.handled_readings().collect();
-                    let k = last.len() - 2;
-                    break last.swap_remove(k).handled;
+                    // The frame's first reading (HR), read once both are in.
+                    let n = published.handled_readings().count();
+                    let first = published.handled_readings().nth(n - 2);
+                    break first.expect("two readings").handled;
                 }
             }
-            std::thread::sleep(Duration::from_micros(50));
+            // The instant measured is the engine's own; polling only costs a short lock.
+            std::thread::sleep(Duration::from_micros(200));
         };
         to_domain.push(handled.saturating_duration_since(written));
         std::thread::sleep(Duration::from_millis(5));
