@@ -381,3 +381,26 @@ fn clause_3_2_3_an_alarm_active_at_a_kill_is_back_with_its_original_start_and_so
         .expect("raised again");
     assert!(again > raised);
 }
+
+#[test]
+fn a_full_engine_queue_drops_readings_and_counts_them_without_blocking_the_monitor() {
+    use cmr_kiosk::engine::ENGINE_QUEUE;
+    let engine = Engine::start().unwrap();
+    let sender = engine.sender();
+    let extra = 10;
+    {
+        // A screen holds the published state: the engine cannot take its inputs.
+        let held = engine.read();
+        for _ in 0..ENGINE_QUEUE + extra {
+            sender.reading(reading(Measure::Hr, 70.0));
+        }
+        drop(held);
+    }
+    engine.sync();
+    // The engine may have taken one input before it waited for the state.
+    let dropped = engine.read().readings_dropped();
+    assert!(
+        (extra as u64 - 1..=extra as u64).contains(&dropped),
+        "{dropped} readings dropped past ENGINE_QUEUE"
+    );
+}

@@ -91,7 +91,7 @@ pub struct EngineState {
     board: AlarmBoard,
     notice: Option<Notice>,
     revision: u64,
-    readings_dropped: u64,
+    readings_dropped: Arc<std::sync::atomic::AtomicU64>,
     readings_handled: u64,
     handled_readings: std::collections::VecDeque<HandledReading>,
     recorder: Option<Arc<Recorder>>,
@@ -121,6 +121,7 @@ impl EngineState {
     /// Monitor readings dropped because the engine's queue was full.
     pub fn readings_dropped(&self) -> u64 {
         self.readings_dropped
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The latest readings the domain handled, oldest first (at most
@@ -289,7 +290,8 @@ impl Drop for StateGuard<'_> {
 #[derive(Clone)]
 pub struct EngineSender {
     tx: mpsc::SyncSender<Input>,
-    state: Arc<Mutex<EngineState>>,
+    // Counted without the state's lock: the feed's thread never waits for a screen.
+    dropped: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for EngineSender {
@@ -316,7 +318,8 @@ impl EngineSender {
             return;
         }
         if let Err(mpsc::TrySendError::Full(_)) = self.tx.try_send(Input::Reading(ev)) {
-            lock(&self.state).readings_dropped += 1;
+            self.dropped
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             tracing::error!("exam engine queue full: a monitor reading was dropped");
         }
     }
@@ -385,7 +388,7 @@ impl Engine {
     pub fn sender(&self) -> EngineSender {
         EngineSender {
             tx: self.inner.tx.clone(),
-            state: self.inner.state.clone(),
+            dropped: lock(&self.inner.state).readings_dropped.clone(),
         }
     }
 
