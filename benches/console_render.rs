@@ -11,14 +11,15 @@
 use std::time::Instant as Wall;
 
 use cmr_kiosk::config::{Config, Language, ThemeName};
-use cmr_kiosk::console_ui::{ConsoleUi, preview_session};
 use cmr_kiosk::domain::ExamEvent;
 use cmr_kiosk::domain::stress::Vitals;
 use cmr_kiosk::domain::time::{Duration, Instant};
 use cmr_kiosk::engine::Command;
 use cmr_kiosk::engine::recorder::Recorder;
-use cmr_kiosk::screenshot::Renderer;
-use cmr_kiosk::ui::Screen;
+use cmr_kiosk::gallery::console::preview_session;
+use cmr_kiosk::gallery::screenshot::Renderer;
+use cmr_kiosk::ui::components::Screen;
+use cmr_kiosk::ui::console::view::ConsoleUi;
 
 const FRAMES: usize = 200;
 

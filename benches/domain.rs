@@ -8,13 +8,13 @@
 use std::hint::black_box;
 use std::time::Instant as Wall;
 
+use cmr_kiosk::cli::simulate::run_scenario;
 use cmr_kiosk::domain::contrast::{AgentId, Amount, InjectionMethod, InjectionRequest, Purpose};
 use cmr_kiosk::domain::exam::{Exam, ExamEvent, ProtocolSettings};
 use cmr_kiosk::domain::protocol::ProtocolStep;
 use cmr_kiosk::domain::screening::{Patient, ScreeningAnswers, Sex};
 use cmr_kiosk::domain::stress::{StressDrug, Vitals};
 use cmr_kiosk::domain::time::Instant;
-use cmr_kiosk::simulate::run_scenario;
 
 fn registered() -> Exam {
     let mut e = Exam::new(ProtocolSettings::default());

@@ -24,8 +24,8 @@ use cmr_kiosk::engine::Command;
 use cmr_kiosk::i18n::Localizer;
 use cmr_kiosk::monitor::hl7::MllpCodec;
 use cmr_kiosk::monitor::sim;
-use cmr_kiosk::shell::Shell;
-use cmr_kiosk::ui::ConsoleAdapter;
+use cmr_kiosk::ui::components::ConsoleAdapter;
+use cmr_kiosk::ui::shell::Shell;
 use slint::ComponentHandle;
 use tokio_util::codec::Encoder;
 

@@ -7,13 +7,12 @@ use std::rc::Rc;
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 
+use cmr_kiosk::cli;
 use cmr_kiosk::config::{Config, Language, ThemeName};
+use cmr_kiosk::gallery::screens::{SCREENS, screen_from_name};
+use cmr_kiosk::gallery::screenshot::Renderer;
 use cmr_kiosk::i18n::Localizer;
-use cmr_kiosk::screenshot::Renderer;
-use cmr_kiosk::shell::{SCREENS, Shell, screen_from_name};
-
-mod cli_monitor;
-mod cli_store;
+use cmr_kiosk::ui::shell::Shell;
 
 /// The touchscreen kiosk of a cardiac MR exam room.
 #[derive(Debug, Parser)]
@@ -44,10 +43,10 @@ enum Command {
     Dicom(DicomCommand),
     /// The exam log: verify its hash chain.
     #[command(subcommand)]
-    Log(cli_store::LogCommand),
+    Log(cli::store::LogCommand),
     /// Staff accounts.
     #[command(subcommand)]
-    User(cli_store::UserCommand),
+    User(cli::store::UserCommand),
     /// Relay the exam log to the central PostgreSQL database.
     Sync {
         /// Send what is pending once and exit (the kiosk itself relays in the background).
@@ -56,7 +55,7 @@ enum Command {
     },
     /// Patient-monitor diagnostics for installers.
     #[command(subcommand)]
-    Monitor(cli_monitor::MonitorCommand),
+    Monitor(cli::monitor::MonitorCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,10 +132,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         None => run_kiosk(config),
         Some(Command::Screenshot(args)) => screenshot(config, args),
         Some(Command::Simulate { file }) => simulate(&file),
-        Some(Command::Monitor(cmd)) => cli_monitor::run(cmd),
-        Some(Command::Log(cmd)) => cli_store::log(&config, cmd),
-        Some(Command::User(cmd)) => cli_store::user(&config, cmd),
-        Some(Command::Sync { .. }) => cli_store::sync_once(&config),
+        Some(Command::Monitor(cmd)) => cli::monitor::run(cmd),
+        Some(Command::Log(cmd)) => cli::store::log(&config, cmd),
+        Some(Command::User(cmd)) => cli::store::user(&config, cmd),
+        Some(Command::Sync { .. }) => cli::store::sync_once(&config),
         Some(Command::Dicom(DicomCommand::Scan { dir, json, rules })) => {
             dicom_scan(&dir, json, rules.as_deref())
         }
@@ -216,7 +215,7 @@ fn simulate(file: &std::path::Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    match cmr_kiosk::simulate::run_scenario_lines(&text) {
+    match cmr_kiosk::cli::simulate::run_scenario_lines(&text) {
         Ok(lines) => {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
@@ -273,7 +272,7 @@ fn screenshot(config: Config, args: ScreenshotArgs) -> anyhow::Result<ExitCode> 
             .with_context(|| {
                 format!(
                     "unknown console state `{state}`; states: {}",
-                    cmr_kiosk::console_ui::PREVIEWS.join(", ")
+                    cmr_kiosk::gallery::console::PREVIEWS.join(", ")
                 )
             })?;
         frame.write_png(&out)?;

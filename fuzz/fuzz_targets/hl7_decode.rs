@@ -1,5 +1,5 @@
 //! Fuzz the MLLP decoder and the HL7 ORU/ACK parsers (`cargo +nightly fuzz run hl7_decode`).
-//! Every crash found becomes a regression test in `tests/monitor_props.rs`.
+//! Every crash found becomes a regression test in `tests/monitor/props.rs`.
 #![no_main]
 
 use bytes::BytesMut;

@@ -160,6 +160,7 @@ signin-username = User name
 signin-first-admin = Create the first administrator
 signin-first-admin-hint = No administrator yet: choose a user name and a PIN
 signin-no-accounts = No account for this area yet: an administrator adds staff.
+signin-checking = Checking the PIN…
 signin-no-store = The staff accounts are not available: the exam record is not open.
 signin-not-allowed = Not allowed for this account.
 signin-wrong-role = This account may not use this area.

@@ -160,6 +160,7 @@ signin-username = 用户名
 signin-first-admin = 创建第一个管理员
 signin-first-admin-hint = 尚无管理员：请设定用户名和 PIN
 signin-no-accounts = 此区域尚无账户：请管理员添加人员。
+signin-checking = 正在核对 PIN…
 signin-no-store = 人员账户不可用：检查记录未打开。
 signin-not-allowed = 此账户无此权限。
 signin-wrong-role = 此账户不能使用此区域。

@@ -19,7 +19,10 @@ use thiserror::Error;
 use super::classify::{Classification, Rules};
 use super::header::{DicomHeader, HeaderError, MEDIA_STORAGE_DIRECTORY, read_header};
 use super::series::{SeriesSummary, group_series, phase_name};
-use crate::domain::protocol::{ExamType, Finding, ProtocolStep, check_series, missing_steps, spec};
+use crate::domain::protocol::{
+    ExamEvidence, ExamType, Finding, ProtocolStep, check_series, infer_exam_type, missing_steps,
+    spec,
+};
 use crate::domain::technique::Scanner;
 
 /// The folder itself could not be scanned.
@@ -512,14 +515,12 @@ pub fn build_report(
     let (exam_type, exam_type_source) = match options.exam_type {
         Some(t) => (t, ExamTypeSource::Given),
         None => {
-            let t = if steps.contains(&ProtocolStep::StressPerfusion) {
-                ExamType::AdenosineStress
-            } else if steps.iter().any(|s| s.is_contrast()) {
-                ExamType::Contrast
-            } else {
-                ExamType::Routine
+            let evidence = ExamEvidence {
+                stress_drug: None,
+                stress_perfusion: steps.contains(&ProtocolStep::StressPerfusion),
+                contrast: steps.iter().any(|s| s.is_contrast()),
             };
-            (t, ExamTypeSource::Inferred)
+            (infer_exam_type(evidence), ExamTypeSource::Inferred)
         }
     };
     let missing = missing_steps(exam_type, &steps);

@@ -375,14 +375,11 @@ impl Exam {
         if self.clearance.status == ClearanceStatus::Blocked {
             out.push(RejectCode::ExamBlocked);
         }
-        let needs_contrast = self.exam_type.is_some_and(|t| t != ExamType::Routine);
+        let needs_contrast = self.exam_type.is_some_and(ExamType::needs_contrast);
         if needs_contrast && self.clearance.contrast == Permission::Blocked {
             out.push(RejectCode::ContrastBlocked);
         }
-        let needs_stress = matches!(
-            self.exam_type,
-            Some(ExamType::AdenosineStress | ExamType::RegadenosonStress)
-        );
+        let needs_stress = self.exam_type.and_then(ExamType::stress_drug).is_some();
         if needs_stress && self.clearance.stress_drug == Permission::Blocked {
             out.push(RejectCode::StressDrugBlocked);
         }

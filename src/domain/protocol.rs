@@ -8,6 +8,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use crate::domain::stress::StressDrug;
+
 /// A step of the CMR protocol (one series type).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -318,6 +320,48 @@ pub enum ExamType {
     AdenosineStress,
     /// Regadenoson stress: same steps as adenosine (rest first).
     RegadenosonStress,
+}
+
+impl ExamType {
+    /// Whether the exam gives gadolinium (perfusion, LGE).
+    pub fn needs_contrast(self) -> bool {
+        self != ExamType::Routine
+    }
+
+    /// The stress drug the exam gives, if it is a stress exam.
+    pub fn stress_drug(self) -> Option<StressDrug> {
+        match self {
+            ExamType::AdenosineStress => Some(StressDrug::Adenosine),
+            ExamType::RegadenosonStress => Some(StressDrug::Regadenoson),
+            ExamType::Routine | ExamType::Contrast => None,
+        }
+    }
+}
+
+/// What an exam's record shows, for telling its type when none was chosen: the
+/// console reads it from the running exam, `dicom scan` from the series acquired.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ExamEvidence {
+    /// The drug of the first stress run, when one was started.
+    pub stress_drug: Option<StressDrug>,
+    /// A stress perfusion series was acquired.
+    pub stress_perfusion: bool,
+    /// Gadolinium was selected or given, or a contrast series was acquired.
+    pub contrast: bool,
+}
+
+/// The one inference of an exam's type from its record: a stress drug names its
+/// stress exam; a stress perfusion series without a known drug is taken as adenosine
+/// (the standard's default agent, 3.2.3); any contrast makes a contrast exam; else
+/// routine.
+pub fn infer_exam_type(evidence: ExamEvidence) -> ExamType {
+    match evidence.stress_drug {
+        Some(StressDrug::Adenosine) => ExamType::AdenosineStress,
+        Some(StressDrug::Regadenoson) => ExamType::RegadenosonStress,
+        None if evidence.stress_perfusion => ExamType::AdenosineStress,
+        None if evidence.contrast => ExamType::Contrast,
+        None => ExamType::Routine,
+    }
 }
 
 /// The steps an exam type requires (3.1.1, 3.1.2.1, 3.1.3, 3.1.4, 3.2.3), in order.

@@ -314,7 +314,7 @@ impl EngineSender {
 
     /// Queues one link event (never blocks: a full queue drops it and counts it).
     pub fn reading(&self, ev: LinkEvent) {
-        if crate::vitals::exam_event(&ev).is_none() {
+        if crate::monitor::feed::exam_event(&ev).is_none() {
             return;
         }
         if let Err(mpsc::TrySendError::Full(_)) = self.tx.try_send(Input::Reading(ev)) {
@@ -529,7 +529,7 @@ fn step(
 }
 
 fn reading(st: &mut EngineState, ev: LinkEvent) {
-    let Some(event) = crate::vitals::exam_event(&ev) else {
+    let Some(event) = crate::monitor::feed::exam_event(&ev) else {
         return;
     };
     let (Some(s), Some(rec)) = (st.session.as_mut(), st.recorder.as_ref()) else {

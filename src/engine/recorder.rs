@@ -143,6 +143,22 @@ impl Recorder {
     }
 }
 
+impl Recorder {
+    /// Runs `job` against the open store on the recorder's thread, after every row
+    /// submitted before it, without waiting for it (an audit row written from a touch
+    /// handler). The job itself reports its failures.
+    pub fn spawn_store<F, Fut>(&self, job: F)
+    where
+        F: FnOnce(Store) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let job: StoreJob = Box::new(move |store| Box::pin(job(store)));
+        if self.tx.send(Command::Run(job)).is_err() {
+            tracing::error!("the recorder has stopped: a store job was dropped");
+        }
+    }
+}
+
 impl Drop for Recorder {
     fn drop(&mut self) {
         let _ = self.stop.send(true);

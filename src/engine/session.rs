@@ -375,7 +375,7 @@ impl std::fmt::Debug for SessionSink {
     }
 }
 
-impl crate::patient::ExamSink for SessionSink {
+impl crate::ui::patient::model::ExamSink for SessionSink {
     fn record(&self, event: ExamEvent) {
         if let Err(e) = self.engine.handle(event, self.actor) {
             tracing::error!("{} event not recorded: {e}", self.actor);

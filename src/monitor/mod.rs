@@ -12,12 +12,15 @@
 //!   `AsyncRead + AsyncWrite`, serial open with reconnect and backoff, the HL7
 //!   TCP listener, frame counters;
 //! - [`sim`]: the monitor simulator's wire side with scripted vitals profiles
-//!   and fault injection.
+//!   and fault injection;
+//! - [`feed`]: the kiosk's live feed: the configured link or the in-process
+//!   simulator, through the same codec and link, into the exam engine.
 //!
 //! Invariants: decoders never panic and never end a stream because of bad
 //! bytes; a bad frame is an item carrying a [`FrameFault`], so every good frame
 //! around it still arrives. Durations come from tokio's monotonic clock.
 
+pub mod feed;
 pub mod hl7;
 pub mod intellivue;
 pub mod link;

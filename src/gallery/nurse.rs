@@ -1,0 +1,187 @@
+//! Nurse mode's demonstration states: a made-up registration and the exam behind
+//! each state (self-report, eGFR 25, override, implant, preparation, sign-off).
+
+use chrono::NaiveDate;
+
+use crate::domain::screening::{Implant, ImplantKind, MrStatus, ReasonCode, ScreeningAnswers, Sex};
+use crate::domain::{ExamEvent, ExamType, PrepItem, SelfAnswer};
+use crate::ui::components::NurseTab;
+use crate::ui::nurse::registration::{Registration, RegistrationForm};
+use crate::ui::nurse::view::{ImplantDraft, NursePanel, NurseState, OverrideDraft};
+use crate::ui::patient::model::Question;
+
+/// The demonstration states of nurse mode for screenshots (never used in the kiosk):
+/// names after `nurse-` in [`super::screens::SCREENS`].
+pub const DEMOS: [&str; 7] = [
+    "register",
+    "review",
+    "override",
+    "implant",
+    "blocked",
+    "prepare",
+    "signed-off",
+];
+
+/// A made-up registration for screenshots, named in the shown language.
+pub fn demo_registration(name: &str) -> Registration {
+    Registration {
+        name: name.to_string(),
+        patient_id: "P0012345".into(),
+        sex: Sex::Male,
+        birth_date: NaiveDate::from_ymd_opt(1968, 5, 2).unwrap_or_default(),
+        weight_kg: 72.5,
+        height_cm: Some(172.0),
+        department: if name.is_ascii() {
+            "Cardiology"
+        } else {
+            "心内科"
+        }
+        .into(),
+        question: if name.is_ascii() {
+            "Chest pain: ischaemia?"
+        } else {
+            "胸痛，排除心肌缺血"
+        }
+        .into(),
+        exam_type: ExamType::AdenosineStress,
+    }
+}
+
+/// The demonstration exam behind `demo`: registered, the patient's self-report with
+/// one "not sure", eGFR 25 (contrast blocked), breath-holds practised; further states
+/// add the physician's override, an unknown aneurysm clip, preparation, sign-off.
+pub fn demo_exam(demo: &str, reg: &Registration) -> crate::domain::Exam {
+    use crate::domain::{Exam, ProtocolSettings, SelfReportItem};
+    let mut exam = Exam::new(ProtocolSettings::default());
+    let mut t = 0;
+    let mut at = |e: ExamEvent| {
+        t += 5;
+        let _ = exam.handle(e, crate::domain::Instant::from_secs(t));
+    };
+    let day = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default();
+    at(ExamEvent::PatientRegistered {
+        patient: reg.patient(day, Some(25.0), NaiveDate::from_ymd_opt(2026, 11, 20)),
+    });
+    at(ExamEvent::ExamTypeChosen {
+        exam_type: reg.exam_type,
+    });
+    let items = Question::ALL
+        .iter()
+        .map(|q| SelfReportItem {
+            question: q.as_str().to_string(),
+            answer: match q {
+                Question::Pregnancy => SelfAnswer::NotSure,
+                Question::CaffeineToday => SelfAnswer::Yes,
+                _ => SelfAnswer::No,
+            },
+            needs_review: matches!(q, Question::Pregnancy | Question::CaffeineToday),
+        })
+        .collect();
+    at(ExamEvent::SelfReported { items });
+    let mut answers = ScreeningAnswers {
+        caffeine_hours_ago: Some(3.0),
+        ..Default::default()
+    };
+    if demo == "blocked" {
+        answers.implants.push(Implant {
+            kind: ImplantKind::AneurysmClip,
+            mr_status: MrStatus::Unknown,
+            conditions: None,
+        });
+    }
+    at(ExamEvent::ScreeningAnswered { answers });
+    at(ExamEvent::BreathHoldPracticed {
+        best_hold_s: 18.0,
+        phase: crate::domain::BreathHoldPhase::EndExpiration,
+        holds: 3,
+    });
+    if matches!(demo, "prepare" | "signed-off") {
+        at(ExamEvent::OverrideRecorded {
+            rule: ReasonCode::EgfrBelow30,
+            by: "Dr Li".into(),
+            reason: "Benefit outweighs risk; nephrology consulted".into(),
+        });
+        let items: &[PrepItem] = if demo == "prepare" {
+            &PrepItem::ALL[..4]
+        } else {
+            &PrepItem::ALL
+        };
+        for &item in items {
+            at(ExamEvent::PreparationChecked {
+                item,
+                by: "nurse1".into(),
+            });
+        }
+    }
+    if demo == "signed-off" {
+        at(ExamEvent::SignedOff {
+            by: "Nurse Zhang".into(),
+        });
+    }
+    exam
+}
+
+impl NursePanel {
+    /// Clears dialogs, notices and the form (screenshots start from a clean state).
+    pub fn demo_reset(&self) {
+        let mut st = self.inner.state.borrow_mut();
+        let today = std::mem::take(&mut st.today);
+        *st = NurseState::default();
+        st.today = today;
+    }
+
+    /// Puts nurse mode into the demonstration state `demo` (one of [`DEMOS`]) with the
+    /// made-up patient `name`; the caller has put [`demo_exam`] into the session.
+    pub fn demo(&self, demo: &str, name: &str) {
+        let reg = demo_registration(name);
+        {
+            let mut st = self.inner.state.borrow_mut();
+            st.today = vec![reg.clone()];
+            match demo {
+                "register" => {
+                    st.form = RegistrationForm {
+                        name: name.to_string(),
+                        patient_id: "P0012345".into(),
+                        birth_date: "19680502".into(),
+                        weight_kg: Some(72.5),
+                        sex: Some(Sex::Male),
+                        exam_type: Some(ExamType::AdenosineStress),
+                        ..Default::default()
+                    };
+                    st.form_errors = true;
+                }
+                _ => {
+                    st.form = RegistrationForm::from_registration(&reg);
+                    st.tab = if matches!(demo, "prepare" | "signed-off") {
+                        NurseTab::Prepare
+                    } else {
+                        NurseTab::Review
+                    };
+                    st.confirmed = Question::ALL
+                        .iter()
+                        .take(if demo == "review" { 3 } else { 8 })
+                        .map(|q| q.as_str().to_string())
+                        .collect();
+                }
+            }
+            if demo == "implant" {
+                st.implant = Some(ImplantDraft {
+                    kind: Some(ImplantKind::AneurysmClip),
+                    status: Some(MrStatus::Unknown),
+                    conditions: String::new(),
+                });
+            }
+            if demo == "override" {
+                st.override_draft = Some(OverrideDraft {
+                    rule: ReasonCode::EgfrBelow30,
+                    username: "drli".into(),
+                    pin: "1357".into(),
+                    reason: "Benefit outweighs risk; nephrology consulted".into(),
+                    error: String::new(),
+                });
+            }
+        }
+        self.invalidate();
+        self.refresh();
+    }
+}

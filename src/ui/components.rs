@@ -1,0 +1,16 @@
+//! The Slint components compiled from `ui/app.slint` by `build.rs`.
+//!
+//! Generated code is fenced off here so that lints for hand-written code stay strict.
+
+#[allow(clippy::all, missing_docs, unused_qualifications, unsafe_code)]
+mod generated {
+    slint::include_modules!();
+}
+
+pub use generated::{
+    AccountRow, Activity, AdminAdapter, AdminTab, AlarmLevel, AlarmRow, AppWindow, BreathCue,
+    ChartGrid, ChartMarker, CheckRow, ChoiceRow, ClearanceLevel, ConsoleAdapter, ConsoleLine,
+    ConsoleTab, FieldRow, I18n, KeyboardAdapter, KeypadAdapter, MonitorState, NurseAdapter,
+    NurseTab, PatientAdapter, PatientAnswer, PatientStep, PrepRow, ReasonRow, ReviewRow, Role,
+    Screen, SignInAdapter, StaffRow, Theme,
+};

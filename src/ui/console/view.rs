@@ -1,0 +1,1081 @@
+//! The technologist console's controller: drains the running exam's decisions into
+//! the [`AlarmBoard`], turns [`console_state`] and the session's journal into the
+//! `ConsoleAdapter` properties (worded through Fluent) — vitals strip, stress page with
+//! the trend chart, contrast ledger and injection form, LGE, protocol checklist, event
+//! log and technique preview — and turns the console's buttons into logged exam events
+//! (prompt dismissals into audit rows).
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+
+use fluent::FluentArgs;
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+use crate::config::Language;
+use crate::domain::ExamEvent;
+use crate::domain::contrast::Purpose;
+use crate::domain::output::AlarmPriority;
+use crate::domain::protocol::ProtocolStep;
+use crate::domain::stress::{StopCriterion, StressDose, StressDrug};
+use crate::domain::time::Instant;
+use crate::engine::alarm_board::{AlarmBoard, Prompt, presentation};
+use crate::engine::session::ExamSession;
+use crate::engine::{Command, Engine, EngineState};
+use crate::i18n::LanguageState;
+use crate::monitor::feed::VitalsBoard;
+use crate::report::{key_for, number, technique_lines};
+use crate::ui::components::{
+    AlarmLevel, AlarmRow, AppWindow, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine,
+    ConsoleTab, MonitorState,
+};
+use crate::ui::console::chart::{TrendData, trend_chart};
+use crate::ui::console::model::{
+    ConsoleState, InjectionForm, acquired_series, checklist, console_state,
+};
+use crate::ui::input::model::{NumberEntry, NumberSpec};
+use crate::ui::input::view::InputPanels;
+
+/// Who the console logs actions as until staff sign-in is on the console.
+pub const CONSOLE_ACTOR: &str = "technologist";
+
+/// Who is acting on the console now (the signed-in user's name in the kiosk).
+pub type Actor = Rc<dyn Fn() -> String>;
+
+/// The purposes offered on the injection form, in the order shown.
+pub const PURPOSES: [Purpose; 4] = [
+    Purpose::StressPerfusion,
+    Purpose::RestPerfusion,
+    Purpose::Single,
+    Purpose::TopUp,
+];
+
+/// The stop criteria and adverse reactions offered by touch, in the order shown.
+pub const CRITERIA: [StopCriterion; 7] = [
+    StopCriterion::AvBlock,
+    StopCriterion::Wheeze,
+    StopCriterion::ChestPain,
+    StopCriterion::StDepression,
+    StopCriterion::PoorPerfusion,
+    StopCriterion::PatientRequest,
+    StopCriterion::Other,
+];
+
+/// Points per series on the trend chart (about one per 2 px of its width).
+pub const CHART_COLUMNS: usize = 240;
+
+/// Keypad ranges of the injection form's fields (plausible entries; the ledger warns
+/// outside the standard's 3–7 mL/s and 20–30 mL, and refuses a top-up above 0.05).
+pub fn field_spec(field: Field) -> NumberSpec {
+    let (min, max, decimals, unit_key, title_key) = match field {
+        Field::Dose => (0.005, 0.3, 3, "console-unit-mmolkg", "console-keypad-dose"),
+        Field::Volume => (0.5, 60.0, 1, "console-unit-ml", "console-keypad-volume"),
+        Field::Rate => (0.5, 10.0, 1, "console-unit-mls", "console-keypad-rate"),
+        Field::Flush => (0.0, 60.0, 0, "console-unit-ml", "console-keypad-flush"),
+    };
+    NumberSpec {
+        min,
+        max,
+        decimals,
+        unit_key,
+        title_key,
+        pin: false,
+    }
+}
+
+/// A number field of the injection form.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// Dose (mmol/kg).
+    Dose,
+    /// Volume (mL).
+    Volume,
+    /// Rate (mL/s).
+    Rate,
+    /// Flush (mL).
+    Flush,
+}
+
+/// The console's controller state.
+#[derive(Debug, Default)]
+pub struct ConsoleUi {
+    board: AlarmBoard,
+    /// The latest warning or refusal: (Fluent key, refused?).
+    notice: Option<(String, bool)>,
+    weight_kg: Option<f64>,
+    mmol_per_ml: Option<f64>,
+    /// The live monitor board (status of the feed); `None` shows the exam's latest
+    /// readings (screenshots of worked states).
+    vitals: Option<Arc<Mutex<VitalsBoard>>>,
+    simulated: bool,
+    form: InjectionForm,
+    /// The checklist's steps as shown (a touch on row i ticks `steps[i]`).
+    checklist_steps: Vec<ProtocolStep>,
+    /// What the log and technique pages were last built from.
+    pages_built: Option<(usize, Language, ConsoleTab, u64)>,
+}
+
+fn prompt_key(p: Prompt) -> String {
+    format!("prompt-{}", p.code())
+}
+
+/// Whether an alarm of `priority` is in its lit phase at monotonic `t_ms`.
+pub fn lit(priority: AlarmPriority, t_ms: u64) -> bool {
+    let hz = presentation(priority).flash_hz;
+    if hz <= 0.0 {
+        return true;
+    }
+    let period_ms = (1000.0 / hz) as u64;
+    t_ms % period_ms < period_ms / 2
+}
+
+fn model<T: Clone + 'static>(v: Vec<T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(v))
+}
+
+impl ConsoleUi {
+    /// A console fed by the live monitor board (`simulated`: the built-in simulator
+    /// feeds it, so the strip says SIMULATED).
+    pub fn with_feed(vitals: Arc<Mutex<VitalsBoard>>, simulated: bool) -> ConsoleUi {
+        ConsoleUi {
+            vitals: Some(vitals),
+            simulated,
+            ..ConsoleUi::default()
+        }
+    }
+
+    /// The alarm board (for tests and the lock screen).
+    pub fn board(&self) -> &AlarmBoard {
+        &self.board
+    }
+
+    /// The injection form as set now.
+    pub fn form(&self) -> &InjectionForm {
+        &self.form
+    }
+
+    /// Redraws the console from what the engine published, at exam time `now`
+    /// labelled with `wall_now`. Deadlines, alarms and the log are the engine's: this
+    /// only draws.
+    pub fn refresh(
+        &mut self,
+        app: &AppWindow,
+        lang: &LanguageState,
+        published: &EngineState,
+        now: Instant,
+        wall_now: chrono::NaiveDateTime,
+    ) {
+        let a = app.global::<ConsoleAdapter>();
+        let Some(session) = published.session() else {
+            a.set_exam_open(false);
+            self.pages_built = None;
+            self.board = AlarmBoard::default();
+            return;
+        };
+        a.set_exam_open(true);
+        // The board as drawn: a touch on row i acts on the alarm shown in row i.
+        self.board = published.board().clone();
+        self.notice = published.notice().map(|n| (n.key.clone(), n.refused));
+        let state = console_state(session.exam(), now, wall_now);
+        self.weight_kg = session.exam().patient().map(|p| p.weight_kg);
+        self.mmol_per_ml = session.exam().agent().and_then(|a| {
+            session
+                .exam()
+                .settings()
+                .agents
+                .get(a)
+                .map(|i| i.mmol_per_ml)
+        });
+        let view = View {
+            a: &a,
+            lang,
+            now,
+            wall_now,
+        };
+        self.show_vitals(&view, session);
+        self.show_stress(&view, &state, session);
+        self.show_chart(&view, session);
+        self.show_contrast(&view, &state, session);
+        self.show_lge(&view, &state, session);
+        self.show_checklist(&view, session);
+        self.show_pages(&view, session);
+        self.show_alarms(&view);
+    }
+
+    fn show_vitals(&self, v: &View<'_, '_>, session: &ExamSession) {
+        let dash = || v.tr("vitals-missing");
+        let or_dash = |s: String| if s.is_empty() { dash() } else { s };
+        match &self.vitals {
+            Some(board) => {
+                let b = board.lock().unwrap_or_else(|p| p.into_inner()).clone();
+                v.a.set_hr(or_dash(b.hr_text()).into());
+                v.a.set_bp(or_dash(b.bp_text()).into());
+                v.a.set_spo2(or_dash(b.spo2_text()).into());
+                let age = match b.nibp_age_minutes(std::time::Instant::now()) {
+                    None => String::new(),
+                    Some(0) => v.tr("vitals-bp-age-now"),
+                    Some(m) => v.tra("vitals-bp-age", &[("minutes", m.to_string())]),
+                };
+                v.a.set_bp_age(age.into());
+                v.a.set_link_state(if b.lost {
+                    MonitorState::Lost
+                } else if self.simulated {
+                    MonitorState::Simulated
+                } else if b.connected {
+                    MonitorState::Connected
+                } else {
+                    MonitorState::Off
+                });
+            }
+            None => {
+                // A worked state with no feed: the exam's latest readings, marked simulated.
+                let l = session.exam().stress().latest_vitals();
+                let n = |x: Option<f64>| x.map(|x| number(x, 0)).unwrap_or_else(dash);
+                v.a.set_hr(n(l.hr).into());
+                v.a.set_bp(
+                    match (l.sbp, l.dbp) {
+                        (Some(s), Some(d)) => format!("{}/{}", number(s, 0), number(d, 0)),
+                        _ => dash(),
+                    }
+                    .into(),
+                );
+                v.a.set_spo2(n(l.spo2).into());
+                v.a.set_bp_age(SharedString::new());
+                v.a.set_link_state(if session.exam().stress().monitor_lost() {
+                    MonitorState::Lost
+                } else {
+                    MonitorState::Simulated
+                });
+            }
+        }
+    }
+
+    fn show_stress(&self, v: &View<'_, '_>, s: &ConsoleState, session: &ExamSession) {
+        let a = v.a;
+        let exam = session.exam();
+        let dash = || v.tr("vitals-missing");
+        let protocol = exam.stress();
+        a.set_drug_active(protocol.drug_active(v.now));
+        let run = protocol.current();
+        let rega = run.filter(|r| r.drug == StressDrug::Regadenoson);
+        a.set_regadenoson(
+            rega.is_some_and(|r| r.stopped_at.is_none()) && protocol.drug_active(v.now),
+        );
+        a.set_bolus_note(
+            rega.map(|r| {
+                let given = v.clock_at(r.started_at);
+                match r.stopped_at {
+                    Some(stop) => v.tra(
+                        "console-bolus-reversed",
+                        &[("given", given), ("reversed", v.clock_at(stop))],
+                    ),
+                    None => {
+                        let st = protocol.settings();
+                        v.tra(
+                            "console-bolus-note",
+                            &[
+                                ("given", given),
+                                (
+                                    "image",
+                                    v.clock_at(r.started_at + st.regadenoson_imaging_delay),
+                                ),
+                                ("effect", v.clock_at(r.started_at + st.regadenoson_effect)),
+                            ],
+                        )
+                    }
+                }
+            })
+            .unwrap_or_default()
+            .into(),
+        );
+        let escalation_dose = protocol
+            .settings()
+            .escalation
+            .as_ref()
+            .map_or(210.0, |e| e.dose_ug_kg_min);
+        let offered = protocol.settings().escalation.is_some()
+            || self.board.prompts().any(|p| p == Prompt::Escalate);
+        a.set_can_escalate(
+            protocol.infusing() && offered && run.is_some_and(|r| r.escalated_at.is_none()),
+        );
+        a.set_escalate_label(
+            v.tra(
+                "console-escalate",
+                &[
+                    ("dose", number(escalation_dose, 0)),
+                    ("rate", number(protocol.rate_ml_h(escalation_dose), 1)),
+                ],
+            )
+            .into(),
+        );
+        a.set_agents(model(
+            session
+                .exam()
+                .settings()
+                .agents
+                .agents
+                .iter()
+                .filter(|g| g.for_cmr)
+                .map(|g| {
+                    SharedString::from(v.tra(
+                        "console-agent-option",
+                        &[
+                            ("agent", v.tr(&key_for("agent", &g.id))),
+                            ("conc", number(g.mmol_per_ml, 2)),
+                        ],
+                    ))
+                })
+                .collect(),
+        ));
+        a.set_criteria(model(
+            CRITERIA
+                .iter()
+                .map(|c| SharedString::from(v.tr(&key_for("criterion", c))))
+                .collect(),
+        ));
+        a.set_criteria_noted(model(
+            session
+                .journal()
+                .iter()
+                .filter_map(|row| match row {
+                    crate::engine::session::JournalRow::Event {
+                        at,
+                        event: ExamEvent::StopCriterionNoted { criterion, .. },
+                        ..
+                    } => Some(ConsoleLine {
+                        time: v.clock_at(*at).into(),
+                        who: SharedString::new(),
+                        text: v.tr(&key_for("criterion", criterion)).into(),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        ));
+        match &s.stress {
+            None => {
+                a.set_stress_active(false);
+                a.set_infusing(false);
+                a.set_image_now(false);
+                a.set_stop_now(false);
+                a.set_stress_title(v.tr("console-stress-title-none").into());
+                a.set_recovery(SharedString::new());
+            }
+            Some(p) => {
+                a.set_stress_active(true);
+                a.set_stress_title(
+                    v.tra(
+                        "console-stress-title",
+                        &[("drug", v.tr(&key_for("drug", &p.drug)))],
+                    )
+                    .into(),
+                );
+                a.set_stress_dose(
+                    match p.dose {
+                        StressDose::UgKgMin(d) => v.tra(
+                            "console-dose",
+                            &[
+                                ("dose", number(d, 0)),
+                                (
+                                    "rate",
+                                    p.rate_ml_h.map(|r| number(r, 1)).unwrap_or_else(dash),
+                                ),
+                            ],
+                        ),
+                        StressDose::Mg(mg) => v.tra("console-dose-bolus", &[("mg", number(mg, 1))]),
+                    }
+                    .into(),
+                );
+                let opt = |x: Option<f64>| x.map(|x| number(x, 0)).unwrap_or_else(dash);
+                a.set_baseline(
+                    v.tra(
+                        "console-baseline",
+                        &[("hr", opt(p.baseline_hr)), ("sbp", opt(p.baseline_sbp))],
+                    )
+                    .into(),
+                );
+                a.set_elapsed(
+                    v.tra(
+                        match p.drug {
+                            StressDrug::Adenosine => "console-elapsed",
+                            StressDrug::Regadenoson => "console-since-bolus",
+                        },
+                        &[("time", crate::ui::console::model::mm_ss(p.elapsed_s))],
+                    )
+                    .into(),
+                );
+                a.set_hr_progress(p.hr_rise.map_or(0.0, |r| (r / p.hr_target) as f32));
+                a.set_hr_progress_text(
+                    v.tra(
+                        "console-hr-progress",
+                        &[
+                            ("rise", opt(p.hr_rise.map(|r| r.max(0.0)))),
+                            ("target", number(p.hr_target, 0)),
+                        ],
+                    )
+                    .into(),
+                );
+                a.set_sbp_progress(p.sbp_drop.map_or(0.0, |d| (d / p.sbp_target) as f32));
+                a.set_sbp_progress_text(
+                    v.tra(
+                        "console-sbp-progress",
+                        &[
+                            ("drop", opt(p.sbp_drop.map(|d| d.max(0.0)))),
+                            ("target", number(p.sbp_target, 0)),
+                        ],
+                    )
+                    .into(),
+                );
+                let total = protocol.settings().max_time_to_imaging.as_millis() as f32 / 1000.0;
+                match &p.max_time {
+                    Some(c) => {
+                        a.set_time_progress(1.0 - c.remaining_s as f32 / total);
+                        a.set_time_left(
+                            v.tra(
+                                "console-time-left",
+                                &[("left", c.mm_ss()), ("clock", c.clock())],
+                            )
+                            .into(),
+                        );
+                    }
+                    None => {
+                        a.set_time_progress((p.elapsed_s as f32 / total).min(1.0));
+                        a.set_time_left(
+                            v.tr(if p.elapsed_s as f32 >= total {
+                                "console-time-done"
+                            } else {
+                                "console-criteria-met"
+                            })
+                            .into(),
+                        );
+                    }
+                }
+                a.set_infusing(p.infusing && p.drug == StressDrug::Adenosine);
+                a.set_image_now(p.image_now);
+                a.set_stop_now(p.stop_now);
+                a.set_recovery(
+                    match &p.recovery {
+                        Some(c) if c.remaining_s > 0 => v.tra(
+                            "console-recovery",
+                            &[("left", c.mm_ss()), ("clock", c.clock())],
+                        ),
+                        Some(_) => v.tr("console-recovery-ready"),
+                        None => String::new(),
+                    }
+                    .into(),
+                );
+            }
+        }
+    }
+
+    fn show_chart(&self, v: &View<'_, '_>, session: &ExamSession) {
+        let a = v.a;
+        let chart = trend_chart(
+            &TrendData::from_journal(session.journal()),
+            v.now,
+            CHART_COLUMNS,
+        );
+        a.set_chart_hr(chart.hr.into());
+        a.set_chart_sbp(chart.sbp.into());
+        a.set_chart_dbp(chart.dbp.into());
+        a.set_chart_markers(model(
+            chart
+                .markers
+                .iter()
+                .map(|m| ChartMarker {
+                    x: m.x as f32,
+                    kind: m.kind.index(),
+                })
+                .collect(),
+        ));
+        a.set_chart_grid(model(
+            chart
+                .grid
+                .iter()
+                .map(|(y, value)| ChartGrid {
+                    y: *y as f32,
+                    label: number(*value, 0).into(),
+                })
+                .collect(),
+        ));
+        a.set_chart_range(
+            v.tra(
+                "console-chart-range",
+                &[
+                    ("from", v.clock_at(chart.from)),
+                    ("to", v.clock_at(chart.to)),
+                ],
+            )
+            .into(),
+        );
+    }
+
+    fn show_contrast(&self, v: &View<'_, '_>, s: &ConsoleState, session: &ExamSession) {
+        let a = v.a;
+        let exam = session.exam();
+        let dash = || v.tr("vitals-missing");
+        let weight = self.weight_kg;
+        a.set_agent(
+            match (exam.agent(), self.mmol_per_ml) {
+                (Some(agent), Some(c)) => v.tra(
+                    "console-agent",
+                    &[
+                        ("agent", v.tr(&key_for("agent", &agent))),
+                        ("conc", number(c, 2)),
+                        ("weight", weight.map(|w| number(w, 1)).unwrap_or_else(dash)),
+                    ],
+                ),
+                _ => v.tr("console-agent-none"),
+            }
+            .into(),
+        );
+        match &s.contrast {
+            Some(c) if c.injections > 0 => {
+                a.set_contrast(
+                    v.tra(
+                        "console-contrast",
+                        &[
+                            ("n", c.injections.to_string()),
+                            ("ml", number(c.cumulative_ml, 1)),
+                            ("mmolkg", number(c.cumulative_mmol_kg, 3)),
+                        ],
+                    )
+                    .into(),
+                );
+                a.set_contrast_mmolkg(c.cumulative_mmol_kg as f32);
+            }
+            _ => {
+                a.set_contrast(v.tr("console-contrast-none").into());
+                a.set_contrast_mmolkg(0.0);
+            }
+        }
+        let (notice, refused) = match &self.notice {
+            Some((key, refused)) => (v.tr(key), *refused),
+            None => (String::new(), false),
+        };
+        a.set_notice(notice.into());
+        a.set_notice_refused(refused);
+        a.set_purposes(model(
+            PURPOSES
+                .iter()
+                .map(|p| SharedString::from(v.tr(&key_for("purpose", p))))
+                .collect(),
+        ));
+        let f = &self.form;
+        a.set_purpose(PURPOSES.iter().position(|p| *p == f.purpose).unwrap_or(0) as i32);
+        a.set_by_volume(f.by_volume);
+        a.set_amount_text(
+            if f.by_volume {
+                format!("{} mL", number(f.volume_ml, 1))
+            } else {
+                format!("{} mmol/kg", number(f.dose_mmol_kg, 3))
+            }
+            .into(),
+        );
+        a.set_rate_text(format!("{} mL/s", number(f.rate_ml_s, 1)).into());
+        a.set_flush_text(format!("{} mL", number(f.flush_ml, 0)).into());
+        a.set_computed(
+            match (weight, self.mmol_per_ml) {
+                (Some(w), Some(c)) => {
+                    let (ml, mmolkg) = f.amounts(w, c);
+                    if f.by_volume {
+                        v.tra(
+                            "console-computed-dose",
+                            &[("mmolkg", number(mmolkg, 3)), ("weight", number(w, 1))],
+                        )
+                    } else {
+                        v.tra(
+                            "console-computed-volume",
+                            &[("ml", number(ml, 1)), ("weight", number(w, 1))],
+                        )
+                    }
+                }
+                _ => String::new(),
+            }
+            .into(),
+        );
+        let lines = exam
+            .ledger()
+            .map(|l| {
+                l.injections()
+                    .iter()
+                    .map(|i| ConsoleLine {
+                        time: v.clock_at(i.at).into(),
+                        who: SharedString::new(),
+                        text: v
+                            .tra(
+                                "console-injection-line",
+                                &[
+                                    ("purpose", v.tr(&key_for("purpose", &i.purpose))),
+                                    ("mmolkg", number(i.mmol_kg, 3)),
+                                    ("ml", number(i.volume_ml, 1)),
+                                    ("rate", number(i.rate_ml_s, 1)),
+                                    ("flush", number(i.flush_ml, 0)),
+                                ],
+                            )
+                            .into(),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        a.set_injection_list(model(lines));
+    }
+
+    fn show_lge(&self, v: &View<'_, '_>, s: &ConsoleState, session: &ExamSession) {
+        let a = v.a;
+        match &s.lge {
+            None => {
+                a.set_lge(v.tr("console-lge-none").into());
+                a.set_lge_short(v.tr("console-lge-short-none").into());
+                a.set_lge_open(false);
+            }
+            Some(l) => {
+                let (text, short) = if l.opens.remaining_s > 0 {
+                    (
+                        v.tra(
+                            "console-lge-waiting",
+                            &[
+                                ("left", l.opens.mm_ss()),
+                                ("open", l.opens.clock()),
+                                ("close", l.closes.clock()),
+                            ],
+                        ),
+                        v.tra("console-lge-short-waiting", &[("left", l.opens.mm_ss())]),
+                    )
+                } else if l.closes.remaining_s > 0 {
+                    (
+                        v.tra(
+                            "console-lge-open",
+                            &[("left", l.closes.mm_ss()), ("close", l.closes.clock())],
+                        ),
+                        v.tra("console-lge-short-open", &[("left", l.closes.mm_ss())]),
+                    )
+                } else {
+                    (
+                        v.tra("console-lge-closed", &[("close", l.closes.clock())]),
+                        v.tr("console-lge-short-closed"),
+                    )
+                };
+                a.set_lge(text.into());
+                a.set_lge_short(short.into());
+                a.set_lge_open(l.open);
+            }
+        }
+        let acquired = session
+            .exam()
+            .acquired()
+            .iter()
+            .any(|(_, s)| *s == ProtocolStep::Lge);
+        a.set_lge_acquired(acquired);
+        a.set_ti_due(self.board.prompts().any(|p| p == Prompt::TiRecheck));
+        let top_up = InjectionForm::standard_dose(Purpose::TopUp);
+        let ml = match (self.weight_kg, self.mmol_per_ml) {
+            (Some(w), Some(c)) => {
+                number(crate::domain::contrast::dose_to_volume_ml(top_up, w, c), 1)
+            }
+            _ => v.tr("vitals-missing"),
+        };
+        a.set_repeat_label(
+            v.tra(
+                "console-repeat-lge",
+                &[("dose", number(top_up, 3)), ("ml", ml)],
+            )
+            .into(),
+        );
+    }
+
+    fn show_checklist(&mut self, v: &View<'_, '_>, session: &ExamSession) {
+        let exam = session.exam();
+        let (exam_type, inferred) = crate::ui::console::model::exam_type_of(exam);
+        v.a.set_exam_type(
+            v.tra(
+                if inferred {
+                    "console-exam-type-inferred"
+                } else {
+                    "console-exam-type"
+                },
+                &[("type", v.tr(&key_for("console-type", &exam_type)))],
+            )
+            .into(),
+        );
+        let rows = checklist(exam_type, &acquired_series(session.journal(), exam));
+        self.checklist_steps = rows.iter().map(|r| r.step).collect();
+        let shown: Vec<CheckRow> = rows
+            .iter()
+            .map(|r| {
+                let step_name = v.tr(&key_for("step", &r.step));
+                let (how, findings) = match &r.latest {
+                    None => (String::new(), String::new()),
+                    Some(series) => {
+                        let time = v.clock_at(series.at);
+                        let mut how = match (&series.label, series.by_hand) {
+                            (Some(label), _) => v.tra(
+                                "console-how-series",
+                                &[("time", time), ("label", label.clone())],
+                            ),
+                            (None, _) => v.tra("console-how-hand", &[("time", time)]),
+                        };
+                        if r.count > 1 {
+                            how = v.tra(
+                                "console-how-times",
+                                &[("how", how), ("n", r.count.to_string())],
+                            );
+                        }
+                        let findings = if series.findings.is_empty() {
+                            if series.by_hand {
+                                String::new()
+                            } else {
+                                v.tr("console-findings-ok")
+                            }
+                        } else {
+                            series
+                                .findings
+                                .iter()
+                                .map(|f| {
+                                    v.tra(
+                                        &key_for("finding", &f.code),
+                                        &[
+                                            ("measured", f.measured.clone()),
+                                            ("expected", f.expected.clone()),
+                                            ("clause", f.clause.clone()),
+                                        ],
+                                    )
+                                })
+                                .collect::<Vec<_>>()
+                                .join("\n")
+                        };
+                        (how, findings)
+                    }
+                };
+                CheckRow {
+                    name: if r.required {
+                        step_name
+                    } else {
+                        v.tra("console-extra-step", &[("step", step_name)])
+                    }
+                    .into(),
+                    done: r.latest.is_some(),
+                    how: how.into(),
+                    findings: findings.into(),
+                    warn: r.latest.as_ref().is_some_and(|s| !s.findings.is_empty()),
+                    extra: !r.required,
+                }
+            })
+            .collect();
+        v.a.set_checklist(model(shown));
+    }
+
+    /// The log and technique pages, rebuilt only while shown and when the journal,
+    /// the language or (for the technique's durations) the second changed.
+    fn show_pages(&mut self, v: &View<'_, '_>, session: &ExamSession) {
+        let tab = v.a.get_tab();
+        if tab != ConsoleTab::Log && tab != ConsoleTab::Technique {
+            self.pages_built = None;
+            return;
+        }
+        let lang = v.lang.current();
+        let key = (
+            session.journal().len(),
+            lang,
+            tab,
+            if tab == ConsoleTab::Technique {
+                v.now.as_millis() / 1000
+            } else {
+                0
+            },
+        );
+        if self.pages_built == Some(key) {
+            return;
+        }
+        self.pages_built = Some(key);
+        let loc = v.lang.localizer();
+        if tab == ConsoleTab::Log {
+            let lines = crate::ui::console::log::log_lines(loc, lang, session.journal());
+            v.a.set_log(model(
+                lines
+                    .into_iter()
+                    .map(|l| ConsoleLine {
+                        time: v.clock_at(l.at).into(),
+                        who: if l.who.is_empty() {
+                            v.tr("log-by-recovery")
+                        } else {
+                            l.who
+                        }
+                        .into(),
+                        text: l.text.into(),
+                    })
+                    .collect(),
+            ));
+        } else {
+            let facts = session.exam().technique(v.now);
+            let lines = |l: Language| {
+                model(
+                    technique_lines(loc, l, &facts)
+                        .into_iter()
+                        .map(SharedString::from)
+                        .collect(),
+                )
+            };
+            v.a.set_technique_zh(lines(Language::ZhCn));
+            v.a.set_technique_en(lines(Language::EnUs));
+        }
+    }
+
+    fn show_alarms(&self, v: &View<'_, '_>) {
+        let a = v.a;
+        let now = v.now;
+        let rows: Vec<AlarmRow> = self
+            .board
+            .alarms()
+            .iter()
+            .map(|al| AlarmRow {
+                text: v.tr(&key_for("alarm", &al.code)).into(),
+                marker: presentation(al.priority).marker.into(),
+                priority: match al.priority {
+                    AlarmPriority::High => AlarmLevel::High,
+                    AlarmPriority::Medium => AlarmLevel::Medium,
+                    AlarmPriority::Low => AlarmLevel::Low,
+                },
+                lit: lit(al.priority, now.as_millis()),
+            })
+            .collect();
+        a.set_alarms(model(rows));
+        let prompts: Vec<SharedString> = self
+            .board
+            .prompts()
+            .map(|p| v.tr(&prompt_key(p)).into())
+            .collect();
+        a.set_prompts(model(prompts));
+        a.set_audio_paused(
+            self.board
+                .audio_paused_until(now)
+                .map(|until| {
+                    v.tra(
+                        "console-audio-paused",
+                        &[(
+                            "left",
+                            crate::ui::console::model::mm_ss(
+                                (until - now).as_millis().div_ceil(1000),
+                            ),
+                        )],
+                    )
+                })
+                .unwrap_or_default()
+                .into(),
+        );
+    }
+}
+
+/// What every part of the console needs to word itself.
+struct View<'a, 'b> {
+    a: &'a ConsoleAdapter<'b>,
+    lang: &'a LanguageState,
+    now: Instant,
+    wall_now: chrono::NaiveDateTime,
+}
+
+impl View<'_, '_> {
+    fn tr(&self, key: &str) -> String {
+        self.lang.tr(key)
+    }
+
+    fn tra(&self, key: &str, args: &[(&str, String)]) -> String {
+        let mut f = FluentArgs::new();
+        for (k, v) in args {
+            f.set(*k, v.clone());
+        }
+        self.lang.localizer().tr_args(self.lang.current(), key, &f)
+    }
+
+    /// The wall-clock label (HH:MM:SS) of exam time `at`, from the same fixed offset as
+    /// the countdowns.
+    fn clock_at(&self, at: Instant) -> String {
+        let ahead = at.as_millis() as i64 - self.now.as_millis() as i64;
+        (self.wall_now + chrono::Duration::milliseconds(ahead))
+            .format("%H:%M:%S")
+            .to_string()
+    }
+}
+
+/// Wires the console's buttons to the running exam. Every action is an exam event,
+/// handled by the domain and logged through the recorder; acknowledgements are logged
+/// as events and prompt dismissals as audit rows. Number fields open the keypad.
+pub fn install_callbacks(
+    app: &AppWindow,
+    console: Rc<RefCell<ConsoleUi>>,
+    engine: Engine,
+    input: InputPanels,
+    actor: Actor,
+) {
+    let a = app.global::<ConsoleAdapter>();
+    let act = {
+        let (engine, actor) = (engine.clone(), actor.clone());
+        move |event: ExamEvent| {
+            if let Err(e) = engine.handle(event, &actor()) {
+                tracing::error!("console action refused: {e}");
+            }
+        }
+    };
+    let act = Rc::new(act);
+    let f = act.clone();
+    a.on_start_adenosine(move || {
+        f(ExamEvent::StressStarted {
+            drug: StressDrug::Adenosine,
+            dose: None,
+        })
+    });
+    let f = act.clone();
+    a.on_start_regadenoson(move || {
+        f(ExamEvent::StressStarted {
+            drug: StressDrug::Regadenoson,
+            dose: None,
+        })
+    });
+    let (f, e) = (act.clone(), engine.clone());
+    a.on_choose_agent(move |i| {
+        let agent = e.read().session().and_then(|s| {
+            s.exam()
+                .settings()
+                .agents
+                .agents
+                .iter()
+                .filter(|g| g.for_cmr)
+                .nth(i as usize)
+                .map(|g| g.id)
+        });
+        if let Some(agent) = agent {
+            f(ExamEvent::AgentSelected { agent });
+        }
+    });
+    let f = act.clone();
+    a.on_stop_infusion(move || f(ExamEvent::StressStopped));
+    let f = act.clone();
+    a.on_reverse_regadenoson(move || f(ExamEvent::StressStopped));
+    let f = act.clone();
+    a.on_escalate(move || {
+        f(ExamEvent::StressEscalated {
+            dose_ug_kg_min: None,
+        })
+    });
+    let f = act.clone();
+    a.on_note_criterion(move |i| {
+        if let Some(criterion) = CRITERIA.get(i as usize) {
+            f(ExamEvent::StopCriterionNoted {
+                criterion: *criterion,
+                note: None,
+            });
+        }
+    });
+    let acquired = |step| ExamEvent::SeriesAcquired {
+        step,
+        params: None,
+        acquisition: None,
+    };
+    let f = act.clone();
+    a.on_stress_acquired(move || f(acquired(ProtocolStep::StressPerfusion)));
+    let f = act.clone();
+    a.on_lge_done(move || f(acquired(ProtocolStep::Lge)));
+    let (c, f) = (console.clone(), act.clone());
+    a.on_tick(move |i| {
+        let step = c.borrow().checklist_steps.get(i as usize).copied();
+        if let Some(step) = step {
+            f(acquired(step));
+        }
+    });
+    let (c, e, who) = (console.clone(), engine.clone(), actor.clone());
+    a.on_acknowledge_alarm(move |i| {
+        let code = c.borrow().board.alarms().get(i as usize).map(|al| al.code);
+        if let Some(code) = code {
+            c.borrow_mut().board.acknowledge(code);
+            if let Err(err) = e.call(Command::Acknowledge { code, actor: who() }) {
+                tracing::error!("acknowledgement refused: {err}");
+            }
+        }
+    });
+    let (c, e, who) = (console.clone(), engine.clone(), actor.clone());
+    a.on_dismiss_prompt(move |i| {
+        let p = c.borrow().board.prompts().nth(i as usize);
+        let Some(p) = p else { return };
+        c.borrow_mut().board.dismiss(p);
+        if let Err(err) = e.call(Command::DismissPrompt {
+            prompt: p,
+            actor: who(),
+        }) {
+            tracing::error!("prompt dismissal refused: {err}");
+        }
+    });
+
+    // The injection form.
+    let c = console.clone();
+    a.on_choose_purpose(move |i| {
+        if let Some(p) = PURPOSES.get(i as usize) {
+            c.borrow_mut().form.choose(*p);
+        }
+    });
+    let c = console.clone();
+    a.on_set_by_volume(move |by_volume| {
+        let mut ui = c.borrow_mut();
+        let (w, conc) = (ui.weight_kg, ui.mmol_per_ml);
+        ui.form.set_by_volume(by_volume, w, conc);
+    });
+    let edit = {
+        let (c, input) = (console.clone(), input.clone());
+        move |field: Field| {
+            let current = {
+                let ui = c.borrow();
+                match field {
+                    Field::Dose => ui.form.dose_mmol_kg,
+                    Field::Volume => ui.form.volume_ml,
+                    Field::Rate => ui.form.rate_ml_s,
+                    Field::Flush => ui.form.flush_ml,
+                }
+            };
+            let entry = NumberEntry::with_value(field_spec(field), current);
+            let c = c.clone();
+            input.open_number(entry, move |e| {
+                if let Some(value) = e.value() {
+                    let mut ui = c.borrow_mut();
+                    match field {
+                        Field::Dose => ui.form.dose_mmol_kg = value,
+                        Field::Volume => ui.form.volume_ml = value,
+                        Field::Rate => ui.form.rate_ml_s = value,
+                        Field::Flush => ui.form.flush_ml = value,
+                    }
+                }
+            });
+        }
+    };
+    let edit = Rc::new(edit);
+    let (e, c) = (edit.clone(), console.clone());
+    a.on_edit_amount(move || {
+        let by_volume = c.borrow().form.by_volume;
+        e(if by_volume {
+            Field::Volume
+        } else {
+            Field::Dose
+        })
+    });
+    let e = edit.clone();
+    a.on_edit_rate(move || e(Field::Rate));
+    let e = edit;
+    a.on_edit_flush(move || e(Field::Flush));
+    let (c, f) = (console.clone(), act.clone());
+    a.on_inject_entered(move || {
+        let request = c.borrow().form.request();
+        f(ExamEvent::Injected(request));
+    });
+    let (c, weak) = (console.clone(), app.as_weak());
+    a.on_repeat_lge(move || {
+        c.borrow_mut().form.choose(Purpose::TopUp);
+        if let Some(app) = weak.upgrade() {
+            app.global::<ConsoleAdapter>().set_tab(ConsoleTab::Contrast);
+        }
+    });
+    let c = console;
+    a.on_pause_audio(move || {
+        let now = engine.read().session().map(|s| s.now());
+        if let Some(now) = now {
+            c.borrow_mut().board.pause_audio(now);
+            engine.send(Command::PauseAudio);
+        }
+    });
+}

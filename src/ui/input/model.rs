@@ -1,0 +1,512 @@
+//! Touch-only input models behind the on-screen keypad and keyboard (issue 7).
+//!
+//! Pure and window-free: [`NumberEntry`] edits a number key by key, validates it
+//! against a [`NumberSpec`] (range, decimals) as it is typed and names the Fluent key of
+//! the message to show; [`TextEntry`] edits short text with shift, space and backspace.
+//! The Slint side (`ui/widgets/keypad.slint`, `ui/widgets/keyboard.slint`) only draws
+//! the keys and shows what these models say; [`crate::ui::input::view`] wires the two.
+
+/// What a number field accepts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberSpec {
+    /// Smallest accepted value.
+    pub min: f64,
+    /// Largest accepted value.
+    pub max: f64,
+    /// Digits allowed after the decimal point (0: whole numbers only).
+    pub decimals: u8,
+    /// Fluent key of the unit (e.g. `unit-kg`); empty for none.
+    pub unit_key: &'static str,
+    /// Fluent key of the field's title (e.g. `keypad-title-weight`).
+    pub title_key: &'static str,
+    /// A PIN: digits only, shown masked, no range message.
+    pub pin: bool,
+}
+
+impl NumberSpec {
+    /// Body weight in kg, 1–350, one decimal (the domain's limit, [`crate::domain::screening::MAX_WEIGHT_KG`]).
+    pub fn weight_kg() -> NumberSpec {
+        NumberSpec {
+            min: 1.0,
+            max: crate::domain::screening::MAX_WEIGHT_KG,
+            decimals: 1,
+            unit_key: "unit-kg",
+            title_key: "keypad-title-weight",
+            pin: false,
+        }
+    }
+
+    /// Height in cm, 30–300, whole numbers.
+    pub fn height_cm() -> NumberSpec {
+        NumberSpec {
+            min: 30.0,
+            max: 300.0,
+            decimals: 0,
+            unit_key: "unit-cm",
+            title_key: "keypad-title-height",
+            pin: false,
+        }
+    }
+
+    /// eGFR in mL/min/1.73 m², 0–200, whole numbers (2.3.1).
+    pub fn egfr() -> NumberSpec {
+        NumberSpec {
+            min: 0.0,
+            max: 200.0,
+            decimals: 0,
+            unit_key: "unit-egfr",
+            title_key: "keypad-title-egfr",
+            pin: false,
+        }
+    }
+
+    /// A calendar date typed as the eight digits `YYYYMMDD` (checked as a date by
+    /// [`crate::ui::nurse::registration::parse_date`]).
+    pub fn date(title_key: &'static str) -> NumberSpec {
+        NumberSpec {
+            min: 19000101.0,
+            max: 21001231.0,
+            decimals: 0,
+            unit_key: "unit-date",
+            title_key,
+            pin: false,
+        }
+    }
+
+    /// Hours since a drink or drug (caffeine, dipyridamole), 0–96, one decimal.
+    pub fn hours(title_key: &'static str) -> NumberSpec {
+        NumberSpec {
+            min: 0.0,
+            max: 96.0,
+            decimals: 1,
+            unit_key: "unit-h",
+            title_key,
+            pin: false,
+        }
+    }
+
+    /// The idle time before a staff screen locks, 30–1800 s.
+    pub fn idle_lock_s() -> NumberSpec {
+        NumberSpec {
+            min: 30.0,
+            max: 1800.0,
+            decimals: 0,
+            unit_key: "unit-s",
+            title_key: "admin-setting-ui-idle-lock-s",
+            pin: false,
+        }
+    }
+
+    /// The breath-hold threshold below which free breathing is suggested, 3–60 s.
+    pub fn breath_hold_threshold_s() -> NumberSpec {
+        NumberSpec {
+            min: 3.0,
+            max: 60.0,
+            decimals: 0,
+            unit_key: "unit-s",
+            title_key: "admin-setting-ui-breath-hold-threshold-s",
+            pin: false,
+        }
+    }
+
+    /// A staff PIN of 4–8 digits.
+    pub fn pin() -> NumberSpec {
+        NumberSpec {
+            min: 0.0,
+            max: 0.0,
+            decimals: 0,
+            unit_key: "",
+            title_key: "keypad-title-pin",
+            pin: true,
+        }
+    }
+
+    /// The range as digits only, e.g. `1–350` (language-neutral).
+    pub fn range_text(&self) -> String {
+        format!(
+            "{}–{}",
+            format_number(self.min, self.decimals),
+            format_number(self.max, self.decimals)
+        )
+    }
+}
+
+/// Shortest PIN accepted.
+pub const PIN_MIN_DIGITS: usize = 4;
+/// Longest PIN accepted.
+pub const PIN_MAX_DIGITS: usize = 8;
+/// Most characters a number field takes (digits and the point).
+pub const NUMBER_MAX_CHARS: usize = 8;
+
+/// The state of a number as typed so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EntryCheck {
+    /// Nothing typed.
+    Empty,
+    /// A PIN shorter than [`PIN_MIN_DIGITS`].
+    PinTooShort,
+    /// Below the minimum.
+    BelowMin,
+    /// Above the maximum.
+    AboveMax,
+    /// Acceptable; the value.
+    Valid(f64),
+}
+
+impl EntryCheck {
+    /// The Fluent key of the message shown under the value.
+    pub fn message_key(self) -> &'static str {
+        match self {
+            EntryCheck::Empty => "keypad-empty",
+            EntryCheck::PinTooShort => "keypad-pin-too-short",
+            EntryCheck::BelowMin => "keypad-below-min",
+            EntryCheck::AboveMax => "keypad-above-max",
+            EntryCheck::Valid(_) => "keypad-valid",
+        }
+    }
+
+    /// Whether OK may be pressed.
+    pub fn is_valid(self) -> bool {
+        matches!(self, EntryCheck::Valid(_))
+    }
+}
+
+/// A number typed key by key on the on-screen keypad.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberEntry {
+    spec: NumberSpec,
+    text: String,
+}
+
+impl NumberEntry {
+    /// An empty entry for `spec`.
+    pub fn new(spec: NumberSpec) -> NumberEntry {
+        NumberEntry {
+            spec,
+            text: String::new(),
+        }
+    }
+
+    /// An entry pre-filled with `value` (e.g. to correct a weight).
+    pub fn with_value(spec: NumberSpec, value: f64) -> NumberEntry {
+        let text = format_number(value, spec.decimals);
+        NumberEntry { spec, text }
+    }
+
+    /// What the field accepts.
+    pub fn spec(&self) -> &NumberSpec {
+        &self.spec
+    }
+
+    /// The characters typed (unmasked).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// What the field shows: the digits, or one `•` per digit for a PIN.
+    pub fn display(&self) -> String {
+        if self.spec.pin {
+            "•".repeat(self.text.chars().count())
+        } else {
+            self.text.clone()
+        }
+    }
+
+    /// Whether the decimal point key is offered.
+    pub fn allows_point(&self) -> bool {
+        !self.spec.pin && self.spec.decimals > 0
+    }
+
+    /// Types one digit; refused (returns `false`) when it would exceed the length or
+    /// the allowed decimals, or add a leading zero.
+    pub fn digit(&mut self, d: u8) -> bool {
+        if d > 9 {
+            return false;
+        }
+        let max = if self.spec.pin {
+            PIN_MAX_DIGITS
+        } else {
+            NUMBER_MAX_CHARS
+        };
+        if self.text.chars().count() >= max {
+            return false;
+        }
+        if !self.spec.pin {
+            if let Some((_, frac)) = self.text.split_once('.')
+                && frac.len() >= usize::from(self.spec.decimals)
+            {
+                return false;
+            }
+            if self.text == "0" {
+                // "07" becomes "7".
+                self.text.clear();
+            }
+        }
+        self.text.push(char::from(b'0' + d));
+        true
+    }
+
+    /// Types the decimal point; refused for whole numbers, PINs, or a second point.
+    pub fn point(&mut self) -> bool {
+        if !self.allows_point() || self.text.contains('.') || self.text.len() >= NUMBER_MAX_CHARS {
+            return false;
+        }
+        if self.text.is_empty() {
+            self.text.push('0');
+        }
+        self.text.push('.');
+        true
+    }
+
+    /// Types a key by its label (`0`–`9` or `.`); anything else is refused.
+    pub fn key(&mut self, key: &str) -> bool {
+        match key {
+            "." => self.point(),
+            k if k.len() == 1 && k.as_bytes()[0].is_ascii_digit() => {
+                self.digit(k.as_bytes()[0] - b'0')
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes the last character.
+    pub fn backspace(&mut self) {
+        self.text.pop();
+    }
+
+    /// Empties the field.
+    pub fn clear(&mut self) {
+        self.text.clear();
+    }
+
+    /// The value typed so far, if it parses (a trailing point is ignored).
+    pub fn value(&self) -> Option<f64> {
+        let t = self.text.trim_end_matches('.');
+        if t.is_empty() { None } else { t.parse().ok() }
+    }
+
+    /// The live range check.
+    pub fn check(&self) -> EntryCheck {
+        if self.text.is_empty() {
+            return EntryCheck::Empty;
+        }
+        if self.spec.pin {
+            return if self.text.len() < PIN_MIN_DIGITS {
+                EntryCheck::PinTooShort
+            } else {
+                EntryCheck::Valid(0.0)
+            };
+        }
+        match self.value() {
+            None => EntryCheck::Empty,
+            Some(v) if v < self.spec.min => EntryCheck::BelowMin,
+            Some(v) if v > self.spec.max => EntryCheck::AboveMax,
+            Some(v) => EntryCheck::Valid(v),
+        }
+    }
+}
+
+/// `value` with at most `decimals` digits after the point and no trailing zeros.
+pub fn format_number(value: f64, decimals: u8) -> String {
+    let s = format!("{value:.*}", usize::from(decimals));
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+/// Most characters a short text field takes.
+pub const TEXT_MAX_CHARS: usize = 64;
+
+/// Short text typed on the on-screen keyboard. It edits the same string a system
+/// input method (e.g. Chinese pinyin) writes into, so both can be used in turn.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct TextEntry {
+    text: String,
+    shift: bool,
+}
+
+impl TextEntry {
+    /// An entry holding `text` (what the field shows now, whoever typed it).
+    pub fn new(text: &str) -> TextEntry {
+        TextEntry {
+            text: text.to_string(),
+            shift: false,
+        }
+    }
+
+    /// The text.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the next letter is upper case.
+    pub fn shift(&self) -> bool {
+        self.shift
+    }
+
+    /// Toggles shift.
+    pub fn toggle_shift(&mut self) {
+        self.shift = !self.shift;
+    }
+
+    /// Replaces the text (after a system input method changed the field).
+    pub fn set_text(&mut self, text: &str) {
+        self.text = text.to_string();
+    }
+
+    /// Types a key: a letter (upper case while shift is on; shift then releases), a
+    /// digit, or a space. Refused past [`TEXT_MAX_CHARS`] or for anything else.
+    pub fn key(&mut self, key: &str) -> bool {
+        let mut chars = key.chars();
+        let (Some(c), None) = (chars.next(), chars.next()) else {
+            return false;
+        };
+        if !(c.is_alphanumeric() || c == ' ' || c == '-' || c == '.')
+            || self.text.chars().count() >= TEXT_MAX_CHARS
+        {
+            return false;
+        }
+        if c.is_alphabetic() && self.shift {
+            self.text.extend(c.to_uppercase());
+            self.shift = false;
+        } else {
+            self.text.extend(c.to_lowercase());
+        }
+        true
+    }
+
+    /// Removes the last character (a whole Chinese character, never half of one).
+    pub fn backspace(&mut self) {
+        self.text.pop();
+    }
+
+    /// Empties the field.
+    pub fn clear(&mut self) {
+        self.text.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(spec: NumberSpec, keys: &str) -> NumberEntry {
+        let mut e = NumberEntry::new(spec);
+        for k in keys.chars() {
+            e.key(&k.to_string());
+        }
+        e
+    }
+
+    #[test]
+    fn weight_is_range_checked_as_typed() {
+        let mut e = NumberEntry::new(NumberSpec::weight_kg());
+        assert_eq!(e.check(), EntryCheck::Empty);
+        e.key("7");
+        assert_eq!(e.check(), EntryCheck::Valid(7.0));
+        e.key("2");
+        e.key(".");
+        assert_eq!(e.text(), "72.");
+        assert_eq!(e.check(), EntryCheck::Valid(72.0));
+        e.key("5");
+        assert_eq!(e.check(), EntryCheck::Valid(72.5));
+        assert!(!e.key("3"), "only one decimal");
+        assert_eq!(e.text(), "72.5");
+        let e = typed(NumberSpec::weight_kg(), "4000");
+        assert_eq!(e.check(), EntryCheck::AboveMax);
+        assert_eq!(e.check().message_key(), "keypad-above-max");
+        let e = typed(NumberSpec::weight_kg(), "0.5");
+        assert_eq!(e.check(), EntryCheck::BelowMin);
+    }
+
+    #[test]
+    fn whole_numbers_refuse_the_point_and_leading_zeros_drop() {
+        let mut e = NumberEntry::new(NumberSpec::height_cm());
+        assert!(!e.allows_point());
+        assert!(!e.point());
+        e.key("0");
+        e.key("1");
+        e.key("7");
+        e.key("5");
+        assert_eq!(e.text(), "175");
+        assert_eq!(e.check(), EntryCheck::Valid(175.0));
+        e.backspace();
+        assert_eq!(e.check(), EntryCheck::BelowMin);
+        e.clear();
+        assert_eq!(e.check(), EntryCheck::Empty);
+        assert_eq!(NumberSpec::height_cm().range_text(), "30–300");
+        assert_eq!(NumberSpec::weight_kg().range_text(), "1–350");
+    }
+
+    #[test]
+    fn a_point_first_becomes_zero_point() {
+        let mut e = NumberEntry::new(NumberSpec::weight_kg());
+        assert!(e.point());
+        assert!(!e.point());
+        assert_eq!(e.text(), "0.");
+        assert_eq!(e.check(), EntryCheck::BelowMin);
+    }
+
+    #[test]
+    fn pin_is_masked_and_needs_four_digits() {
+        let mut e = NumberEntry::new(NumberSpec::pin());
+        assert!(!e.point());
+        for k in ["1", "2", "3"] {
+            e.key(k);
+        }
+        assert_eq!(e.display(), "•••");
+        assert_eq!(e.check(), EntryCheck::PinTooShort);
+        e.key("4");
+        assert!(e.check().is_valid());
+        assert_eq!(e.text(), "1234");
+        for _ in 0..10 {
+            e.key("9");
+        }
+        assert_eq!(e.text().len(), PIN_MAX_DIGITS);
+        assert!(!e.display().contains('1'));
+    }
+
+    #[test]
+    fn length_is_capped_and_bad_keys_refused() {
+        let mut e = NumberEntry::new(NumberSpec::height_cm());
+        for _ in 0..20 {
+            e.key("9");
+        }
+        assert_eq!(e.text().len(), NUMBER_MAX_CHARS);
+        assert!(!e.key("x"));
+        assert!(!e.key("12"));
+        assert!(!e.digit(10));
+        let e = NumberEntry::with_value(NumberSpec::weight_kg(), 68.0);
+        assert_eq!(e.text(), "68");
+    }
+
+    #[test]
+    fn text_entry_shift_space_backspace_and_chinese() {
+        let mut t = TextEntry::default();
+        t.toggle_shift();
+        for k in ["w", "a", "n", "g", " ", "m"] {
+            assert!(t.key(k));
+        }
+        assert_eq!(t.text(), "Wang m");
+        assert!(!t.shift(), "shift releases after one letter");
+        t.backspace();
+        t.backspace();
+        assert_eq!(t.text(), "Wang");
+        assert!(!t.key("ab"));
+        assert!(!t.key("!"));
+        // A system input method wrote Chinese into the same field.
+        t.set_text("王小明");
+        t.backspace();
+        assert_eq!(t.text(), "王小");
+        t.key("2");
+        assert_eq!(t.text(), "王小2");
+        t.clear();
+        assert_eq!(t.text(), "");
+        for _ in 0..100 {
+            t.key("a");
+        }
+        assert_eq!(t.text().chars().count(), TEXT_MAX_CHARS);
+    }
+}

@@ -1,0 +1,1472 @@
+//! Nurse mode (issue 7): registration, the review of the patient's answers with the
+//! live clearance and physician overrides, preparation (2.2.1, 2.2.2) and sign-off.
+//!
+//! Every clinical fact goes through the running [`ExamSession`] (so it is checked by
+//! the domain and logged durably, as the signed-in user); the registration record is
+//! the `exam_opened` row's payload. What the nurse has typed but not yet registered
+//! lives here in memory, untouched by the lock screen.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+
+use chrono::NaiveDate;
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
+
+use crate::domain::screening::{
+    Claustrophobia, ClearanceStatus, Implant, ImplantConditions, ImplantKind, MrStatus, Permission,
+    ReasonCode, ScreeningAnswers, Sex,
+};
+use crate::domain::{ExamEvent, ExamType, Outcome, PrepItem, SelfAnswer};
+use crate::engine::recorder::Recorder;
+use crate::i18n::LanguageState;
+use crate::report::key_for;
+use crate::store::accounts::{AuditAction, Role};
+use crate::ui::components::{
+    AppWindow, ChoiceRow, ClearanceLevel, FieldRow, NurseAdapter, NurseTab, PrepRow, ReasonRow,
+    ReviewRow,
+};
+use crate::ui::input::model::{NumberEntry, NumberSpec, format_number};
+use crate::ui::input::view::InputPanels;
+use crate::ui::nurse::registration::{Field, Registration, RegistrationForm, parse_date};
+use crate::ui::patient::model::Question;
+use crate::ui::patient::view::PatientPanel;
+use crate::ui::staff::view::{StaffPanel, tra};
+
+/// The text fields of the form in the order the form shows them (sex and exam type
+/// are choice rows of their own).
+pub const FORM_FIELDS: [Field; 7] = [
+    Field::Name,
+    Field::PatientId,
+    Field::BirthDate,
+    Field::Weight,
+    Field::Height,
+    Field::Department,
+    Field::Question,
+];
+
+/// The sexes offered, in order.
+pub const SEXES: [Sex; 3] = [Sex::Female, Sex::Male, Sex::Other];
+
+/// The exam types offered, in order.
+pub const EXAM_TYPES: [ExamType; 4] = [
+    ExamType::Routine,
+    ExamType::Contrast,
+    ExamType::AdenosineStress,
+    ExamType::RegadenosonStress,
+];
+
+/// The implant kinds offered in the implant dialog, in order.
+pub const IMPLANT_KINDS: [ImplantKind; 8] = [
+    ImplantKind::Pacemaker,
+    ImplantKind::Icd,
+    ImplantKind::HeartValve,
+    ImplantKind::VascularClip,
+    ImplantKind::AneurysmClip,
+    ImplantKind::Neurostimulator,
+    ImplantKind::MetalFragment,
+    ImplantKind::Other,
+];
+
+/// The MR labels offered in the implant dialog, in order.
+pub const MR_STATUSES: [MrStatus; 4] = [
+    MrStatus::Safe,
+    MrStatus::Conditional,
+    MrStatus::Unsafe,
+    MrStatus::Unknown,
+];
+
+/// The facts the nurse records on the review tab, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fact {
+    /// eGFR (2.3.1).
+    Egfr,
+    /// The date of the eGFR.
+    EgfrDate,
+    /// First-trimester pregnancy (2.1.2).
+    Pregnancy,
+    /// Claustrophobia grade (2.1.2).
+    Claustrophobia,
+    /// Haemodynamic instability (2.1.2).
+    Unstable,
+    /// Contrast allergy (2.3.1).
+    ContrastAllergy,
+    /// Asthma (3.2.3).
+    Asthma,
+    /// AV block (3.2.3).
+    AvBlock,
+    /// Hours since caffeine (3.2.3).
+    Caffeine,
+    /// Hours since dipyridamole (3.2.3).
+    Dipyridamole,
+}
+
+impl Fact {
+    /// Every fact, in order.
+    pub const ALL: [Fact; 10] = [
+        Fact::Egfr,
+        Fact::EgfrDate,
+        Fact::Pregnancy,
+        Fact::Claustrophobia,
+        Fact::Unstable,
+        Fact::ContrastAllergy,
+        Fact::Asthma,
+        Fact::AvBlock,
+        Fact::Caffeine,
+        Fact::Dipyridamole,
+    ];
+
+    fn label_key(self) -> &'static str {
+        match self {
+            Fact::Egfr => "fact-egfr",
+            Fact::EgfrDate => "fact-egfr-date",
+            Fact::Pregnancy => "fact-pregnancy",
+            Fact::Claustrophobia => "fact-claustrophobia",
+            Fact::Unstable => "fact-unstable",
+            Fact::ContrastAllergy => "fact-contrast-allergy",
+            Fact::Asthma => "fact-asthma",
+            Fact::AvBlock => "fact-av-block",
+            Fact::Caffeine => "fact-caffeine",
+            Fact::Dipyridamole => "fact-dipyridamole",
+        }
+    }
+}
+
+fn sex_key(s: Sex) -> &'static str {
+    match s {
+        Sex::Female => "sex-female",
+        Sex::Male => "sex-male",
+        Sex::Other => "sex-other",
+    }
+}
+
+fn prep_key(i: PrepItem) -> String {
+    format!("prep-{}", i.as_str())
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ImplantDraft {
+    pub(crate) kind: Option<ImplantKind>,
+    pub(crate) status: Option<MrStatus>,
+    pub(crate) conditions: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct OverrideDraft {
+    pub(crate) rule: ReasonCode,
+    pub(crate) username: String,
+    pub(crate) pin: String,
+    pub(crate) reason: String,
+    pub(crate) error: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct NurseState {
+    pub(crate) tab: NurseTab,
+    pub(crate) form: RegistrationForm,
+    pub(crate) form_errors: bool,
+    pub(crate) today: Vec<Registration>,
+    pub(crate) confirmed: HashSet<String>,
+    pub(crate) implant: Option<ImplantDraft>,
+    pub(crate) override_draft: Option<OverrideDraft>,
+    pub(crate) notice: Option<(String, bool)>,
+    pub(crate) last_drawn: String,
+}
+
+pub(crate) struct Inner {
+    app: slint::Weak<AppWindow>,
+    lang: LanguageState,
+    input: InputPanels,
+    staff: StaffPanel,
+    patient: PatientPanel,
+    engine: crate::engine::Engine,
+    recorder: RefCell<Option<std::sync::Arc<Recorder>>>,
+    pub(crate) state: RefCell<NurseState>,
+}
+
+/// Nurse mode of one window.
+#[derive(Clone)]
+pub struct NursePanel {
+    pub(crate) inner: Rc<Inner>,
+}
+
+impl std::fmt::Debug for NursePanel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NursePanel").finish_non_exhaustive()
+    }
+}
+
+fn today() -> NaiveDate {
+    chrono::Local::now().date_naive()
+}
+
+fn model<T: Clone + 'static>(v: Vec<T>) -> ModelRc<T> {
+    ModelRc::new(VecModel::from(v))
+}
+
+impl NursePanel {
+    /// Wires nurse mode's callbacks of `app`.
+    pub fn install(
+        app: &AppWindow,
+        lang: LanguageState,
+        input: InputPanels,
+        staff: StaffPanel,
+        patient: PatientPanel,
+        engine: crate::engine::Engine,
+    ) -> NursePanel {
+        let panel = NursePanel {
+            inner: Rc::new(Inner {
+                app: app.as_weak(),
+                lang,
+                input,
+                staff,
+                patient,
+                engine,
+                recorder: RefCell::new(None),
+                state: RefCell::new(NurseState::default()),
+            }),
+        };
+        let n = app.global::<NurseAdapter>();
+        macro_rules! on {
+            ($setter:ident, |$p:ident $(, $arg:ident)*| $body:expr) => {{
+                let $p = panel.clone();
+                n.$setter(move |$($arg),*| {
+                    $body;
+                    $p.refresh();
+                });
+            }};
+        }
+        on!(on_select_tab, |p, t| {
+            p.inner.state.borrow_mut().tab = t;
+            if t == NurseTab::Register {
+                p.load_today();
+            }
+        });
+        on!(on_edit_field, |p, i| p.edit_field(i as usize));
+        on!(on_choose_sex, |p, i| p.inner.state.borrow_mut().form.sex =
+            SEXES.get(i as usize).copied());
+        on!(on_choose_exam_type, |p, i| p
+            .inner
+            .state
+            .borrow_mut()
+            .form
+            .exam_type =
+            EXAM_TYPES.get(i as usize).copied());
+        on!(on_pick_today, |p, i| {
+            let mut st = p.inner.state.borrow_mut();
+            if let Some(r) = st.today.get(i as usize).cloned() {
+                st.form = RegistrationForm::from_registration(&r);
+            }
+        });
+        on!(on_register, |p| p.register());
+        on!(on_new_exam, |p| p.new_exam());
+        on!(on_confirm_review, |p, i| p.confirm_review(i as usize));
+        on!(on_edit_fact, |p, i| p.edit_fact(i as usize));
+        on!(on_add_implant, |p| p.inner.state.borrow_mut().implant =
+            Some(ImplantDraft::default()));
+        on!(on_remove_implant, |p, i| p.remove_implant(i as usize));
+        on!(on_implant_kind, |p, i| {
+            if let Some(d) = p.inner.state.borrow_mut().implant.as_mut() {
+                d.kind = IMPLANT_KINDS.get(i as usize).copied();
+            }
+        });
+        on!(on_implant_status, |p, i| {
+            if let Some(d) = p.inner.state.borrow_mut().implant.as_mut() {
+                d.status = MR_STATUSES.get(i as usize).copied();
+            }
+        });
+        on!(on_implant_conditions_edit, |p| p.edit_implant_conditions());
+        on!(on_implant_save, |p| p.save_implant());
+        on!(on_implant_cancel, |p| p.inner.state.borrow_mut().implant =
+            None);
+        on!(on_override_rule_at, |p, i| p.open_override(i as usize));
+        on!(on_override_edit, |p, i| p.edit_override(i as usize));
+        on!(on_override_save, |p| p.save_override());
+        on!(on_override_cancel, |p| p
+            .inner
+            .state
+            .borrow_mut()
+            .override_draft = None);
+        on!(on_check, |p, i| p.check(i as usize));
+        on!(on_sign_off, |p| p.sign_off());
+        on!(on_sign_out, |p| p.inner.staff.sign_out());
+        panel
+    }
+
+    /// Connects the durable log.
+    pub fn set_recorder(&self, recorder: std::sync::Arc<Recorder>) {
+        *self.inner.recorder.borrow_mut() = Some(recorder);
+        self.load_today();
+    }
+
+    /// The form as typed so far (tests; the lock screen leaves it alone).
+    pub fn form(&self) -> RegistrationForm {
+        self.inner.state.borrow().form.clone()
+    }
+
+    fn actor(&self) -> String {
+        self.inner
+            .staff
+            .actor()
+            .unwrap_or_else(|| "unknown".to_string())
+    }
+
+    fn notice(&self, text: String, bad: bool) {
+        self.inner.state.borrow_mut().notice = Some((text, bad));
+    }
+
+    fn tr(&self, key: &str) -> String {
+        self.inner.lang.tr(key)
+    }
+
+    /// Feeds `event` to the running exam as the signed-in user; a refusal or an
+    /// impossible value becomes the notice.
+    fn handle(&self, event: ExamEvent) -> Option<Outcome> {
+        if self.inner.recorder.borrow().is_none() {
+            self.notice(self.tr("nurse-no-record"), true);
+            return None;
+        }
+        let actor = self.actor();
+        match self.inner.engine.handle(event, &actor) {
+            Err(crate::engine::EngineError::NoExam) => {
+                self.notice(self.tr("nurse-no-exam"), true);
+                None
+            }
+            Err(crate::engine::EngineError::NoRecorder) => {
+                self.notice(self.tr("nurse-no-record"), true);
+                None
+            }
+            Ok(Outcome::Rejected(code)) => {
+                self.notice(self.tr(&key_for("rejected", &code)), true);
+                Some(Outcome::Rejected(code))
+            }
+            Ok(o) => Some(o),
+            Err(e) => {
+                self.notice(
+                    tra(
+                        &self.inner.lang,
+                        "nurse-refused",
+                        &[("reason", e.to_string())],
+                    ),
+                    true,
+                );
+                None
+            }
+        }
+    }
+
+    fn registration(&self) -> Option<Registration> {
+        self.inner
+            .engine
+            .read()
+            .session()
+            .and_then(|s| Registration::from_json(s.record()))
+    }
+
+    fn load_today(&self) {
+        let Some(rec) = self.inner.recorder.borrow().clone() else {
+            return;
+        };
+        let device = rec.device().clone();
+        let midnight = chrono::Local::now()
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .and_then(|m| m.and_local_timezone(chrono::Local).earliest())
+            .map(|m| m.with_timezone(&chrono::Utc))
+            .unwrap_or_else(chrono::Utc::now);
+        // SQL off the UI thread; the list is drawn when it comes back.
+        let work = move || {
+            let rows =
+                rec.with_store(
+                    move |store| async move { store.opened_since(&device, midnight).await },
+                );
+            match rows {
+                Some(Ok(rows)) => rows
+                    .iter()
+                    .filter_map(|(_, _, payload)| Registration::from_json(payload))
+                    .collect(),
+                Some(Err(e)) => {
+                    tracing::error!("today's list: {e}");
+                    Vec::new()
+                }
+                None => Vec::new(),
+            }
+        };
+        let p = self.clone();
+        self.inner
+            .staff
+            .jobs()
+            .spawn(work, move |today: Vec<Registration>| {
+                p.inner.state.borrow_mut().today = today;
+                p.refresh();
+            });
+    }
+
+    // ------------------------------------------------------------ registration
+
+    fn edit_field(&self, i: usize) {
+        let Some(&field) = FORM_FIELDS.get(i) else {
+            return;
+        };
+        let form = self.inner.state.borrow().form.clone();
+        let p = self.clone();
+        let set = move |f: &mut RegistrationForm, text: String| match field {
+            Field::Name => f.name = text,
+            Field::PatientId => f.patient_id = text,
+            Field::Department => f.department = text,
+            Field::Question => f.question = text,
+            _ => {}
+        };
+        let number = |spec: NumberSpec, current: Option<f64>| match current {
+            Some(v) => NumberEntry::with_value(spec, v),
+            None => NumberEntry::new(spec),
+        };
+        match field {
+            Field::Name | Field::PatientId | Field::Department | Field::Question => {
+                let initial = match field {
+                    Field::Name => form.name,
+                    Field::PatientId => form.patient_id,
+                    Field::Department => form.department,
+                    _ => form.question,
+                };
+                self.inner
+                    .input
+                    .open_text(field.label_key(), &initial, move |text| {
+                        set(&mut p.inner.state.borrow_mut().form, text);
+                        p.refresh();
+                    });
+            }
+            Field::BirthDate => {
+                let entry = match form.birth_date.parse::<f64>() {
+                    Ok(v) => NumberEntry::with_value(NumberSpec::date("reg-birth-date"), v),
+                    Err(_) => NumberEntry::new(NumberSpec::date("reg-birth-date")),
+                };
+                self.inner.input.open_number(entry, move |e| {
+                    p.inner.state.borrow_mut().form.birth_date = e.text().to_string();
+                    p.refresh();
+                });
+            }
+            Field::Weight => self.inner.input.open_number(
+                number(NumberSpec::weight_kg(), form.weight_kg),
+                move |e| {
+                    p.inner.state.borrow_mut().form.weight_kg = e.value();
+                    p.refresh();
+                },
+            ),
+            Field::Height => self.inner.input.open_number(
+                number(NumberSpec::height_cm(), form.height_cm),
+                move |e| {
+                    p.inner.state.borrow_mut().form.height_cm = e.value();
+                    p.refresh();
+                },
+            ),
+            Field::Sex | Field::ExamType => {}
+        }
+    }
+
+    /// Registers the form: opens today's exam with the record (or, for the exam
+    /// already open for this patient, records the corrected weight, height and type).
+    pub fn register(&self) {
+        let day = today();
+        let form = self.inner.state.borrow().form.clone();
+        let reg = match form.complete(day) {
+            Ok(r) => r,
+            Err(errors) => {
+                self.inner.state.borrow_mut().form_errors = true;
+                let (field, error) = errors[0];
+                self.notice(
+                    tra(
+                        &self.inner.lang,
+                        "reg-problem",
+                        &[
+                            ("field", self.tr(field.label_key())),
+                            ("problem", self.tr(error.key())),
+                        ],
+                    ),
+                    true,
+                );
+                return;
+            }
+        };
+        self.inner.state.borrow_mut().form_errors = false;
+        if self.inner.recorder.borrow().is_none() {
+            self.notice(self.tr("nurse-no-record"), true);
+            return;
+        }
+        let current = self.registration();
+        let same = current
+            .as_ref()
+            .is_some_and(|c| c.patient_id == reg.patient_id && c.name == reg.name);
+        if !same {
+            let has_clinical = self
+                .inner
+                .engine
+                .read()
+                .session()
+                .is_some_and(|s| s.exam().patient().is_some());
+            if has_clinical {
+                self.notice(self.tr("nurse-other-exam-open"), true);
+                return;
+            }
+            let actor = self.actor();
+            // A running exam is closed first (by the engine).
+            if let Err(e) = self.inner.engine.call(crate::engine::Command::Open {
+                settings: Default::default(),
+                actor,
+                record: reg.to_json(),
+            }) {
+                self.notice(
+                    tra(
+                        &self.inner.lang,
+                        "nurse-refused",
+                        &[("reason", e.to_string())],
+                    ),
+                    true,
+                );
+                return;
+            }
+            let mut st = self.inner.state.borrow_mut();
+            st.confirmed.clear();
+            st.implant = None;
+            st.override_draft = None;
+        }
+        let (egfr, egfr_date) = self
+            .inner
+            .engine
+            .read()
+            .session()
+            .and_then(|s| s.exam().patient().cloned())
+            .map(|p| {
+                (
+                    p.egfr,
+                    p.egfr_date
+                        .as_deref()
+                        .and_then(|d| parse_date(&d.replace('-', ""))),
+                )
+            })
+            .unwrap_or((None, None));
+        let patient = reg.patient(day, egfr, egfr_date);
+        let ok = self
+            .handle(ExamEvent::PatientRegistered { patient })
+            .is_some()
+            && self
+                .handle(ExamEvent::ExamTypeChosen {
+                    exam_type: reg.exam_type,
+                })
+                .is_some();
+        if ok {
+            self.inner.patient.set_patient(Some(&reg.name));
+            self.notice(
+                tra(
+                    &self.inner.lang,
+                    "nurse-registered",
+                    &[("name", reg.name.clone())],
+                ),
+                false,
+            );
+            self.load_today();
+        }
+    }
+
+    /// Starts over with an empty form; a running exam without clinical data is
+    /// closed, one with data is closed too (its log stays complete).
+    fn new_exam(&self) {
+        let actor = self.actor();
+        if self.inner.engine.read().session().is_some() {
+            self.inner
+                .engine
+                .call_quiet(crate::engine::Command::Close { actor });
+        }
+        self.inner.patient.set_patient(None);
+        let mut st = self.inner.state.borrow_mut();
+        st.form = RegistrationForm::default();
+        st.form_errors = false;
+        st.confirmed.clear();
+        st.notice = None;
+    }
+
+    // ------------------------------------------------------------------ review
+
+    fn answers(&self) -> ScreeningAnswers {
+        self.inner
+            .engine
+            .read()
+            .session()
+            .map(|s| s.exam().answers().clone())
+            .unwrap_or_default()
+    }
+
+    fn set_answers(&self, answers: ScreeningAnswers) {
+        self.handle(ExamEvent::ScreeningAnswered { answers });
+    }
+
+    fn review_questions(&self) -> Vec<(String, SelfAnswer, bool)> {
+        self.inner
+            .engine
+            .read()
+            .session()
+            .map(|s| {
+                s.exam()
+                    .self_report()
+                    .iter()
+                    .map(|i| (i.question.clone(), i.answer, i.needs_review))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn confirm_review(&self, i: usize) {
+        let questions = self.review_questions();
+        let key = match questions.get(i) {
+            Some((q, _, _)) => q.clone(),
+            // No self-report on the kiosk: the nurse asked the questions in person.
+            None if questions.is_empty() && i == 0 => "verbal".to_string(),
+            None => return,
+        };
+        let all = {
+            let mut st = self.inner.state.borrow_mut();
+            st.confirmed.insert(key);
+            questions.is_empty() || questions.iter().all(|(q, _, _)| st.confirmed.contains(q))
+        };
+        let done = self
+            .inner
+            .engine
+            .read()
+            .session()
+            .is_some_and(|s| s.exam().prepared().contains(&PrepItem::AnswersReviewed));
+        if all && !done {
+            self.handle(ExamEvent::PreparationChecked {
+                item: PrepItem::AnswersReviewed,
+                by: self.actor(),
+            });
+        }
+    }
+
+    fn edit_fact(&self, i: usize) {
+        let Some(&fact) = Fact::ALL.get(i) else {
+            return;
+        };
+        let mut a = self.answers();
+        let patient = self
+            .inner
+            .engine
+            .read()
+            .session()
+            .and_then(|s| s.exam().patient().cloned());
+        let p = self.clone();
+        match fact {
+            Fact::Egfr | Fact::EgfrDate => {
+                let Some(patient) = patient else {
+                    self.notice(self.tr("nurse-register-first"), true);
+                    return;
+                };
+                let entry = if fact == Fact::Egfr {
+                    match patient.egfr {
+                        Some(v) => NumberEntry::with_value(NumberSpec::egfr(), v),
+                        None => NumberEntry::new(NumberSpec::egfr()),
+                    }
+                } else {
+                    NumberEntry::new(NumberSpec::date("fact-egfr-date"))
+                };
+                self.inner.input.open_number(entry, move |e| {
+                    let mut patient = patient.clone();
+                    if fact == Fact::Egfr {
+                        patient.egfr = e.value();
+                    } else {
+                        match parse_date(e.text()) {
+                            Some(d) if d <= today() => {
+                                patient.egfr_date = Some(d.format("%Y-%m-%d").to_string())
+                            }
+                            _ => {
+                                p.notice(
+                                    tra(
+                                        &p.inner.lang,
+                                        "reg-problem",
+                                        &[
+                                            ("field", p.tr("fact-egfr-date")),
+                                            ("problem", p.tr("reg-error-not-a-date")),
+                                        ],
+                                    ),
+                                    true,
+                                );
+                                p.refresh();
+                                return;
+                            }
+                        }
+                    }
+                    p.handle(ExamEvent::PatientRegistered { patient });
+                    p.refresh();
+                });
+                return;
+            }
+            Fact::Caffeine | Fact::Dipyridamole => {
+                let current = if fact == Fact::Caffeine {
+                    a.caffeine_hours_ago
+                } else {
+                    a.dipyridamole_hours_ago
+                };
+                let spec = NumberSpec::hours(fact.label_key());
+                let entry = match current {
+                    Some(v) => NumberEntry::with_value(spec, v),
+                    None => NumberEntry::new(spec),
+                };
+                self.inner.input.open_number(entry, move |e| {
+                    let mut a = p.answers();
+                    if fact == Fact::Caffeine {
+                        a.caffeine_hours_ago = e.value();
+                    } else {
+                        a.dipyridamole_hours_ago = e.value();
+                    }
+                    p.set_answers(a);
+                    p.refresh();
+                });
+                return;
+            }
+            Fact::Pregnancy => a.pregnancy_first_trimester = !a.pregnancy_first_trimester,
+            Fact::Claustrophobia => {
+                a.claustrophobia = match a.claustrophobia {
+                    Claustrophobia::None => Claustrophobia::Mild,
+                    Claustrophobia::Mild => Claustrophobia::Severe,
+                    Claustrophobia::Severe => Claustrophobia::None,
+                }
+            }
+            Fact::Unstable => a.haemodynamically_unstable = !a.haemodynamically_unstable,
+            Fact::ContrastAllergy => a.contrast_allergy = !a.contrast_allergy,
+            Fact::Asthma => a.asthma = !a.asthma,
+            Fact::AvBlock => a.av_block = !a.av_block,
+        }
+        self.set_answers(a);
+    }
+
+    fn remove_implant(&self, i: usize) {
+        let mut a = self.answers();
+        if i < a.implants.len() {
+            a.implants.remove(i);
+            self.set_answers(a);
+        }
+    }
+
+    fn edit_implant_conditions(&self) {
+        let initial = self
+            .inner
+            .state
+            .borrow()
+            .implant
+            .as_ref()
+            .map(|d| d.conditions.clone())
+            .unwrap_or_default();
+        let p = self.clone();
+        self.inner
+            .input
+            .open_text("nurse-implant-conditions", &initial, move |text| {
+                if let Some(d) = p.inner.state.borrow_mut().implant.as_mut() {
+                    d.conditions = text;
+                }
+                p.refresh();
+            });
+    }
+
+    fn save_implant(&self) {
+        let draft = self.inner.state.borrow_mut().implant.take();
+        let Some(d) = draft else { return };
+        let (Some(kind), Some(mr_status)) = (d.kind, d.status) else {
+            self.notice(self.tr("nurse-implant-incomplete"), true);
+            self.inner.state.borrow_mut().implant = Some(d);
+            return;
+        };
+        let conditions = (!d.conditions.trim().is_empty()).then(|| ImplantConditions {
+            device: d.conditions.trim().to_string(),
+            label: d.conditions.trim().to_string(),
+            checked_by: self.actor(),
+        });
+        let mut a = self.answers();
+        a.implants.push(Implant {
+            kind,
+            mr_status,
+            conditions,
+        });
+        self.set_answers(a);
+    }
+
+    fn open_override(&self, i: usize) {
+        let reasons = self
+            .inner
+            .engine
+            .read()
+            .session()
+            .map(|s| s.exam().clearance().reasons.clone())
+            .unwrap_or_default();
+        let Some(r) = reasons.get(i) else { return };
+        if !r.overridable || r.overridden_by.is_some() {
+            return;
+        }
+        self.inner.state.borrow_mut().override_draft = Some(OverrideDraft {
+            rule: r.code,
+            username: String::new(),
+            pin: String::new(),
+            reason: String::new(),
+            error: String::new(),
+        });
+    }
+
+    fn edit_override(&self, i: usize) {
+        let p = self.clone();
+        let initial = {
+            let st = self.inner.state.borrow();
+            let Some(d) = st.override_draft.as_ref() else {
+                return;
+            };
+            match i {
+                0 => d.username.clone(),
+                2 => d.reason.clone(),
+                _ => String::new(),
+            }
+        };
+        match i {
+            0 | 2 => self.inner.input.open_text(
+                if i == 0 {
+                    "nurse-override-physician"
+                } else {
+                    "nurse-override-reason"
+                },
+                &initial,
+                move |text| {
+                    if let Some(d) = p.inner.state.borrow_mut().override_draft.as_mut() {
+                        if i == 0 {
+                            d.username = text.trim().to_string();
+                        } else {
+                            d.reason = text;
+                        }
+                    }
+                    p.refresh();
+                },
+            ),
+            _ => self
+                .inner
+                .input
+                .open_number(NumberEntry::new(NumberSpec::pin()), move |e| {
+                    if let Some(d) = p.inner.state.borrow_mut().override_draft.as_mut() {
+                        d.pin = e.text().to_string();
+                    }
+                    p.refresh();
+                }),
+        }
+    }
+
+    /// The physician countersigns with their own PIN; the override is logged with
+    /// their name and the reason, and audited.
+    fn save_override(&self) {
+        let (rule, username, pin, reason) = {
+            let st = self.inner.state.borrow();
+            let Some(d) = st.override_draft.as_ref() else {
+                return;
+            };
+            (d.rule, d.username.clone(), d.pin.clone(), d.reason.clone())
+        };
+        let set_error = |text: String| {
+            if let Some(d) = self.inner.state.borrow_mut().override_draft.as_mut() {
+                d.error = text;
+            }
+        };
+        if username.is_empty() || pin.is_empty() || reason.trim().is_empty() {
+            set_error(self.tr("nurse-override-incomplete"));
+            return;
+        }
+        let at = self.inner.staff.audit_at();
+        let now = std::time::Instant::now();
+        // The physician's PIN is checked (Argon2) off the UI thread.
+        let job = self
+            .inner
+            .staff
+            .desk()
+            .borrow()
+            .check_pin_job(&username, &pin, now, at);
+        let job = match job {
+            Ok(job) => job,
+            Err(e) => {
+                set_error(crate::ui::staff::view::desk_error_text(
+                    &self.inner.lang,
+                    &e,
+                ));
+                return;
+            }
+        };
+        set_error(self.tr("signin-checking"));
+        let p = self.clone();
+        self.inner.staff.jobs().spawn(job, move |checked| {
+            p.countersigned(rule, reason, at, checked);
+            p.refresh();
+        });
+    }
+
+    /// Records the override once the physician's PIN has been checked.
+    fn countersigned(
+        &self,
+        rule: ReasonCode,
+        reason: String,
+        at: crate::store::accounts::AuditAt,
+        checked: Result<crate::store::accounts::StaffAccount, crate::ui::staff::model::DeskError>,
+    ) {
+        let set_error = |text: String| {
+            if let Some(d) = self.inner.state.borrow_mut().override_draft.as_mut() {
+                d.error = text;
+            }
+        };
+        let account = match checked {
+            Ok(a) if a.role == Role::Physician => a,
+            Ok(_) => {
+                set_error(self.tr("nurse-override-not-physician"));
+                return;
+            }
+            Err(e) => {
+                set_error(crate::ui::staff::view::desk_error_text(
+                    &self.inner.lang,
+                    &e,
+                ));
+                return;
+            }
+        };
+        let outcome = self.handle(ExamEvent::OverrideRecorded {
+            rule,
+            by: account.display_name.clone(),
+            reason: reason.trim().to_string(),
+        });
+        if outcome.is_some() {
+            self.inner.staff.desk().borrow().audit(
+                AuditAction::Override,
+                Some(format!("{} by {}", rule.as_str(), account.username)),
+                at,
+            );
+            self.inner.state.borrow_mut().override_draft = None;
+            self.notice(
+                tra(
+                    &self.inner.lang,
+                    "nurse-override-done",
+                    &[("name", account.display_name)],
+                ),
+                false,
+            );
+        }
+    }
+
+    // ------------------------------------------------------- preparation, sign-off
+
+    fn check(&self, i: usize) {
+        let Some(&item) = PrepItem::ALL.get(i) else {
+            return;
+        };
+        let done = self
+            .inner
+            .engine
+            .read()
+            .session()
+            .is_some_and(|s| s.exam().prepared().contains(&item));
+        if done {
+            return;
+        }
+        if item == PrepItem::AnswersReviewed {
+            self.notice(self.tr("nurse-review-first"), true);
+            return;
+        }
+        self.handle(ExamEvent::PreparationChecked {
+            item,
+            by: self.actor(),
+        });
+    }
+
+    fn sign_off(&self) {
+        let by = self
+            .inner
+            .staff
+            .desk()
+            .borrow()
+            .display_name()
+            .map(str::to_string)
+            .unwrap_or_else(|| self.actor());
+        if let Some(Outcome::Accepted) = self.handle(ExamEvent::SignedOff { by: by.clone() }) {
+            self.notice(
+                tra(&self.inner.lang, "nurse-signed-off-done", &[("name", by)]),
+                false,
+            );
+        }
+    }
+
+    // ------------------------------------------------------------------ drawing
+
+    /// Redraws nurse mode from the form and the running exam.
+    pub fn refresh(&self) {
+        let Some(app) = self.inner.app.upgrade() else {
+            return;
+        };
+        let lang = &self.inner.lang;
+        let tr = |k: &str| lang.tr(k);
+        let day = today();
+        let st = self.inner.state.borrow();
+        // A copy of what is drawn, so the engine is not held while the page redraws.
+        let open: Option<(crate::domain::Exam, serde_json::Value)> = self
+            .inner
+            .engine
+            .read()
+            .session()
+            .map(|s| (s.exam().clone(), s.record().clone()));
+        let exam = open.as_ref().map(|(e, _)| e);
+        let registration = open.as_ref().and_then(|(_, r)| Registration::from_json(r));
+        let empty = tr("value-empty");
+
+        let fields: Vec<FieldRow> = FORM_FIELDS
+            .iter()
+            .map(|&f| {
+                let form = &st.form;
+                let value = match f {
+                    Field::Name => form.name.clone(),
+                    Field::PatientId => form.patient_id.clone(),
+                    Field::BirthDate => parse_date(&form.birth_date)
+                        .map(|d| d.format("%Y-%m-%d").to_string())
+                        .unwrap_or_else(|| form.birth_date.clone()),
+                    Field::Weight => form
+                        .weight_kg
+                        .map(|w| format!("{} {}", format_number(w, 1), tr("unit-kg")))
+                        .unwrap_or_default(),
+                    Field::Height => form
+                        .height_cm
+                        .map(|h| format!("{} {}", format_number(h, 0), tr("unit-cm")))
+                        .unwrap_or_default(),
+                    Field::Department => form.department.clone(),
+                    Field::Question => form.question.clone(),
+                    Field::Sex | Field::ExamType => String::new(),
+                };
+                let error = if st.form_errors || !value.is_empty() {
+                    form.error(f, day).map(|e| tr(e.key())).unwrap_or_default()
+                } else {
+                    String::new()
+                };
+                FieldRow {
+                    label: tr(f.label_key()).into(),
+                    value: if value.is_empty() {
+                        empty.clone()
+                    } else {
+                        value
+                    }
+                    .into(),
+                    error: error.into(),
+                }
+            })
+            .collect();
+        let sexes: Vec<ChoiceRow> = SEXES
+            .iter()
+            .map(|s| ChoiceRow {
+                text: tr(sex_key(*s)).into(),
+                selected: st.form.sex == Some(*s),
+            })
+            .collect();
+        let exam_types: Vec<ChoiceRow> = EXAM_TYPES
+            .iter()
+            .map(|t| ChoiceRow {
+                text: tr(&key_for("exam-type", t)).into(),
+                selected: st.form.exam_type == Some(*t),
+            })
+            .collect();
+        let today_rows: Vec<SharedString> = st
+            .today
+            .iter()
+            .map(|r| {
+                tra(
+                    lang,
+                    "nurse-today-row",
+                    &[
+                        ("name", r.name.clone()),
+                        ("id", r.patient_id.clone()),
+                        ("type", tr(&key_for("exam-type", &r.exam_type))),
+                    ],
+                )
+                .into()
+            })
+            .collect();
+        let register_text = if registration.is_some() {
+            tr("nurse-update")
+        } else {
+            tr("nurse-register")
+        };
+        let patient_line = registration
+            .as_ref()
+            .map(|r| {
+                tra(
+                    lang,
+                    "nurse-patient-line",
+                    &[
+                        ("name", r.name.clone()),
+                        ("id", r.patient_id.clone()),
+                        ("age", r.age_on(day).to_string()),
+                        ("type", tr(&key_for("exam-type", &r.exam_type))),
+                    ],
+                )
+            })
+            .unwrap_or_default();
+
+        // Review.
+        let questions: Vec<(String, SelfAnswer, bool)> = exam
+            .map(|e| {
+                e.self_report()
+                    .iter()
+                    .map(|i| (i.question.clone(), i.answer, i.needs_review))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut review: Vec<ReviewRow> = questions
+            .iter()
+            .map(|(q, a, flagged)| {
+                let qkey = Question::ALL
+                    .iter()
+                    .find(|x| x.as_str() == q)
+                    .map(|x| x.key())
+                    .unwrap_or("nurse-review-unknown-question");
+                let answer = tr(match a {
+                    SelfAnswer::Yes => "nurse-answer-yes",
+                    SelfAnswer::No => "nurse-answer-no",
+                    SelfAnswer::NotSure => "nurse-answer-not-sure",
+                });
+                let flag = if *flagged {
+                    tra(
+                        lang,
+                        if *a == SelfAnswer::NotSure {
+                            "nurse-flag-not-sure"
+                        } else {
+                            "nurse-flag-needs-detail"
+                        },
+                        &[("answer", answer.clone())],
+                    )
+                } else {
+                    String::new()
+                };
+                ReviewRow {
+                    question: tr(qkey).into(),
+                    answer: answer.into(),
+                    flag: flag.into(),
+                    confirmed: st.confirmed.contains(q),
+                }
+            })
+            .collect();
+        if review.is_empty() && exam.is_some() {
+            review.push(ReviewRow {
+                question: tr("nurse-review-verbal").into(),
+                answer: SharedString::new(),
+                flag: SharedString::new(),
+                confirmed: st.confirmed.contains("verbal"),
+            });
+        }
+        let answers = exam.map(|e| e.answers().clone()).unwrap_or_default();
+        let patient = exam.and_then(|e| e.patient());
+        let yes_no = |b: bool| {
+            tr(if b {
+                "nurse-answer-yes"
+            } else {
+                "nurse-answer-no"
+            })
+        };
+        let hours = |h: Option<f64>| {
+            h.map(|h| tra(lang, "nurse-hours-ago", &[("h", format_number(h, 1))]))
+                .unwrap_or_else(|| tr("nurse-hours-none"))
+        };
+        let facts: Vec<FieldRow> = Fact::ALL
+            .iter()
+            .map(|&f| {
+                let value = match f {
+                    Fact::Egfr => patient
+                        .and_then(|p| p.egfr)
+                        .map(|v| format_number(v, 0))
+                        .unwrap_or_else(|| empty.clone()),
+                    Fact::EgfrDate => patient
+                        .and_then(|p| p.egfr_date.clone())
+                        .unwrap_or_else(|| empty.clone()),
+                    Fact::Pregnancy => yes_no(answers.pregnancy_first_trimester),
+                    Fact::Claustrophobia => tr(match answers.claustrophobia {
+                        Claustrophobia::None => "claustrophobia-none",
+                        Claustrophobia::Mild => "claustrophobia-mild",
+                        Claustrophobia::Severe => "claustrophobia-severe",
+                    }),
+                    Fact::Unstable => yes_no(answers.haemodynamically_unstable),
+                    Fact::ContrastAllergy => yes_no(answers.contrast_allergy),
+                    Fact::Asthma => yes_no(answers.asthma),
+                    Fact::AvBlock => yes_no(answers.av_block),
+                    Fact::Caffeine => hours(answers.caffeine_hours_ago),
+                    Fact::Dipyridamole => hours(answers.dipyridamole_hours_ago),
+                };
+                FieldRow {
+                    label: tr(f.label_key()).into(),
+                    value: value.into(),
+                    error: SharedString::new(),
+                }
+            })
+            .collect();
+        let implants: Vec<SharedString> = answers
+            .implants
+            .iter()
+            .map(|m| {
+                let mut text = format!(
+                    "{} · {}",
+                    tr(&key_for("implant", &m.kind)),
+                    tr(&key_for("mr-status", &m.mr_status))
+                );
+                if let Some(c) = &m.conditions {
+                    text.push_str(" · ");
+                    text.push_str(&c.label);
+                }
+                text.into()
+            })
+            .collect();
+
+        // Clearance.
+        let (clearance, level, contrast, stress, reasons) = match exam {
+            None => (
+                tr("nurse-no-exam"),
+                ClearanceLevel::Cleared,
+                String::new(),
+                String::new(),
+                Vec::new(),
+            ),
+            Some(e) => {
+                let c = e.clearance();
+                let reasons: Vec<ReasonRow> = c
+                    .reasons
+                    .iter()
+                    .map(|r| ReasonRow {
+                        text: tra(
+                            lang,
+                            "nurse-reason",
+                            &[
+                                ("reason", tr(&key_for("reason", &r.code))),
+                                ("clause", r.clause.clone()),
+                            ],
+                        )
+                        .into(),
+                        clause: r.clause.clone().into(),
+                        blocking: r.is_blocking(),
+                        can_override: r.overridable && r.overridden_by.is_none(),
+                        overridden: r
+                            .overridden_by
+                            .as_ref()
+                            .map(|o| {
+                                tra(
+                                    lang,
+                                    "nurse-overridden-by",
+                                    &[("name", o.by.clone()), ("reason", o.reason.clone())],
+                                )
+                            })
+                            .unwrap_or_default()
+                            .into(),
+                    })
+                    .collect();
+                let perm = |p: Permission, allowed: &str, blocked: &str| {
+                    tr(if p == Permission::Allowed {
+                        allowed
+                    } else {
+                        blocked
+                    })
+                };
+                (
+                    tr(match c.status {
+                        ClearanceStatus::Cleared => "clearance-cleared",
+                        ClearanceStatus::Conditional => "clearance-conditional",
+                        ClearanceStatus::Blocked => "clearance-blocked",
+                    }),
+                    match c.status {
+                        ClearanceStatus::Cleared => ClearanceLevel::Cleared,
+                        ClearanceStatus::Conditional => ClearanceLevel::Conditional,
+                        ClearanceStatus::Blocked => ClearanceLevel::Blocked,
+                    },
+                    perm(
+                        c.contrast,
+                        "nurse-contrast-allowed",
+                        "nurse-contrast-blocked",
+                    ),
+                    perm(
+                        c.stress_drug,
+                        "nurse-stress-allowed",
+                        "nurse-stress-blocked",
+                    ),
+                    reasons,
+                )
+            }
+        };
+
+        // Preparation and sign-off.
+        let prepared = exam.map(|e| e.prepared().to_vec()).unwrap_or_default();
+        let checklist: Vec<PrepRow> = PrepItem::ALL
+            .iter()
+            .map(|&i| {
+                let done = prepared.contains(&i);
+                PrepRow {
+                    text: tra(
+                        lang,
+                        if done {
+                            "nurse-check-done"
+                        } else {
+                            "nurse-check-open"
+                        },
+                        &[("item", tr(&prep_key(i)))],
+                    )
+                    .into(),
+                    clause: i.clause().into(),
+                    done,
+                }
+            })
+            .collect();
+        let breath_hold = match exam.and_then(|e| e.breath_hold()) {
+            Some(b) => tra(
+                lang,
+                "nurse-breath-hold",
+                &[
+                    ("best", format_number(b.best_hold_s, 0)),
+                    ("holds", b.holds.to_string()),
+                ],
+            ),
+            None => tr("nurse-breath-hold-none"),
+        };
+        let blockers: Vec<SharedString> = match exam {
+            None => vec![tr("nurse-no-exam").into()],
+            Some(e) if e.signed_off().is_some() => Vec::new(),
+            Some(e) => e
+                .sign_off_blockers()
+                .iter()
+                .map(|c| {
+                    tra(
+                        lang,
+                        "nurse-blocker",
+                        &[("reason", tr(&key_for("rejected", c)))],
+                    )
+                    .into()
+                })
+                .collect(),
+        };
+        let can_sign_off = exam.is_some_and(|e| e.signed_off().is_none()) && blockers.is_empty();
+        let signed_off = exam
+            .and_then(|e| e.signed_off())
+            .map(|by| tra(lang, "nurse-signed-off", &[("name", by.to_string())]))
+            .unwrap_or_default();
+
+        // The dialogs.
+        let implant_kinds: Vec<ChoiceRow> = IMPLANT_KINDS
+            .iter()
+            .map(|k| ChoiceRow {
+                text: tr(&key_for("implant", k)).into(),
+                selected: st.implant.as_ref().and_then(|d| d.kind) == Some(*k),
+            })
+            .collect();
+        let implant_statuses: Vec<ChoiceRow> = MR_STATUSES
+            .iter()
+            .map(|s| ChoiceRow {
+                text: tr(&key_for("mr-status", s)).into(),
+                selected: st.implant.as_ref().and_then(|d| d.status) == Some(*s),
+            })
+            .collect();
+        let implant_conditions = st
+            .implant
+            .as_ref()
+            .map(|d| d.conditions.clone())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| empty.clone());
+        let (override_rule, override_fields, override_error) = match &st.override_draft {
+            None => (String::new(), Vec::new(), String::new()),
+            Some(d) => (
+                tra(
+                    lang,
+                    "nurse-override-rule",
+                    &[
+                        ("reason", tr(&key_for("reason", &d.rule))),
+                        ("clause", d.rule.clause().to_string()),
+                    ],
+                ),
+                vec![
+                    FieldRow {
+                        label: tr("nurse-override-physician").into(),
+                        value: if d.username.is_empty() {
+                            empty.clone()
+                        } else {
+                            d.username.clone()
+                        }
+                        .into(),
+                        error: SharedString::new(),
+                    },
+                    FieldRow {
+                        label: tr("admin-pin").into(),
+                        value: if d.pin.is_empty() {
+                            empty.clone()
+                        } else {
+                            "•".repeat(d.pin.len())
+                        }
+                        .into(),
+                        error: SharedString::new(),
+                    },
+                    FieldRow {
+                        label: tr("nurse-override-reason").into(),
+                        value: if d.reason.is_empty() {
+                            empty.clone()
+                        } else {
+                            d.reason.clone()
+                        }
+                        .into(),
+                        error: SharedString::new(),
+                    },
+                ],
+                d.error.clone(),
+            ),
+        };
+        let (notice, notice_bad) = st.notice.clone().unwrap_or_default();
+
+        // Skip the redraw when nothing changed (the view is refreshed every second).
+        let signature = format!(
+            "{:?}|{}|{fields:?}{sexes:?}{exam_types:?}{today_rows:?}{register_text}{patient_line}{review:?}{facts:?}{implants:?}{clearance}{level:?}{contrast}{stress}{reasons:?}{checklist:?}{breath_hold}{blockers:?}{can_sign_off}{signed_off}{implant_kinds:?}{implant_statuses:?}{implant_conditions}{override_rule}{override_fields:?}{override_error}{notice}{notice_bad}|{}|{}",
+            st.tab,
+            exam.is_some(),
+            st.implant.is_some(),
+            st.override_draft.is_some(),
+        );
+        drop(open);
+        drop(st);
+        if self.inner.state.borrow().last_drawn == signature {
+            return;
+        }
+        let tab = self.inner.state.borrow().tab;
+        let implant_open = self.inner.state.borrow().implant.is_some();
+        let override_open = self.inner.state.borrow().override_draft.is_some();
+        let n = app.global::<NurseAdapter>();
+        n.set_tab(tab);
+        n.set_exam_open(registration.is_some());
+        n.set_patient_line(patient_line.into());
+        n.set_notice(notice.into());
+        n.set_notice_bad(notice_bad);
+        n.set_fields(model(fields));
+        n.set_sexes(model(sexes));
+        n.set_exam_types(model(exam_types));
+        n.set_today(model(today_rows));
+        n.set_register_text(register_text.into());
+        n.set_review(model(review));
+        n.set_facts(model(facts));
+        n.set_implants(model(implants));
+        n.set_clearance(clearance.into());
+        n.set_clearance_level(level);
+        n.set_contrast_permission(contrast.into());
+        n.set_stress_permission(stress.into());
+        n.set_reasons(model(reasons));
+        n.set_checklist(model(checklist));
+        n.set_breath_hold(breath_hold.into());
+        n.set_blockers(model(blockers));
+        n.set_can_sign_off(can_sign_off);
+        n.set_signed_off(signed_off.into());
+        n.set_implant_open(implant_open);
+        n.set_implant_kinds(model(implant_kinds[..4].to_vec()));
+        n.set_implant_kinds_2(model(implant_kinds[4..].to_vec()));
+        n.set_implant_statuses(model(implant_statuses));
+        n.set_implant_conditions(implant_conditions.into());
+        n.set_override_open(override_open);
+        n.set_override_rule(override_rule.into());
+        n.set_override_fields(model(override_fields));
+        n.set_override_error(override_error.into());
+        self.inner.state.borrow_mut().last_drawn = signature;
+    }
+
+    /// Forces the next [`NursePanel::refresh`] to redraw (language change).
+    pub fn invalidate(&self) {
+        self.inner.state.borrow_mut().last_drawn.clear();
+    }
+}

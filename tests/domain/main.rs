@@ -1,0 +1,19 @@
+//! Integration tests: the pure clinical core, scenarios, configuration, wording and the console's view-model.
+//!
+//! One test binary per layer, so the suite links Slint and sqlx a handful of times;
+//! each module below was once its own target.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod config;
+mod console;
+mod exam_type;
+mod i18n;
+mod layers;
+mod overdue;
+mod props;
+mod report;
+mod rules;
+mod scenarios;
+mod signoff;

@@ -1,0 +1,129 @@
+//! The technique section (clause 5.2.3) rendered from a simulated exam's facts in both
+//! languages, and every step, agent and method has words in both locales.
+
+use cmr_kiosk::config::Language;
+use cmr_kiosk::domain::contrast::{AgentId, InjectionMethod};
+use cmr_kiosk::domain::protocol::ProtocolStep;
+use cmr_kiosk::domain::technique::TechniqueFacts;
+use cmr_kiosk::i18n::Localizer;
+use cmr_kiosk::report::{key_for, number, technique_lines};
+
+fn facts_of(scenario: &str) -> TechniqueFacts {
+    let path = format!("{}/tests/scenarios/{scenario}", env!("CARGO_MANIFEST_DIR"));
+    let lines =
+        cmr_kiosk::cli::simulate::run_scenario(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let summary = lines.last().unwrap();
+    assert_eq!(summary["kind"], "summary");
+    serde_json::from_value(summary["technique"].clone()).unwrap()
+}
+
+#[test]
+fn clause_5_2_3_stress_exam_in_english() {
+    let mut facts = facts_of("full_stress_rest.json");
+    facts.vendor = Some("Siemens".into());
+    facts.model = Some("MAGNETOM Vida".into());
+    facts.field_strength_t = Some(3.0);
+    let loc = Localizer::embedded().unwrap();
+    let text = technique_lines(&loc, Language::EnUs, &facts).join("\n");
+    assert!(text.starts_with("Technique\n"), "{text}");
+    assert!(
+        text.contains("Contrast-enhanced cardiac MR examination."),
+        "{text}"
+    );
+    assert!(
+        text.contains("Scanner: Siemens MAGNETOM Vida, 3 T."),
+        "{text}"
+    );
+    assert!(text.contains("stress first-pass perfusion"), "{text}");
+    assert!(
+        text.contains("Contrast agent: gadoterate meglumine;"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("total {} mL", number(facts.total_ml, 1))),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("{} mmol/kg", number(facts.total_mmol_kg, 3))),
+        "{text}"
+    );
+    assert!(text.contains("power injector at"), "{text}");
+    assert!(
+        text.contains("Stress: adenosine infusion 140 µg/kg/min"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('{') && !text.contains("report-"),
+        "no raw keys: {text}"
+    );
+}
+
+#[test]
+fn clause_5_2_3_stress_exam_in_chinese() {
+    let facts = facts_of("full_stress_rest.json");
+    let loc = Localizer::embedded().unwrap();
+    let text = technique_lines(&loc, Language::ZhCn, &facts).join("\n");
+    assert!(text.starts_with("检查技术\n"), "{text}");
+    assert!(text.contains("心脏磁共振增强检查"), "{text}");
+    assert!(text.contains("设备：未记录。"), "{text}");
+    assert!(text.contains("对比剂：钆特酸葡胺"), "{text}");
+    assert!(text.contains("负荷首过灌注"), "{text}");
+    assert!(text.contains("腺苷静脉输注 140 µg/kg/min"), "{text}");
+    assert!(
+        !text.contains('{') && !text.contains("step-"),
+        "no raw keys: {text}"
+    );
+}
+
+#[test]
+fn clause_5_2_3_routine_exam_says_no_contrast() {
+    let facts = facts_of("conditional_pacemaker.json");
+    let loc = Localizer::embedded().unwrap();
+    let en = technique_lines(&loc, Language::EnUs, &facts).join("\n");
+    assert!(
+        en.contains("Routine (non-contrast)") && en.contains("Contrast agent: none."),
+        "{en}"
+    );
+    let zh = technique_lines(&loc, Language::ZhCn, &facts).join("\n");
+    assert!(
+        zh.contains("平扫") && zh.contains("对比剂：未使用。"),
+        "{zh}"
+    );
+}
+
+#[test]
+fn every_step_agent_and_method_has_words_in_both_languages() {
+    let loc = Localizer::embedded().unwrap();
+    let agents = [
+        AgentId::Gadobutrol,
+        AgentId::Gadoterate,
+        AgentId::Gadoteridol,
+        AgentId::Gadobenate,
+        AgentId::Gadopentetate,
+        AgentId::Gadodiamide,
+        AgentId::Gadoxetate,
+    ];
+    let mut keys: Vec<String> = ProtocolStep::ALL
+        .iter()
+        .map(|s| key_for("step", s))
+        .collect();
+    keys.extend(agents.iter().map(|a| key_for("agent", a)));
+    keys.extend(
+        [InjectionMethod::PowerInjector, InjectionMethod::Hand]
+            .iter()
+            .map(|m| key_for("method", m)),
+    );
+    for lang in Language::ALL {
+        for key in &keys {
+            assert!(loc.has(lang, key), "{key} missing in {}", lang.tag());
+        }
+    }
+}
+
+#[test]
+fn numbers_drop_trailing_zeros() {
+    assert_eq!(number(3.0, 1), "3");
+    assert_eq!(number(0.15, 3), "0.15");
+    assert_eq!(number(10.5, 1), "10.5");
+    assert_eq!(number(140.0, 0), "140");
+}

@@ -1,0 +1,18 @@
+//! Helpers shared by the integration test binaries; each binary uses a part of them.
+#![allow(dead_code, unused_imports)]
+
+pub mod cli;
+pub mod hostile_dicom;
+pub mod pg_tls;
+pub mod recorder;
+pub mod ui;
+
+/// The libtest name of the test function `name` in the module `module_path`
+/// (`module_path!()` of the caller): the path without the crate's name, as
+/// `--exact` wants it when a test re-runs its own binary as a child.
+pub fn test_name(module_path: &str, name: &str) -> String {
+    match module_path.split_once("::") {
+        Some((_, module)) => format!("{module}::{name}"),
+        None => name.to_owned(),
+    }
+}

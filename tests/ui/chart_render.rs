@@ -1,0 +1,45 @@
+//! The trend chart draws each value where its axis says: rendered with the software
+//! renderer, the baseline SBP, DBP and HR lines of the worked stress exam sit at their
+//! values between the grid lines (within 2 units). (One Slint platform per process.)
+
+use cmr_kiosk::config::{Config, Language, ThemeName};
+use cmr_kiosk::gallery::screenshot::Renderer;
+use slint::Rgb8Pixel;
+
+fn is(p: Rgb8Pixel, rgb: (u8, u8, u8)) -> bool {
+    (p.r, p.g, p.b) == rgb
+}
+
+#[test]
+fn trend_lines_sit_at_their_values() {
+    let renderer = Renderer::new(Config::default()).unwrap();
+    let f = renderer
+        .render_console("stress", Language::EnUs, ThemeName::Day)
+        .expect("the stress preview");
+    // A column in the baseline part of the chart (day theme: grid #E3E8EE, BP lines
+    // #0B4F8A, HR #1B6B2A).
+    let x = 600;
+    let rows = |rgb| -> Vec<u32> {
+        let mut ys: Vec<u32> = (200..770).filter(|&y| is(f.pixel(x, y), rgb)).collect();
+        ys.dedup_by(|a, b| *a == *b + 1 || *a == *b + 2 || *a == *b + 3);
+        ys
+    };
+    let grid = rows((0xE3, 0xE8, 0xEE));
+    assert_eq!(
+        grid.len(),
+        4,
+        "four grid lines (180, 140, 100, 60): {grid:?}"
+    );
+    // Value at a pixel row, from the grid lines 180 (top) and 60 (bottom).
+    let (y180, y60) = (grid[0] as f64, grid[3] as f64);
+    let value = |y: u32| 180.0 - (y as f64 - y180) / (y60 - y180) * 120.0;
+    let bp = rows((0x0B, 0x4F, 0x8A));
+    assert_eq!(bp.len(), 2, "SBP and DBP lines: {bp:?}");
+    let hr = rows((0x1B, 0x6B, 0x2A));
+    assert!(!hr.is_empty(), "HR line");
+    let (sbp, dbp, hr) = (value(bp[0] + 1), value(bp[1] + 1), value(hr[0] + 1));
+    // The preview's resting readings: SBP 126, DBP 78 (0.62 × SBP), HR 64–66.
+    assert!((sbp - 126.0).abs() <= 2.0, "SBP drawn at {sbp:.1}");
+    assert!((dbp - 78.0).abs() <= 2.0, "DBP drawn at {dbp:.1}");
+    assert!((63.0..=68.0).contains(&hr), "HR drawn at {hr:.1}");
+}

@@ -1,0 +1,19 @@
+//! Integration tests: every screen under Slint's testing backend, the gallery renderer and the themes.
+//!
+//! One test binary per layer, so the suite links Slint and sqlx a handful of times;
+//! each module below was once its own target.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod admin;
+mod chart_render;
+mod console;
+mod dicom_notice;
+mod input;
+mod nurse;
+mod off_thread;
+mod patient;
+mod screenshot;
+mod shell;
+mod theme;
