@@ -305,9 +305,15 @@ impl Shell {
 
     /// Waits until every job the screens handed off the UI thread (PIN checks,
     /// account reads and changes, today's list) has come back and been drawn. For
-    /// tests and shutdown; a touch handler never waits.
+    /// tests and shutdown; a touch handler never waits. The recorder's queued store
+    /// jobs (audit rows) are waited for too.
     pub fn settle(&self) {
         self.staff.jobs().settle();
+        // Audit rows are written on the recorder's thread without waiting; a no-op
+        // job there returns after every one queued before it.
+        if let Some(recorder) = self.recorder() {
+            let _ = recorder.with_store(|_| async {});
+        }
     }
 
     /// The notice of refused DICOM files shown on the staff screens.

@@ -10,11 +10,7 @@ use rstest::rstest;
 use serde_json::Value;
 
 fn dir() -> PathBuf {
-    // `file!()` is this file's path as cargo passed it; cargo runs tests from the package root.
-    Path::new(file!())
-        .parent()
-        .expect("tests dir")
-        .join("scenarios")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/scenarios")
 }
 
 fn expected(name: &str) -> Vec<Value> {

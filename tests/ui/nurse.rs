@@ -129,6 +129,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
         .window()
         .set_size(slint::PhysicalSize::new(1280, 800));
     shell.start_recorder().unwrap();
+    shell.settle(); // the record is open (and migrated) before a second connection
     shell.start_console();
 
     // Staff accounts (an administrator adds them; here straight into the store).
@@ -220,6 +221,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     assert!(signin().get_open(), "locked after 120 s idle");
     assert_eq!(signin().get_title(), en("lock-title"));
     assert!(!shell.app().global::<KeyboardAdapter>().get_open());
+    shell.settle();
     assert_eq!(audit_count(&url, "auto_lock"), 1);
     press(&shell, "Nurse Zhang");
     keys(&shell, "2468");
@@ -488,6 +490,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
         ExamEvent::PatientRegistered { patient } if patient.egfr == Some(25.0)
             && patient.egfr_date.as_deref() == Some("2026-11-20")
     )));
+    shell.settle();
     assert_eq!(audit_count(&url, "override"), 1);
     assert!(audit_count(&url, "login") >= 4);
 

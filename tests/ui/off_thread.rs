@@ -48,9 +48,8 @@ fn a_pin_check_and_the_account_list_run_off_the_ui_thread() {
     shell.app().set_screen(Screen::Nurse);
     shell.staff().guard(Screen::Nurse);
     assert!(signin().get_open());
-    assert_eq!(
-        jobs.pending(),
-        1,
+    assert!(
+        jobs.pending() >= 1,
         "the account list is read off the UI thread"
     );
     shell.settle();
