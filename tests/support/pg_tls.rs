@@ -244,6 +244,17 @@ impl TlsPostgres {
             assert!(Instant::now() < deadline, "PostgreSQL did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
+        // The port accepts before the server takes sessions ("starting up"): wait for
+        // pg_isready too, which a loaded machine (parallel tests) makes visible.
+        let port_arg = port.to_string();
+        while !Command::new(bin.join("pg_isready"))
+            .args(["-q", "-h", "127.0.0.1", "-p", &port_arg])
+            .status()
+            .is_ok_and(|s| s.success())
+        {
+            assert!(Instant::now() < deadline, "PostgreSQL did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
         Some(server)
     }
 
