@@ -15,6 +15,9 @@ use crate::store::accounts::{
     LoginError, NewStaff, Permission, PinGuard, Role, StaffAccount,
 };
 
+/// Every account (enabled or not) and whether an administrator exists.
+pub type AccountsRead = (Vec<StaffAccount>, bool);
+
 /// Why a desk operation failed, worded for staff.
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
@@ -203,13 +206,11 @@ impl StaffDesk {
         })
     }
 
-    /// Every account (enabled or not) as work to run off the UI thread.
+    /// Every account (enabled or not) as work to run off the UI thread, with whether an
+    /// administrator exists.
     pub fn accounts_job(
         &self,
-    ) -> Result<
-        impl FnOnce() -> Result<(Vec<StaffAccount>, bool), DeskError> + Send + 'static,
-        DeskError,
-    > {
+    ) -> Result<impl FnOnce() -> Result<AccountsRead, DeskError> + Send + 'static, DeskError> {
         let recorder = self.recorder()?.clone();
         Ok(move || {
             recorder

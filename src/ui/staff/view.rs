@@ -26,7 +26,7 @@ use crate::ui::components::{
 use crate::ui::input::model::{NumberEntry, NumberSpec};
 use crate::ui::input::view::InputPanels;
 use crate::ui::jobs::UiJobs;
-use crate::ui::staff::model::{DeskError, StaffDesk};
+use crate::ui::staff::model::{AccountsRead, DeskError, StaffDesk};
 
 /// Shows a theme at once (the shell's setter).
 pub type ThemeSetter = Rc<dyn Fn(ThemeName)>;
@@ -111,7 +111,7 @@ pub(crate) struct Inner {
     accounts: RefCell<Vec<StaffAccount>>,
     /// Every account and whether an administrator exists, as last read off the UI
     /// thread (`None` before the first read comes back).
-    known: RefCell<Option<Result<(Vec<StaffAccount>, bool), String>>>,
+    known: RefCell<Option<Result<AccountsRead, String>>>,
     jobs: UiJobs,
     pub(crate) add: RefCell<Option<AddForm>>,
     pub(crate) locked_by_idle: std::cell::Cell<bool>,
