@@ -65,6 +65,7 @@ fn inject(purpose: Purpose) -> ExamEvent {
         flush_ml: 25.0,
         purpose,
         method: InjectionMethod::PowerInjector,
+        authority: Default::default(),
     })
 }
 
@@ -75,6 +76,7 @@ fn one_decision() {
         ExamEvent::StressStarted {
             drug: StressDrug::Adenosine,
             dose: None,
+            authority: Default::default(),
         },
         Instant::from_secs(2),
     )
@@ -108,6 +110,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 step: ProtocolStep::Localiser,
                 params: None,
                 acquisition: None,
+                safety: None,
             },
         ),
         (
@@ -116,6 +119,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 step: ProtocolStep::CineSax,
                 params: None,
                 acquisition: None,
+                safety: None,
             },
         ),
         (
@@ -123,6 +127,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
             ExamEvent::StressStarted {
                 drug: StressDrug::Adenosine,
                 dose: None,
+                authority: Default::default(),
             },
         ),
         (1400, inject(Purpose::StressPerfusion)),
@@ -132,6 +137,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 step: ProtocolStep::StressPerfusion,
                 params: None,
                 acquisition: None,
+                safety: None,
             },
         ),
         (1435, ExamEvent::StressStopped),
@@ -142,6 +148,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 step: ProtocolStep::RestPerfusion,
                 params: None,
                 acquisition: None,
+                safety: None,
             },
         ),
         (
@@ -150,6 +157,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 step: ProtocolStep::Lge,
                 params: None,
                 acquisition: None,
+                safety: None,
             },
         ),
         (3000, inject(Purpose::TopUp)),
@@ -159,6 +167,7 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 step: ProtocolStep::Lge,
                 params: None,
                 acquisition: None,
+                safety: None,
             },
         ),
     ];

@@ -223,3 +223,7 @@ admin-agent = { $name } ({ $brands }), { $conc } mmol/mL
 admin-agent-not-cmr = { $name } ({ $brands }), { $conc } mmol/mL: not for cardiac MR
 admin-agents-note = The catalogue ships with the kiosk and changes only with a reviewed release.
 lock-stop-infusion = Stop infusion now (no PIN needed)
+reason-pregnancy_contrast = First-trimester pregnancy: gadolinium needs its own override
+reason-pregnancy_stress = First-trimester pregnancy: the stress drug needs its own override
+reason-conditional_implant_without_conditions = MR-conditional implant with no conditions recorded (at least the field strength)
+reason-implant_field_strength = This scanner's field strength is not among the implant's

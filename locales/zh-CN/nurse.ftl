@@ -223,3 +223,7 @@ admin-agent = { $name }（{ $brands }），{ $conc } mmol/mL
 admin-agent-not-cmr = { $name }（{ $brands }），{ $conc } mmol/mL：不用于心脏磁共振
 admin-agents-note = 目录随本机发布，仅经审核的版本才会更改。
 lock-stop-infusion = 立即停止输注（无需 PIN）
+reason-pregnancy_contrast = 妊娠早期：钆对比剂需单独豁免
+reason-pregnancy_stress = 妊娠早期：负荷药物需单独豁免
+reason-conditional_implant_without_conditions = 条件安全植入物未记录磁共振条件（至少场强）
+reason-implant_field_strength = 本机场强不在植入物允许范围内

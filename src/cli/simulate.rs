@@ -16,14 +16,18 @@ use thiserror::Error;
 use crate::domain::contrast::{
     AgentId, Amount, ContrastError, InjectionMethod, InjectionRequest, Purpose,
 };
-use crate::domain::exam::{Exam, ExamError, ExamEvent, Outcome, ProtocolSettings};
+use crate::domain::date::CivilDate;
+use crate::domain::exam::{Exam, ExamError, ExamEvent, Outcome};
+use crate::domain::guard::StepAuthority;
 use crate::domain::output::{Decision, Output};
-use crate::domain::protocol::ProtocolStep;
+use crate::domain::protocol::{ExamEvidence, ExamType, ProtocolStep, infer_exam_type};
 use crate::domain::screening::{
     Claustrophobia, Implant, ImplantConditions, ImplantKind, MrStatus, Patient, ReasonCode,
-    ScreeningAnswers, Sex,
+    ScreeningAnswers, SeriesSafety, Sex,
 };
+use crate::domain::settings::ClinicalSettings;
 use crate::domain::stress::{StopCriterion, StressDose, StressDrug, Vitals};
+use crate::domain::technique::Scanner;
 use crate::domain::technique::round_to;
 use crate::domain::time::Instant;
 
@@ -198,6 +202,7 @@ fn parse_patient(v: &Value) -> Result<Patient, ScenarioError> {
             crate::domain::screening::PatientError::Height(_) => "height_cm",
             crate::domain::screening::PatientError::Egfr(_) => "egfr",
             crate::domain::screening::PatientError::Age(_) => "age",
+            crate::domain::screening::PatientError::EgfrDate(_) => "egfr_date",
         };
         o.err(field, e.to_string())
     })?;
@@ -219,6 +224,8 @@ fn parse_screening(v: Option<&Value>) -> Result<ScreeningAnswers, ScenarioError>
         "av_block",
         "caffeine_hours_ago",
         "dipyridamole_hours_ago",
+        "dialysis",
+        "acute_kidney_injury",
     ])?;
     let mut implants = Vec::new();
     if let Some(list) = o.get("implants") {
@@ -232,11 +239,44 @@ fn parse_screening(v: Option<&Value>) -> Result<ScreeningAnswers, ScenarioError>
                 None => None,
                 Some(c) => {
                     let co = Obj::new(c, &format!("screening.implants[{i}].conditions."), None)?;
-                    co.only(&["device", "label", "checked_by"])?;
+                    co.only(&[
+                        "device",
+                        "label",
+                        "checked_by",
+                        "field_strength_t",
+                        "max_wb_sar_w_kg",
+                        "max_b1rms_ut",
+                        "max_dbdt_t_s",
+                        "max_spatial_gradient_t_m",
+                    ])?;
+                    let field_strength_t = match co.get("field_strength_t") {
+                        None => Vec::new(),
+                        Some(Value::Array(list)) => list
+                            .iter()
+                            .map(|t| t.as_f64().filter(|t| t.is_finite() && *t > 0.0 && *t <= 12.0))
+                            .collect::<Option<Vec<f64>>>()
+                            .ok_or_else(|| {
+                                co.err("field_strength_t", "expected a list of field strengths in tesla (above 0, at most 12)")
+                            })?,
+                        Some(_) => return Err(co.err("field_strength_t", "expected a list")),
+                    };
+                    let limit = |key: &str| -> Result<Option<f64>, ScenarioError> {
+                        match co.num_opt(key)? {
+                            Some(x) if x <= 0.0 => {
+                                Err(co.err(key, format!("must be above 0, got {x}")))
+                            }
+                            x => Ok(x),
+                        }
+                    };
                     Some(ImplantConditions {
-                        device: co.str("device")?.to_string(),
-                        label: co.str("label")?.to_string(),
-                        checked_by: co.str("checked_by")?.to_string(),
+                        device: co.str_opt("device")?.unwrap_or_default().to_string(),
+                        label: co.str_opt("label")?.unwrap_or_default().to_string(),
+                        checked_by: co.str_opt("checked_by")?.unwrap_or_default().to_string(),
+                        field_strength_t,
+                        max_wb_sar_w_kg: limit("max_wb_sar_w_kg")?,
+                        max_b1rms_ut: limit("max_b1rms_ut")?,
+                        max_dbdt_t_s: limit("max_dbdt_t_s")?,
+                        max_spatial_gradient_t_m: limit("max_spatial_gradient_t_m")?,
                     })
                 }
             };
@@ -265,6 +305,8 @@ fn parse_screening(v: Option<&Value>) -> Result<ScreeningAnswers, ScenarioError>
         av_block: o.bool_opt("av_block")?,
         caffeine_hours_ago: hours("caffeine_hours_ago")?,
         dipyridamole_hours_ago: hours("dipyridamole_hours_ago")?,
+        dialysis: o.bool_opt("dialysis")?,
+        acute_kidney_injury: o.bool_opt("acute_kidney_injury")?,
     })
 }
 
@@ -316,11 +358,43 @@ fn parse_vitals(v: &Value, step: usize) -> Result<Vitals, ScenarioError> {
     })
 }
 
+/// What lifts a guarded step's limits: `override` (a physician's countersign) and
+/// `confirmed` (every soft check, for this step only).
+fn parse_authority(o: &Obj<'_>) -> Result<StepAuthority, ScenarioError> {
+    let mut authority = StepAuthority::default();
+    if let Some(v) = o.get("override") {
+        let step = o.step;
+        let io = Obj::new(v, "override.", step)?;
+        io.only(&["by", "reason"])?;
+        let by = io.str("by")?;
+        let reason = io.str("reason")?;
+        if by.trim().is_empty() {
+            return Err(io.err("by", "the physician's name is empty"));
+        }
+        if reason.trim().is_empty() {
+            return Err(io.err("reason", "the reason is empty"));
+        }
+        authority = StepAuthority::countersigned(by, reason);
+    }
+    if o.bool_opt("confirmed")? {
+        authority = authority.confirm_all();
+    }
+    Ok(authority)
+}
+
 fn parse_action(o: &Obj<'_>) -> Result<ExamEvent, ScenarioError> {
     let action = o.str("action")?;
     let ev = match action {
         "start_stress" => {
-            o.only(&["at", "action", "drug", "dose_ug_kg_min", "dose_mg"])?;
+            o.only(&[
+                "at",
+                "action",
+                "drug",
+                "dose_ug_kg_min",
+                "dose_mg",
+                "override",
+                "confirmed",
+            ])?;
             let drug: StressDrug = o.enum_req("drug", "adenosine or regadenoson")?;
             let dose = match drug {
                 StressDrug::Adenosine => {
@@ -346,17 +420,24 @@ fn parse_action(o: &Obj<'_>) -> Result<ExamEvent, ScenarioError> {
                 };
                 return Err(o.err(key, format!("must be above 0, got {d}")));
             }
-            ExamEvent::StressStarted { drug, dose }
+            ExamEvent::StressStarted {
+                drug,
+                dose,
+                authority: parse_authority(o)?,
+            }
         }
         "escalate" => {
-            o.only(&["at", "action", "dose_ug_kg_min"])?;
+            o.only(&["at", "action", "dose_ug_kg_min", "override", "confirmed"])?;
             let d = o.num_opt("dose_ug_kg_min")?;
             if let Some(d) = d
                 && d <= 0.0
             {
                 return Err(o.err("dose_ug_kg_min", format!("must be above 0, got {d}")));
             }
-            ExamEvent::StressEscalated { dose_ug_kg_min: d }
+            ExamEvent::StressEscalated {
+                dose_ug_kg_min: d,
+                authority: parse_authority(o)?,
+            }
         }
         "stop_stress" => {
             o.only(&["at", "action"])?;
@@ -372,6 +453,8 @@ fn parse_action(o: &Obj<'_>) -> Result<ExamEvent, ScenarioError> {
                 "flush_ml",
                 "purpose",
                 "method",
+                "override",
+                "confirmed",
             ])?;
             let amount = match (o.num_opt("dose_mmol_kg")?, o.num_opt("volume_ml")?) {
                 (Some(d), None) => Amount::DoseMmolKg(d),
@@ -394,10 +477,31 @@ fn parse_action(o: &Obj<'_>) -> Result<ExamEvent, ScenarioError> {
                 method: o
                     .enum_opt::<InjectionMethod>("method", "power_injector or hand")?
                     .unwrap_or_default(),
+                authority: parse_authority(o)?,
             })
         }
         "acquired" => {
-            o.only(&["at", "action", "series"])?;
+            o.only(&[
+                "at",
+                "action",
+                "series",
+                "field_strength_t",
+                "sar_w_kg",
+                "b1rms_ut",
+                "dbdt_t_s",
+            ])?;
+            let fact = |key: &str| -> Result<Option<f64>, ScenarioError> {
+                match o.num_opt(key)? {
+                    Some(x) if x < 0.0 => Err(o.err(key, format!("cannot be negative, got {x}"))),
+                    x => Ok(x),
+                }
+            };
+            let safety = SeriesSafety {
+                field_strength_t: fact("field_strength_t")?,
+                sar_w_kg: fact("sar_w_kg")?,
+                b1rms_ut: fact("b1rms_ut")?,
+                dbdt_t_s: fact("dbdt_t_s")?,
+            };
             ExamEvent::SeriesAcquired {
                 step: o.enum_req::<ProtocolStep>(
                     "series",
@@ -405,6 +509,7 @@ fn parse_action(o: &Obj<'_>) -> Result<ExamEvent, ScenarioError> {
                 )?,
                 params: None,
                 acquisition: None,
+                safety: (safety != SeriesSafety::default()).then_some(safety),
             }
         }
         "monitor_lost" => {
@@ -513,7 +618,7 @@ fn line(out: &Output, step: Option<usize>) -> Option<Value> {
     let v = match &out.decision {
         Decision::Clearance(c) => json!({
             "at": at, "kind": "clearance", "status": c.status, "contrast": c.contrast,
-            "reasons": c.codes(),
+            "stress": c.stress_drug, "reasons": c.codes(),
         }),
         Decision::StressImagingDue { reason } => {
             json!({"at": at, "kind": "stress_imaging_due", "reason": reason})
@@ -523,9 +628,10 @@ fn line(out: &Output, step: Option<usize>) -> Option<Value> {
         Decision::LgeWindow {
             opens_at,
             closes_at,
+            provisional,
             ..
         } => {
-            json!({"at": at, "kind": "lge_window", "opens_at": secs(*opens_at), "closes_at": secs(*closes_at)})
+            json!({"at": at, "kind": "lge_window", "opens_at": secs(*opens_at), "closes_at": secs(*closes_at), "provisional": provisional})
         }
         Decision::LgeWindowOpen => json!({"at": at, "kind": "lge_window_open"}),
         Decision::LgeWindowClosed => json!({"at": at, "kind": "lge_window_closed"}),
@@ -544,9 +650,9 @@ fn line(out: &Output, step: Option<usize>) -> Option<Value> {
         Decision::Alarm { code, priority } => {
             json!({"at": at, "kind": "alarm", "code": code, "priority": priority})
         }
+        Decision::Reminder { code } => json!({"at": at, "kind": "reminder", "code": code}),
         Decision::Infusion { .. }
         | Decision::EscalationDue { .. }
-        | Decision::Reminder { .. }
         | Decision::SeriesFindings { .. } => return None,
     };
     Some(v)
@@ -576,15 +682,107 @@ fn exam_error(step: usize, event: &ExamEvent, e: ExamError) -> ScenarioError {
     err(Some(step), field, e.to_string())
 }
 
+/// The exam type the steps imply: the first stress drug started, else contrast when
+/// anything is injected, else routine (the same inference as the console's).
+fn infer_from_steps(steps: &[Step]) -> ExamType {
+    let stress_drug = steps.iter().find_map(|s| match &s.event {
+        ExamEvent::StressStarted { drug, .. } => Some(*drug),
+        _ => None,
+    });
+    let contrast = steps
+        .iter()
+        .any(|s| matches!(s.event, ExamEvent::Injected(_)));
+    infer_exam_type(ExamEvidence {
+        stress_drug,
+        contrast,
+        ..Default::default()
+    })
+}
+
+/// The scenario's `settings`: any key of the kiosk's `[clinical]` section.
+fn parse_settings(v: Option<&Value>) -> Result<ClinicalSettings, ScenarioError> {
+    let Some(v) = v else {
+        return Ok(ClinicalSettings::default());
+    };
+    let o = Obj::new(v, "settings.", None)?;
+    let known = serde_json::to_value(ClinicalSettings::default()).expect("settings serialize");
+    let keys: Vec<&str> = known
+        .as_object()
+        .map(|m| m.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    o.only(&keys)?;
+    let settings: ClinicalSettings =
+        serde_json::from_value(v.clone()).map_err(|e| err(None, "settings", e.to_string()))?;
+    settings
+        .validate()
+        .map_err(|e| err(None, format!("settings.{}", e.key), e.message))?;
+    Ok(settings)
+}
+
+/// The scenario's `scanner`: its field strength (and, optionally, vendor and model).
+fn parse_scanner(v: Option<&Value>) -> Result<Option<Scanner>, ScenarioError> {
+    let Some(v) = v else {
+        return Ok(None);
+    };
+    let o = Obj::new(v, "scanner.", None)?;
+    o.only(&["field_strength_t", "vendor", "model"])?;
+    let t = o.num("field_strength_t")?;
+    if !(t > 0.0 && t <= 12.0) {
+        return Err(o.err(
+            "field_strength_t",
+            format!("expected tesla above 0 and at most 12, got {t}"),
+        ));
+    }
+    Ok(Some(Scanner {
+        vendor: o.str_opt("vendor")?.unwrap_or_default().to_string(),
+        model: o.str_opt("model")?.unwrap_or_default().to_string(),
+        field_strength_t: t,
+    }))
+}
+
 /// Run a scenario; returns the output lines (first `clearance`, last `summary`).
 pub fn run_scenario(json: &str) -> Result<Vec<Value>, ScenarioError> {
     let root: Value = serde_json::from_str(json).map_err(|e| ScenarioError::Json(e.to_string()))?;
     let top = Obj::new(&root, "", None)?;
-    top.only(&["patient", "screening", "agent", "overrides", "steps"])?;
+    top.only(&[
+        "patient",
+        "screening",
+        "agent",
+        "overrides",
+        "steps",
+        "exam_date",
+        "exam_type",
+        "scanner",
+        "settings",
+        "comment",
+    ])?;
+    top.str_opt("comment")?;
+    let settings = parse_settings(top.get("settings"))?;
     let patient = parse_patient(
         top.get("patient")
             .ok_or_else(|| err(None, "patient", "required object is missing"))?,
     )?;
+    let exam_date = match top.str_opt("exam_date")? {
+        None => None,
+        Some(d) => Some(CivilDate::parse(d).ok_or_else(|| {
+            top.err(
+                "exam_date",
+                format!("expected a date YYYY-MM-DD, got {d:?}"),
+            )
+        })?),
+    };
+    if patient.egfr_date.is_some() && exam_date.is_none() {
+        return Err(err(
+            None,
+            "exam_date",
+            "required when patient.egfr_date is given (the eGFR's age is counted from it)",
+        ));
+    }
+    let exam_type: Option<ExamType> = top.enum_opt(
+        "exam_type",
+        "routine, contrast, adenosine_stress or regadenoson_stress",
+    )?;
+    let scanner = parse_scanner(top.get("scanner"))?;
     let answers = parse_screening(top.get("screening"))?;
     let agent: Option<AgentId> = top.enum_opt("agent", AGENTS)?;
     if agent == Some(AgentId::Gadoxetate) {
@@ -597,13 +795,20 @@ pub fn run_scenario(json: &str) -> Result<Vec<Value>, ScenarioError> {
     let overrides = parse_overrides(top.get("overrides"))?;
     let steps = parse_steps(top.get("steps"))?;
 
-    let mut exam = Exam::new(ProtocolSettings::default());
+    let exam_type = exam_type.unwrap_or_else(|| infer_from_steps(&steps));
+    let mut exam = Exam::new(settings.to_protocol());
     let t0 = Instant::ZERO;
-    let mut setup = vec![
-        ExamEvent::PatientRegistered { patient },
-        ExamEvent::ScreeningAnswered { answers },
-    ];
+    let mut setup = Vec::new();
+    if let Some(date) = exam_date {
+        setup.push(ExamEvent::ExamDated { date });
+    }
+    if let Some(scanner) = scanner {
+        setup.push(ExamEvent::ScannerRecorded { scanner });
+    }
+    setup.push(ExamEvent::PatientRegistered { patient });
+    setup.push(ExamEvent::ScreeningAnswered { answers });
     setup.extend(overrides);
+    setup.push(ExamEvent::ExamTypeChosen { exam_type });
     if let Some(agent) = agent {
         setup.push(ExamEvent::AgentSelected { agent });
     }

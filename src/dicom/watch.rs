@@ -365,5 +365,6 @@ pub fn acquired_event(report: &SeriesReport) -> Option<ExamEvent> {
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
             end: s.end.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
         }),
+        safety: None,
     })
 }

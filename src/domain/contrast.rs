@@ -12,6 +12,7 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::guard::StepAuthority;
 use super::output::{RejectCode, WarningCode};
 use super::screening::MAX_WEIGHT_KG;
 use super::time::Instant;
@@ -20,7 +21,7 @@ use super::time::Instant;
 pub const DOSE_EPSILON: f64 = 1e-9;
 
 /// A gadolinium agent in the catalogue.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AgentId {
     /// Gadobutrol (Gadovist), 1.0 mmol/mL, ACR II.
@@ -174,7 +175,7 @@ pub enum InjectionMethod {
 }
 
 /// An injection as requested by the technologist.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InjectionRequest {
     /// Dose or volume.
     pub amount: Amount,
@@ -187,6 +188,9 @@ pub struct InjectionRequest {
     /// Method.
     #[serde(default)]
     pub method: InjectionMethod,
+    /// What lifts this injection's limits, for this injection only.
+    #[serde(default, skip_serializing_if = "StepAuthority::is_empty")]
+    pub authority: StepAuthority,
 }
 
 /// An accepted injection.
@@ -214,6 +218,7 @@ pub struct Injection {
 
 /// Limits from 3.1.3.2 and 3.1.4.1 (the standard's numbers; adjustable per site).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ContrastSettings {
     /// Lowest recommended injection rate (mL/s).
     pub rate_min_ml_s: f64,
@@ -227,6 +232,12 @@ pub struct ContrastSettings {
     pub cumulative_max_mmol_kg: f64,
     /// Largest top-up accepted (mmol/kg).
     pub top_up_max_mmol_kg: f64,
+    /// The cumulative maximum after an eGFR < 30 override, on dialysis or with acute
+    /// kidney injury (practice: a single standard dose, 0.1 mmol/kg).
+    pub reduced_max_mmol_kg: f64,
+    /// An injection below this is implausible: a dose typed into the mL field
+    /// (0.01 mmol/kg).
+    pub implausible_below_mmol_kg: f64,
 }
 
 impl Default for ContrastSettings {
@@ -238,6 +249,8 @@ impl Default for ContrastSettings {
             flush_max_ml: 30.0,
             cumulative_max_mmol_kg: 0.2,
             top_up_max_mmol_kg: 0.05,
+            reduced_max_mmol_kg: 0.1,
+            implausible_below_mmol_kg: 0.01,
         }
     }
 }
@@ -356,7 +369,89 @@ impl ContrastLedger {
         self.injections.iter().rev().find(|i| i.purpose == purpose)
     }
 
-    /// Check and, if allowed, record an injection of `agent` at `at`.
+    /// Whether the LGE dose is complete: after a single injection, after both
+    /// perfusion injections, or after any top-up (3.1.4.1). From then on anything
+    /// more is a top-up, whatever its label says.
+    pub fn lge_dose_complete(&self) -> bool {
+        let has = |p| self.injections.iter().any(|i| i.purpose == p);
+        has(Purpose::Single)
+            || has(Purpose::TopUp)
+            || (has(Purpose::StressPerfusion) && has(Purpose::RestPerfusion))
+    }
+
+    /// The injection `req` of `agent` at `at` would be, with its numbers checked;
+    /// nothing is recorded.
+    pub fn plan(
+        &self,
+        agent: &AgentInfo,
+        req: &InjectionRequest,
+        at: Instant,
+    ) -> Result<Injection, ContrastError> {
+        let c = agent.mmol_per_ml;
+        if !(c.is_finite() && c > 0.0) {
+            return Err(ContrastError::Concentration(c));
+        }
+        let (volume_ml, mmol_kg) = match req.amount {
+            Amount::DoseMmolKg(d) => {
+                if !(d.is_finite() && d > 0.0) {
+                    return Err(ContrastError::Dose(d));
+                }
+                (dose_to_volume_ml(d, self.weight_kg, c), d)
+            }
+            Amount::VolumeMl(v) => {
+                if !(v.is_finite() && v > 0.0) {
+                    return Err(ContrastError::Volume(v));
+                }
+                (v, volume_to_dose_mmol_kg(v, self.weight_kg, c))
+            }
+        };
+        if !(volume_ml.is_finite() && volume_ml > 0.0) {
+            return Err(ContrastError::Volume(volume_ml));
+        }
+        if !(req.rate_ml_s.is_finite() && req.rate_ml_s > 0.0) {
+            return Err(ContrastError::Rate(req.rate_ml_s));
+        }
+        if !(req.flush_ml.is_finite() && req.flush_ml >= 0.0) {
+            return Err(ContrastError::Flush(req.flush_ml));
+        }
+        Ok(Injection {
+            at,
+            agent: agent.id,
+            volume_ml,
+            mmol: mmol_kg * self.weight_kg,
+            mmol_kg,
+            rate_ml_s: req.rate_ml_s,
+            flush_ml: req.flush_ml,
+            purpose: req.purpose,
+            method: req.method,
+        })
+    }
+
+    /// Record a planned injection (its limits already checked) and return the
+    /// warnings it raises, in check order (rate, flush, cumulative).
+    pub fn record(&mut self, injection: Injection) -> Vec<WarningCode> {
+        let s = &self.settings;
+        let mut warnings = Vec::new();
+        if injection.rate_ml_s < s.rate_min_ml_s - DOSE_EPSILON
+            || injection.rate_ml_s > s.rate_max_ml_s + DOSE_EPSILON
+        {
+            warnings.push(WarningCode::RateOutOfRange);
+        }
+        if injection.flush_ml < s.flush_min_ml - DOSE_EPSILON
+            || injection.flush_ml > s.flush_max_ml + DOSE_EPSILON
+        {
+            warnings.push(WarningCode::FlushOutOfRange);
+        }
+        self.injections.push(injection);
+        if self.cumulative_mmol_kg() > self.settings.cumulative_max_mmol_kg + DOSE_EPSILON {
+            warnings.push(WarningCode::CumulativeAbove0_2);
+        }
+        warnings
+    }
+
+    /// Check and, if allowed, record an injection of `agent` at `at`: the ledger's
+    /// own rules only (a top-up above 0.05 mmol/kg is refused; the cumulative
+    /// maximum warns). The exam's guards ([`crate::domain::Exam`]) check more.
     ///
     /// Errors leave the ledger unchanged.
     pub fn inject(
@@ -365,64 +460,13 @@ impl ContrastLedger {
         req: &InjectionRequest,
         at: Instant,
     ) -> Result<Accepted, InjectError> {
-        let c = agent.mmol_per_ml;
-        if !(c.is_finite() && c > 0.0) {
-            return Err(ContrastError::Concentration(c).into());
-        }
-        let (volume_ml, mmol_kg) = match req.amount {
-            Amount::DoseMmolKg(d) => {
-                if !(d.is_finite() && d > 0.0) {
-                    return Err(ContrastError::Dose(d).into());
-                }
-                (dose_to_volume_ml(d, self.weight_kg, c), d)
-            }
-            Amount::VolumeMl(v) => {
-                if !(v.is_finite() && v > 0.0) {
-                    return Err(ContrastError::Volume(v).into());
-                }
-                (v, volume_to_dose_mmol_kg(v, self.weight_kg, c))
-            }
-        };
-        if !(volume_ml.is_finite() && volume_ml > 0.0) {
-            return Err(ContrastError::Volume(volume_ml).into());
-        }
-        if !(req.rate_ml_s.is_finite() && req.rate_ml_s > 0.0) {
-            return Err(ContrastError::Rate(req.rate_ml_s).into());
-        }
-        if !(req.flush_ml.is_finite() && req.flush_ml >= 0.0) {
-            return Err(ContrastError::Flush(req.flush_ml).into());
-        }
-        let s = &self.settings;
-        if req.purpose == Purpose::TopUp && mmol_kg > s.top_up_max_mmol_kg + DOSE_EPSILON {
+        let injection = self.plan(agent, req, at)?;
+        if req.purpose == Purpose::TopUp
+            && injection.mmol_kg > self.settings.top_up_max_mmol_kg + DOSE_EPSILON
+        {
             return Err(InjectError::Refused(RejectCode::TopUpAbove0_05));
         }
-        let mut warnings = Vec::new();
-        if req.rate_ml_s < s.rate_min_ml_s - DOSE_EPSILON
-            || req.rate_ml_s > s.rate_max_ml_s + DOSE_EPSILON
-        {
-            warnings.push(WarningCode::RateOutOfRange);
-        }
-        if req.flush_ml < s.flush_min_ml - DOSE_EPSILON
-            || req.flush_ml > s.flush_max_ml + DOSE_EPSILON
-        {
-            warnings.push(WarningCode::FlushOutOfRange);
-        }
-        let mmol = mmol_kg * self.weight_kg;
-        let injection = Injection {
-            at,
-            agent: agent.id,
-            volume_ml,
-            mmol,
-            mmol_kg,
-            rate_ml_s: req.rate_ml_s,
-            flush_ml: req.flush_ml,
-            purpose: req.purpose,
-            method: req.method,
-        };
-        self.injections.push(injection.clone());
-        if self.cumulative_mmol_kg() > s.cumulative_max_mmol_kg + DOSE_EPSILON {
-            warnings.push(WarningCode::CumulativeAbove0_2);
-        }
+        let warnings = self.record(injection.clone());
         Ok(Accepted {
             injection,
             warnings,

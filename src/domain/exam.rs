@@ -20,8 +20,10 @@ use thiserror::Error;
 use super::breathing::{BreathHoldPhase, BreathHoldPractice};
 use super::contrast::{
     AcrGroup, AgentCatalogue, AgentId, ContrastError, ContrastLedger, ContrastSettings,
-    InjectError, InjectionRequest, Purpose,
+    DOSE_EPSILON, InjectionRequest, Purpose,
 };
+use super::date::CivilDate;
+use super::guard::StepAuthority;
 use super::lge::{EarlyStart, LgeSettings, LgeWindow, WindowBasis};
 use super::output::{
     AlarmCode, AlarmPriority, Decision, DoseRecord, Output, RejectCode, WarningCode,
@@ -29,8 +31,8 @@ use super::output::{
 use super::preparation::{PrepItem, SelfReportItem};
 use super::protocol::{ExamType, ProtocolStep, SeriesParams, check_series};
 use super::screening::{
-    Clearance, ClearanceStatus, Override, OverrideError, Patient, PatientError, Permission,
-    ReasonCode, ScreeningAnswers, ScreeningSettings, assess,
+    Clearance, ClearanceStatus, ExamContext, Override, OverrideError, Patient, PatientError,
+    Permission, ReasonCode, ScreeningAnswers, ScreeningSettings, SeriesSafety, assess,
 };
 use super::stress::{
     StopCriterion, StressDose, StressDrug, StressProtocol, StressSettings, Vitals,
@@ -39,8 +41,9 @@ use super::technique::{ExamKind, InjectionFact, Scanner, StressFact, TechniqueFa
 use super::time::Instant;
 
 /// Every site setting of the clinical core, with defaults from the standard and
-/// clinical.md.
+/// clinical.md: the `[clinical]` section of `kiosk.toml`.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ProtocolSettings {
     /// Screening thresholds.
     pub screening: ScreeningSettings,
@@ -116,11 +119,17 @@ pub enum ExamEvent {
         drug: StressDrug,
         /// Dose; `None` = the site default.
         dose: Option<StressDose>,
+        /// What lifts this start's limits (dose range, baseline), for it only.
+        #[serde(default, skip_serializing_if = "StepAuthority::is_empty")]
+        authority: StepAuthority,
     },
     /// Adenosine dose escalated.
     StressEscalated {
         /// New dose (µg/kg/min); `None` = the site's escalation dose (210).
         dose_ug_kg_min: Option<f64>,
+        /// What lifts this escalation's dose range, for it only.
+        #[serde(default, skip_serializing_if = "StepAuthority::is_empty")]
+        authority: StepAuthority,
     },
     /// Infusion stopped (adenosine) / reversal given (regadenoson).
     StressStopped,
@@ -144,6 +153,16 @@ pub enum ExamEvent {
         /// stress timeline in the report).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         acquisition: Option<Acquisition>,
+        /// The series' safety facts (field strength, SAR, B1+rms, dB/dt), checked
+        /// against every recorded implant condition.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        safety: Option<SeriesSafety>,
+    },
+    /// The exam's date, from the kiosk's wall clock when the exam opened (a label:
+    /// it dates the eGFR, it times nothing).
+    ExamDated {
+        /// The date.
+        date: CivilDate,
     },
     /// Staff acknowledged an alarm.
     AlarmAcknowledged {
@@ -270,6 +289,7 @@ pub struct Exam {
     self_report: Vec<SelfReportItem>,
     prepared: Vec<PrepItem>,
     signed_off: Option<String>,
+    exam_date: Option<CivilDate>,
     now: Instant,
     pending: VecDeque<Output>,
     /// Every alarm raised (time, code, priority) and acknowledged (`None`), in the
@@ -282,7 +302,13 @@ impl Exam {
     /// A new exam with nothing recorded.
     pub fn new(settings: ProtocolSettings) -> Self {
         let answers = ScreeningAnswers::default();
-        let clearance = assess(None, &answers, &[], &settings.screening);
+        let clearance = assess(
+            None,
+            &answers,
+            &[],
+            &settings.screening,
+            &ExamContext::default(),
+        );
         Exam {
             stress: StressProtocol::new(settings.stress.clone(), 0.0),
             lge: LgeWindow::new(settings.lge.clone()),
@@ -301,6 +327,7 @@ impl Exam {
             self_report: Vec::new(),
             prepared: Vec::new(),
             signed_off: None,
+            exam_date: None,
             now: Instant::ZERO,
             pending: VecDeque::new(),
             alarm_facts: Vec::new(),
@@ -508,12 +535,21 @@ impl Exam {
         Outcome::Rejected(code)
     }
 
+    /// What the screening rules know about the exam itself.
+    pub fn context(&self) -> ExamContext {
+        ExamContext {
+            exam_date: self.exam_date,
+            scanner_field_t: self.scanner.as_ref().map(|s| s.field_strength_t),
+        }
+    }
+
     fn reassess(&mut self, now: Instant) {
         self.clearance = assess(
             self.patient.as_ref(),
             &self.answers,
             &self.overrides,
             &self.settings.screening,
+            &self.context(),
         );
         self.push(now, Decision::Clearance(self.clearance.clone()));
     }
@@ -559,7 +595,7 @@ impl Exam {
             } if !(best_hold_s.is_finite() && *best_hold_s >= 0.0 && *holds >= 1) => {
                 return Err(ExamError::BreathHold(*best_hold_s, *holds));
             }
-            ExamEvent::StressStarted { drug, dose } => match (drug, dose) {
+            ExamEvent::StressStarted { drug, dose, .. } => match (drug, dose) {
                 (_, None) => {}
                 (StressDrug::Adenosine, Some(StressDose::UgKgMin(d)))
                 | (StressDrug::Regadenoson, Some(StressDose::Mg(d))) => {
@@ -580,6 +616,7 @@ impl Exam {
             },
             ExamEvent::StressEscalated {
                 dose_ug_kg_min: Some(d),
+                ..
             } if !(d.is_finite() && *d > 0.0) => {
                 return Err(ExamError::StressDose(format!(
                     "dose must be a finite number above 0, got {d}"
@@ -588,13 +625,13 @@ impl Exam {
             ExamEvent::Injected(req) => {
                 // Dry run on a scratch ledger to surface impossible numbers as errors.
                 let weight = self.patient.as_ref().map_or(70.0, |p| p.weight_kg);
-                let mut scratch = ContrastLedger::new(weight, self.settings.contrast.clone())?;
+                let scratch = ContrastLedger::new(weight, self.settings.contrast.clone())?;
                 let agent = self
                     .agent
                     .and_then(|a| self.settings.agents.get(a))
                     .or_else(|| self.settings.agents.agents.first());
                 if let Some(agent) = agent
-                    && let Err(InjectError::Invalid(e)) = scratch.inject(agent, req, self.now)
+                    && let Err(e) = scratch.plan(agent, req, self.now)
                 {
                     return Err(e.into());
                 }
@@ -627,7 +664,14 @@ impl Exam {
                 self.overrides.push(Override { rule, by, reason });
                 self.reassess(now);
             }
-            ExamEvent::ScannerRecorded { scanner } => self.scanner = Some(scanner),
+            ExamEvent::ScannerRecorded { scanner } => {
+                self.scanner = Some(scanner);
+                self.reassess(now);
+            }
+            ExamEvent::ExamDated { date } => {
+                self.exam_date = Some(date);
+                self.reassess(now);
+            }
             ExamEvent::AgentSelected { agent } => match self.settings.agents.get(agent) {
                 Some(info) if info.for_cmr => self.agent = Some(agent),
                 _ => return self.reject(now, RejectCode::AgentNotForCmr),
@@ -635,9 +679,26 @@ impl Exam {
             ExamEvent::VitalsReading { vitals } => self.stress.vitals(&vitals, now),
             ExamEvent::MonitorDataLost => self.stress.monitor(true, now),
             ExamEvent::MonitorDataRestored => self.stress.monitor(false, now),
-            ExamEvent::StressStarted { drug, dose } => return self.start_stress(drug, dose, now),
-            ExamEvent::StressEscalated { dose_ug_kg_min } => {
-                if let Err(code) = self.stress.escalate(dose_ug_kg_min, now) {
+            ExamEvent::StressStarted {
+                drug,
+                dose,
+                authority,
+            } => return self.start_stress(drug, dose, &authority, now),
+            ExamEvent::StressEscalated {
+                dose_ug_kg_min,
+                authority,
+            } => {
+                let s = &self.settings.stress;
+                let dose = dose_ug_kg_min
+                    .or(s.escalation.as_ref().map(|e| e.dose_ug_kg_min))
+                    .unwrap_or(s.adenosine_max_ug_kg_min);
+                let in_range = s.dose_in_range(StressDrug::Adenosine, StressDose::UgKgMin(dose));
+                if self.stress.infusing()
+                    && let Err(code) = authority.check(!in_range, RejectCode::StressDoseOutOfRange)
+                {
+                    return self.reject(now, code);
+                }
+                if let Err(code) = self.stress.escalate(Some(dose), now) {
                     return self.reject(now, code);
                 }
             }
@@ -650,11 +711,29 @@ impl Exam {
                 self.stress.stop_criterion(criterion, now)
             }
             ExamEvent::Injected(req) => return self.inject(&req, now),
-            ExamEvent::SeriesAcquired { step, params, .. } => {
+            ExamEvent::SeriesAcquired {
+                step,
+                params,
+                safety,
+                ..
+            } => {
                 if self.clearance.status == ClearanceStatus::Blocked {
                     return self.reject(now, RejectCode::ExamBlocked);
                 }
+                let stress_perfusion_pending =
+                    step == ProtocolStep::Lge && self.stress_perfusion_pending();
                 self.acquired.push((now, step));
+                if let Some(safety) = safety
+                    && self.implant_conditions_exceeded(&safety)
+                {
+                    self.push(
+                        now,
+                        Decision::Alarm {
+                            code: AlarmCode::ImplantConditionExceeded,
+                            priority: AlarmPriority::High,
+                        },
+                    );
+                }
                 if let Some(p) = params {
                     let findings = check_series(step, &p);
                     if !findings.is_empty() {
@@ -669,7 +748,7 @@ impl Exam {
                 }
                 match step {
                     ProtocolStep::StressPerfusion => self.stress.stress_perfusion_acquired(now),
-                    ProtocolStep::Lge => self.lge.acquired(now),
+                    ProtocolStep::Lge => self.lge.acquired(now, stress_perfusion_pending),
                     _ => {}
                 }
             }
@@ -719,6 +798,7 @@ impl Exam {
         &mut self,
         drug: StressDrug,
         dose: Option<StressDose>,
+        authority: &StepAuthority,
         now: Instant,
     ) -> Outcome {
         if self.patient.is_none() {
@@ -732,6 +812,23 @@ impl Exam {
             StressDrug::Adenosine => StressDose::UgKgMin(s.adenosine_dose_ug_kg_min),
             StressDrug::Regadenoson => StressDose::Mg(s.regadenoson_dose_mg),
         });
+        let checks = [
+            (
+                !s.dose_in_range(drug, dose),
+                RejectCode::StressDoseOutOfRange,
+            ),
+            (
+                !self.stress.baseline_fresh(now),
+                RejectCode::NoBaselineVitals,
+            ),
+        ];
+        if !self.stress.drug_active(now) {
+            for (crossed, code) in checks {
+                if let Err(code) = authority.check(crossed, code) {
+                    return self.reject(now, code);
+                }
+            }
+        }
         if let Err(code) = self.stress.start(drug, dose, now) {
             return self.reject(now, code);
         }
@@ -755,39 +852,125 @@ impl Exam {
         Outcome::Accepted
     }
 
-    fn inject(&mut self, req: &InjectionRequest, now: Instant) -> Outcome {
-        if self.patient.is_none() || self.ledger.is_none() {
-            return self.reject(now, RejectCode::NoPatient);
+    /// The gadolinium maximum for this patient (3.1.3.2: 0.2 mmol/kg; the reduced
+    /// maximum with eGFR below the site's limit, on dialysis or with acute kidney
+    /// injury).
+    pub fn dose_max_mmol_kg(&self) -> f64 {
+        let c = &self.settings.contrast;
+        if self.kidney_risk() {
+            c.reduced_max_mmol_kg
+        } else {
+            c.cumulative_max_mmol_kg
         }
+    }
+
+    fn kidney_risk(&self) -> bool {
+        let low = self
+            .patient
+            .as_ref()
+            .and_then(|p| p.egfr)
+            .is_some_and(|e| e < self.settings.screening.egfr_contrast_min);
+        low || self.answers.kidney_risk()
+    }
+
+    /// Every limit the injection `req` at `now` would cross, in the order they are
+    /// checked (empty: it may be given). Pure: the console asks before it sends the
+    /// step, so one refusal can name every countersign or confirmation it needs.
+    /// The screening (contrast blocked), the patient and the agent are checked
+    /// first and alone.
+    pub fn injection_limits(
+        &self,
+        req: &InjectionRequest,
+        now: Instant,
+    ) -> Result<Vec<RejectCode>, RejectCode> {
+        let (Some(_), Some(ledger)) = (&self.patient, &self.ledger) else {
+            return Err(RejectCode::NoPatient);
+        };
         if self.clearance.contrast == Permission::Blocked {
-            return self.reject(now, RejectCode::ContrastBlocked);
+            return Err(RejectCode::ContrastBlocked);
         }
-        let Some(agent_id) = self.agent else {
+        let agent = self.agent.ok_or(RejectCode::NoAgentSelected)?;
+        let agent = self
+            .settings
+            .agents
+            .get(agent)
+            .filter(|a| a.for_cmr)
+            .ok_or(RejectCode::AgentNotForCmr)?;
+        let Ok(planned) = ledger.plan(agent, req, now) else {
+            return Ok(Vec::new());
+        };
+        let c = &self.settings.contrast;
+        let dose = planned.mmol_kg;
+        let top_up = req.purpose == Purpose::TopUp || ledger.lge_dose_complete();
+        let after = ledger.cumulative_mmol_kg() + dose;
+        let crossed = [
+            (
+                dose < c.implausible_below_mmol_kg - DOSE_EPSILON,
+                RejectCode::DoseImplausible,
+            ),
+            (
+                req.purpose == Purpose::StressPerfusion && !self.stress.drug_active(now),
+                RejectCode::StressPerfusionWithoutStress,
+            ),
+            (
+                req.purpose == Purpose::RestPerfusion && self.stress.recovery_pending(now),
+                RejectCode::RestBeforeRecovery,
+            ),
+            (
+                agent.acr_group == AcrGroup::I && self.kidney_risk(),
+                RejectCode::GroupIAgentLowEgfr,
+            ),
+            (
+                top_up && dose > c.top_up_max_mmol_kg + DOSE_EPSILON,
+                RejectCode::TopUpAbove0_05,
+            ),
+            (
+                after > self.dose_max_mmol_kg() + DOSE_EPSILON,
+                RejectCode::DoseAboveMax,
+            ),
+        ];
+        Ok(crossed
+            .into_iter()
+            .filter_map(|(crossed, code)| crossed.then_some(code))
+            .collect())
+    }
+
+    fn inject(&mut self, req: &InjectionRequest, now: Instant) -> Outcome {
+        let limits = match self.injection_limits(req, now) {
+            Ok(limits) => limits,
+            Err(code) => return self.reject(now, code),
+        };
+        if let Some(&code) = limits.iter().find(|c| !req.authority.lifts(**c)) {
+            return self.reject(now, code);
+        }
+        let Some(agent) = self
+            .agent
+            .and_then(|a| self.settings.agents.get(a))
+            .cloned()
+        else {
             return self.reject(now, RejectCode::NoAgentSelected);
         };
-        let Some(agent) = self.settings.agents.get(agent_id).cloned() else {
-            return self.reject(now, RejectCode::AgentNotForCmr);
+        let exam_type = self.exam_type;
+        let stress_started = !self.stress.runs().is_empty();
+        let ledger = self.ledger.as_mut().expect("checked by injection_limits");
+        let Ok(planned) = ledger.plan(&agent, req, now) else {
+            unreachable!("validated before apply")
         };
-        let ledger = self.ledger.as_mut().expect("checked above");
         let first = ledger.injections().is_empty();
         let had_stress = ledger.last_with(Purpose::StressPerfusion).is_some();
         let had_rest = ledger.last_with(Purpose::RestPerfusion).is_some();
-        let accepted = match ledger.inject(&agent, req, now) {
-            Ok(a) => a,
-            Err(InjectError::Refused(code)) => return self.reject(now, code),
-            Err(InjectError::Invalid(_)) => unreachable!("validated before apply"),
-        };
+        let warnings = ledger.record(planned.clone());
         let record = DoseRecord {
             purpose: req.purpose,
-            volume_ml: accepted.injection.volume_ml,
-            mmol: accepted.injection.mmol,
+            volume_ml: planned.volume_ml,
+            mmol: planned.mmol,
             cumulative_mmol: ledger.cumulative_mmol(),
             cumulative_mmol_kg: ledger.cumulative_mmol_kg(),
             cumulative_ml: ledger.cumulative_ml(),
         };
         let cumulative = record.cumulative_mmol_kg;
         self.push(now, Decision::Dose(record));
-        for code in accepted.warnings {
+        for code in warnings {
             self.push(now, Decision::Warning { code });
         }
         let egfr = self.patient.as_ref().and_then(|p| p.egfr);
@@ -799,10 +982,8 @@ impl Exam {
                 },
             );
         }
-        if first
-            && agent.acr_group == AcrGroup::I
-            && egfr.is_some_and(|e| e < self.settings.screening.egfr_contrast_min)
-        {
+        if agent.acr_group == AcrGroup::I && self.kidney_risk() {
+            // Given on a physician's countersign: it stays on the record.
             self.push(
                 now,
                 Decision::Warning {
@@ -810,19 +991,52 @@ impl Exam {
                 },
             );
         }
+        // A stress protocol: the exam type names a stress drug, or a run started.
+        let stress_protocol = stress_started || exam_type.and_then(ExamType::stress_drug).is_some();
         let basis = match req.purpose {
             Purpose::Single => Some(WindowBasis::SingleInjection),
             Purpose::TopUp => Some(WindowBasis::TopUp),
             Purpose::RestPerfusion if had_stress => Some(WindowBasis::SecondPerfusionInjection),
+            Purpose::RestPerfusion if stress_protocol => Some(WindowBasis::FirstPerfusionInjection),
             Purpose::RestPerfusion => Some(WindowBasis::SingleInjection),
             Purpose::StressPerfusion if had_rest => Some(WindowBasis::SecondPerfusionInjection),
-            // Adenosine order: the rest injection follows and sets the window.
-            Purpose::StressPerfusion => None,
+            // Stress first: a provisional window until the rest injection.
+            Purpose::StressPerfusion => Some(WindowBasis::FirstPerfusionInjection),
         };
         if let Some(basis) = basis {
             self.lge.set(basis, now, cumulative);
         }
         Outcome::Accepted
+    }
+
+    /// A stress protocol has started (a stress run, or a perfusion injection in an
+    /// exam typed as stress) and its stress perfusion is not done yet: LGE now is
+    /// before its time (3.1.4.1 after 3.2.3).
+    fn stress_perfusion_pending(&self) -> bool {
+        let injected = |p| {
+            self.ledger
+                .as_ref()
+                .is_some_and(|l| l.last_with(p).is_some())
+        };
+        let stress_exam = self.exam_type.and_then(ExamType::stress_drug).is_some();
+        let started = !self.stress.runs().is_empty()
+            || (stress_exam
+                && (injected(Purpose::RestPerfusion) || injected(Purpose::StressPerfusion)));
+        let done = injected(Purpose::StressPerfusion)
+            || self
+                .acquired
+                .iter()
+                .any(|(_, s)| *s == ProtocolStep::StressPerfusion);
+        started && !done
+    }
+
+    /// Whether a series' safety facts exceed any recorded implant condition.
+    fn implant_conditions_exceeded(&self, safety: &SeriesSafety) -> bool {
+        self.answers
+            .implants
+            .iter()
+            .filter_map(|i| i.conditions.as_ref())
+            .any(|c| !c.exceeded_by(safety).is_empty())
     }
 
     /// The report's technique facts (5.2.3) as of `now`.

@@ -25,6 +25,7 @@ use super::time::{Duration, Instant};
 
 /// LGE timing settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct LgeSettings {
     /// Opening after a single injection (3.1.4.1: 10 min).
     pub single_open: Duration,
@@ -69,6 +70,10 @@ impl Default for LgeSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WindowBasis {
+    /// The first perfusion injection of a stress protocol while the second is still
+    /// to come: a provisional window, as after a single injection (+600 s / +1800 s),
+    /// that the second perfusion injection replaces.
+    FirstPerfusionInjection,
     /// One injection (single, or a perfusion injection not yet paired).
     SingleInjection,
     /// The second of the stress/rest perfusion injections.
@@ -90,6 +95,9 @@ pub struct Window {
     pub closes_at: Instant,
     /// Dose-dependent guidance (≥ `opens_at`).
     pub best_from: Instant,
+    /// Set by the first perfusion injection; the second replaces it.
+    #[serde(default)]
+    pub provisional: bool,
 }
 
 /// A recorded low-dose early start (operator's call, 3.1.4.1).
@@ -162,7 +170,7 @@ impl LgeWindow {
     pub fn set(&mut self, basis: WindowBasis, at: Instant, cumulative_mmol_kg: f64) {
         let s = &self.settings;
         let (mut opens_at, best_from) = match basis {
-            WindowBasis::SingleInjection => {
+            WindowBasis::SingleInjection | WindowBasis::FirstPerfusionInjection => {
                 let open = at + s.single_open;
                 (open, (at + self.best_delay(cumulative_mmol_kg)).max(open))
             }
@@ -181,12 +189,14 @@ impl LgeWindow {
             opens_at = best_from;
         }
         let closes_at = (at + self.settings.close).max(opens_at);
+        let provisional = basis == WindowBasis::FirstPerfusionInjection;
         self.window = Some(Window {
             reference: at,
             basis,
             opens_at,
             closes_at,
             best_from,
+            provisional,
         });
         self.opened_emitted = false;
         self.closed_emitted = false;
@@ -196,6 +206,7 @@ impl LgeWindow {
                 opens_at,
                 closes_at,
                 best_from,
+                provisional,
             },
         });
     }
@@ -214,10 +225,13 @@ impl LgeWindow {
     }
 
     /// An LGE block was acquired at `now`: check it against the window and
-    /// remind to re-check TI for the next block.
-    pub fn acquired(&mut self, now: Instant) {
+    /// remind to re-check TI for the next block. `stress_perfusion_pending`: a stress
+    /// protocol has started and its stress perfusion is not done yet, so LGE now is
+    /// before its time whatever the window says (3.1.4.1, 3.2.3).
+    pub fn acquired(&mut self, now: Instant, stress_perfusion_pending: bool) {
         let early_ok = |w: &Window| self.early_starts.iter().any(|e| e.at >= w.reference);
         let warning = match &self.window {
+            _ if stress_perfusion_pending => Some(WarningCode::LgeBeforeWindow),
             None => Some(WarningCode::LgeBeforeWindow),
             Some(w) if now < w.opens_at && !early_ok(w) => Some(WarningCode::LgeBeforeWindow),
             Some(w) if now > w.closes_at => Some(WarningCode::LgeAfterWindow),

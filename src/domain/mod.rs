@@ -17,16 +17,23 @@
 //! * [`technique`]: the report's technique facts (5.2.3).
 //! * [`output`]: `Output` / `Decision` and the stable codes.
 //! * [`breathing`]: the breath-hold phase and the practice result (2.2.3).
-//! * [`exam`]: the `Exam` aggregate and its `ExamEvent` log payload.
+//! * [`exam`]: the `Exam` aggregate and its `ExamEvent` log payload; the guards
+//!   that refuse a harmful step before it is recorded.
+//! * [`guard`]: what lifts a limit for one step (countersign, named confirmation).
+//! * [`date`]: calendar dates, for how old a laboratory value is.
+//! * [`settings`]: the site's practice values (`[clinical]`), validated.
 
 pub mod breathing;
 pub mod contrast;
+pub mod date;
 pub mod exam;
+pub mod guard;
 pub mod lge;
 pub mod output;
 pub mod preparation;
 pub mod protocol;
 pub mod screening;
+pub mod settings;
 pub mod stress;
 pub mod technique;
 pub mod time;
@@ -34,7 +41,8 @@ pub mod time;
 pub use breathing::{BreathHoldPhase, BreathHoldPractice};
 pub use contrast::{AgentId, Amount, ContrastLedger, InjectionRequest, Purpose};
 pub use exam::{Acquisition, Exam, ExamError, ExamEvent, LoggedEvent, Outcome, ProtocolSettings};
-pub use output::{AlarmCode, AlarmPriority, Decision, Output, RejectCode, WarningCode};
+pub use guard::{Countersign, StepAuthority};
+pub use output::{AlarmCode, AlarmPriority, Decision, Lift, Output, RejectCode, WarningCode};
 pub use preparation::{PrepItem, SelfAnswer, SelfReportItem};
 pub use protocol::ExamType;
 pub use screening::{Clearance, Patient, ScreeningAnswers};

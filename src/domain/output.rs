@@ -67,6 +67,10 @@ pub enum Decision {
         closes_at: Instant,
         /// Dose-dependent guidance: best contrast from here (≥ `opens_at`).
         best_from: Instant,
+        /// Set by the first perfusion injection while the second is still to come:
+        /// the second replaces it with the final window (3.1.4.1).
+        #[serde(default)]
+        provisional: bool,
     },
     /// The LGE window is open.
     LgeWindowOpen,
@@ -195,7 +199,9 @@ pub enum RejectCode {
     NoAgentSelected,
     /// The agent is not for CMR (gadoxetate) or not in the catalogue.
     AgentNotForCmr,
-    /// Clearance blocks the stress drug (3.2.3).
+    /// Clearance blocks the stress drug (3.2.3). Logged before the second edition
+    /// of the contract as `stress_drug_blocked`.
+    #[serde(rename = "stress_blocked", alias = "stress_drug_blocked")]
     StressDrugBlocked,
     /// Baseline SBP < 90 mmHg: stress drug contraindicated (practice).
     #[serde(rename = "sbp_below_90")]
@@ -212,6 +218,91 @@ pub enum RejectCode {
     NoExamType,
     /// Sign-off with a preparation item (2.2.1, 2.2.2) not yet confirmed.
     PreparationIncomplete,
+    /// The injection would take the cumulative dose above the maximum (3.1.3.2:
+    /// 0.2 mmol/kg; 0.1 after an eGFR < 30 override, on dialysis or with acute
+    /// kidney injury). Hard: a physician's countersign for this step.
+    DoseAboveMax,
+    /// An injection below the plausible dose (0.01 mmol/kg): a dose typed into
+    /// the mL field. Soft: a confirmation naming the check.
+    DoseImplausible,
+    /// An ACR group I agent with eGFR < 30, dialysis or acute kidney injury
+    /// (practice, even after the eGFR override). Hard.
+    GroupIAgentLowEgfr,
+    /// A stress-drug dose outside the site's range (adenosine 140–210 µg/kg/min
+    /// at start or escalation; regadenoson 0.4 mg). Hard.
+    StressDoseOutOfRange,
+    /// A stress drug started with no HR and no SBP reading in the 300 s before
+    /// (3.2.3 needs a baseline). Soft.
+    NoBaselineVitals,
+    /// A rest perfusion injection while adenosine runs or before the recovery wait
+    /// is over (3.2.3 step 4). Soft.
+    RestBeforeRecovery,
+    /// A stress perfusion injection with no stress drug acting (3.2.3). Soft.
+    StressPerfusionWithoutStress,
+}
+
+/// Who may lift a refused step, for that step only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Lift {
+    /// A hard limit: a physician's countersign (PIN, reason, audited).
+    Countersign,
+    /// A soft check: a second touch on a confirmation that names the check.
+    Confirmation,
+    /// A screening rule: a physician's clearance override naming the rule.
+    ClearanceOverride,
+    /// Nothing lifts it: the input itself must change.
+    Nothing,
+}
+
+impl RejectCode {
+    /// Every code, for tests that every one has its words in every language.
+    pub const ALL: [RejectCode; 20] = [
+        RejectCode::ContrastBlocked,
+        RejectCode::TopUpAbove0_05,
+        RejectCode::NoPatient,
+        RejectCode::NoAgentSelected,
+        RejectCode::AgentNotForCmr,
+        RejectCode::StressDrugBlocked,
+        RejectCode::SbpBelow90,
+        RejectCode::StressAlreadyRunning,
+        RejectCode::NoStressRunning,
+        RejectCode::EscalationNotAllowed,
+        RejectCode::ExamBlocked,
+        RejectCode::NoExamType,
+        RejectCode::PreparationIncomplete,
+        RejectCode::DoseAboveMax,
+        RejectCode::DoseImplausible,
+        RejectCode::GroupIAgentLowEgfr,
+        RejectCode::StressDoseOutOfRange,
+        RejectCode::NoBaselineVitals,
+        RejectCode::RestBeforeRecovery,
+        RejectCode::StressPerfusionWithoutStress,
+    ];
+
+    /// What lifts the refusal (the "Guards" table of the simulator contract).
+    pub fn lifted_by(self) -> Lift {
+        use RejectCode::*;
+        match self {
+            DoseAboveMax | TopUpAbove0_05 | GroupIAgentLowEgfr | StressDoseOutOfRange => {
+                Lift::Countersign
+            }
+            DoseImplausible
+            | NoBaselineVitals
+            | RestBeforeRecovery
+            | StressPerfusionWithoutStress => Lift::Confirmation,
+            ContrastBlocked | StressDrugBlocked | ExamBlocked => Lift::ClearanceOverride,
+            NoPatient
+            | NoAgentSelected
+            | AgentNotForCmr
+            | SbpBelow90
+            | StressAlreadyRunning
+            | NoStressRunning
+            | EscalationNotAllowed
+            | NoExamType
+            | PreparationIncomplete => Lift::Nothing,
+        }
+    }
 }
 
 /// Alarm codes (stable).
@@ -234,6 +325,27 @@ pub enum AlarmCode {
     /// The stress infusion is still running past its longest time (medium priority,
     /// until it is stopped).
     InfusionOverdue,
+    /// Heart rate below 40 /min while a stress drug acts or during the observation
+    /// after it (practice: symptomatic bradycardia / AV block).
+    HrLow,
+    /// An acquired series exceeded a recorded condition of an MR-conditional implant
+    /// (field strength, whole-body SAR, B1+rms or dB/dt; 2.1.2).
+    ImplantConditionExceeded,
+}
+
+impl AlarmCode {
+    /// Every code, for tests that every one has its words in every language.
+    pub const ALL: [AlarmCode; 9] = [
+        AlarmCode::Asystole,
+        AlarmCode::SbpLow,
+        AlarmCode::SbpBelowStopLimit,
+        AlarmCode::Spo2Low,
+        AlarmCode::MonitorLost,
+        AlarmCode::AdverseReaction,
+        AlarmCode::InfusionOverdue,
+        AlarmCode::HrLow,
+        AlarmCode::ImplantConditionExceeded,
+    ];
 }
 
 /// Alarm priority (IEC 60601-1-8).
@@ -256,4 +368,16 @@ pub enum ReminderCode {
     TiRecheck,
     /// Watch the patient for adverse reactions after stopping the stress drug (3.2.3).
     ObservePatient,
+    /// Consider the reversal drug (aminophylline): a stop criterion or a high alarm
+    /// with regadenoson, or a high alarm still present 60 s after an adenosine stop.
+    ConsiderAminophylline,
+}
+
+impl ReminderCode {
+    /// Every code, for tests that every one has its words in every language.
+    pub const ALL: [ReminderCode; 3] = [
+        ReminderCode::TiRecheck,
+        ReminderCode::ObservePatient,
+        ReminderCode::ConsiderAminophylline,
+    ];
 }

@@ -10,6 +10,8 @@
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+use super::date::CivilDate;
+
 /// Heaviest patient the kiosk accepts (kg); anything above is a typing error.
 pub const MAX_WEIGHT_KG: f64 = 350.0;
 
@@ -57,6 +59,9 @@ pub enum PatientError {
     /// Age above 150 years.
     #[error("age must be at most 150 years, got {0}")]
     Age(u32),
+    /// The eGFR's date is not a calendar date `YYYY-MM-DD`.
+    #[error("egfr_date must be a date YYYY-MM-DD, got {0:?}")]
+    EgfrDate(String),
 }
 
 impl Patient {
@@ -79,7 +84,21 @@ impl Patient {
         if self.age_years > 150 {
             return Err(PatientError::Age(self.age_years));
         }
+        if let Some(d) = &self.egfr_date
+            && CivilDate::parse(d).is_none()
+        {
+            return Err(PatientError::EgfrDate(d.clone()));
+        }
         Ok(())
+    }
+
+    /// How many days before the exam the eGFR was measured, when both dates are
+    /// known (negative: dated after the exam).
+    pub fn egfr_age_days(context: &ExamContext) -> impl Fn(&Patient) -> Option<i64> + '_ {
+        move |p| {
+            let measured = CivilDate::parse(p.egfr_date.as_deref()?)?;
+            Some(context.exam_date?.days_after(measured))
+        }
     }
 }
 
@@ -119,19 +138,106 @@ pub enum MrStatus {
     Unknown,
 }
 
-/// The conditions an MR-conditional device was checked against (2.1.2).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Field strengths closer than this are the same (T): labels say 1.5 and 3.0,
+/// scanners write 1.494 or 2.89.
+pub const FIELD_STRENGTH_TOLERANCE_T: f64 = 0.15;
+
+/// The conditions an MR-conditional device was checked against (2.1.2): the label's
+/// numbers, so each acquired series can be checked against them.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ImplantConditions {
     /// Device make and model.
+    #[serde(default)]
     pub device: String,
-    /// The label's conditions (field strength, SAR, programming mode …).
+    /// The label's conditions in words (programming mode, position …).
+    #[serde(default)]
     pub label: String,
     /// Who checked them.
+    #[serde(default)]
     pub checked_by: String,
+    /// Static field strengths the label allows (T). Empty: not recorded, and the
+    /// implant blocks the exam until it is.
+    #[serde(default)]
+    pub field_strength_t: Vec<f64>,
+    /// Highest whole-body averaged SAR (W/kg).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wb_sar_w_kg: Option<f64>,
+    /// Highest B1+rms (µT).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_b1rms_ut: Option<f64>,
+    /// Highest gradient slew, dB/dt (T/s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_dbdt_t_s: Option<f64>,
+    /// Highest spatial field gradient (T/m), checked by the technologist at positioning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_spatial_gradient_t_m: Option<f64>,
+}
+
+/// The safety facts of one acquired series, from its DICOM header.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct SeriesSafety {
+    /// Magnetic Field Strength (0018,0087), T.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_strength_t: Option<f64>,
+    /// SAR (0018,1316), W/kg.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sar_w_kg: Option<f64>,
+    /// B1rms (0018,1320), µT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub b1rms_ut: Option<f64>,
+    /// dB/dt (0018,1318), T/s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dbdt_t_s: Option<f64>,
+}
+
+/// Which recorded condition a series exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConditionExceeded {
+    /// The series' field strength is not among the label's.
+    FieldStrength,
+    /// Whole-body SAR above the label's maximum.
+    Sar,
+    /// B1+rms above the label's maximum.
+    B1rms,
+    /// dB/dt above the label's maximum.
+    Dbdt,
+}
+
+impl ImplantConditions {
+    /// Whether the label allows a scanner of `tesla`.
+    pub fn allows_field(&self, tesla: f64) -> bool {
+        self.field_strength_t
+            .iter()
+            .any(|t| (t - tesla).abs() <= FIELD_STRENGTH_TOLERANCE_T)
+    }
+
+    /// Every recorded condition the series exceeded (empty: within them all). A
+    /// fact the header does not carry cannot be checked and is not reported.
+    pub fn exceeded_by(&self, s: &SeriesSafety) -> Vec<ConditionExceeded> {
+        let mut out = Vec::new();
+        if let Some(t) = s.field_strength_t
+            && !self.field_strength_t.is_empty()
+            && !self.allows_field(t)
+        {
+            out.push(ConditionExceeded::FieldStrength);
+        }
+        let above = |value: Option<f64>, max: Option<f64>| matches!((value, max), (Some(v), Some(m)) if v > m);
+        if above(s.sar_w_kg, self.max_wb_sar_w_kg) {
+            out.push(ConditionExceeded::Sar);
+        }
+        if above(s.b1rms_ut, self.max_b1rms_ut) {
+            out.push(ConditionExceeded::B1rms);
+        }
+        if above(s.dbdt_t_s, self.max_dbdt_t_s) {
+            out.push(ConditionExceeded::Dbdt);
+        }
+        out
+    }
 }
 
 /// One implanted device or foreign body.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Implant {
     /// What it is.
     pub kind: ImplantKind,
@@ -177,6 +283,19 @@ pub struct ScreeningAnswers {
     /// Hours since the last dipyridamole dose, if any was taken.
     #[serde(default)]
     pub dipyridamole_hours_ago: Option<f64>,
+    /// On dialysis: the reduced gadolinium maximum, no ACR group I agent.
+    #[serde(default)]
+    pub dialysis: bool,
+    /// Acute kidney injury: the reduced gadolinium maximum, no ACR group I agent.
+    #[serde(default)]
+    pub acute_kidney_injury: bool,
+}
+
+impl ScreeningAnswers {
+    /// Dialysis or acute kidney injury: kidneys that a normal eGFR does not describe.
+    pub fn kidney_risk(&self) -> bool {
+        self.dialysis || self.acute_kidney_injury
+    }
 }
 
 /// Stable machine-readable code of a screening rule.
@@ -189,8 +308,18 @@ pub enum ReasonCode {
     ImplantUnsafe,
     /// An MR-conditional implant (2.1.2): scan within its conditions.
     ImplantConditional,
-    /// Known first-trimester pregnancy (2.1.2, relative).
+    /// Known first-trimester pregnancy (2.1.2, relative): the exam itself. Its
+    /// override allows a non-contrast exam only.
     PregnancyFirstTrimester,
+    /// Known first-trimester pregnancy: gadolinium, lifted by its own override.
+    PregnancyContrast,
+    /// Known first-trimester pregnancy: the stress drug, lifted by its own override.
+    PregnancyStress,
+    /// An MR-conditional implant with no field strength condition recorded (2.1.2):
+    /// blocked until the conditions are recorded.
+    ConditionalImplantWithoutConditions,
+    /// The scanner's field strength is not among a conditional implant's (2.1.2).
+    ImplantFieldStrength,
     /// Severe claustrophobia (2.1.2).
     SevereClaustrophobia,
     /// Severe heart failure / haemodynamically unstable (2.1.2).
@@ -222,7 +351,11 @@ impl ReasonCode {
             ImplantUnknown
             | ImplantUnsafe
             | ImplantConditional
+            | ConditionalImplantWithoutConditions
+            | ImplantFieldStrength
             | PregnancyFirstTrimester
+            | PregnancyContrast
+            | PregnancyStress
             | SevereClaustrophobia
             | HaemodynamicallyUnstable => "2.1.2",
             ContrastAllergy | EgfrUnknown => "2.3.1",
@@ -235,8 +368,10 @@ impl ReasonCode {
     pub fn scope(self) -> Scope {
         use ReasonCode::*;
         match self {
-            ContrastAllergy | EgfrBelow30 | EgfrUnknown => Scope::Contrast,
-            Asthma | AvBlock | CaffeineWithin12h | DipyridamoleWithin24h => Scope::StressDrug,
+            ContrastAllergy | EgfrBelow30 | EgfrUnknown | PregnancyContrast => Scope::Contrast,
+            Asthma | AvBlock | CaffeineWithin12h | DipyridamoleWithin24h | PregnancyStress => {
+                Scope::StressDrug
+            }
             _ => Scope::Exam,
         }
     }
@@ -247,7 +382,6 @@ impl ReasonCode {
         match self {
             ImplantConditional => Severity::Conditional,
             PregnancyFirstTrimester => Severity::Relative,
-            EgfrUnknown => Severity::Caution,
             _ => Severity::Blocking,
         }
     }
@@ -257,7 +391,10 @@ impl ReasonCode {
         use ReasonCode::*;
         match self {
             ImplantUnknown | ImplantUnsafe | HaemodynamicallyUnstable | AvBlock => false,
-            ImplantConditional | EgfrUnknown => false,
+            ImplantConditional | ConditionalImplantWithoutConditions | ImplantFieldStrength => {
+                false
+            }
+            EgfrUnknown | PregnancyContrast | PregnancyStress => true,
             PregnancyFirstTrimester
             | SevereClaustrophobia
             | ContrastAllergy
@@ -268,6 +405,27 @@ impl ReasonCode {
         }
     }
 
+    /// Every code, for tests that every one has its words in every language.
+    pub const ALL: [ReasonCode; 17] = [
+        ReasonCode::ImplantUnknown,
+        ReasonCode::ImplantUnsafe,
+        ReasonCode::ImplantConditional,
+        ReasonCode::ConditionalImplantWithoutConditions,
+        ReasonCode::ImplantFieldStrength,
+        ReasonCode::PregnancyFirstTrimester,
+        ReasonCode::PregnancyContrast,
+        ReasonCode::PregnancyStress,
+        ReasonCode::SevereClaustrophobia,
+        ReasonCode::HaemodynamicallyUnstable,
+        ReasonCode::ContrastAllergy,
+        ReasonCode::EgfrBelow30,
+        ReasonCode::EgfrUnknown,
+        ReasonCode::Asthma,
+        ReasonCode::AvBlock,
+        ReasonCode::CaffeineWithin12h,
+        ReasonCode::DipyridamoleWithin24h,
+    ];
+
     /// The code as it appears in JSON.
     pub fn as_str(self) -> &'static str {
         use ReasonCode::*;
@@ -276,6 +434,10 @@ impl ReasonCode {
             ImplantUnsafe => "implant_unsafe",
             ImplantConditional => "implant_conditional",
             PregnancyFirstTrimester => "pregnancy_first_trimester",
+            PregnancyContrast => "pregnancy_contrast",
+            PregnancyStress => "pregnancy_stress",
+            ConditionalImplantWithoutConditions => "conditional_implant_without_conditions",
+            ImplantFieldStrength => "implant_field_strength",
             SevereClaustrophobia => "severe_claustrophobia",
             HaemodynamicallyUnstable => "haemodynamically_unstable",
             ContrastAllergy => "contrast_allergy",
@@ -438,6 +600,7 @@ impl Clearance {
 
 /// Site settings for screening (practice values, configurable).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct ScreeningSettings {
     /// eGFR below which contrast is blocked (3.1.3.2: 30).
     pub egfr_contrast_min: f64,
@@ -445,6 +608,18 @@ pub struct ScreeningSettings {
     pub caffeine_abstinence_h: f64,
     /// Hours without dipyridamole before a stress drug (practice: 24).
     pub dipyridamole_abstinence_h: f64,
+    /// An eGFR measured more than this many days before the exam is not current
+    /// (practice: 90; 2.3.1 asks for current renal function).
+    pub egfr_max_age_days: u32,
+}
+
+/// What the screening rules need to know about the exam itself.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ExamContext {
+    /// The exam's date (the kiosk's wall clock at opening: a label, not a duration).
+    pub exam_date: Option<CivilDate>,
+    /// The scanner's field strength (T), from the site's configuration.
+    pub scanner_field_t: Option<f64>,
 }
 
 impl Default for ScreeningSettings {
@@ -453,6 +628,7 @@ impl Default for ScreeningSettings {
             egfr_contrast_min: 30.0,
             caffeine_abstinence_h: 12.0,
             dipyridamole_abstinence_h: 24.0,
+            egfr_max_age_days: 90,
         }
     }
 }
@@ -466,6 +642,7 @@ pub fn assess(
     answers: &ScreeningAnswers,
     overrides: &[Override],
     settings: &ScreeningSettings,
+    context: &ExamContext,
 ) -> Clearance {
     use ReasonCode::*;
     let mut reasons = Vec::new();
@@ -484,11 +661,37 @@ pub fn assess(
                     None => format!("{name}: conditions to be recorded"),
                 };
                 reasons.push(Reason::new(ImplantConditional, Some(detail)));
+                match &implant.conditions {
+                    Some(c) if !c.field_strength_t.is_empty() => {
+                        if let Some(t) = context.scanner_field_t
+                            && !c.allows_field(t)
+                        {
+                            let allowed: Vec<String> = c
+                                .field_strength_t
+                                .iter()
+                                .map(|t| format!("{t} T"))
+                                .collect();
+                            reasons.push(Reason::new(
+                                ImplantFieldStrength,
+                                Some(format!(
+                                    "{name}: scanner {t} T, label {}",
+                                    allowed.join(", ")
+                                )),
+                            ));
+                        }
+                    }
+                    _ => reasons.push(Reason::new(
+                        ConditionalImplantWithoutConditions,
+                        Some(name.clone()),
+                    )),
+                }
             }
         }
     }
     if answers.pregnancy_first_trimester {
         reasons.push(Reason::new(PregnancyFirstTrimester, None));
+        reasons.push(Reason::new(PregnancyContrast, None));
+        reasons.push(Reason::new(PregnancyStress, None));
     }
     if answers.claustrophobia == Claustrophobia::Severe {
         reasons.push(Reason::new(SevereClaustrophobia, None));
@@ -499,12 +702,24 @@ pub fn assess(
     if answers.contrast_allergy {
         reasons.push(Reason::new(ContrastAllergy, None));
     }
-    match patient.and_then(|p| p.egfr) {
-        Some(e) if e < settings.egfr_contrast_min => {
-            reasons.push(Reason::new(EgfrBelow30, Some(format!("eGFR {e}"))))
+    let egfr = patient.and_then(|p| p.egfr);
+    if let Some(e) = egfr
+        && e < settings.egfr_contrast_min
+    {
+        reasons.push(Reason::new(EgfrBelow30, Some(format!("eGFR {e}"))));
+    }
+    match (egfr, patient.and_then(Patient::egfr_age_days(context))) {
+        (None, _) => reasons.push(Reason::new(EgfrUnknown, None)),
+        (Some(_), Some(days)) if days < 0 || days > i64::from(settings.egfr_max_age_days) => {
+            let date = patient
+                .and_then(|p| p.egfr_date.clone())
+                .unwrap_or_default();
+            reasons.push(Reason::new(
+                EgfrUnknown,
+                Some(format!("eGFR from {date}: {days} days before the exam")),
+            ));
         }
-        Some(_) => {}
-        None => reasons.push(Reason::new(EgfrUnknown, None)),
+        (Some(_), _) => {}
     }
     if answers.asthma {
         reasons.push(Reason::new(Asthma, None));

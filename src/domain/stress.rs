@@ -125,6 +125,7 @@ impl Default for Escalation {
 
 /// Stress settings (standard's numbers and practice defaults; all configurable).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct StressSettings {
     /// Adenosine concentration in the syringe (µg/mL; practice 3000).
     pub concentration_ug_ml: f64,
@@ -156,6 +157,26 @@ pub struct StressSettings {
     pub regadenoson_imaging_delay: Duration,
     /// Regadenoson: effect lasts at least this long (practice: ≥ 15 min).
     pub regadenoson_effect: Duration,
+    /// Lowest adenosine dose accepted without a countersign (µg/kg/min; 140).
+    pub adenosine_min_ug_kg_min: f64,
+    /// Highest adenosine dose accepted without a countersign (µg/kg/min; 210).
+    pub adenosine_max_ug_kg_min: f64,
+    /// A baseline HR or SBP must have been read this long before a stress drug (300 s).
+    pub baseline_max_age: Duration,
+    /// "Image now" on the HR or SBP criterion comes no earlier than this after the
+    /// start (practice: adenosine takes 1–2 min to reach steady hyperaemia; 120 s;
+    /// 0 gives the standard's literal "as soon as").
+    pub min_infusion: Duration,
+    /// After an escalation the longest-infusion deadline is at least this far away.
+    pub after_escalation: Duration,
+    /// Alarms keep watching this long after the adenosine stop or the regadenoson
+    /// bolus (3.2.3 step 3: observe the patient; 900 s).
+    pub observation: Duration,
+    /// HR below this while the drug acts or under observation raises `hr_low` (40).
+    pub hr_low: f64,
+    /// With adenosine, a high alarm still present this long after the stop brings
+    /// the aminophylline reminder (60 s).
+    pub aminophylline_after_stop: Duration,
 }
 
 impl Default for StressSettings {
@@ -176,6 +197,32 @@ impl Default for StressSettings {
             regadenoson_dose_mg: 0.4,
             regadenoson_imaging_delay: Duration::from_secs(60),
             regadenoson_effect: Duration::from_secs(900),
+            adenosine_min_ug_kg_min: 140.0,
+            adenosine_max_ug_kg_min: 210.0,
+            baseline_max_age: Duration::from_secs(300),
+            min_infusion: Duration::from_secs(120),
+            after_escalation: Duration::from_secs(120),
+            observation: Duration::from_secs(900),
+            hr_low: 40.0,
+            aminophylline_after_stop: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Regadenoson doses closer than this to the site's bolus are that bolus (mg).
+pub const REGADENOSON_DOSE_TOLERANCE_MG: f64 = 1e-6;
+
+impl StressSettings {
+    /// Whether `dose` of `drug` is inside the site's range (3.2.3 and practice).
+    pub fn dose_in_range(&self, drug: StressDrug, dose: StressDose) -> bool {
+        match (drug, dose) {
+            (StressDrug::Adenosine, StressDose::UgKgMin(d)) => {
+                d >= self.adenosine_min_ug_kg_min - 1e-9 && d <= self.adenosine_max_ug_kg_min + 1e-9
+            }
+            (StressDrug::Regadenoson, StressDose::Mg(mg)) => {
+                (mg - self.regadenoson_dose_mg).abs() <= REGADENOSON_DOSE_TOLERANCE_MG
+            }
+            _ => false,
         }
     }
 }
@@ -221,6 +268,10 @@ struct RunTimers {
     overdue_warned: bool,
     stop_due_emitted: bool,
     rest_ready_emitted: bool,
+    /// A criterion met before the minimum infusion time: due at that time.
+    early_criterion: Option<StressImagingReason>,
+    aminophylline_reminded: bool,
+    aminophylline_checked: bool,
 }
 
 /// The stress-protocol state machine.
@@ -229,6 +280,9 @@ pub struct StressProtocol {
     settings: StressSettings,
     weight_kg: f64,
     latest: Vitals,
+    /// When an HR and an SBP were last read (baseline check).
+    hr_at: Option<Instant>,
+    sbp_at: Option<Instant>,
     monitor_lost: bool,
     runs: Vec<StressRun>,
     timers: RunTimers,
@@ -243,6 +297,8 @@ enum Deadline {
     BolusDelay,
     Overdue,
     RestReady,
+    MinInfusion,
+    AminophyllineCheck,
 }
 
 impl StressProtocol {
@@ -252,6 +308,8 @@ impl StressProtocol {
             settings,
             weight_kg,
             latest: Vitals::default(),
+            hr_at: None,
+            sbp_at: None,
             monitor_lost: false,
             runs: Vec::new(),
             timers: RunTimers::default(),
@@ -307,6 +365,75 @@ impl StressProtocol {
         }
     }
 
+    /// Whether alarms watch the patient at `now`: from a stress drug's start until
+    /// the observation period after the adenosine stop or the regadenoson bolus has
+    /// passed (3.2.3 step 3).
+    pub fn watching(&self, now: Instant) -> bool {
+        let Some(r) = self.runs.last() else {
+            return false;
+        };
+        let observe = self.settings.observation;
+        match r.drug {
+            StressDrug::Adenosine => r.stopped_at.is_none_or(|s| now < s + observe),
+            StressDrug::Regadenoson => now < r.started_at + observe,
+        }
+    }
+
+    /// Whether rest perfusion must still wait: adenosine infusing, or stopped less
+    /// than the recovery time ago (3.2.3 step 4).
+    pub fn recovery_pending(&self, now: Instant) -> bool {
+        match self.runs.last() {
+            Some(r) if r.drug == StressDrug::Adenosine => r
+                .stopped_at
+                .is_none_or(|s| now < s + self.settings.recovery),
+            _ => false,
+        }
+    }
+
+    /// Whether an HR or an SBP was read within the baseline window before `now`.
+    pub fn baseline_fresh(&self, now: Instant) -> bool {
+        let window = self.settings.baseline_max_age;
+        [self.hr_at, self.sbp_at]
+            .iter()
+            .flatten()
+            .any(|at| *at <= now && now - *at <= window)
+    }
+
+    /// The alarm conditions latched now with high priority (what "a high alarm still
+    /// present" means for the reversal-drug reminder).
+    fn high_alarm_latched(&self) -> bool {
+        self.latched.iter().any(|c| {
+            matches!(
+                c,
+                AlarmCode::SbpLow
+                    | AlarmCode::SbpBelowStopLimit
+                    | AlarmCode::Spo2Low
+                    | AlarmCode::HrLow
+                    | AlarmCode::Asystole
+            )
+        })
+    }
+
+    fn remind_aminophylline(&mut self, at: Instant) {
+        if !self.timers.aminophylline_reminded {
+            self.timers.aminophylline_reminded = true;
+            self.push(
+                at,
+                Decision::Reminder {
+                    code: ReminderCode::ConsiderAminophylline,
+                },
+            );
+        }
+    }
+
+    fn regadenoson_watch(&self, now: Instant) -> bool {
+        self.watching(now)
+            && self
+                .runs
+                .last()
+                .is_some_and(|r| r.drug == StressDrug::Regadenoson)
+    }
+
     /// Pump rate for a dose at this patient's weight (mL/h).
     pub fn rate_ml_h(&self, dose_ug_kg_min: f64) -> f64 {
         infusion_rate_ml_h(
@@ -324,6 +451,12 @@ impl StressProtocol {
         if !self.latched.contains(&code) {
             self.latched.push(code);
             self.push(at, Decision::Alarm { code, priority });
+            if priority == AlarmPriority::High
+                && code != AlarmCode::MonitorLost
+                && self.regadenoson_watch(at)
+            {
+                self.remind_aminophylline(at);
+            }
         }
     }
 
@@ -460,7 +593,7 @@ impl StressProtocol {
 
     /// A stop criterion / adverse reaction was noted.
     pub fn stop_criterion(&mut self, criterion: StopCriterion, now: Instant) {
-        if !self.drug_active(now) {
+        if !self.watching(now) {
             return;
         }
         self.push(
@@ -470,6 +603,9 @@ impl StressProtocol {
                 priority: AlarmPriority::High,
             },
         );
+        if self.regadenoson_watch(now) {
+            self.remind_aminophylline(now);
+        }
         if self.infusing() {
             self.timers.stop_due_emitted = true;
             self.push(
@@ -502,9 +638,15 @@ impl StressProtocol {
             self.monitor(false, now);
         }
         self.latest = self.latest.merged(reading);
+        if reading.hr.is_some() {
+            self.hr_at = Some(now);
+        }
+        if reading.sbp.is_some() {
+            self.sbp_at = Some(now);
+        }
         let v = self.latest;
         let s = self.settings.clone();
-        let active = self.drug_active(now);
+        let active = self.watching(now);
         if let Some(hr) = v.hr {
             if hr < ASYSTOLE_BELOW_PER_MIN {
                 if !self.alarm_active(AlarmCode::Asystole) {
@@ -512,6 +654,11 @@ impl StressProtocol {
                 }
             } else {
                 self.clear(AlarmCode::Asystole);
+            }
+            if active && hr >= ASYSTOLE_BELOW_PER_MIN && hr < s.hr_low {
+                self.alarm(now, AlarmCode::HrLow, AlarmPriority::High);
+            } else if hr >= s.hr_low {
+                self.clear(AlarmCode::HrLow);
             }
         }
         if let Some(sbp) = v.sbp {
@@ -539,7 +686,7 @@ impl StressProtocol {
         }
         if let Some(spo2) = v.spo2 {
             if active && spo2 < s.spo2_floor {
-                self.alarm(now, AlarmCode::Spo2Low, AlarmPriority::Medium);
+                self.alarm(now, AlarmCode::Spo2Low, AlarmPriority::High);
             } else if spo2 >= s.spo2_floor {
                 self.clear(AlarmCode::Spo2Low);
             }
@@ -558,7 +705,12 @@ impl StressProtocol {
             _ => None,
         };
         if let Some(reason) = reason {
-            self.imaging_due(now, reason);
+            if now < run.started_at + s.min_infusion {
+                // Hyperaemia is not steady yet: due at the minimum infusion time.
+                self.timers.early_criterion.get_or_insert(reason);
+            } else {
+                self.imaging_due(now, reason);
+            }
         }
     }
 
@@ -577,7 +729,16 @@ impl StressProtocol {
         let open = run.imaging_due.is_none() && !run.imaged;
         match (run.drug, run.stopped_at) {
             (StressDrug::Adenosine, None) => {
+                // After an escalation the longest infusion is at least
+                // `after_escalation` away.
+                let moved = |at: Instant| match run.escalated_at {
+                    Some(e) => at.max(e + s.after_escalation),
+                    None => at,
+                };
                 if open {
+                    if t.early_criterion.is_some() {
+                        due.push((run.started_at + s.min_infusion, Deadline::MinInfusion));
+                    }
                     match &s.escalation {
                         Some(e) => {
                             if !t.escalation_offered && run.escalated_at.is_none() {
@@ -586,18 +747,35 @@ impl StressProtocol {
                                     Deadline::EscalationOffer,
                                 ));
                             }
-                            due.push((run.started_at + e.max_infusion, Deadline::ImagingMax));
+                            due.push((
+                                moved(run.started_at + e.max_infusion),
+                                Deadline::ImagingMax,
+                            ));
                         }
-                        None => {
-                            due.push((run.started_at + s.max_time_to_imaging, Deadline::ImagingMax))
-                        }
+                        None => due.push((
+                            moved(run.started_at + s.max_time_to_imaging),
+                            Deadline::ImagingMax,
+                        )),
                     }
                 }
                 if !t.overdue_warned {
-                    due.push((run.started_at + s.infusion_limit, Deadline::Overdue));
+                    let spare = s.infusion_limit.saturating_sub(s.max_time_to_imaging);
+                    let overdue = match run.escalated_at {
+                        Some(e) => {
+                            (run.started_at + s.infusion_limit).max(e + s.after_escalation + spare)
+                        }
+                        None => run.started_at + s.infusion_limit,
+                    };
+                    due.push((overdue, Deadline::Overdue));
                 }
             }
             (StressDrug::Adenosine, Some(stop)) => {
+                if !t.aminophylline_checked && !t.aminophylline_reminded {
+                    due.push((
+                        stop + s.aminophylline_after_stop,
+                        Deadline::AminophyllineCheck,
+                    ));
+                }
                 if !t.rest_ready_emitted {
                     due.push((stop + s.recovery, Deadline::RestReady));
                 }
@@ -661,6 +839,20 @@ impl StressProtocol {
                 Deadline::RestReady => {
                     self.timers.rest_ready_emitted = true;
                     self.push(at, Decision::RestPerfusionReady);
+                }
+                Deadline::MinInfusion => {
+                    let reason = self
+                        .timers
+                        .early_criterion
+                        .take()
+                        .unwrap_or(StressImagingReason::HrRise);
+                    self.imaging_due(at, reason);
+                }
+                Deadline::AminophyllineCheck => {
+                    self.timers.aminophylline_checked = true;
+                    if self.high_alarm_latched() {
+                        self.remind_aminophylline(at);
+                    }
                 }
             }
         }

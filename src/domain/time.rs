@@ -83,6 +83,11 @@ impl Duration {
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1000.0
     }
+
+    /// `self − other`, or zero when `other` is longer.
+    pub const fn saturating_sub(self, other: Duration) -> Duration {
+        Duration(self.0.saturating_sub(other.0))
+    }
 }
 
 impl Add<Duration> for Instant {

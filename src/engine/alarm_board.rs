@@ -65,6 +65,8 @@ pub enum Prompt {
     TiRecheck,
     /// Watch the patient for adverse reactions after stress.
     ObservePatient,
+    /// Consider the reversal drug, aminophylline (3.2.3, practice).
+    ConsiderAminophylline,
 }
 
 impl Prompt {
@@ -78,6 +80,7 @@ impl Prompt {
             Prompt::Escalate => "escalate",
             Prompt::TiRecheck => "ti_recheck",
             Prompt::ObservePatient => "observe_patient",
+            Prompt::ConsiderAminophylline => "consider_aminophylline",
         }
     }
 }
@@ -211,6 +214,7 @@ impl AlarmBoard {
             Decision::Reminder { code } => match code {
                 ReminderCode::TiRecheck => Prompt::TiRecheck,
                 ReminderCode::ObservePatient => Prompt::ObservePatient,
+                ReminderCode::ConsiderAminophylline => Prompt::ConsiderAminophylline,
             },
             _ => return false,
         };

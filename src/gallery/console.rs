@@ -82,6 +82,7 @@ fn preview_build(
             flush_ml: 25.0,
             purpose,
             method: InjectionMethod::PowerInjector,
+            authority: Default::default(),
         })
     };
     let series =
@@ -100,6 +101,7 @@ fn preview_build(
                 start: None,
                 end: None,
             }),
+            safety: None,
         };
     let patient = Patient {
         weight_kg: 70.0,
@@ -170,6 +172,7 @@ fn preview_build(
             ExamEvent::StressStarted {
                 drug: StressDrug::Regadenoson,
                 dose: None,
+                authority: Default::default(),
             },
         );
         for t in (245..300).step_by(5) {
@@ -184,6 +187,7 @@ fn preview_build(
         ExamEvent::StressStarted {
             drug: StressDrug::Adenosine,
             dose: Some(StressDose::UgKgMin(140.0)),
+            authority: Default::default(),
         },
     );
     // HR rises about 1/min every 10 s under adenosine; SBP falls a little.
@@ -258,6 +262,7 @@ fn preview_build(
             step: ProtocolStep::Cine2ch,
             params: None,
             acquisition: None,
+            safety: None,
         },
     );
     at(830, "technologist", inject(Purpose::RestPerfusion, 0.05));
@@ -277,6 +282,7 @@ fn preview_build(
                 flush_ml: 15.0,
                 purpose: Purpose::TopUp,
                 method: InjectionMethod::PowerInjector,
+                authority: Default::default(),
             }),
         );
         return Some(replay(events, 900));

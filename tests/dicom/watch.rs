@@ -166,6 +166,7 @@ fn clause_5_2_3_a_settled_series_is_logged_with_scanner_and_acquisition_times() 
             step,
             params,
             acquisition,
+            ..
         } => {
             assert_eq!(*step, ProtocolStep::Lge);
             assert!(params.as_ref().unwrap().fov_mm.is_some());

@@ -35,6 +35,7 @@ fn inject(purpose: Purpose) -> ExamEvent {
         flush_ml: 25.0,
         purpose,
         method: InjectionMethod::PowerInjector,
+        authority: Default::default(),
     })
 }
 
@@ -76,6 +77,7 @@ fn clause_3_2_3_stress_panel_and_clause_3_1_4_lge_countdown_to_the_second() {
         ExamEvent::StressStarted {
             drug: StressDrug::Adenosine,
             dose: Some(StressDose::UgKgMin(140.0)),
+            authority: Default::default(),
         },
     );
 
@@ -106,6 +108,7 @@ fn clause_3_2_3_stress_panel_and_clause_3_1_4_lge_countdown_to_the_second() {
             step: ProtocolStep::StressPerfusion,
             params: None,
             acquisition: None,
+            safety: None,
         },
     );
     assert!(
@@ -195,32 +198,27 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
         let code: WarningCode = serde_json::from_value(serde_json::json!(w)).unwrap();
         keys.push(key_for("warning", &code));
     }
-    for r in [
-        "contrast_blocked",
-        "top_up_above_0_05",
-        "no_patient",
-        "no_agent_selected",
-        "agent_not_for_cmr",
-        "stress_drug_blocked",
-        "sbp_below_90",
-        "stress_already_running",
-        "no_stress_running",
-        "escalation_not_allowed",
-        "exam_blocked",
-    ] {
-        let code: RejectCode = serde_json::from_value(serde_json::json!(r)).unwrap();
+    // Every code the clinical core can give, from the domain's own lists: a new
+    // code without its words fails here.
+    for code in RejectCode::ALL {
         keys.push(key_for("rejected", &code));
     }
-    for a in [
-        "sbp_low",
-        "sbp_below_stop_limit",
-        "spo2_low",
-        "monitor_lost",
-        "adverse_reaction",
-        "infusion_overdue",
-    ] {
-        let code: AlarmCode = serde_json::from_value(serde_json::json!(a)).unwrap();
+    for code in AlarmCode::ALL {
         keys.push(key_for("alarm", &code));
+    }
+    for code in cmr_kiosk::domain::output::ReminderCode::ALL {
+        keys.push(key_for("prompt", &code));
+    }
+    for code in cmr_kiosk::domain::screening::ReasonCode::ALL {
+        keys.push(format!("reason-{}", code.as_str()));
+    }
+    for lift in [
+        "countersign",
+        "confirmation",
+        "clearance_override",
+        "nothing",
+    ] {
+        keys.push(format!("lift-{lift}"));
     }
     for purpose in cmr_kiosk::ui::console::view::PURPOSES {
         keys.push(key_for("purpose", &purpose));
@@ -326,6 +324,7 @@ fn acquired_series_carry_findings_and_skip_refused_ones() {
         step: ProtocolStep::CineSax,
         params: Some(params),
         acquisition: None,
+        safety: None,
     };
     exam.handle(ev.clone(), Instant::from_secs(5)).unwrap();
     let journal = vec![

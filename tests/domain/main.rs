@@ -9,6 +9,7 @@ mod support;
 mod config;
 mod console;
 mod exam_type;
+mod guards;
 mod i18n;
 mod layers;
 mod overdue;

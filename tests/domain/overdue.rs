@@ -4,7 +4,7 @@
 use cmr_kiosk::domain::exam::{Exam, ExamEvent, ProtocolSettings};
 use cmr_kiosk::domain::output::{AlarmCode, AlarmPriority, Decision};
 use cmr_kiosk::domain::screening::{Patient, Sex};
-use cmr_kiosk::domain::stress::StressDrug;
+use cmr_kiosk::domain::stress::{StressDrug, Vitals};
 use cmr_kiosk::domain::time::Instant;
 
 fn overdue_alarms(e: &mut Exam) -> Vec<AlarmPriority> {
@@ -34,9 +34,21 @@ fn clause_3_2_3_an_overdue_infusion_is_an_alarm_until_stopped() {
     e.handle(ExamEvent::PatientRegistered { patient }, Instant::ZERO)
         .unwrap();
     e.handle(
+        ExamEvent::VitalsReading {
+            vitals: Vitals {
+                hr: Some(66.0),
+                sbp: Some(128.0),
+                ..Default::default()
+            },
+        },
+        Instant::ZERO,
+    )
+    .unwrap();
+    e.handle(
         ExamEvent::StressStarted {
             drug: StressDrug::Adenosine,
             dose: None,
+            authority: Default::default(),
         },
         Instant::from_secs(10),
     )

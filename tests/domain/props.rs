@@ -63,6 +63,7 @@ fn request() -> impl Strategy<Value = InjectionRequest> {
             flush_ml,
             purpose,
             method: InjectionMethod::PowerInjector,
+            authority: Default::default(),
         })
 }
 
@@ -119,7 +120,7 @@ proptest! {
         let agent = AgentCatalogue::default().get(id).unwrap().clone();
         let mut a = ContrastLedger::new(weight, ContrastSettings::default()).unwrap();
         let mut b = a.clone();
-        let r = |amount| InjectionRequest { amount, rate_ml_s: 4.0, flush_ml: 25.0, purpose: Purpose::Single, method: InjectionMethod::Hand };
+        let r = |amount| InjectionRequest { amount, rate_ml_s: 4.0, flush_ml: 25.0, purpose: Purpose::Single, method: InjectionMethod::Hand, authority: Default::default(), };
         let ia = a.inject(&agent, &r(Amount::DoseMmolKg(dose)), Instant::ZERO).unwrap().injection;
         let ib = b.inject(&agent, &r(Amount::VolumeMl(v)), Instant::ZERO).unwrap().injection;
         prop_assert!((ia.mmol - ib.mmol).abs() < 1e-9);
@@ -204,8 +205,7 @@ proptest! {
                 Step::Vitals(hr, sbp) => ExamEvent::VitalsReading { vitals: Vitals { hr, sbp, ..Default::default() } },
                 Step::Start(adenosine) => ExamEvent::StressStarted {
                     drug: if adenosine { StressDrug::Adenosine } else { StressDrug::Regadenoson },
-                    dose: None,
-                },
+                    dose: None, authority: Default::default(), },
                 Step::Stop => ExamEvent::StressStopped,
                 Step::Inject(r) => ExamEvent::Injected(r),
                 Step::Acquired(k) => ExamEvent::SeriesAcquired {
@@ -216,8 +216,7 @@ proptest! {
                         cmr_kiosk::domain::protocol::ProtocolStep::CineSax,
                     ][k as usize],
                     params: None,
-                    acquisition: None,
-                },
+                    acquisition: None, safety: None, },
                 Step::Lost => ExamEvent::MonitorDataLost,
             };
             let before = exam.ledger().cloned();

@@ -56,6 +56,17 @@ fn implant(kind: ImplantKind, mr_status: MrStatus) -> Implant {
     }
 }
 
+/// An MR-conditional device whose label's field strengths are recorded.
+fn labelled(kind: ImplantKind) -> Implant {
+    Implant {
+        conditions: Some(cmr_kiosk::domain::screening::ImplantConditions {
+            field_strength_t: vec![1.5, 3.0],
+            ..Default::default()
+        }),
+        ..implant(kind, MrStatus::Conditional)
+    }
+}
+
 // ---------------------------------------------------------------- screening
 
 type Tweak = fn(&mut ScreeningAnswers);
@@ -65,10 +76,13 @@ type Tweak = fn(&mut ScreeningAnswers);
 #[case::clause_2_1_2_unknown_implant_blocks(|a: &mut ScreeningAnswers| a.implants.push(implant(ImplantKind::AneurysmClip, MrStatus::Unknown)), Some(85.0), vec![], ClearanceStatus::Blocked, Permission::Blocked, Permission::Blocked, vec![ReasonCode::ImplantUnknown])]
 #[case::clause_2_1_2_unknown_implant_not_overridable(|a: &mut ScreeningAnswers| a.implants.push(implant(ImplantKind::Pacemaker, MrStatus::Unknown)), Some(85.0), vec![ReasonCode::ImplantUnknown], ClearanceStatus::Blocked, Permission::Blocked, Permission::Blocked, vec![ReasonCode::ImplantUnknown])]
 #[case::clause_2_1_2_unsafe_implant_blocks(|a: &mut ScreeningAnswers| a.implants.push(implant(ImplantKind::Neurostimulator, MrStatus::Unsafe)), Some(85.0), vec![], ClearanceStatus::Blocked, Permission::Blocked, Permission::Blocked, vec![ReasonCode::ImplantUnsafe])]
-#[case::clause_2_1_2_conditional_pacemaker_is_conditional(|a: &mut ScreeningAnswers| a.implants.push(implant(ImplantKind::Pacemaker, MrStatus::Conditional)), Some(85.0), vec![], ClearanceStatus::Conditional, Permission::Allowed, Permission::Allowed, vec![ReasonCode::ImplantConditional])]
+#[case::clause_2_1_2_conditional_pacemaker_with_its_conditions_is_conditional(|a: &mut ScreeningAnswers| a.implants.push(labelled(ImplantKind::Pacemaker)), Some(85.0), vec![], ClearanceStatus::Conditional, Permission::Allowed, Permission::Allowed, vec![ReasonCode::ImplantConditional])]
+#[case::clause_2_1_2_conditional_pacemaker_without_conditions_blocks(|a: &mut ScreeningAnswers| a.implants.push(implant(ImplantKind::Pacemaker, MrStatus::Conditional)), Some(85.0), vec![ReasonCode::ConditionalImplantWithoutConditions], ClearanceStatus::Blocked, Permission::Blocked, Permission::Blocked, vec![ReasonCode::ImplantConditional, ReasonCode::ConditionalImplantWithoutConditions])]
 #[case::clause_2_1_2_mr_safe_implant_clears(|a: &mut ScreeningAnswers| a.implants.push(implant(ImplantKind::HeartValve, MrStatus::Safe)), Some(85.0), vec![], ClearanceStatus::Cleared, Permission::Allowed, Permission::Allowed, vec![])]
-#[case::clause_2_1_2_first_trimester_pregnancy_needs_physician(|a: &mut ScreeningAnswers| a.pregnancy_first_trimester = true, Some(85.0), vec![], ClearanceStatus::Blocked, Permission::Blocked, Permission::Blocked, vec![ReasonCode::PregnancyFirstTrimester])]
-#[case::clause_2_1_2_first_trimester_pregnancy_with_physician_decision(|a: &mut ScreeningAnswers| a.pregnancy_first_trimester = true, Some(85.0), vec![ReasonCode::PregnancyFirstTrimester], ClearanceStatus::Conditional, Permission::Allowed, Permission::Allowed, vec![ReasonCode::PregnancyFirstTrimester])]
+#[case::clause_2_1_2_first_trimester_pregnancy_needs_physician(|a: &mut ScreeningAnswers| a.pregnancy_first_trimester = true, Some(85.0), vec![], ClearanceStatus::Blocked, Permission::Blocked, Permission::Blocked, vec![ReasonCode::PregnancyFirstTrimester, ReasonCode::PregnancyContrast, ReasonCode::PregnancyStress])]
+#[case::clause_2_1_2_first_trimester_pregnancy_override_allows_a_non_contrast_exam_only(|a: &mut ScreeningAnswers| a.pregnancy_first_trimester = true, Some(85.0), vec![ReasonCode::PregnancyFirstTrimester], ClearanceStatus::Conditional, Permission::Blocked, Permission::Blocked, vec![ReasonCode::PregnancyFirstTrimester, ReasonCode::PregnancyContrast, ReasonCode::PregnancyStress])]
+#[case::clause_2_1_2_first_trimester_pregnancy_each_rule_its_own_override(|a: &mut ScreeningAnswers| a.pregnancy_first_trimester = true, Some(85.0), vec![ReasonCode::PregnancyFirstTrimester, ReasonCode::PregnancyContrast, ReasonCode::PregnancyStress], ClearanceStatus::Conditional, Permission::Allowed, Permission::Allowed, vec![ReasonCode::PregnancyFirstTrimester, ReasonCode::PregnancyContrast, ReasonCode::PregnancyStress])]
+#[case::clause_2_1_2_pregnancy_contrast_override_alone_does_not_allow_the_exam(|a: &mut ScreeningAnswers| a.pregnancy_first_trimester = true, Some(85.0), vec![ReasonCode::PregnancyContrast], ClearanceStatus::Blocked, Permission::Blocked, Permission::Blocked, vec![ReasonCode::PregnancyFirstTrimester, ReasonCode::PregnancyContrast, ReasonCode::PregnancyStress])]
 #[case::clause_2_1_2_severe_claustrophobia_blocks(|a: &mut ScreeningAnswers| a.claustrophobia = Claustrophobia::Severe, Some(85.0), vec![], ClearanceStatus::Blocked, Permission::Blocked, Permission::Blocked, vec![ReasonCode::SevereClaustrophobia])]
 #[case::clause_2_1_2_severe_claustrophobia_with_sedation_plan(|a: &mut ScreeningAnswers| a.claustrophobia = Claustrophobia::Severe, Some(85.0), vec![ReasonCode::SevereClaustrophobia], ClearanceStatus::Conditional, Permission::Allowed, Permission::Allowed, vec![ReasonCode::SevereClaustrophobia])]
 #[case::clause_2_1_2_mild_claustrophobia_no_rule(|a: &mut ScreeningAnswers| a.claustrophobia = Claustrophobia::Mild, Some(85.0), vec![], ClearanceStatus::Cleared, Permission::Allowed, Permission::Allowed, vec![])]
@@ -79,10 +93,11 @@ type Tweak = fn(&mut ScreeningAnswers);
 #[case::clause_3_1_3_2_egfr_25_blocks_contrast(|_: &mut ScreeningAnswers| {}, Some(25.0), vec![], ClearanceStatus::Conditional, Permission::Blocked, Permission::Allowed, vec![ReasonCode::EgfrBelow30])]
 #[case::clause_3_1_3_2_egfr_25_with_override_allows_contrast(|_: &mut ScreeningAnswers| {}, Some(25.0), vec![ReasonCode::EgfrBelow30], ClearanceStatus::Conditional, Permission::Allowed, Permission::Allowed, vec![ReasonCode::EgfrBelow30])]
 #[case::clause_3_1_3_2_egfr_30_is_not_below_30(|_: &mut ScreeningAnswers| {}, Some(30.0), vec![], ClearanceStatus::Cleared, Permission::Allowed, Permission::Allowed, vec![])]
-#[case::clause_2_3_1_egfr_unknown_is_a_caution(|_: &mut ScreeningAnswers| {}, None, vec![], ClearanceStatus::Conditional, Permission::Allowed, Permission::Allowed, vec![ReasonCode::EgfrUnknown])]
+#[case::clause_2_3_1_egfr_unknown_blocks_contrast(|_: &mut ScreeningAnswers| {}, None, vec![], ClearanceStatus::Conditional, Permission::Blocked, Permission::Allowed, vec![ReasonCode::EgfrUnknown])]
+#[case::clause_2_3_1_egfr_unknown_lifted_by_its_override(|_: &mut ScreeningAnswers| {}, None, vec![ReasonCode::EgfrUnknown], ClearanceStatus::Conditional, Permission::Allowed, Permission::Allowed, vec![ReasonCode::EgfrUnknown])]
 #[case::clause_3_2_3_asthma_blocks_stress_drug(|a: &mut ScreeningAnswers| a.asthma = true, Some(85.0), vec![], ClearanceStatus::Conditional, Permission::Allowed, Permission::Blocked, vec![ReasonCode::Asthma])]
 #[case::clause_3_2_3_av_block_blocks_stress_drug(|a: &mut ScreeningAnswers| a.av_block = true, Some(85.0), vec![ReasonCode::AvBlock], ClearanceStatus::Conditional, Permission::Allowed, Permission::Blocked, vec![ReasonCode::AvBlock])]
-#[case::clause_3_2_3_av_block_with_pacemaker_allowed(|a: &mut ScreeningAnswers| { a.av_block = true; a.implants.push(implant(ImplantKind::Pacemaker, MrStatus::Conditional)) }, Some(85.0), vec![], ClearanceStatus::Conditional, Permission::Allowed, Permission::Allowed, vec![ReasonCode::ImplantConditional])]
+#[case::clause_3_2_3_av_block_with_pacemaker_allowed(|a: &mut ScreeningAnswers| { a.av_block = true; a.implants.push(labelled(ImplantKind::Pacemaker)) }, Some(85.0), vec![], ClearanceStatus::Conditional, Permission::Allowed, Permission::Allowed, vec![ReasonCode::ImplantConditional])]
 #[case::clause_3_2_3_caffeine_6_h_ago_blocks_stress_drug(|a: &mut ScreeningAnswers| a.caffeine_hours_ago = Some(6.0), Some(85.0), vec![], ClearanceStatus::Conditional, Permission::Allowed, Permission::Blocked, vec![ReasonCode::CaffeineWithin12h])]
 #[case::clause_3_2_3_caffeine_12_h_ago_allowed(|a: &mut ScreeningAnswers| a.caffeine_hours_ago = Some(12.0), Some(85.0), vec![], ClearanceStatus::Cleared, Permission::Allowed, Permission::Allowed, vec![])]
 #[case::clause_3_2_3_dipyridamole_10_h_ago_blocks_stress_drug(|a: &mut ScreeningAnswers| a.dipyridamole_hours_ago = Some(10.0), Some(85.0), vec![], ClearanceStatus::Conditional, Permission::Allowed, Permission::Blocked, vec![ReasonCode::DipyridamoleWithin24h])]
@@ -103,6 +118,7 @@ fn screening_rule(
         &answers,
         &overrides,
         &ScreeningSettings::default(),
+        &Default::default(),
     );
     assert_eq!(c.status, status, "status");
     assert_eq!(c.contrast, contrast, "contrast");
@@ -132,7 +148,13 @@ fn practice_caffeine_window_is_configurable() {
         caffeine_abstinence_h: 24.0,
         ..Default::default()
     };
-    let c = assess(Some(&patient(70.0, Some(90.0))), &answers, &[], &strict);
+    let c = assess(
+        Some(&patient(70.0, Some(90.0))),
+        &answers,
+        &[],
+        &strict,
+        &Default::default(),
+    );
     assert_eq!(c.stress_drug, Permission::Blocked);
 }
 
@@ -146,6 +168,7 @@ fn override_needs_name_and_reason() {
         &ScreeningAnswers::default(),
         &[o],
         &ScreeningSettings::default(),
+        &Default::default(),
     );
     assert_eq!(c.contrast, Permission::Blocked);
 }
@@ -163,6 +186,7 @@ fn req(amount: Amount, rate: f64, flush: f64, purpose: Purpose) -> InjectionRequ
         flush_ml: flush,
         purpose,
         method: InjectionMethod::PowerInjector,
+        authority: Default::default(),
     }
 }
 
@@ -384,24 +408,25 @@ fn stress_criteria(
     #[case] sbp: Option<f64>,
     #[case] want: Option<StressImagingReason>,
 ) {
+    // 130 s into the infusion: past the minimum infusion time (120 s).
     let mut p = started(StressSettings::default(), s(30));
-    p.vitals(&vitals(hr, sbp), s(100));
+    p.vitals(&vitals(hr, sbp), s(160));
     let got = imaging(&drain(&mut p));
     assert_eq!(
         got,
-        want.map(|r| (s(100), r)).into_iter().collect::<Vec<_>>()
+        want.map(|r| (s(160), r)).into_iter().collect::<Vec<_>>()
     );
 }
 
 #[test]
 fn clause_3_2_3_image_now_once_per_run() {
     let mut p = started(StressSettings::default(), s(30));
-    p.vitals(&vitals(Some(75.0), None), s(100));
-    p.vitals(&vitals(Some(90.0), Some(100.0)), s(110));
+    p.vitals(&vitals(Some(75.0), None), s(160));
+    p.vitals(&vitals(Some(90.0), Some(100.0)), s(170));
     p.handle_timeout(s(600));
     assert_eq!(
         imaging(&drain(&mut p)),
-        vec![(s(100), StressImagingReason::HrRise)]
+        vec![(s(160), StressImagingReason::HrRise)]
     );
 }
 
@@ -430,6 +455,9 @@ fn clause_3_2_3_stop_due_when_stress_perfusion_acquired_and_rest_ready_600_s_aft
             .any(|o| o.at == s(220) && matches!(o.decision, Decision::StopStressDue { .. }))
     );
     p.stop(Instant::from_millis(225_500)).unwrap();
+    // First the aminophylline check (60 s after the stop), then the recovery.
+    assert_eq!(p.poll_timeout(), Some(Instant::from_millis(285_500)));
+    p.handle_timeout(Instant::from_millis(285_500));
     assert_eq!(p.poll_timeout(), Some(Instant::from_millis(825_500)));
     p.handle_timeout(s(2000));
     let ready: Vec<Instant> = drain(&mut p)
@@ -451,6 +479,7 @@ fn practice_recovery_wait_is_configurable() {
     };
     let mut p = started(settings, s(0));
     p.stop(s(100)).unwrap();
+    p.handle_timeout(s(160));
     assert_eq!(p.poll_timeout(), Some(s(820)));
 }
 
@@ -588,6 +617,7 @@ fn window_of(l: &mut LgeWindow) -> (Instant, Instant, Instant) {
                 opens_at,
                 closes_at,
                 best_from,
+                ..
             } => Some((opens_at, closes_at, best_from)),
             _ => None,
         })
@@ -649,7 +679,7 @@ fn clause_3_1_4_1_low_dose_early_start_allowed_and_recorded() {
         reason: "blood pool darker than enhanced myocardium".into(),
         cumulative_mmol_kg: 0.05,
     });
-    l.acquired(s(320));
+    l.acquired(s(320), false);
     let out: Vec<Output> = std::iter::from_fn(|| l.poll()).collect();
     assert!(
         !out.iter()
@@ -840,16 +870,29 @@ fn gadoxetate_cannot_be_selected() {
 #[test]
 fn clause_3_1_4_1_stress_then_rest_window_opens_300_s_after_rest() {
     let mut e = exam_with(Some(90.0), ScreeningAnswers::default());
+    e.handle(
+        ExamEvent::VitalsReading {
+            vitals: vitals(Some(64.0), Some(126.0)),
+        },
+        s(0),
+    )
+    .unwrap();
+    let start = ExamEvent::StressStarted {
+        drug: StressDrug::Adenosine,
+        dose: None,
+        authority: Default::default(),
+    };
+    assert_eq!(e.handle(start, s(30)).unwrap(), Outcome::Accepted);
     e.handle(inject(Purpose::StressPerfusion, 0.05), s(160))
         .unwrap();
-    assert_eq!(
-        e.lge().window(),
-        None,
-        "the rest injection is still to come"
-    );
+    let w = e.lge().window().unwrap();
+    assert!(w.provisional, "the rest injection is still to come");
+    assert_eq!((w.opens_at, w.closes_at), (s(760), s(1960)));
+    e.handle(ExamEvent::StressStopped, s(220)).unwrap();
     e.handle(inject(Purpose::RestPerfusion, 0.05), s(900))
         .unwrap();
     let w = e.lge().window().unwrap();
+    assert!(!w.provisional);
     assert_eq!((w.opens_at, w.closes_at), (s(1200), s(2700)));
 }
 
@@ -867,6 +910,7 @@ fn exam_fires_deadlines_in_time_order_before_the_event() {
         ExamEvent::StressStarted {
             drug: StressDrug::Adenosine,
             dose: None,
+            authority: Default::default(),
         },
         s(30),
     )
@@ -950,6 +994,7 @@ fn replaying_the_log_rebuilds_every_timer() {
             event: ExamEvent::StressStarted {
                 drug: StressDrug::Adenosine,
                 dose: None,
+                authority: Default::default(),
             },
         },
         LoggedEvent {
@@ -978,6 +1023,7 @@ fn clause_5_2_3_technique_facts() {
             step: ProtocolStep::Cine2ch,
             params: None,
             acquisition: None,
+            safety: None,
         },
         s(10),
     )
@@ -993,6 +1039,7 @@ fn clause_5_2_3_technique_facts() {
         ExamEvent::StressStarted {
             drug: StressDrug::Adenosine,
             dose: None,
+            authority: Default::default(),
         },
         s(30),
     )
@@ -1004,6 +1051,7 @@ fn clause_5_2_3_technique_facts() {
             step: ProtocolStep::StressPerfusion,
             params: None,
             acquisition: None,
+            safety: None,
         },
         s(200),
     )

@@ -42,6 +42,33 @@ fn run(name: &str) -> Vec<Value> {
 #[case::hypotensive_alarm("hypotensive_alarm")]
 #[case::regadenoson("regadenoson")]
 #[case::caffeine_blocks_stress("caffeine_blocks_stress")]
+#[case::clause_3_1_3_2_dose_above_max("guard_dose_above_max")]
+#[case::clause_3_1_3_2_reduced_max_on_dialysis("guard_reduced_max_dialysis")]
+#[case::clause_3_1_3_2_group_i_agent_after_egfr_override("guard_egfr25_override_group_i")]
+#[case::clause_3_1_3_2_dose_implausible("guard_dose_implausible")]
+#[case::clause_3_1_4_1_top_up_by_dose_given("guard_top_up_by_dose_given")]
+#[case::clause_3_2_3_stress_dose_out_of_range("guard_stress_dose_out_of_range")]
+#[case::clause_3_2_3_no_baseline_vitals("guard_no_baseline_vitals")]
+#[case::clause_3_2_3_rest_before_recovery("guard_rest_before_recovery")]
+#[case::clause_3_2_3_stress_perfusion_without_stress("guard_stress_perfusion_without_stress")]
+#[case::clause_2_3_1_egfr_unknown_at_80("guard_egfr_unknown_age_80")]
+#[case::clause_2_3_1_egfr_stale("guard_egfr_stale")]
+#[case::clause_2_3_1_egfr_recent_under_a_site_limit("guard_egfr_recent_site_limit")]
+#[case::clause_2_1_2_conditional_implant_without_conditions(
+    "guard_conditional_implant_without_conditions"
+)]
+#[case::clause_2_1_2_implant_field_strength("guard_implant_field_strength")]
+#[case::clause_2_1_2_implant_condition_exceeded("guard_implant_condition_exceeded")]
+#[case::clause_2_1_2_pregnancy_overrides_name_their_rule(
+    "guard_pregnancy_overrides_name_their_rule"
+)]
+#[case::clause_3_2_3_observation_after_adenosine("guard_observation_after_adenosine")]
+#[case::clause_3_2_3_regadenoson_reversal("guard_regadenoson_reversal")]
+#[case::clause_3_2_3_min_infusion_before_image_now("guard_min_infusion_before_image_now")]
+#[case::clause_3_2_3_min_infusion_literal("guard_min_infusion_literal")]
+#[case::clause_3_2_3_escalation_moves_deadline("guard_escalation_moves_deadline")]
+#[case::clause_3_1_4_1_lge_rest_first_provisional("guard_lge_rest_first_provisional")]
+#[case::clause_3_1_4_1_lge_rest_abandoned("guard_lge_rest_abandoned")]
 fn scenario_matches_expected(#[case] name: &str) {
     let got = run(name);
     let want = expected(name);
@@ -75,7 +102,7 @@ fn every_scenario_file_has_a_case_and_keeps_the_contract() {
             count += 1;
         }
     }
-    assert!(count >= 13, "only {count} scenarios");
+    assert!(count >= 37, "only {count} scenarios");
 }
 
 #[test]

@@ -81,6 +81,7 @@ fn adenosine_running(engine: &Engine) -> Instant {
             ExamEvent::StressStarted {
                 drug: StressDrug::Adenosine,
                 dose: Some(StressDose::UgKgMin(140.0)),
+                authority: Default::default(),
             },
             "tech",
         )

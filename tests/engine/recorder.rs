@@ -58,6 +58,7 @@ fn a_restarted_kiosk_resumes_the_running_exam_and_its_timers() {
             ExamEvent::StressStarted {
                 drug: StressDrug::Adenosine,
                 dose: Some(StressDose::UgKgMin(140.0)),
+                authority: Default::default(),
             },
             "tech-li",
             &rec,

@@ -214,6 +214,7 @@ fn exam_events_map_to_permissions() {
     let start = ExamEvent::StressStarted {
         drug: StressDrug::Adenosine,
         dose: None,
+        authority: Default::default(),
     };
     assert!(!Role::Nurse.allows(permission_for(&start)));
     assert!(Role::Physician.allows(permission_for(&start)));

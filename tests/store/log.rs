@@ -281,6 +281,7 @@ fn injection(purpose: Purpose) -> ExamEvent {
         flush_ml: 25.0,
         purpose,
         method: InjectionMethod::PowerInjector,
+        authority: Default::default(),
     })
 }
 
@@ -310,6 +311,7 @@ fn stress_log() -> Vec<LoggedEvent> {
             event: ExamEvent::StressStarted {
                 drug: StressDrug::Adenosine,
                 dose: None,
+                authority: Default::default(),
             },
         },
         vitals_event(60),

@@ -92,6 +92,7 @@ async fn story(url: &str) {
             ExamEvent::StressStarted {
                 drug: StressDrug::Adenosine,
                 dose: None,
+                authority: Default::default(),
             },
         ),
     ];

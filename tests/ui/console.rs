@@ -378,6 +378,7 @@ fn technologist_runs_a_stress_exam_by_touch() {
                         start: None,
                         end: None,
                     }),
+                    safety: None,
                 },
                 "scanner",
             )

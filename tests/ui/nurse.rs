@@ -521,6 +521,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
                 ExamEvent::StressStarted {
                     drug: cmr_kiosk::domain::StressDrug::Adenosine,
                     dose: None,
+                    authority: Default::default(),
                 },
                 "wangfang",
             )

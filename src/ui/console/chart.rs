@@ -347,6 +347,7 @@ mod tests {
                 ExamEvent::StressStarted {
                     drug: StressDrug::Adenosine,
                     dose: None,
+                    authority: Default::default(),
                 },
             ),
             ev(200, ExamEvent::StressStopped),

@@ -45,7 +45,7 @@ pub fn word_event(loc: &Localizer, lang: Language, event: &ExamEvent) -> String 
             a.set("scanner", format!("{} {}", scanner.vendor, scanner.model))
         }
         ExamEvent::AgentSelected { agent } => a.set("agent", tr(&key_for("agent", agent))),
-        ExamEvent::StressStarted { drug, dose } => {
+        ExamEvent::StressStarted { drug, dose, .. } => {
             a.set("drug", tr(&key_for("drug", drug)));
             a.set(
                 "dose",
@@ -56,7 +56,7 @@ pub fn word_event(loc: &Localizer, lang: Language, event: &ExamEvent) -> String 
                 },
             );
         }
-        ExamEvent::StressEscalated { dose_ug_kg_min } => a.set(
+        ExamEvent::StressEscalated { dose_ug_kg_min, .. } => a.set(
             "dose",
             dose_ug_kg_min.map_or_else(|| tr("log-site-default"), |d| number(d, 0)),
         ),
@@ -165,12 +165,11 @@ fn decision_key(d: &crate::domain::Decision) -> Option<String> {
         Decision::RestPerfusionReady => "prompt-rest_perfusion_ready".into(),
         Decision::LgeWindowOpen => "prompt-lge_window_open".into(),
         Decision::EscalationDue { .. } => "prompt-escalate".into(),
-        Decision::Reminder {
-            code: ReminderCode::TiRecheck,
-        } => "prompt-ti_recheck".into(),
-        Decision::Reminder {
-            code: ReminderCode::ObservePatient,
-        } => "prompt-observe_patient".into(),
+        Decision::Reminder { code } => match code {
+            ReminderCode::TiRecheck => "prompt-ti_recheck".into(),
+            ReminderCode::ObservePatient => "prompt-observe_patient".into(),
+            ReminderCode::ConsiderAminophylline => "prompt-consider_aminophylline".into(),
+        },
         _ => return None,
     })
 }

@@ -221,6 +221,7 @@ pub fn acquired_series(journal: &[JournalRow], exam: &Exam) -> Vec<AcquiredSerie
                         step,
                         params,
                         acquisition,
+                        ..
                     },
                 ..
             } if accepted.contains(&(*at, *step)) => Some(AcquiredSeries {
@@ -378,6 +379,7 @@ impl InjectionForm {
             flush_ml: self.flush_ml,
             purpose: self.purpose,
             method: InjectionMethod::PowerInjector,
+            authority: Default::default(),
         }
     }
 

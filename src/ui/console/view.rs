@@ -921,6 +921,7 @@ pub fn install_callbacks(
         f(ExamEvent::StressStarted {
             drug: StressDrug::Adenosine,
             dose: None,
+            authority: Default::default(),
         })
     });
     let f = act.clone();
@@ -928,6 +929,7 @@ pub fn install_callbacks(
         f(ExamEvent::StressStarted {
             drug: StressDrug::Regadenoson,
             dose: None,
+            authority: Default::default(),
         })
     });
     let (f, e) = (act.clone(), engine.clone());
@@ -954,6 +956,7 @@ pub fn install_callbacks(
     a.on_escalate(move || {
         f(ExamEvent::StressEscalated {
             dose_ug_kg_min: None,
+            authority: Default::default(),
         })
     });
     let f = act.clone();
@@ -969,6 +972,7 @@ pub fn install_callbacks(
         step,
         params: None,
         acquisition: None,
+        safety: None,
     };
     let f = act.clone();
     a.on_stress_acquired(move || f(acquired(ProtocolStep::StressPerfusion)));

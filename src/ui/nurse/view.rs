@@ -778,6 +778,7 @@ impl NursePanel {
             device: d.conditions.trim().to_string(),
             label: d.conditions.trim().to_string(),
             checked_by: self.actor(),
+            ..Default::default()
         });
         let mut a = self.answers();
         a.implants.push(Implant {

@@ -796,8 +796,13 @@ mod tests {
         assert_eq!(sink.events().len(), 4);
         // Unknown MR status is a hard stop in the clinical core until the nurse
         // records the device.
-        let clearance =
-            crate::domain::screening::assess(None, &report.answers, &[], &Default::default());
+        let clearance = crate::domain::screening::assess(
+            None,
+            &report.answers,
+            &[],
+            &Default::default(),
+            &Default::default(),
+        );
         assert_eq!(
             clearance.status,
             crate::domain::screening::ClearanceStatus::Blocked
