@@ -88,6 +88,16 @@ async fn story(url: &str) {
             },
         ),
         (
+            10_000,
+            ExamEvent::VitalsReading {
+                vitals: cmr_kiosk::domain::Vitals {
+                    hr: Some(66.0),
+                    sbp: Some(124.0),
+                    ..Default::default()
+                },
+            },
+        ),
+        (
             20_000,
             ExamEvent::StressStarted {
                 drug: StressDrug::Adenosine,
@@ -124,15 +134,15 @@ async fn story(url: &str) {
         .unwrap()
         .expect("running exam");
     assert_eq!(rec.exam, exam);
-    assert_eq!(rec.events.len(), 3);
+    assert_eq!(rec.events.len(), 4);
     let rebuilt = Exam::replay(ProtocolSettings::default(), &rec.events).unwrap();
     assert_eq!(rebuilt.poll_timeout(), live.poll_timeout());
     assert!(rebuilt.poll_timeout().is_some());
     let resumed = rec.resume_at(wall0 + ChronoDuration::milliseconds(45_000));
     assert_eq!(resumed, Instant::from_millis(45_000));
 
-    // 2 login audits + opened + 3 events.
-    assert_eq!(store.count_events(Some(device.as_str())).await.unwrap(), 6);
+    // 2 login audits + opened + 4 events.
+    assert_eq!(store.count_events(Some(device.as_str())).await.unwrap(), 7);
     let report = store.verify(Some(exam)).await.unwrap();
     assert!(report.is_ok(), "{report}");
     assert_eq!(store.integrity_check().await.unwrap(), "ok");

@@ -425,6 +425,10 @@ fn technologist_runs_a_stress_exam_by_touch() {
 
     // Regadenoson's own sequence: bolus, note, stop criterion, reversal.
     tap(&shell, &tr("console-tab-stress"));
+    at(&shell, stop_s + 690);
+    // A fresh baseline: a stress drug needs one from the last 5 min (3.2.3).
+    reading(&shell, Measure::Hr, 66.0);
+    nibp(&shell, 124.0, 76.0);
     at(&shell, stop_s + 700);
     tap(&shell, &tr("console-start-regadenoson"));
     at(&shell, stop_s + 701);

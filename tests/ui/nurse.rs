@@ -515,6 +515,15 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     // While the stress drug runs, the lock screen offers to stop it without a PIN;
     // the log names the lock screen as the actor.
     {
+        let baseline = cmr_kiosk::domain::Vitals {
+            hr: Some(66.0),
+            sbp: Some(124.0),
+            ..Default::default()
+        };
+        shell
+            .engine()
+            .handle(ExamEvent::VitalsReading { vitals: baseline }, "monitor")
+            .unwrap();
         shell
             .engine()
             .handle(
