@@ -34,6 +34,9 @@ pub enum ConfigError {
         /// What is wrong with the value and what is allowed.
         message: String,
     },
+    /// A clinical practice value is outside its plausible range.
+    #[error("configuration key `clinical.{}`: {}", .0.key, .0.message)]
+    Clinical(crate::domain::settings::SettingError),
     /// The named file could not be read.
     #[error("configuration file {path}: {source}")]
     Io {
@@ -60,6 +63,9 @@ pub struct Config {
     pub monitor: MonitorConfig,
     /// Where acquired DICOM series arrive.
     pub dicom: DicomConfig,
+    /// The site's clinical practice values (limits, ranges, waits, agents), laid
+    /// over the standard's numbers; changed only by whoever may edit this file.
+    pub clinical: crate::domain::settings::ClinicalSettings,
 }
 
 /// The incoming DICOM folder watched during an exam.
@@ -444,6 +450,7 @@ impl Config {
         fn invalid(key: &'static str, message: String) -> Result<(), ConfigError> {
             Err(ConfigError::Invalid { key, message })
         }
+        self.clinical.validate().map_err(ConfigError::Clinical)?;
         let s = &self.scanner;
         if !(s.field_strength_t.is_finite()
             && s.field_strength_t > 0.0

@@ -205,6 +205,15 @@ pub struct Equipment {
     pub field_strength_t: Option<f64>,
     /// Station name (0008,1010).
     pub station: Option<String>,
+    /// Whole-body SAR of this acquisition, W/kg (0018,1316).
+    #[serde(default)]
+    pub sar_w_kg: Option<f64>,
+    /// dB/dt, T/s (0018,1318).
+    #[serde(default)]
+    pub dbdt_t_s: Option<f64>,
+    /// B1+rms, µT (0018,1320).
+    #[serde(default)]
+    pub b1rms_ut: Option<f64>,
 }
 
 /// Series-level attributes.
@@ -891,6 +900,9 @@ fn extract(ds: &InMemDicomObject, file: &Path) -> Result<DicomHeader, HeaderErro
         software,
         field_strength_t: r.soft_float(ds, tags::MAGNETIC_FIELD_STRENGTH),
         station: r.text(ds, tags::STATION_NAME),
+        sar_w_kg: r.soft_float(ds, tags::SAR),
+        dbdt_t_s: r.soft_float(ds, tags::D_BDT),
+        b1rms_ut: r.soft_float(ds, tags::B1RMS),
     };
     let series_date = r
         .text(ds, tags::SERIES_DATE)

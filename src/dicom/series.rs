@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::header::{DicomHeader, InPlanePhase};
 use crate::domain::protocol::{PhaseEncoding, SeriesParams};
+use crate::domain::screening::SeriesSafety;
 
 /// A plane whose normal is within this angle of a patient axis is called by that
 /// axis's name; anything else is oblique.
@@ -175,6 +176,10 @@ pub struct SeriesSummary {
     pub start: Option<NaiveDateTime>,
     /// Last acquisition moment.
     pub end: Option<NaiveDateTime>,
+    /// The series' safety facts: its field strength and the highest SAR, B1+rms and
+    /// dB/dt of any of its files (checked against implant conditions, 2.1.2).
+    #[serde(default)]
+    pub safety: SeriesSafety,
 }
 
 impl SeriesSummary {
@@ -342,7 +347,22 @@ pub fn summarize(series_uid: &str, headers: &[&DicomHeader]) -> SeriesSummary {
             .filter_map(|h| Some([h.geometry.rows?, h.geometry.columns?])),
     );
 
+    // The highest value any file reports: a condition holds only if every image kept it.
+    let highest = |f: &dyn Fn(&DicomHeader) -> Option<f64>| {
+        headers
+            .iter()
+            .filter_map(|h| f(h))
+            .filter(|v| v.is_finite())
+            .reduce(f64::max)
+    };
+    let safety = SeriesSafety {
+        field_strength_t: pick_f(&|h| h.equipment.field_strength_t),
+        sar_w_kg: highest(&|h| h.equipment.sar_w_kg),
+        b1rms_ut: highest(&|h| h.equipment.b1rms_ut),
+        dbdt_t_s: highest(&|h| h.equipment.dbdt_t_s),
+    };
     SeriesSummary {
+        safety,
         series_uid: series_uid.to_string(),
         study_uid: pick(&|h| h.identity.study_uid.clone()),
         number: most_common(headers.iter().filter_map(|h| h.series.number)),

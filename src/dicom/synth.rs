@@ -268,6 +268,8 @@ pub struct SynthSeries {
     pub phase_dir: &'static str,
     /// Minutes after the study start.
     pub start_min: i64,
+    /// Whole-body SAR written to (0018,1316), W/kg (a normal-mode value by default).
+    pub sar_w_kg: f64,
 }
 
 /// Compliant geometry for each step (clause 3.1 ranges), in the vendor's naming.
@@ -318,6 +320,7 @@ pub fn standard_series(vendor: VendorStyle, step: ProtocolStep, uid_root: &str) 
         pixel_mm: px,
         phase_dir: pe,
         start_min: i64::from(idx) * 3,
+        sar_w_kg: 0.8,
     }
 }
 
@@ -414,6 +417,7 @@ fn common(study: &SynthStudy, series: &SynthSeries) -> InMemDicomObject {
         (tags::MR_ACQUISITION_TYPE, VR::CS, "2D".into()),
         (tags::REPETITION_TIME, VR::DS, "3.2".into()),
         (tags::ECHO_TIME, VR::DS, "1.4".into()),
+        (tags::SAR, VR::DS, format!("{}", series.sar_w_kg)),
         (tags::FLIP_ANGLE, VR::DS, "50".into()),
         (tags::HEART_RATE, VR::IS, "72".into()),
         (

@@ -16,6 +16,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::domain::screening::SeriesSafety;
 use crate::domain::{Acquisition, ExamEvent};
 
 use super::classify::{Classification, Rules};
@@ -365,6 +366,6 @@ pub fn acquired_event(report: &SeriesReport) -> Option<ExamEvent> {
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
             end: s.end.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
         }),
-        safety: None,
+        safety: (s.safety != SeriesSafety::default()).then_some(s.safety),
     })
 }

@@ -423,6 +423,16 @@ impl Exam {
         &self.clearance
     }
 
+    /// The scanner recorded (the configured one at opening, then the DICOM header's).
+    pub fn scanner(&self) -> Option<&Scanner> {
+        self.scanner.as_ref()
+    }
+
+    /// The exam's date, once recorded.
+    pub fn exam_date(&self) -> Option<CivilDate> {
+        self.exam_date
+    }
+
     /// The selected agent.
     pub fn agent(&self) -> Option<AgentId> {
         self.agent

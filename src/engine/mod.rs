@@ -87,6 +87,7 @@ pub struct Notice {
 /// What the engine publishes for the screens.
 #[derive(Debug, Default)]
 pub struct EngineState {
+    site: SiteFacts,
     session: Option<ExamSession>,
     board: AlarmBoard,
     notice: Option<Notice>,
@@ -97,7 +98,22 @@ pub struct EngineState {
     recorder: Option<Arc<Recorder>>,
 }
 
+/// What the site told the engine: its clinical practice values and the scanner the
+/// kiosk stands beside. Used when an exam opens and when one is recovered alike.
+#[derive(Debug, Clone, Default)]
+pub struct SiteFacts {
+    /// The clinical core's settings (`[clinical]` over the defaults).
+    pub settings: ProtocolSettings,
+    /// The configured scanner (field strength for implant conditions, 2.1.2).
+    pub scanner: Option<crate::domain::technique::Scanner>,
+}
+
 impl EngineState {
+    /// The site's settings and scanner in force.
+    pub fn site(&self) -> &SiteFacts {
+        &self.site
+    }
+
     /// The running exam, if one is open or was recovered.
     pub fn session(&self) -> Option<&ExamSession> {
         self.session.as_ref()
@@ -196,6 +212,9 @@ pub enum Command {
     },
     /// Pause the sound of the active alarms.
     PauseAudio,
+    /// The site's clinical settings and scanner, for every exam opened or recovered
+    /// from now on.
+    Configure(Box<SiteFacts>),
     /// The durable log, once it has started.
     AttachRecorder(Arc<Recorder>),
     /// The built-in simulator's drug cue: the engine tells it when the drug acts.
@@ -222,6 +241,7 @@ impl std::fmt::Debug for Command {
             Command::Acknowledge { .. } => "Acknowledge",
             Command::DismissPrompt { .. } => "DismissPrompt",
             Command::PauseAudio => "PauseAudio",
+            Command::Configure(_) => "Configure",
             Command::AttachRecorder(_) => "AttachRecorder",
             Command::AttachDrugCue(_) => "AttachDrugCue",
             Command::Install(_) => "Install",
@@ -583,6 +603,10 @@ fn command(st: &mut EngineState, driver: &mut Driver, c: Command) -> Reply {
             Ok(None)
         }
         Command::Sync => Ok(None),
+        Command::Configure(site) => {
+            st.site = *site;
+            Ok(None)
+        }
         Command::PauseAudio => {
             if let Some(now) = st.session.as_ref().map(|s| s.now()) {
                 st.board.pause_audio(now);
@@ -590,7 +614,7 @@ fn command(st: &mut EngineState, driver: &mut Driver, c: Command) -> Reply {
             Ok(None)
         }
         Command::Recovered(rec) => {
-            match ExamSession::recover(ProtocolSettings::default(), &rec) {
+            match ExamSession::recover(st.site.settings.clone(), &rec) {
                 Ok(s) => {
                     tracing::info!("resumed exam {} at {}", s.id(), s.now());
                     // Every alarm not acknowledged and every prompt still due is back.
@@ -623,7 +647,26 @@ fn recorded(st: &mut EngineState, rec: &Recorder, c: Command) -> Reply {
             if let Some(old) = st.session.take() {
                 old.close(rec, &actor);
             }
-            st.session = Some(ExamSession::open_with(settings, rec, &actor, record));
+            let mut s = ExamSession::open_with(settings, rec, &actor, record);
+            // The exam's date (a label that dates the eGFR, 2.3.1) and the configured
+            // scanner (its field strength for implant conditions, 2.1.2).
+            let today = chrono::Local::now().date_naive();
+            use chrono::Datelike;
+            let dated =
+                crate::domain::date::CivilDate::new(today.year(), today.month(), today.day())
+                    .map(|date| ExamEvent::ExamDated { date });
+            let scanner = st
+                .site
+                .scanner
+                .clone()
+                .map(|scanner| ExamEvent::ScannerRecorded { scanner });
+            for event in dated.into_iter().chain(scanner) {
+                if let Err(e) = s.handle(event, SITE_ACTOR, rec) {
+                    tracing::error!("exam facts not recorded: {e}");
+                }
+            }
+            s.exam_mut().drain();
+            st.session = Some(s);
             st.board = AlarmBoard::default();
             st.notice = None;
             Ok(None)
@@ -686,6 +729,9 @@ fn recorded(st: &mut EngineState, rec: &Recorder, c: Command) -> Reply {
         _ => Ok(None),
     }
 }
+
+/// The actor the engine names when it records the site's own facts at opening.
+pub const SITE_ACTOR: &str = "kiosk";
 
 /// Fires every deadline due at the exam's time now, logs each decision, and keeps the
 /// alarm board in step with the exam's state. Returns whether anything changed.

@@ -323,7 +323,8 @@ impl ExamSession {
     }
 
     /// A settled series from the incoming folder: the scanner's vendor, model and field
-    /// strength are recorded once (5.2.3), and a classified series is logged as acquired
+    /// strength are recorded when they differ from what the exam holds (the configured
+    /// scanner at opening; the DICOM header is the better witness, 5.2.3), and a classified series is logged as acquired
     /// with its parameters and acquisition times. Unclassified series change nothing.
     /// Returns whether the series was logged as an acquired step.
     pub fn apply_series(
@@ -333,7 +334,7 @@ impl ExamSession {
         recorder: &Recorder,
     ) -> Result<bool, ExamError> {
         if let Some(scanner) = technique.scanner()
-            && self.exam.technique(self.clock.now()).vendor.is_none()
+            && self.exam.scanner() != Some(&scanner)
         {
             self.handle(ExamEvent::ScannerRecorded { scanner }, "scanner", recorder)?;
         }

@@ -146,6 +146,17 @@ impl Shell {
         let engine = crate::engine::Engine::start().map_err(|e| {
             slint::PlatformError::Other(format!("the exam engine could not start: {e}"))
         })?;
+        // The site's practice values and scanner, before any exam opens or resumes.
+        engine.send(crate::engine::Command::Configure(Box::new(
+            crate::engine::SiteFacts {
+                settings: config.clinical.to_protocol(),
+                scanner: Some(crate::domain::technique::Scanner {
+                    vendor: config.scanner.vendor.clone(),
+                    model: config.scanner.model.clone(),
+                    field_strength_t: config.scanner.field_strength_t,
+                }),
+            },
+        )));
         let input = InputPanels::install(&app);
         let staff = crate::ui::staff::view::StaffPanel::install(
             &app,

@@ -177,3 +177,77 @@ fn clause_5_2_3_a_settled_series_is_logged_with_scanner_and_acquisition_times() 
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn clause_2_1_2_a_series_above_an_implant_condition_raises_the_high_alarm_from_its_header() {
+    use cmr_kiosk::domain::output::{AlarmCode, AlarmPriority, Decision};
+    use cmr_kiosk::domain::screening::{
+        Implant, ImplantConditions, ImplantKind, MrStatus, Patient, ScreeningAnswers, Sex,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let incoming = dir.path().join("incoming");
+    std::fs::create_dir(&incoming).unwrap();
+    let db = Database {
+        url: format!("sqlite://{}", dir.path().join("kiosk.db").display()),
+        device_id: "watch-implant".into(),
+        central_url: String::new(),
+    };
+    let rec = Recorder::start(&db, |_| {}).unwrap();
+    let mut session = ExamSession::open(ProtocolSettings::default(), &rec, "tech-li");
+    let patient = Patient {
+        weight_kg: 70.0,
+        height_cm: None,
+        sex: Sex::Female,
+        age_years: 54,
+        egfr: Some(90.0),
+        egfr_date: None,
+    };
+    let answers = ScreeningAnswers {
+        implants: vec![Implant {
+            kind: ImplantKind::Neurostimulator,
+            mr_status: MrStatus::Conditional,
+            conditions: Some(ImplantConditions {
+                field_strength_t: vec![1.5],
+                max_wb_sar_w_kg: Some(2.0),
+                ..Default::default()
+            }),
+        }],
+        ..Default::default()
+    };
+    session
+        .handle(ExamEvent::PatientRegistered { patient }, "nurse-wang", &rec)
+        .unwrap();
+    session
+        .handle(ExamEvent::ScreeningAnswered { answers }, "nurse-wang", &rec)
+        .unwrap();
+    session.exam_mut().drain();
+
+    let root = "1.2.826.0.1.3680043.9.9";
+    let study = SynthStudy::new(VendorStyle::Ge, root);
+    // Within the label: 0.8 W/kg. Above it: 2.6 W/kg, as the header says.
+    let cine = standard_series(VendorStyle::Ge, ProtocolStep::CineSax, root);
+    let mut lge = standard_series(VendorStyle::Ge, ProtocolStep::Lge, root);
+    lge.sar_w_kg = 2.6;
+    let mut alarms = Vec::new();
+    for series in [&cine, &lge] {
+        write_series(&incoming, &study, series, false).unwrap();
+        let mut watch = FolderWatch::new(&incoming, Rules::builtin());
+        let events: Vec<_> = (0..4).flat_map(|_| watch.poll()).collect();
+        for e in events {
+            if let WatchEvent::Series { report, technique } = e
+                && report.summary.series_uid == series.uid
+            {
+                assert_eq!(report.summary.safety.sar_w_kg, Some(series.sar_w_kg));
+                session.apply_series(&report, &technique, &rec).unwrap();
+            }
+        }
+        alarms.push(session.exam_mut().drain().into_iter().any(|o| {
+            o.decision
+                == Decision::Alarm {
+                    code: AlarmCode::ImplantConditionExceeded,
+                    priority: AlarmPriority::High,
+                }
+        }));
+    }
+    assert_eq!(alarms, vec![false, true], "only the series above 2.0 W/kg");
+}

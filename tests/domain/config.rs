@@ -181,3 +181,32 @@ fn renderer_is_chosen_by_configuration_or_by_the_gpu_present() {
     assert_eq!(RendererChoice::Software.renderer_name(true), "software");
     assert_eq!(RendererChoice::Femtovg.renderer_name(false), "femtovg");
 }
+
+#[test]
+fn practice_clinical_section_is_read_validated_and_reaches_the_clinical_core() {
+    let c = Config::parse(
+        r#"
+        [clinical]
+        min_infusion_s = 0
+        observation_s = 1200
+        egfr_max_age_days = 30
+        [clinical.agent_mmol_per_ml]
+        gadoterate = 0.5
+        "#,
+    )
+    .unwrap();
+    let p = c.clinical.to_protocol();
+    assert_eq!(p.stress.min_infusion.as_millis(), 0);
+    assert_eq!(p.stress.observation.as_millis(), 1_200_000);
+    assert_eq!(p.screening.egfr_max_age_days, 30);
+    match Config::parse("[clinical]\ndose_max_mmol_kg = 1.0\n") {
+        Err(e @ ConfigError::Clinical(_)) => {
+            assert!(e.to_string().contains("clinical.dose_max_mmol_kg"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Config::parse("[clinical]\nmin_infusion = 0\n"),
+        Err(ConfigError::Syntax(_))
+    ));
+}

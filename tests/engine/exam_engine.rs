@@ -409,3 +409,63 @@ fn a_full_engine_queue_drops_readings_and_counts_them_without_blocking_the_monit
         "{dropped} readings dropped past ENGINE_QUEUE"
     );
 }
+
+#[test]
+fn practice_the_sites_clinical_values_and_scanner_apply_at_opening_and_at_recovery() {
+    use cmr_kiosk::domain::settings::ClinicalSettings;
+    use cmr_kiosk::domain::technique::Scanner;
+    use cmr_kiosk::engine::SiteFacts;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("kiosk.db").display().to_string();
+    let site = || SiteFacts {
+        settings: ClinicalSettings {
+            min_infusion_s: 0,
+            observation_s: 1200,
+            ..Default::default()
+        }
+        .to_protocol(),
+        scanner: Some(Scanner {
+            vendor: "Siemens".into(),
+            model: "MAGNETOM Vida".into(),
+            field_strength_t: 3.0,
+        }),
+    };
+    let (rec, _rx) = start(&db(&path));
+    let rec = Arc::new(rec);
+    let engine = Engine::start().unwrap();
+    engine.call(Command::AttachRecorder(rec.clone())).unwrap();
+    engine.call(Command::Configure(Box::new(site()))).unwrap();
+    let settings = engine.read().site().settings.clone();
+    engine
+        .call(Command::Open {
+            settings,
+            actor: "nurse-wang".into(),
+            record: serde_json::json!({}),
+        })
+        .unwrap();
+    {
+        let published = engine.read();
+        let exam = published.session().unwrap().exam();
+        assert_eq!(exam.settings().stress.observation.as_millis(), 1_200_000);
+        assert_eq!(exam.scanner().map(|s| s.field_strength_t), Some(3.0));
+        assert!(exam.exam_date().is_some(), "dated at opening (2.3.1)");
+    }
+    drop(engine);
+    drop(Arc::try_unwrap(rec).unwrap());
+
+    // After a restart the same values are in force for the recovered exam.
+    let (rec, rx) = start(&db(&path));
+    let recovered = opened(&rx).expect("the running exam is found");
+    let rec = Arc::new(rec);
+    let engine = Engine::start().unwrap();
+    engine.call(Command::AttachRecorder(rec.clone())).unwrap();
+    engine.call(Command::Configure(Box::new(site()))).unwrap();
+    engine
+        .call(Command::Recovered(Box::new(recovered)))
+        .unwrap();
+    let published = engine.read();
+    let exam = published.session().unwrap().exam();
+    assert_eq!(exam.settings().stress.min_infusion.as_millis(), 0);
+    assert_eq!(exam.settings().stress.observation.as_millis(), 1_200_000);
+    assert_eq!(exam.scanner().map(|s| s.field_strength_t), Some(3.0));
+}

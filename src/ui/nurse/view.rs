@@ -510,8 +510,9 @@ impl NursePanel {
             }
             let actor = self.actor();
             // A running exam is closed first (by the engine).
+            let settings = self.inner.engine.read().site().settings.clone();
             if let Err(e) = self.inner.engine.call(crate::engine::Command::Open {
-                settings: Default::default(),
+                settings,
                 actor,
                 record: reg.to_json(),
             }) {
