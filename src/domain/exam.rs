@@ -215,6 +215,19 @@ pub enum ExamEvent {
     },
 }
 
+impl ExamEvent {
+    /// The authority a guarded step carries (an injection, a stress-drug start or an
+    /// escalation); `None` for every other event.
+    pub fn authority_mut(&mut self) -> Option<&mut StepAuthority> {
+        match self {
+            ExamEvent::Injected(req) => Some(&mut req.authority),
+            ExamEvent::StressStarted { authority, .. }
+            | ExamEvent::StressEscalated { authority, .. } => Some(authority),
+            _ => None,
+        }
+    }
+}
+
 /// One entry of the durable exam log.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LoggedEvent {

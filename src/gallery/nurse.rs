@@ -174,10 +174,12 @@ impl NursePanel {
             if demo == "override" {
                 st.override_draft = Some(OverrideDraft {
                     rule: ReasonCode::EgfrBelow30,
-                    username: "drli".into(),
-                    pin: "1357".into(),
-                    reason: "Benefit outweighs risk; nephrology consulted".into(),
-                    error: String::new(),
+                    sign: crate::ui::staff::view::CountersignDraft {
+                        username: "drli".into(),
+                        pin: "1357".into(),
+                        reason: "Benefit outweighs risk; nephrology consulted".into(),
+                        error: String::new(),
+                    },
                 });
             }
         }

@@ -189,6 +189,12 @@ pub enum AuditAction {
     Export,
     /// A physician override.
     Override,
+    /// A physician countersigned one refused step (a hard clinical limit lifted for
+    /// that step only); `user` is who gave the step, `subject` names the limit, the
+    /// physician and the reason.
+    Countersign,
+    /// A technologist confirmed a soft check for one step; `subject` names the check.
+    Confirmation,
     /// An account was added.
     UserAdded,
     /// An account was disabled.

@@ -594,6 +594,7 @@ impl Shell {
                         .unwrap_or_else(|| LOCK_SCREEN_ACTOR.to_string())
                 })
             },
+            self.staff.clone(),
         );
         let weak = self.app.as_weak();
         let (engine, lang) = (self.engine.clone(), self.language.clone());

@@ -202,6 +202,9 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
     // code without its words fails here.
     for code in RejectCode::ALL {
         keys.push(key_for("rejected", &code));
+        if code.lifted_by() == cmr_kiosk::domain::Lift::Confirmation {
+            keys.push(key_for("check", &code));
+        }
     }
     for code in AlarmCode::ALL {
         keys.push(key_for("alarm", &code));

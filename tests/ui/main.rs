@@ -9,6 +9,7 @@ mod support;
 mod admin;
 mod chart_render;
 mod console;
+mod countersign;
 mod dicom_notice;
 mod input;
 mod nurse;

@@ -13,12 +13,13 @@ use fluent::FluentArgs;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::config::Language;
-use crate::domain::ExamEvent;
 use crate::domain::contrast::Purpose;
 use crate::domain::output::AlarmPriority;
+use crate::domain::output::{Lift, RejectCode};
 use crate::domain::protocol::ProtocolStep;
 use crate::domain::stress::{StopCriterion, StressDose, StressDrug};
 use crate::domain::time::Instant;
+use crate::domain::{ExamEvent, Outcome};
 use crate::engine::alarm_board::{AlarmBoard, Prompt, presentation};
 use crate::engine::session::ExamSession;
 use crate::engine::{Command, Engine, EngineState};
@@ -35,6 +36,7 @@ use crate::ui::console::model::{
 };
 use crate::ui::input::model::{NumberEntry, NumberSpec};
 use crate::ui::input::view::InputPanels;
+use crate::ui::staff::view::{CountersignDraft, StaffPanel};
 
 /// Who the console logs actions as until staff sign-in is on the console.
 pub const CONSOLE_ACTOR: &str = "technologist";
@@ -113,6 +115,20 @@ pub struct ConsoleUi {
     checklist_steps: Vec<ProtocolStep>,
     /// What the log and technique pages were last built from.
     pages_built: Option<(usize, Language, ConsoleTab, u64)>,
+    /// The step the kiosk last refused on a limit the console can lift, with the
+    /// authority gathered for it so far (that step only).
+    refusal: Option<Refusal>,
+    /// The physician's countersign being entered for the refused step.
+    countersign: Option<CountersignDraft>,
+}
+
+/// A refused guarded step and the limit that stopped it.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The step as it was sent (with whatever authority it already carried).
+    pub event: ExamEvent,
+    /// The limit it crossed.
+    pub code: RejectCode,
 }
 
 fn prompt_key(p: Prompt) -> String {
@@ -152,6 +168,11 @@ impl ConsoleUi {
     /// The injection form as set now.
     pub fn form(&self) -> &InjectionForm {
         &self.form
+    }
+
+    /// The refused step waiting for its lift, if any.
+    pub fn refusal(&self) -> Option<&Refusal> {
+        self.refusal.as_ref()
     }
 
     /// Redraws the console from what the engine published, at exam time `now`
@@ -200,6 +221,46 @@ impl ConsoleUi {
         self.show_checklist(&view, session);
         self.show_pages(&view, session);
         self.show_alarms(&view);
+        self.show_refusal(&view);
+    }
+
+    /// The refused step: why, what lifts it, the button that lifts it here, and the
+    /// countersign dialog.
+    fn show_refusal(&self, v: &View<'_, '_>) {
+        let a = v.a;
+        let (text, lift, action) = match &self.refusal {
+            None => (String::new(), String::new(), String::new()),
+            Some(r) => {
+                let action = match r.code.lifted_by() {
+                    Lift::Countersign => v.tr("console-countersign-action"),
+                    Lift::Confirmation => v.tra(
+                        "console-confirm-action",
+                        &[("check", v.tr(&key_for("check", &r.code)))],
+                    ),
+                    Lift::ClearanceOverride | Lift::Nothing => String::new(),
+                };
+                (
+                    v.tr(&key_for("rejected", &r.code)),
+                    v.tr(&key_for("lift", &r.code.lifted_by())),
+                    action,
+                )
+            }
+        };
+        a.set_refusal(text.clone().into());
+        a.set_refusal_lift(lift.into());
+        a.set_refusal_action(action.into());
+        match &self.countersign {
+            Some(d) => {
+                a.set_countersign_open(true);
+                a.set_countersign_step(
+                    v.tra("console-countersign-step", &[("refusal", text)])
+                        .into(),
+                );
+                a.set_countersign_fields(model(d.fields(v.lang)));
+                a.set_countersign_error(d.error.clone().into());
+            }
+            None => a.set_countersign_open(false),
+        }
     }
 
     fn show_vitals(&self, v: &View<'_, '_>, session: &ExamSession) {
@@ -896,6 +957,11 @@ impl View<'_, '_> {
     }
 }
 
+/// The code as it appears in the log and the locale keys.
+fn code_name(code: RejectCode) -> String {
+    key_for("", &code).trim_start_matches('-').to_string()
+}
+
 /// Wires the console's buttons to the running exam. Every action is an exam event,
 /// handled by the domain and logged through the recorder; acknowledgements are logged
 /// as events and prompt dismissals as audit rows. Number fields open the keypad.
@@ -905,8 +971,126 @@ pub fn install_callbacks(
     engine: Engine,
     input: InputPanels,
     actor: Actor,
+    staff: StaffPanel,
 ) {
     let a = app.global::<ConsoleAdapter>();
+    // A guarded step (injection, stress start, escalation): the domain checks every
+    // limit before the step is recorded; a refusal the console can lift is kept, with
+    // the step, until it is lifted for that step or dismissed.
+    let guarded: Rc<dyn Fn(ExamEvent)> = {
+        let (engine, actor, console) = (engine.clone(), actor.clone(), console.clone());
+        Rc::new(move |event: ExamEvent| {
+            let outcome = engine.handle(event.clone(), &actor());
+            let mut ui = console.borrow_mut();
+            ui.countersign = None;
+            ui.refusal = match outcome {
+                Ok(Outcome::Rejected(code))
+                    if matches!(code.lifted_by(), Lift::Countersign | Lift::Confirmation) =>
+                {
+                    Some(Refusal { event, code })
+                }
+                Ok(_) => None,
+                Err(e) => {
+                    tracing::error!("console step refused: {e}");
+                    None
+                }
+            };
+        })
+    };
+    let (c, g, st, who) = (
+        console.clone(),
+        guarded.clone(),
+        staff.clone(),
+        actor.clone(),
+    );
+    a.on_refusal_lift_now(move || {
+        let Some(r) = c.borrow().refusal.clone() else {
+            return;
+        };
+        match r.code.lifted_by() {
+            Lift::Confirmation => {
+                let mut event = r.event;
+                if let Some(authority) = event.authority_mut() {
+                    authority.confirmed.push(r.code);
+                }
+                // The confirmation names the check; the audit row names who gave it.
+                st.desk().borrow().audit(
+                    crate::store::accounts::AuditAction::Confirmation,
+                    Some(format!("{} by {}", code_name(r.code), who())),
+                    st.audit_at(),
+                );
+                g(event);
+            }
+            Lift::Countersign => c.borrow_mut().countersign = Some(CountersignDraft::default()),
+            Lift::ClearanceOverride | Lift::Nothing => {}
+        }
+    });
+    let c = console.clone();
+    a.on_refusal_dismiss(move || {
+        let mut ui = c.borrow_mut();
+        ui.refusal = None;
+        ui.countersign = None;
+    });
+    let c = console.clone();
+    a.on_countersign_cancel(move || c.borrow_mut().countersign = None);
+    let (c, inp) = (console.clone(), input.clone());
+    a.on_countersign_edit(move |i| {
+        let Some(draft) = c.borrow().countersign.clone() else {
+            return;
+        };
+        let c = c.clone();
+        draft.edit(&inp, i as usize, move |i, text| {
+            if let Some(d) = c.borrow_mut().countersign.as_mut() {
+                d.set(i, text);
+            }
+        });
+    });
+    let (c, g, st) = (console.clone(), guarded.clone(), staff.clone());
+    a.on_countersign_save(move || {
+        let (Some(r), Some(draft)) = (c.borrow().refusal.clone(), c.borrow().countersign.clone())
+        else {
+            return;
+        };
+        if !draft.complete() {
+            if let Some(d) = c.borrow_mut().countersign.as_mut() {
+                d.error = st.tr("nurse-override-incomplete");
+            }
+            return;
+        }
+        if let Some(d) = c.borrow_mut().countersign.as_mut() {
+            d.error = st.tr("signin-checking");
+        }
+        let (c, g, st2) = (c.clone(), g.clone(), st.clone());
+        let reason = draft.reason.trim().to_string();
+        st.check_physician(&draft.username, &draft.pin, move |checked| match checked {
+            Ok(physician) => {
+                let mut event = r.event;
+                if let Some(authority) = event.authority_mut() {
+                    authority.countersign = Some(crate::domain::Countersign {
+                        by: physician.display_name.clone(),
+                        reason: reason.clone(),
+                    });
+                }
+                // The audit row names both: the technologist who gave the step (its
+                // user) and the physician who lifted the limit for it.
+                st2.desk().borrow().audit(
+                    crate::store::accounts::AuditAction::Countersign,
+                    Some(format!(
+                        "{} countersigned by {}: {reason}",
+                        code_name(r.code),
+                        physician.username
+                    )),
+                    st2.audit_at(),
+                );
+                g(event);
+            }
+            Err(text) => {
+                if let Some(d) = c.borrow_mut().countersign.as_mut() {
+                    d.error = text;
+                }
+            }
+        });
+    });
     let act = {
         let (engine, actor) = (engine.clone(), actor.clone());
         move |event: ExamEvent| {
@@ -916,7 +1100,7 @@ pub fn install_callbacks(
         }
     };
     let act = Rc::new(act);
-    let f = act.clone();
+    let f = guarded.clone();
     a.on_start_adenosine(move || {
         f(ExamEvent::StressStarted {
             drug: StressDrug::Adenosine,
@@ -924,7 +1108,7 @@ pub fn install_callbacks(
             authority: Default::default(),
         })
     });
-    let f = act.clone();
+    let f = guarded.clone();
     a.on_start_regadenoson(move || {
         f(ExamEvent::StressStarted {
             drug: StressDrug::Regadenoson,
@@ -952,7 +1136,7 @@ pub fn install_callbacks(
     a.on_stop_infusion(move || f(ExamEvent::StressStopped));
     let f = act.clone();
     a.on_reverse_regadenoson(move || f(ExamEvent::StressStopped));
-    let f = act.clone();
+    let f = guarded.clone();
     a.on_escalate(move || {
         f(ExamEvent::StressEscalated {
             dose_ug_kg_min: None,
@@ -1062,7 +1246,7 @@ pub fn install_callbacks(
     a.on_edit_rate(move || e(Field::Rate));
     let e = edit;
     a.on_edit_flush(move || e(Field::Flush));
-    let (c, f) = (console.clone(), act.clone());
+    let (c, f) = (console.clone(), guarded.clone());
     a.on_inject_entered(move || {
         let request = c.borrow().form.request();
         f(ExamEvent::Injected(request));

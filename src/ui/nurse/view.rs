@@ -21,7 +21,7 @@ use crate::domain::{ExamEvent, ExamType, Outcome, PrepItem, SelfAnswer};
 use crate::engine::recorder::Recorder;
 use crate::i18n::LanguageState;
 use crate::report::key_for;
-use crate::store::accounts::{AuditAction, Role};
+use crate::store::accounts::AuditAction;
 use crate::ui::components::{
     AppWindow, ChoiceRow, ClearanceLevel, FieldRow, NurseAdapter, NurseTab, PrepRow, ReasonRow,
     ReviewRow,
@@ -31,7 +31,7 @@ use crate::ui::input::view::InputPanels;
 use crate::ui::nurse::registration::{Field, Registration, RegistrationForm, parse_date};
 use crate::ui::patient::model::Question;
 use crate::ui::patient::view::PatientPanel;
-use crate::ui::staff::view::{StaffPanel, tra};
+use crate::ui::staff::view::{CountersignDraft, StaffPanel, tra};
 
 /// The text fields of the form in the order the form shows them (sex and exam type
 /// are choice rows of their own).
@@ -154,10 +154,7 @@ pub(crate) struct ImplantDraft {
 #[derive(Debug)]
 pub(crate) struct OverrideDraft {
     pub(crate) rule: ReasonCode,
-    pub(crate) username: String,
-    pub(crate) pin: String,
-    pub(crate) reason: String,
-    pub(crate) error: String,
+    pub(crate) sign: CountersignDraft,
 }
 
 #[derive(Debug, Default)]
@@ -804,101 +801,63 @@ impl NursePanel {
         }
         self.inner.state.borrow_mut().override_draft = Some(OverrideDraft {
             rule: r.code,
-            username: String::new(),
-            pin: String::new(),
-            reason: String::new(),
-            error: String::new(),
+            sign: CountersignDraft::default(),
         });
     }
 
     fn edit_override(&self, i: usize) {
-        let p = self.clone();
-        let initial = {
-            let st = self.inner.state.borrow();
-            let Some(d) = st.override_draft.as_ref() else {
-                return;
-            };
-            match i {
-                0 => d.username.clone(),
-                2 => d.reason.clone(),
-                _ => String::new(),
-            }
+        let Some(sign) = self
+            .inner
+            .state
+            .borrow()
+            .override_draft
+            .as_ref()
+            .map(|d| d.sign.clone())
+        else {
+            return;
         };
-        match i {
-            0 | 2 => self.inner.input.open_text(
-                if i == 0 {
-                    "nurse-override-physician"
-                } else {
-                    "nurse-override-reason"
-                },
-                &initial,
-                move |text| {
-                    if let Some(d) = p.inner.state.borrow_mut().override_draft.as_mut() {
-                        if i == 0 {
-                            d.username = text.trim().to_string();
-                        } else {
-                            d.reason = text;
-                        }
-                    }
-                    p.refresh();
-                },
-            ),
-            _ => self
-                .inner
-                .input
-                .open_number(NumberEntry::new(NumberSpec::pin()), move |e| {
-                    if let Some(d) = p.inner.state.borrow_mut().override_draft.as_mut() {
-                        d.pin = e.text().to_string();
-                    }
-                    p.refresh();
-                }),
-        }
+        let p = self.clone();
+        sign.edit(&self.inner.input, i, move |i, text| {
+            if let Some(d) = p.inner.state.borrow_mut().override_draft.as_mut() {
+                d.sign.set(i, text);
+            }
+            p.refresh();
+        });
     }
 
     /// The physician countersigns with their own PIN; the override is logged with
     /// their name and the reason, and audited.
     fn save_override(&self) {
-        let (rule, username, pin, reason) = {
-            let st = self.inner.state.borrow();
-            let Some(d) = st.override_draft.as_ref() else {
-                return;
-            };
-            (d.rule, d.username.clone(), d.pin.clone(), d.reason.clone())
+        let Some((rule, sign)) = self
+            .inner
+            .state
+            .borrow()
+            .override_draft
+            .as_ref()
+            .map(|d| (d.rule, d.sign.clone()))
+        else {
+            return;
         };
         let set_error = |text: String| {
             if let Some(d) = self.inner.state.borrow_mut().override_draft.as_mut() {
-                d.error = text;
+                d.sign.error = text;
             }
         };
-        if username.is_empty() || pin.is_empty() || reason.trim().is_empty() {
+        let (username, pin, reason) = (sign.username, sign.pin, sign.reason);
+        if !(!username.is_empty() && !pin.is_empty() && !reason.trim().is_empty()) {
             set_error(self.tr("nurse-override-incomplete"));
             return;
         }
-        let at = self.inner.staff.audit_at();
-        let now = std::time::Instant::now();
-        // The physician's PIN is checked (Argon2) off the UI thread.
-        let job = self
-            .inner
-            .staff
-            .desk()
-            .borrow()
-            .check_pin_job(&username, &pin, now, at);
-        let job = match job {
-            Ok(job) => job,
-            Err(e) => {
-                set_error(crate::ui::staff::view::desk_error_text(
-                    &self.inner.lang,
-                    &e,
-                ));
-                return;
-            }
-        };
         set_error(self.tr("signin-checking"));
+        let at = self.inner.staff.audit_at();
         let p = self.clone();
-        self.inner.staff.jobs().spawn(job, move |checked| {
-            p.countersigned(rule, reason, at, checked);
-            p.refresh();
-        });
+        // The physician's PIN is checked (Argon2) off the UI thread.
+        self.inner
+            .staff
+            .check_physician(&username, &pin, move |checked| {
+                p.countersigned(rule, reason, at, checked);
+                p.refresh();
+            });
     }
 
     /// Records the override once the physician's PIN has been checked.
@@ -907,24 +866,14 @@ impl NursePanel {
         rule: ReasonCode,
         reason: String,
         at: crate::store::accounts::AuditAt,
-        checked: Result<crate::store::accounts::StaffAccount, crate::ui::staff::model::DeskError>,
+        checked: Result<crate::store::accounts::StaffAccount, String>,
     ) {
-        let set_error = |text: String| {
-            if let Some(d) = self.inner.state.borrow_mut().override_draft.as_mut() {
-                d.error = text;
-            }
-        };
         let account = match checked {
-            Ok(a) if a.role == Role::Physician => a,
-            Ok(_) => {
-                set_error(self.tr("nurse-override-not-physician"));
-                return;
-            }
-            Err(e) => {
-                set_error(crate::ui::staff::view::desk_error_text(
-                    &self.inner.lang,
-                    &e,
-                ));
+            Ok(a) => a,
+            Err(text) => {
+                if let Some(d) = self.inner.state.borrow_mut().override_draft.as_mut() {
+                    d.sign.error = text;
+                }
                 return;
             }
         };
@@ -1378,39 +1327,8 @@ impl NursePanel {
                         ("clause", d.rule.clause().to_string()),
                     ],
                 ),
-                vec![
-                    FieldRow {
-                        label: tr("nurse-override-physician").into(),
-                        value: if d.username.is_empty() {
-                            empty.clone()
-                        } else {
-                            d.username.clone()
-                        }
-                        .into(),
-                        error: SharedString::new(),
-                    },
-                    FieldRow {
-                        label: tr("admin-pin").into(),
-                        value: if d.pin.is_empty() {
-                            empty.clone()
-                        } else {
-                            "•".repeat(d.pin.len())
-                        }
-                        .into(),
-                        error: SharedString::new(),
-                    },
-                    FieldRow {
-                        label: tr("nurse-override-reason").into(),
-                        value: if d.reason.is_empty() {
-                            empty.clone()
-                        } else {
-                            d.reason.clone()
-                        }
-                        .into(),
-                        error: SharedString::new(),
-                    },
-                ],
-                d.error.clone(),
+                d.sign.fields(lang),
+                d.sign.error.clone(),
             ),
         };
         let (notice, notice_bad) = st.notice.clone().unwrap_or_default();

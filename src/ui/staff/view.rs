@@ -294,6 +294,11 @@ impl StaffPanel {
         }
     }
 
+    /// `key` worded in the language shown now.
+    pub fn tr(&self, key: &str) -> String {
+        self.inner.lang.tr(key)
+    }
+
     /// The username acting now (`None`: nobody signed in).
     pub fn actor(&self) -> Option<String> {
         self.inner.desk.borrow().user().map(|(u, _)| u.to_string())
@@ -303,6 +308,35 @@ impl StaffPanel {
         let fs = self.inner.on_change.borrow().clone();
         for f in fs {
             f();
+        }
+    }
+
+    /// A physician's countersign: `username`'s PIN is checked off the UI thread
+    /// (Argon2, the same lockout as sign-in) and `done` gets the account when it is a
+    /// physician's, or the words to show. Used for clearance overrides (nurse mode) and
+    /// for lifting a hard limit on one step (the console).
+    pub fn check_physician(
+        &self,
+        username: &str,
+        pin: &str,
+        done: impl FnOnce(Result<StaffAccount, String>) + 'static,
+    ) {
+        let at = self.audit_at();
+        let job = self
+            .inner
+            .desk
+            .borrow()
+            .check_pin_job(username, pin, self.now(), at);
+        let lang = self.inner.lang.clone();
+        match job {
+            Err(e) => done(Err(desk_error_text(&lang, &e))),
+            Ok(job) => self.inner.jobs.spawn(job, move |checked| {
+                done(match checked {
+                    Ok(a) if a.role == crate::store::accounts::Role::Physician => Ok(a),
+                    Ok(_) => Err(lang.tr("nurse-override-not-physician")),
+                    Err(e) => Err(desk_error_text(&lang, &e)),
+                })
+            }),
         }
     }
 
@@ -995,6 +1029,78 @@ impl StaffPanel {
                 )),
             ),
             _ => {}
+        }
+    }
+}
+
+/// A physician's countersign being entered (a clearance override in nurse mode, one
+/// refused step on the console): user name, PIN (never shown) and the reason.
+#[derive(Debug, Clone, Default)]
+pub struct CountersignDraft {
+    /// The physician's user name.
+    pub username: String,
+    /// The PIN as typed.
+    pub pin: String,
+    /// The documented reason.
+    pub reason: String,
+    /// What went wrong last (empty: nothing).
+    pub error: String,
+}
+
+impl CountersignDraft {
+    /// Whether every field is filled in.
+    pub fn complete(&self) -> bool {
+        !self.username.is_empty() && !self.pin.is_empty() && !self.reason.trim().is_empty()
+    }
+
+    /// The three fields as the dialog shows them (the PIN masked).
+    pub fn fields(&self, lang: &LanguageState) -> Vec<FieldRow> {
+        let empty = lang.tr("value-empty");
+        let shown = |v: &str, masked: bool| -> SharedString {
+            match (v.is_empty(), masked) {
+                (true, _) => empty.clone().into(),
+                (false, true) => "•".repeat(v.chars().count()).into(),
+                (false, false) => v.into(),
+            }
+        };
+        [
+            ("nurse-override-physician", shown(&self.username, false)),
+            ("admin-pin", shown(&self.pin, true)),
+            ("nurse-override-reason", shown(&self.reason, false)),
+        ]
+        .into_iter()
+        .map(|(key, value)| FieldRow {
+            label: lang.tr(key).into(),
+            value,
+            error: SharedString::new(),
+        })
+        .collect()
+    }
+
+    /// Opens the keyboard (user name, reason) or the PIN keypad for field `i`; `store`
+    /// gets the field's index and its new text.
+    pub fn edit(&self, input: &InputPanels, i: usize, store: impl Fn(usize, String) + 'static) {
+        match i {
+            0 | 2 => {
+                let (key, initial) = if i == 0 {
+                    ("nurse-override-physician", &self.username)
+                } else {
+                    ("nurse-override-reason", &self.reason)
+                };
+                input.open_text(key, initial, move |text| store(i, text));
+            }
+            _ => input.open_number(NumberEntry::new(NumberSpec::pin()), move |e| {
+                store(1, e.text().to_string())
+            }),
+        }
+    }
+
+    /// Puts `text` in field `i` (as [`CountersignDraft::edit`] reports it).
+    pub fn set(&mut self, i: usize, text: String) {
+        match i {
+            0 => self.username = text.trim().to_string(),
+            1 => self.pin = text,
+            _ => self.reason = text,
         }
     }
 }

@@ -1,0 +1,323 @@
+//! A limit stops the step before it happens (3.1.3.2), by touch on the console under
+//! Slint's testing backend against a real SQLite record: a signed-in technologist
+//! records 0.3 mmol/kg in one injection, is refused with the reason and what lifts it;
+//! a technologist's own PIN cannot countersign; a physician's PIN does, for that step
+//! only, and the audit row names both. A dose typed into the mL field is refused until
+//! the technologist confirms that check by name.
+
+use crate::support::ui as common;
+use common::*;
+
+use std::rc::Rc;
+
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
+use slint::ComponentHandle;
+
+use cmr_kiosk::config::{Config, Language};
+use cmr_kiosk::domain::contrast::AgentId;
+use cmr_kiosk::domain::protocol::ExamType;
+use cmr_kiosk::domain::screening::{Patient, Sex};
+use cmr_kiosk::domain::time::Instant;
+use cmr_kiosk::domain::{Exam, ExamEvent, ProtocolSettings};
+use cmr_kiosk::engine::Command;
+use cmr_kiosk::engine::session::ExamSession;
+use cmr_kiosk::i18n::Localizer;
+use cmr_kiosk::store::Store;
+use cmr_kiosk::store::accounts::{NewStaff, Role};
+use cmr_kiosk::ui::components::{ConsoleAdapter, Screen, SignInAdapter};
+use cmr_kiosk::ui::shell::Shell;
+
+/// Presses the first button labelled `label` (or, for tabs, the control so labelled).
+fn press(shell: &Shell, label: &str) {
+    let found: Vec<ElementHandle> =
+        ElementHandle::find_by_accessible_label(shell.app(), label).collect();
+    found
+        .iter()
+        .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .or(found.first())
+        .unwrap_or_else(|| panic!("a control labelled {label:?}"))
+        .invoke_accessible_default_action();
+    shell.settle();
+    shell.console_tick();
+}
+
+/// Types on the keypad or keyboard.
+fn keys(shell: &Shell, text: &str) {
+    for c in text.chars() {
+        press(shell, &c.to_string());
+    }
+}
+
+fn with_store<T>(url: &str, f: impl AsyncFnOnce(Store) -> T) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { f(Store::open(url).await.unwrap()).await })
+}
+
+/// The audit rows of `action`, as JSON payloads, once the recorder has written them.
+fn audits(url: &str, action: &str) -> Vec<serde_json::Value> {
+    for _ in 0..100 {
+        let rows: Vec<serde_json::Value> = with_store(url, async |store| {
+            store
+                .entries_after("countersign-test", 0, 10_000)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|e| e.kind == "audit")
+                .filter_map(|e| serde_json::from_str::<serde_json::Value>(&e.payload).ok())
+                .filter(|p| p["action"] == action)
+                .collect()
+        });
+        if !rows.is_empty() {
+            return rows;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Vec::new()
+}
+
+fn injections(shell: &Shell) -> Vec<f64> {
+    shell
+        .engine()
+        .read()
+        .session()
+        .unwrap()
+        .exam()
+        .ledger()
+        .unwrap()
+        .injections()
+        .iter()
+        .map(|i| i.mmol_kg)
+        .collect()
+}
+
+#[test]
+fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersigns_it_by_pin() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("kiosk.db").display());
+    let mut config = Config::default();
+    config.database.url = url.clone();
+    config.database.device_id = "countersign-test".into();
+    config.ui.language = Language::EnUs;
+    let loc = Rc::new(Localizer::embedded().unwrap());
+    let en = |k: &str| loc.tr(Language::EnUs, k);
+    let mut shell = Shell::new(config, loc.clone()).unwrap();
+    shell
+        .app()
+        .window()
+        .set_size(slint::PhysicalSize::new(1280, 800));
+    shell.start_recorder().unwrap();
+    shell.settle();
+    with_store(&url, async |store| {
+        for (u, name, role, pin) in [
+            ("techwang", "Tech Wang", Role::Technologist, "2580"),
+            ("drli", "Dr Li", Role::Physician, "1357"),
+        ] {
+            store
+                .add_staff(&NewStaff {
+                    username: u.into(),
+                    display_name: name.into(),
+                    role,
+                    pin: pin.into(),
+                })
+                .await
+                .unwrap();
+        }
+    });
+
+    // A contrast exam for a 70 kg patient with gadobutrol (1.0 mmol/mL).
+    let mut e = Exam::new(ProtocolSettings::default());
+    let patient = Patient {
+        weight_kg: 70.0,
+        height_cm: None,
+        sex: Sex::Male,
+        age_years: 61,
+        egfr: Some(88.0),
+        egfr_date: None,
+    };
+    let t0 = Instant::ZERO;
+    for ev in [
+        ExamEvent::PatientRegistered { patient },
+        ExamEvent::ExamTypeChosen {
+            exam_type: ExamType::Contrast,
+        },
+        ExamEvent::AgentSelected {
+            agent: AgentId::Gadobutrol,
+        },
+    ] {
+        e.handle(ev, t0).unwrap();
+    }
+    let s = ExamSession::preview(e, Instant::from_secs(60));
+    shell
+        .engine()
+        .call(Command::Install(Some(Box::new(s))))
+        .unwrap();
+    shell.start_console();
+
+    // The technologist signs in on the console.
+    press(&shell, &en("role-technologist"));
+    assert_eq!(shell.app().get_screen(), Screen::Technologist);
+    assert!(shell.app().global::<SignInAdapter>().get_open());
+    press(&shell, "Tech Wang");
+    keys(&shell, "2580");
+    press(&shell, &en("keypad-ok"));
+    assert!(!shell.app().global::<SignInAdapter>().get_open());
+    let console = || shell.app().global::<ConsoleAdapter>();
+
+    // 0.3 mmol/kg in one injection: refused before it is recorded, with the reason and
+    // what lifts it.
+    press(&shell, &en("console-tab-contrast"));
+    press(&shell, &en("purpose-single"));
+    press(&shell, &en("console-field-dose"));
+    press(&shell, &en("keypad-clear"));
+    keys(&shell, "0");
+    press(&shell, &en("keypad-point-label"));
+    keys(&shell, "3");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("console-inject-entered"));
+    assert!(injections(&shell).is_empty(), "nothing was given");
+    assert_eq!(console().get_refusal(), en("rejected-dose_above_max"));
+    assert_eq!(console().get_refusal_lift(), en("lift-countersign"));
+    assert_eq!(
+        console().get_refusal_action(),
+        en("console-countersign-action")
+    );
+    assert!(has_label(&shell, &en("rejected-dose_above_max")));
+
+    // The countersign dialog: the technologist's own PIN does not lift a hard limit.
+    press(&shell, &en("console-countersign-action"));
+    assert!(console().get_countersign_open());
+    press(&shell, &en("nurse-override-physician"));
+    for c in "techwang".chars() {
+        press(&shell, &c.to_string());
+    }
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("admin-pin"));
+    keys(&shell, "2580");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("nurse-override-reason"));
+    for c in "needed".chars() {
+        press(&shell, &c.to_string());
+    }
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("console-countersign-save"));
+    assert_eq!(
+        console().get_countersign_error(),
+        en("nurse-override-not-physician")
+    );
+    assert!(injections(&shell).is_empty());
+
+    // The physician's own name and PIN lift it for this step only.
+    press(&shell, &en("nurse-override-physician"));
+    press(&shell, &en("keypad-clear"));
+    for c in "drli".chars() {
+        press(&shell, &c.to_string());
+    }
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("admin-pin"));
+    keys(&shell, "1357");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("console-countersign-save"));
+    assert!(!console().get_countersign_open());
+    assert_eq!(console().get_refusal(), "");
+    assert_eq!(injections(&shell), vec![0.3]);
+    {
+        let published = shell.engine().read();
+        let journal = published.session().unwrap().journal();
+        let given = journal.iter().rev().find_map(|r| match r {
+            cmr_kiosk::engine::session::JournalRow::Event {
+                event: ExamEvent::Injected(req),
+                ..
+            } => Some(req.clone()),
+            _ => None,
+        });
+        let sign = given.unwrap().authority.countersign.expect("countersigned");
+        assert_eq!(sign.by, "Dr Li");
+        assert_eq!(sign.reason, "needed");
+    }
+    let rows = audits(&url, "countersign");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["user"], "techwang", "who gave the step");
+    let subject = rows[0]["subject"].as_str().unwrap();
+    assert!(
+        subject.contains("drli") && subject.contains("dose_above_max"),
+        "{subject}"
+    );
+
+    // The next step above the maximum is refused again: a countersign is for one step.
+    press(&shell, &en("purpose-top_up"));
+    press(&shell, &en("console-field-dose"));
+    press(&shell, &en("keypad-clear"));
+    keys(&shell, "0");
+    press(&shell, &en("keypad-point-label"));
+    keys(&shell, "02");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("console-inject-entered"));
+    assert_eq!(console().get_refusal(), en("rejected-dose_above_max"));
+    assert_eq!(injections(&shell).len(), 1);
+    press(&shell, &en("console-refusal-dismiss"));
+    assert_eq!(console().get_refusal(), "");
+
+    // A soft check: 0.5 mL typed where a dose was meant is refused until the
+    // technologist confirms that check by name (no countersign: a second touch).
+    shell
+        .engine()
+        .call(Command::Install(Some(Box::new(ExamSession::preview(
+            {
+                let mut e = Exam::new(ProtocolSettings::default());
+                e.handle(
+                    ExamEvent::PatientRegistered {
+                        patient: Patient {
+                            weight_kg: 70.0,
+                            height_cm: None,
+                            sex: Sex::Male,
+                            age_years: 61,
+                            egfr: Some(88.0),
+                            egfr_date: None,
+                        },
+                    },
+                    t0,
+                )
+                .unwrap();
+                e.handle(
+                    ExamEvent::AgentSelected {
+                        agent: AgentId::Gadobutrol,
+                    },
+                    t0,
+                )
+                .unwrap();
+                e
+            },
+            Instant::from_secs(60),
+        )))))
+        .unwrap();
+    shell.console_tick();
+    press(&shell, &en("purpose-single"));
+    press(&shell, &en("console-by-volume"));
+    press(&shell, &en("console-field-volume"));
+    press(&shell, &en("keypad-clear"));
+    keys(&shell, "0");
+    press(&shell, &en("keypad-point-label"));
+    keys(&shell, "5");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("console-inject-entered"));
+    assert_eq!(console().get_refusal(), en("rejected-dose_implausible"));
+    assert_eq!(console().get_refusal_lift(), en("lift-confirmation"));
+    assert!(injections(&shell).is_empty());
+    let confirm = console().get_refusal_action().to_string();
+    assert!(confirm.contains(&en("check-dose_implausible")), "{confirm}");
+    press(&shell, &confirm);
+    assert_eq!(console().get_refusal(), "");
+    assert_eq!(injections(&shell).len(), 1);
+    let rows = audits(&url, "confirmation");
+    assert!(
+        rows.iter().any(|r| r["user"] == "techwang"
+            && r["subject"]
+                .as_str()
+                .is_some_and(|s| s.contains("dose_implausible"))),
+        "{rows:?}"
+    );
+}
