@@ -199,7 +199,6 @@ console-refusal-dismiss = Drop this step
 console-countersign-action = Physician countersign
 console-confirm-action = Confirm: { $check }
 console-countersign-title = Physician countersign (this step only)
-console-countersign-step = Limit crossed: { $refusal }
 console-countersign-save = Countersign and give
 check-dose_implausible = the dose really is below 0.01 mmol/kg
 check-no_baseline_vitals = start without baseline vitals

@@ -199,7 +199,6 @@ console-refusal-dismiss = 放弃此步骤
 console-countersign-action = 医师会签
 console-confirm-action = 确认：{ $check }
 console-countersign-title = 医师会签（仅限本步骤）
-console-countersign-step = 超出限值：{ $refusal }
 console-countersign-save = 会签并执行
 check-dose_implausible = 剂量确实低于 0.01 mmol/kg
 check-no_baseline_vitals = 无基线生命体征仍开始给药

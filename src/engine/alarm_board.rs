@@ -189,6 +189,13 @@ impl AlarmBoard {
     /// Takes one decision of the clinical core. Returns `true` when it changed the board.
     pub fn on_output(&mut self, output: &Output) -> bool {
         let prompt = match &output.decision {
+            // A new window (the second perfusion injection replacing a provisional one,
+            // a top-up): "LGE window open" waits for the new opening.
+            Decision::LgeWindow { opens_at, .. } if *opens_at > output.at => {
+                let before = self.prompts.len();
+                self.prompts.retain(|(p, _)| *p != Prompt::LgeWindowOpen);
+                return self.prompts.len() != before;
+            }
             Decision::Alarm { code, priority } => {
                 if self.alarms.iter().any(|a| a.code == *code) {
                     return false;

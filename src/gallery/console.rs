@@ -10,13 +10,15 @@ use crate::engine::session::ExamSession;
 use crate::ui::components::ConsoleTab;
 
 /// Console states for screenshots, each shown on its page.
-pub const PREVIEWS: [&str; 10] = [
+pub const PREVIEWS: [&str; 12] = [
     "stress",
     "alarm",
     "recovery",
     "regadenoson",
     "criteria",
     "contrast",
+    "refused",
+    "countersign",
     "lge",
     "checklist",
     "log",
@@ -26,7 +28,7 @@ pub const PREVIEWS: [&str; 10] = [
 /// The page a preview state is shown on.
 pub fn preview_page(name: &str) -> ConsoleTab {
     match name {
-        "contrast" => ConsoleTab::Contrast,
+        "contrast" | "refused" | "countersign" => ConsoleTab::Contrast,
         "lge" => ConsoleTab::Lge,
         "checklist" => ConsoleTab::Checklist,
         "log" => ConsoleTab::Log,
@@ -271,6 +273,9 @@ fn preview_build(
         "scanner",
         series(ProtocolStep::RestPerfusion, 9, "perf rest", None),
     );
+    if matches!(name, "refused" | "countersign") {
+        return Some(replay(events, 900));
+    }
     if name == "contrast" {
         // A top-up of 5 mL (0.071 mmol/kg) is refused, and the refusal explained.
         at(
@@ -296,6 +301,40 @@ fn preview_build(
         series(ProtocolStep::Lge, 11, "PSIR sax", None),
     );
     Some(replay(events, 1200))
+}
+
+/// The refused step a preview state shows on the console (a single 0.2 mmol/kg after
+/// both perfusion injections: above the top-up cap and the maximum), and for
+/// `countersign` the physician's dialog half filled in.
+pub fn preview_refusal(
+    name: &str,
+) -> Option<(
+    crate::ui::console::view::Refusal,
+    Option<crate::ui::staff::view::CountersignDraft>,
+)> {
+    use crate::domain::RejectCode;
+    use crate::domain::contrast::{Amount, InjectionMethod, InjectionRequest};
+    if !matches!(name, "refused" | "countersign") {
+        return None;
+    }
+    let refusal = crate::ui::console::view::Refusal {
+        event: ExamEvent::Injected(InjectionRequest {
+            amount: Amount::DoseMmolKg(0.2),
+            rate_ml_s: 4.0,
+            flush_ml: 25.0,
+            purpose: Purpose::Single,
+            method: InjectionMethod::PowerInjector,
+            authority: Default::default(),
+        }),
+        code: RejectCode::DoseAboveMax,
+    };
+    let draft = (name == "countersign").then(|| crate::ui::staff::view::CountersignDraft {
+        username: "drli".into(),
+        pin: "1357".into(),
+        reason: String::new(),
+        error: String::new(),
+    });
+    Some((refusal, draft))
 }
 
 /// Handles preview events in time order (stable for equal times) into an exam and its

@@ -187,6 +187,9 @@ impl Renderer {
         let engine = self.shell.engine();
         engine.call_quiet(crate::engine::Command::Install(Some(Box::new(session))));
         let mut console = crate::ui::console::view::ConsoleUi::default();
+        if let Some((refusal, draft)) = crate::gallery::console::preview_refusal(state) {
+            console.show_refused(refusal, draft);
+        }
         let wall = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
             .and_then(|d| d.and_hms_opt(9, 30, 0))
             .unwrap_or_default();

@@ -170,6 +170,13 @@ impl ConsoleUi {
         &self.form
     }
 
+    /// Shows a refused step (and a countersign being entered) without sending it:
+    /// worked states of the gallery.
+    pub(crate) fn show_refused(&mut self, refusal: Refusal, countersign: Option<CountersignDraft>) {
+        self.refusal = Some(refusal);
+        self.countersign = countersign;
+    }
+
     /// The refused step waiting for its lift, if any.
     pub fn refusal(&self) -> Option<&Refusal> {
         self.refusal.as_ref()
@@ -191,6 +198,11 @@ impl ConsoleUi {
             a.set_exam_open(false);
             self.pages_built = None;
             self.board = AlarmBoard::default();
+            // No exam: no step waits for its lift.
+            self.refusal = None;
+            self.countersign = None;
+            a.set_refusal(SharedString::new());
+            a.set_countersign_open(false);
             return;
         };
         a.set_exam_open(true);
@@ -252,10 +264,7 @@ impl ConsoleUi {
         match &self.countersign {
             Some(d) => {
                 a.set_countersign_open(true);
-                a.set_countersign_step(
-                    v.tra("console-countersign-step", &[("refusal", text)])
-                        .into(),
-                );
+                a.set_countersign_step(text.into());
                 a.set_countersign_fields(model(d.fields(v.lang)));
                 a.set_countersign_error(d.error.clone().into());
             }
