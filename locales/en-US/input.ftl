@@ -22,3 +22,6 @@ keyboard-shift = Shift
 keyboard-space = Space
 unit-kg = kg
 unit-cm = cm
+unit-w-kg = W/kg
+unit-ut = µT
+unit-t-s = T/s

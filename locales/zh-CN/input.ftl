@@ -22,3 +22,6 @@ keyboard-shift = 大写
 keyboard-space = 空格
 unit-kg = kg
 unit-cm = cm
+unit-w-kg = W/kg
+unit-ut = µT
+unit-t-s = T/s

@@ -169,6 +169,7 @@ impl NursePanel {
                     kind: Some(ImplantKind::AneurysmClip),
                     status: Some(MrStatus::Unknown),
                     conditions: String::new(),
+                    ..Default::default()
                 });
             }
             if demo == "override" {

@@ -99,13 +99,19 @@ pub enum Fact {
     Caffeine,
     /// Hours since dipyridamole (3.2.3).
     Dipyridamole,
+    /// On dialysis (the reduced gadolinium maximum, no ACR group I agent).
+    Dialysis,
+    /// Acute kidney injury (the reduced gadolinium maximum, no ACR group I agent).
+    AcuteKidneyInjury,
 }
 
 impl Fact {
     /// Every fact, in order.
-    pub const ALL: [Fact; 10] = [
+    pub const ALL: [Fact; 12] = [
         Fact::Egfr,
         Fact::EgfrDate,
+        Fact::Dialysis,
+        Fact::AcuteKidneyInjury,
         Fact::Pregnancy,
         Fact::Claustrophobia,
         Fact::Unstable,
@@ -128,6 +134,8 @@ impl Fact {
             Fact::AvBlock => "fact-av-block",
             Fact::Caffeine => "fact-caffeine",
             Fact::Dipyridamole => "fact-dipyridamole",
+            Fact::Dialysis => "fact-dialysis",
+            Fact::AcuteKidneyInjury => "fact-aki",
         }
     }
 }
@@ -149,6 +157,30 @@ pub(crate) struct ImplantDraft {
     pub(crate) kind: Option<ImplantKind>,
     pub(crate) status: Option<MrStatus>,
     pub(crate) conditions: String,
+    /// The field strengths the label allows, among [`LABEL_FIELD_STRENGTHS`].
+    pub(crate) field_strengths: Vec<f64>,
+    /// The label's limits: whole-body SAR (W/kg), B1+rms (µT), dB/dt (T/s).
+    pub(crate) limits: [Option<f64>; 3],
+}
+
+/// The field strengths an MR-conditional label names (the standard's 1.5 T and 3.0 T).
+pub const LABEL_FIELD_STRENGTHS: [f64; 2] = [1.5, 3.0];
+
+/// The keypad of each label limit: SAR (W/kg), B1+rms (µT), dB/dt (T/s).
+pub fn limit_spec(i: usize) -> NumberSpec {
+    let (min, max, decimals, unit_key, title_key) = match i {
+        0 => (0.1, 4.0, 1, "unit-w-kg", "nurse-implant-sar"),
+        1 => (0.1, 10.0, 1, "unit-ut", "nurse-implant-b1rms"),
+        _ => (1.0, 300.0, 0, "unit-t-s", "nurse-implant-dbdt"),
+    };
+    NumberSpec {
+        min,
+        max,
+        decimals,
+        unit_key,
+        title_key,
+        pin: false,
+    }
 }
 
 #[derive(Debug)]
@@ -273,6 +305,20 @@ impl NursePanel {
             }
         });
         on!(on_implant_conditions_edit, |p| p.edit_implant_conditions());
+        on!(on_implant_field_strength, |p, i| {
+            if let (Some(d), Some(&t)) = (
+                p.inner.state.borrow_mut().implant.as_mut(),
+                LABEL_FIELD_STRENGTHS.get(i as usize),
+            ) {
+                if d.field_strengths.contains(&t) {
+                    d.field_strengths.retain(|f| *f != t);
+                } else {
+                    d.field_strengths.push(t);
+                }
+            }
+        });
+        on!(on_implant_limit_edit, |p, i| p
+            .edit_implant_limit(i as usize));
         on!(on_implant_save, |p| p.save_implant());
         on!(on_implant_cancel, |p| p.inner.state.borrow_mut().implant =
             None);
@@ -732,6 +778,8 @@ impl NursePanel {
             Fact::ContrastAllergy => a.contrast_allergy = !a.contrast_allergy,
             Fact::Asthma => a.asthma = !a.asthma,
             Fact::AvBlock => a.av_block = !a.av_block,
+            Fact::Dialysis => a.dialysis = !a.dialysis,
+            Fact::AcuteKidneyInjury => a.acute_kidney_injury = !a.acute_kidney_injury,
         }
         self.set_answers(a);
     }
@@ -764,6 +812,30 @@ impl NursePanel {
             });
     }
 
+    fn edit_implant_limit(&self, i: usize) {
+        if i > 2 {
+            return;
+        }
+        let current = self
+            .inner
+            .state
+            .borrow()
+            .implant
+            .as_ref()
+            .and_then(|d| d.limits[i]);
+        let entry = match current {
+            Some(v) => NumberEntry::with_value(limit_spec(i), v),
+            None => NumberEntry::new(limit_spec(i)),
+        };
+        let p = self.clone();
+        self.inner.input.open_number(entry, move |e| {
+            if let Some(d) = p.inner.state.borrow_mut().implant.as_mut() {
+                d.limits[i] = e.value();
+            }
+            p.refresh();
+        });
+    }
+
     fn save_implant(&self) {
         let draft = self.inner.state.borrow_mut().implant.take();
         let Some(d) = draft else { return };
@@ -772,11 +844,19 @@ impl NursePanel {
             self.inner.state.borrow_mut().implant = Some(d);
             return;
         };
-        let conditions = (!d.conditions.trim().is_empty()).then(|| ImplantConditions {
+        // The label's numbers, so each series can be checked against them (2.1.2).
+        let recorded = !d.conditions.trim().is_empty()
+            || !d.field_strengths.is_empty()
+            || d.limits.iter().any(Option::is_some);
+        let conditions = recorded.then(|| ImplantConditions {
             device: d.conditions.trim().to_string(),
             label: d.conditions.trim().to_string(),
             checked_by: self.actor(),
-            ..Default::default()
+            field_strength_t: d.field_strengths.clone(),
+            max_wb_sar_w_kg: d.limits[0],
+            max_b1rms_ut: d.limits[1],
+            max_dbdt_t_s: d.limits[2],
+            max_spatial_gradient_t_m: None,
         });
         let mut a = self.answers();
         a.implants.push(Implant {
@@ -1141,6 +1221,8 @@ impl NursePanel {
                     Fact::AvBlock => yes_no(answers.av_block),
                     Fact::Caffeine => hours(answers.caffeine_hours_ago),
                     Fact::Dipyridamole => hours(answers.dipyridamole_hours_ago),
+                    Fact::Dialysis => yes_no(answers.dialysis),
+                    Fact::AcuteKidneyInjury => yes_no(answers.acute_kidney_injury),
                 };
                 FieldRow {
                     label: tr(f.label_key()).into(),
@@ -1159,8 +1241,22 @@ impl NursePanel {
                     tr(&key_for("mr-status", &m.mr_status))
                 );
                 if let Some(c) = &m.conditions {
-                    text.push_str(" · ");
-                    text.push_str(&c.label);
+                    if !c.label.is_empty() {
+                        text.push_str(" · ");
+                        text.push_str(&c.label);
+                    }
+                    for t in &c.field_strength_t {
+                        text.push_str(&format!(" · {t:.1} T"));
+                    }
+                    for (v, unit) in [
+                        (c.max_wb_sar_w_kg, "W/kg"),
+                        (c.max_b1rms_ut, "µT"),
+                        (c.max_dbdt_t_s, "T/s"),
+                    ] {
+                        if let Some(v) = v {
+                            text.push_str(&format!(" · ≤ {} {unit}", format_number(v, 1)));
+                        }
+                    }
                 }
                 text.into()
             })
@@ -1316,6 +1412,25 @@ impl NursePanel {
             .map(|d| d.conditions.clone())
             .filter(|c| !c.is_empty())
             .unwrap_or_else(|| empty.clone());
+        let draft = st.implant.as_ref();
+        let implant_field_strengths: Vec<ChoiceRow> = LABEL_FIELD_STRENGTHS
+            .iter()
+            .map(|t| ChoiceRow {
+                text: format!("{t:.1} T").into(),
+                selected: draft.is_some_and(|d| d.field_strengths.contains(t)),
+            })
+            .collect();
+        let implant_limits: Vec<FieldRow> = (0..3)
+            .map(|i| FieldRow {
+                label: tr(limit_spec(i).title_key).into(),
+                value: draft
+                    .and_then(|d| d.limits[i])
+                    .map(|v| format!("≤ {} {}", format_number(v, 1), tr(limit_spec(i).unit_key)))
+                    .unwrap_or_else(|| empty.clone())
+                    .into(),
+                error: SharedString::new(),
+            })
+            .collect();
         let (override_rule, override_fields, override_error) = match &st.override_draft {
             None => (String::new(), Vec::new(), String::new()),
             Some(d) => (
@@ -1335,11 +1450,12 @@ impl NursePanel {
 
         // Skip the redraw when nothing changed (the view is refreshed every second).
         let signature = format!(
-            "{:?}|{}|{fields:?}{sexes:?}{exam_types:?}{today_rows:?}{register_text}{patient_line}{review:?}{facts:?}{implants:?}{clearance}{level:?}{contrast}{stress}{reasons:?}{checklist:?}{breath_hold}{blockers:?}{can_sign_off}{signed_off}{implant_kinds:?}{implant_statuses:?}{implant_conditions}{override_rule}{override_fields:?}{override_error}{notice}{notice_bad}|{}|{}",
+            "{:?}|{}|{fields:?}{sexes:?}{exam_types:?}{today_rows:?}{register_text}{patient_line}{review:?}{facts:?}{implants:?}{clearance}{level:?}{contrast}{stress}{reasons:?}{checklist:?}{breath_hold}{blockers:?}{can_sign_off}{signed_off}{implant_kinds:?}{implant_statuses:?}{implant_conditions}{override_rule}{override_fields:?}{override_error}{notice}{notice_bad}|{}|{}|{:?}",
             st.tab,
             exam.is_some(),
             st.implant.is_some(),
             st.override_draft.is_some(),
+            st.implant,
         );
         drop(open);
         drop(st);
@@ -1378,6 +1494,8 @@ impl NursePanel {
         n.set_implant_kinds_2(model(implant_kinds[4..].to_vec()));
         n.set_implant_statuses(model(implant_statuses));
         n.set_implant_conditions(implant_conditions.into());
+        n.set_implant_field_strengths(model(implant_field_strengths));
+        n.set_implant_limits(model(implant_limits));
         n.set_override_open(override_open);
         n.set_override_rule(override_rule.into());
         n.set_override_fields(model(override_fields));
