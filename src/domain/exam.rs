@@ -1102,6 +1102,12 @@ impl Exam {
             agent_name: agent
                 .and_then(|a| self.settings.agents.get(a))
                 .map(|a| a.generic_name.clone()),
+            agents: injections.iter().fold(Vec::new(), |mut used, i| {
+                if !used.contains(&i.agent) {
+                    used.push(i.agent);
+                }
+                used
+            }),
             total_mmol: round_to(mmol, 3),
             total_mmol_kg: round_to(mmol_kg, 4),
             total_ml: round_to(ml, 1),
@@ -1134,6 +1140,12 @@ impl Exam {
                         StressDrug::Regadenoson => {
                             r.stopped_at.map(|s| (s - r.started_at).as_secs_f64())
                         }
+                    },
+                    reversal_after_s: match r.drug {
+                        StressDrug::Regadenoson => {
+                            r.stopped_at.map(|s| (s - r.started_at).as_secs_f64())
+                        }
+                        StressDrug::Adenosine => None,
                     },
                 })
                 .collect(),

@@ -71,6 +71,10 @@ pub struct StressFact {
     pub max_dose_ug_kg_min: Option<f64>,
     /// Infusion duration in seconds (bolus: time to reversal, if any).
     pub duration_s: Option<f64>,
+    /// Regadenoson only: the reversal drug (aminophylline) was given this many seconds
+    /// after the bolus.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reversal_after_s: Option<f64>,
 }
 
 /// The technique section's facts.
@@ -92,6 +96,9 @@ pub struct TechniqueFacts {
     pub agent: Option<AgentId>,
     /// Its generic name.
     pub agent_name: Option<String>,
+    /// Every agent injected, in the order first used (5.2.3 names each).
+    #[serde(default)]
+    pub agents: Vec<AgentId>,
     /// Total gadolinium (mmol).
     pub total_mmol: f64,
     /// Total gadolinium (mmol/kg).

@@ -69,7 +69,14 @@ pub fn technique_lines(loc: &Localizer, lang: Language, facts: &TechniqueFacts) 
     match (&facts.agent, facts.injections.is_empty()) {
         (Some(agent), false) => {
             let mut a = FluentArgs::new();
-            a.set("agent", tr(&key_for("agent", agent)));
+            // Every agent used, by name (an agent changed mid-exam is named too).
+            let used = if facts.agents.is_empty() {
+                std::slice::from_ref(agent)
+            } else {
+                &facts.agents[..]
+            };
+            let names: Vec<String> = used.iter().map(|g| tr(&key_for("agent", g))).collect();
+            a.set("agent", names.join(&tr("report-list-separator")));
             a.set("ml", number(facts.total_ml, 1));
             a.set("mmol", number(facts.total_mmol, 3));
             a.set("mmolkg", number(facts.total_mmol_kg, 3));
@@ -82,8 +89,23 @@ pub fn technique_lines(loc: &Localizer, lang: Language, facts: &TechniqueFacts) 
                 .map(|r| number(*r, 1))
                 .collect();
             a.set("rates", rates.join("/"));
-            a.set("flush", number(facts.flush_ml, 1));
             lines.push(tr_args("report-contrast", &a));
+            // The flush is worded only when one was given, and "each" only when every
+            // injection had one.
+            let flushed = facts.injections.iter().filter(|i| i.flush_ml > 0.0).count();
+            if flushed > 0 {
+                let mut f = FluentArgs::new();
+                f.set("flush", number(facts.flush_ml, 1));
+                f.set("count", flushed.to_string());
+                lines.push(tr_args(
+                    if flushed == facts.injections.len() {
+                        "report-flush-each"
+                    } else {
+                        "report-flush-some"
+                    },
+                    &f,
+                ));
+            }
         }
         _ => lines.push(tr("report-contrast-none")),
     }
@@ -102,6 +124,13 @@ pub fn technique_lines(loc: &Localizer, lang: Language, facts: &TechniqueFacts) 
             (_, StressDose::Mg(mg)) | (StressDrug::Regadenoson, StressDose::UgKgMin(mg)) => {
                 a.set("mg", number(mg, 1));
                 lines.push(tr_args("report-stress-regadenoson", &a));
+                if let Some(after) = stress.reversal_after_s {
+                    let secs = after.max(0.0).round() as u64;
+                    let mut r = FluentArgs::new();
+                    r.set("minutes", (secs / 60).to_string());
+                    r.set("seconds", (secs % 60).to_string());
+                    lines.push(tr_args("report-stress-reversal", &r));
+                }
             }
         }
     }

@@ -127,3 +127,126 @@ fn numbers_drop_trailing_zeros() {
     assert_eq!(number(10.5, 1), "10.5");
     assert_eq!(number(140.0, 0), "140");
 }
+
+/// The technique section of an exam built from events (no scenario file).
+fn facts_from(events: Vec<(u64, cmr_kiosk::domain::ExamEvent)>) -> TechniqueFacts {
+    use cmr_kiosk::domain::{Exam, ProtocolSettings};
+    let mut e = Exam::new(ProtocolSettings::default());
+    let mut last = 0;
+    for (t, ev) in events {
+        e.handle(ev, cmr_kiosk::domain::Instant::from_secs(t))
+            .unwrap();
+        last = t;
+    }
+    e.technique(cmr_kiosk::domain::Instant::from_secs(last))
+}
+
+fn base_events() -> Vec<(u64, cmr_kiosk::domain::ExamEvent)> {
+    use cmr_kiosk::domain::ExamEvent;
+    use cmr_kiosk::domain::screening::{Patient, Sex};
+    vec![
+        (
+            0,
+            ExamEvent::PatientRegistered {
+                patient: Patient {
+                    weight_kg: 70.0,
+                    height_cm: None,
+                    sex: Sex::Female,
+                    age_years: 50,
+                    egfr: Some(90.0),
+                    egfr_date: None,
+                },
+            },
+        ),
+        (
+            0,
+            ExamEvent::VitalsReading {
+                vitals: cmr_kiosk::domain::Vitals {
+                    hr: Some(66.0),
+                    sbp: Some(120.0),
+                    ..Default::default()
+                },
+            },
+        ),
+    ]
+}
+
+fn inject(
+    purpose: cmr_kiosk::domain::Purpose,
+    dose: f64,
+    flush_ml: f64,
+) -> cmr_kiosk::domain::ExamEvent {
+    cmr_kiosk::domain::ExamEvent::Injected(cmr_kiosk::domain::InjectionRequest {
+        amount: cmr_kiosk::domain::Amount::DoseMmolKg(dose),
+        rate_ml_s: 4.0,
+        flush_ml,
+        purpose,
+        method: InjectionMethod::PowerInjector,
+        authority: Default::default(),
+    })
+}
+
+#[test]
+fn clause_5_2_3_flush_is_worded_only_when_given_and_each_agent_is_named() {
+    use cmr_kiosk::domain::{ExamEvent, Purpose};
+    let loc = Localizer::embedded().unwrap();
+    let agent = |agent| ExamEvent::AgentSelected { agent };
+
+    // No flush at all: no flush wording.
+    let mut ev = base_events();
+    ev.push((1, agent(AgentId::Gadobutrol)));
+    ev.push((2, inject(Purpose::Single, 0.1, 0.0)));
+    let text = technique_lines(&loc, Language::EnUs, &facts_from(ev)).join("\n");
+    assert!(!text.contains("flush"), "{text}");
+
+    // One of two injections flushed, and the agent changed between them.
+    let mut ev = base_events();
+    ev.push((1, agent(AgentId::Gadobutrol)));
+    ev.push((2, inject(Purpose::RestPerfusion, 0.05, 25.0)));
+    ev.push((3, agent(AgentId::Gadoterate)));
+    ev.push((4, inject(Purpose::Single, 0.05, 0.0)));
+    let facts = facts_from(ev);
+    assert_eq!(facts.agents, vec![AgentId::Gadobutrol, AgentId::Gadoterate]);
+    let en = technique_lines(&loc, Language::EnUs, &facts).join("\n");
+    assert!(
+        en.contains("Contrast agent: gadobutrol, gadoterate meglumine;"),
+        "{en}"
+    );
+    assert!(
+        en.contains("1 injection(s) were followed by a saline flush (25 mL in total)."),
+        "{en}"
+    );
+    assert!(!en.contains("Each injection"), "{en}");
+    let zh = technique_lines(&loc, Language::ZhCn, &facts).join("\n");
+    assert!(
+        zh.contains("其中 1 次注射后以生理盐水冲管（共 25 mL）"),
+        "{zh}"
+    );
+}
+
+#[test]
+fn clause_5_2_3_regadenoson_reversal_is_reported() {
+    use cmr_kiosk::domain::{ExamEvent, StressDrug};
+    let loc = Localizer::embedded().unwrap();
+    let mut ev = base_events();
+    ev.push((
+        10,
+        ExamEvent::StressStarted {
+            drug: StressDrug::Regadenoson,
+            dose: None,
+            authority: Default::default(),
+        },
+    ));
+    let facts = facts_from(ev.clone());
+    let en = technique_lines(&loc, Language::EnUs, &facts).join("\n");
+    assert!(!en.contains("aminophylline"), "{en}");
+    ev.push((130, ExamEvent::StressStopped));
+    let facts = facts_from(ev);
+    let en = technique_lines(&loc, Language::EnUs, &facts).join("\n");
+    assert!(
+        en.contains("Reversal: aminophylline given 2 min 0 s after the bolus."),
+        "{en}"
+    );
+    let zh = technique_lines(&loc, Language::ZhCn, &facts).join("\n");
+    assert!(zh.contains("推注后 2 分 0 秒给予氨茶碱"), "{zh}");
+}
