@@ -699,7 +699,20 @@ impl StaffPanel {
             })
             .collect();
         a.set_settings(ModelRc::new(VecModel::from(settings)));
-        let agents: Vec<SharedString> = crate::domain::ProtocolSettings::default()
+        // The site's clinical practice values as kiosk.toml names them (an
+        // administrator changes them there; the kiosk validates them at start).
+        let clinical: Vec<SharedString> = serde_json::to_value(&cfg.clinical)
+            .ok()
+            .and_then(|v| v.as_object().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k != "agent_mmol_per_ml")
+            .map(|(k, v)| format!("{k} = {v}").into())
+            .collect();
+        a.set_clinical(ModelRc::new(VecModel::from(clinical)));
+        let agents: Vec<SharedString> = cfg
+            .clinical
+            .to_protocol()
             .agents
             .agents
             .iter()
