@@ -204,3 +204,4 @@ check-dose_implausible = the dose really is below 0.01 mmol/kg
 check-no_baseline_vitals = start without baseline vitals
 check-rest_before_recovery = rest perfusion before recovery is over
 check-stress_perfusion_without_stress = stress perfusion with no stress drug acting
+console-criterion-deferred = Criterion met: image after the minimum infusion, in { $left } (at { $clock })

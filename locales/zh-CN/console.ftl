@@ -204,3 +204,4 @@ check-dose_implausible = 剂量确实低于 0.01 mmol/kg
 check-no_baseline_vitals = 无基线生命体征仍开始给药
 check-rest_before_recovery = 恢复期未满即行静息灌注
 check-stress_perfusion_without_stress = 无负荷药物作用时仍按负荷灌注注射
+console-criterion-deferred = 已达负荷标准：最短输注时间后 { $left } 成像（{ $clock }）

@@ -379,6 +379,15 @@ impl StressProtocol {
         }
     }
 
+    /// A stress criterion met before the minimum infusion time: "image now" falls due
+    /// at the returned time, for the returned reason (3.2.3).
+    pub fn imaging_deferred(&self) -> Option<(Instant, StressImagingReason)> {
+        let run = self.runs.last()?;
+        let reason = self.timers.early_criterion?;
+        (run.imaging_due.is_none() && !run.imaged && run.stopped_at.is_none())
+            .then(|| (run.started_at + self.settings.min_infusion, reason))
+    }
+
     /// Whether rest perfusion must still wait: adenosine infusing, or stopped less
     /// than the recovery time ago (3.2.3 step 4).
     pub fn recovery_pending(&self, now: Instant) -> bool {

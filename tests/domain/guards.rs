@@ -674,6 +674,14 @@ fn clause_3_2_3_image_now_no_earlier_than_the_minimum_infusion() {
     let mut e = adenosine_running();
     vitals(&mut e, 45, 80.0, 126.0);
     assert!(imaging_due(&mut e).is_empty(), "15 s in: not yet");
+    assert_eq!(
+        e.stress().imaging_deferred(),
+        Some((
+            s(150),
+            cmr_kiosk::domain::output::StressImagingReason::HrRise
+        )),
+        "the console can say when"
+    );
     e.handle_timeout(s(200));
     assert_eq!(imaging_due(&mut e), vec![150]);
 }

@@ -497,6 +497,23 @@ impl ConsoleUi {
                 );
                 let total = protocol.settings().max_time_to_imaging.as_millis() as f32 / 1000.0;
                 match &p.max_time {
+                    // A criterion met before the minimum infusion time: say when
+                    // "image now" comes, not only the 4-minute limit.
+                    Some(c) if protocol.imaging_deferred().is_some() => {
+                        let (due, _) = protocol.imaging_deferred().expect("checked");
+                        let left = due.as_millis().saturating_sub(v.now.as_millis()) / 1000;
+                        a.set_time_progress(1.0 - c.remaining_s as f32 / total);
+                        a.set_time_left(
+                            v.tra(
+                                "console-criterion-deferred",
+                                &[
+                                    ("left", crate::ui::console::model::mm_ss(left)),
+                                    ("clock", v.clock_at(due)),
+                                ],
+                            )
+                            .into(),
+                        );
+                    }
                     Some(c) => {
                         a.set_time_progress(1.0 - c.remaining_s as f32 / total);
                         a.set_time_left(
