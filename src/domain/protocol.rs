@@ -174,13 +174,15 @@ pub fn spec(step: ProtocolStep) -> SequenceSpec {
         CineLvot => e("3.1.2.5", r(280.0, 340.0), r(6.0, 8.0), None, AP_LR, None),
         CineLvotCoronal => e("3.1.2.6", r(315.0, 360.0), r(6.0, 8.0), None, LR, None),
         CineRvot => e("3.1.2.7", r(280.0, 340.0), r(6.0, 8.0), None, LR, None),
+        // Basal, mid and apical short axis at least (3.1.3.3); the 4-chamber is
+        // recommended beside them.
         StressPerfusion | RestPerfusion => e(
             "3.1.3.5",
             r(420.0, 480.0),
             r(8.0, 10.0),
             r(8.0, 20.0),
             AP_LR,
-            None,
+            r(PERFUSION_MIN_LEVELS, 12.0),
         ),
         Lge => e(
             "3.1.4.4",
@@ -258,13 +260,23 @@ fn fmt_range(r: &Range, unit: &str) -> String {
 pub fn check_series(step: ProtocolStep, params: &SeriesParams) -> Vec<Finding> {
     let s = spec(step);
     let mut out = Vec::new();
+    let perfusion = matches!(
+        step,
+        ProtocolStep::StressPerfusion | ProtocolStep::RestPerfusion
+    );
     let mut num = |code, range: Option<Range>, value: Option<f64>, unit: &str| {
         if let (Some(r), Some(v)) = (range, value)
             && !r.contains(v)
         {
+            // Perfusion's levels have their own clause (3.1.3.3).
+            let clause = if perfusion && code == FindingCode::SliceCountOutOfRange {
+                "3.1.3.3"
+            } else {
+                s.clause
+            };
             out.push(Finding {
                 code,
-                clause: s.clause.to_string(),
+                clause: clause.to_string(),
                 measured: format!("{} {unit}", fmt_num(v)),
                 expected: fmt_range(&r, unit),
             });
@@ -307,6 +319,10 @@ pub fn check_series(step: ProtocolStep, params: &SeriesParams) -> Vec<Finding> {
     }
     out
 }
+
+/// A first-pass perfusion covers at least the basal, mid and apical short axis
+/// (3.1.3.3).
+pub const PERFUSION_MIN_LEVELS: f64 = 3.0;
 
 /// Exam types with their own required step sets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

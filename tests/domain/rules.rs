@@ -1116,3 +1116,31 @@ fn breath_hold_practice_2_2_3_is_recorded_only() {
     }
     assert_eq!(exam.breath_hold().unwrap().holds, 3);
 }
+
+#[rstest]
+#[case::clause_3_1_3_3_two_levels_are_too_few(2, true)]
+#[case::clause_3_1_3_3_basal_mid_apical(3, false)]
+#[case::clause_3_1_3_3_with_the_4_chamber(4, false)]
+fn clause_3_1_3_3_perfusion_covers_three_short_axis_levels(
+    #[case] slices: u32,
+    #[case] finding: bool,
+) {
+    for step in [ProtocolStep::StressPerfusion, ProtocolStep::RestPerfusion] {
+        let found = check_series(
+            step,
+            &SeriesParams {
+                fov_mm: Some(440.0),
+                slice_mm: Some(8.0),
+                gap_mm: Some(10.0),
+                phase_encoding: Some(PhaseEncoding::Ap),
+                slices: Some(slices),
+            },
+        );
+        let levels: Vec<_> = found
+            .iter()
+            .filter(|f| f.code == FindingCode::SliceCountOutOfRange)
+            .collect();
+        assert_eq!(!levels.is_empty(), finding, "{found:?}");
+        assert!(levels.iter().all(|f| f.clause == "3.1.3.3"));
+    }
+}
