@@ -1,8 +1,9 @@
 //! Helpers shared by the UI tests (each runs under Slint's testing backend).
 #![allow(dead_code)]
 
+use cmr_kiosk::store::Store;
 use cmr_kiosk::ui::shell::Shell;
-use i_slint_backend_testing::ElementHandle;
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 
 /// The element with the qualified id `Component::id`.
 pub fn element(shell: &Shell, id: &str) -> ElementHandle {
@@ -33,4 +34,52 @@ pub fn tap(shell: &Shell, label: &str) {
         .unwrap_or_else(|| panic!("a control labelled {label:?}"))
         .invoke_accessible_default_action();
     shell.settle();
+}
+
+/// Presses the `n`-th button (not a text) labelled `label`; lists the buttons on the
+/// screen when there is none.
+pub fn press_nth(shell: &Shell, label: &str, n: usize) {
+    let found: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(shell.app(), label)
+        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .collect();
+    if found.is_empty() {
+        let all: Vec<String> = i_slint_backend_testing::ElementRoot::root_element(shell.app())
+            .query_descendants()
+            .find_all()
+            .iter()
+            .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+            .filter_map(|e| e.accessible_label().map(|s| s.to_string()))
+            .collect();
+        eprintln!("buttons: {all:?}");
+    }
+    let e = found
+        .get(n)
+        .unwrap_or_else(|| panic!("button #{n} labelled {label:?} ({} found)", found.len()));
+    e.invoke_accessible_default_action();
+    shell.settle();
+}
+
+/// Presses the first button labelled `label`.
+pub fn press(shell: &Shell, label: &str) {
+    press_nth(shell, label, 0);
+}
+
+/// Types `text` on the keypad or keyboard (English labels: the tests run in English).
+pub fn keys(shell: &Shell, text: &str) {
+    for c in text.chars() {
+        if c == ' ' {
+            press(shell, "Space");
+        } else {
+            press(shell, &c.to_string());
+        }
+    }
+}
+
+/// Runs `f` against the kiosk's store (a second connection, as an auditor would).
+pub fn with_store<T>(url: &str, f: impl AsyncFnOnce(Store) -> T) -> T {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async { f(Store::open(url).await.unwrap()).await })
 }

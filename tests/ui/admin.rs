@@ -5,38 +5,17 @@
 //! validated, written to site.toml beside the database, audited, and read again by the
 //! next kiosk start. (One test function: the testing backend initialises once.)
 
+use crate::support::ui::{keys, press, with_store};
+use i_slint_backend_testing::{AccessibleRole, ElementHandle};
+
 use std::rc::Rc;
 
 use cmr_kiosk::config::{Config, Language, ThemeName};
 use cmr_kiosk::i18n::Localizer;
-use cmr_kiosk::store::Store;
 use cmr_kiosk::store::accounts::Role;
 use cmr_kiosk::ui::components::{AdminAdapter, KeypadAdapter, Screen, SignInAdapter};
 use cmr_kiosk::ui::shell::Shell;
-use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use slint::{ComponentHandle, Model};
-
-fn press(shell: &Shell, label: &str) {
-    ElementHandle::find_by_accessible_label(shell.app(), label)
-        .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
-        .unwrap_or_else(|| panic!("a button labelled {label:?}"))
-        .invoke_accessible_default_action();
-    shell.settle();
-}
-
-fn keys(shell: &Shell, text: &str) {
-    for c in text.chars() {
-        press(shell, &c.to_string());
-    }
-}
-
-fn store<T>(url: &str, f: impl AsyncFnOnce(Store) -> T) -> T {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async { f(Store::open(url).await.unwrap()).await })
-}
 
 #[test]
 fn admin_creates_accounts_and_changes_site_settings_by_touch() {
@@ -95,7 +74,7 @@ fn admin_creates_accounts_and_changes_site_settings_by_touch() {
     press(&shell, &en("nurse-save"));
     assert!(!admin().get_add_open());
     assert_eq!(admin().get_staff().row_count(), 2);
-    let added = store(&url, async |s| s.staff("nurse2").await.unwrap()).unwrap();
+    let added = with_store(&url, async |s| s.staff("nurse2").await.unwrap()).unwrap();
     assert_eq!(
         (added.role, added.display_name.as_str()),
         (Role::Nurse, "liu")
@@ -118,7 +97,7 @@ fn admin_creates_accounts_and_changes_site_settings_by_touch() {
         .invoke_accessible_default_action();
     shell.settle();
     assert!(
-        store(&url, async |s| s.staff("nurse2").await.unwrap())
+        with_store(&url, async |s| s.staff("nurse2").await.unwrap())
             .unwrap()
             .disabled
     );
@@ -135,7 +114,7 @@ fn admin_creates_accounts_and_changes_site_settings_by_touch() {
     shell.settle();
     assert_eq!(admin().get_notice(), en("signin-not-allowed"));
     assert!(
-        !store(&url, async |s| s.staff("chen").await.unwrap())
+        !with_store(&url, async |s| s.staff("chen").await.unwrap())
             .unwrap()
             .disabled
     );
@@ -171,7 +150,7 @@ fn admin_creates_accounts_and_changes_site_settings_by_touch() {
     let site = std::fs::read_to_string(dir.path().join("site.toml")).unwrap();
     assert!(site.contains("vendor = \"Siemens\""), "{site}");
     assert!(site.contains("idle_lock_s = 300"), "{site}");
-    let audited = store(&url, async |s| {
+    let audited = with_store(&url, async |s| {
         s.entries_after("admin-test", 0, 1000)
             .await
             .unwrap()

@@ -10,7 +10,6 @@ use common::*;
 
 use std::rc::Rc;
 
-use i_slint_backend_testing::{AccessibleRole, ElementHandle};
 use slint::ComponentHandle;
 
 use cmr_kiosk::config::{Config, Language};
@@ -22,38 +21,32 @@ use cmr_kiosk::domain::{Exam, ExamEvent, ProtocolSettings};
 use cmr_kiosk::engine::Command;
 use cmr_kiosk::engine::session::ExamSession;
 use cmr_kiosk::i18n::Localizer;
-use cmr_kiosk::store::Store;
 use cmr_kiosk::store::accounts::{NewStaff, Role};
 use cmr_kiosk::ui::components::{ConsoleAdapter, Screen, SignInAdapter};
 use cmr_kiosk::ui::shell::Shell;
 
-/// Presses the first button labelled `label` (or, for tabs, the control so labelled).
-fn press(shell: &Shell, label: &str) {
-    let found: Vec<ElementHandle> =
-        ElementHandle::find_by_accessible_label(shell.app(), label).collect();
-    found
-        .iter()
-        .find(|e| e.accessible_role() == Some(AccessibleRole::Button))
-        .or(found.first())
-        .unwrap_or_else(|| panic!("a control labelled {label:?}"))
-        .invoke_accessible_default_action();
-    shell.settle();
+/// Presses the button labelled `label` and redraws the console.
+fn touch(shell: &Shell, label: &str) {
+    press(shell, label);
     shell.console_tick();
 }
 
-/// Types on the keypad or keyboard.
-fn keys(shell: &Shell, text: &str) {
-    for c in text.chars() {
-        press(shell, &c.to_string());
-    }
+/// Types on the keypad or keyboard and redraws the console.
+fn type_in(shell: &Shell, text: &str) {
+    keys(shell, text);
+    shell.console_tick();
 }
 
-fn with_store<T>(url: &str, f: impl AsyncFnOnce(Store) -> T) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async { f(Store::open(url).await.unwrap()).await })
+/// A 70 kg patient with a current eGFR.
+fn patient() -> Patient {
+    Patient {
+        weight_kg: 70.0,
+        height_cm: None,
+        sex: Sex::Male,
+        age_years: 61,
+        egfr: Some(88.0),
+        egfr_date: None,
+    }
 }
 
 /// The audit rows of `action`, as JSON payloads, once the recorder has written them.
@@ -130,17 +123,9 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
 
     // A contrast exam for a 70 kg patient with gadobutrol (1.0 mmol/mL).
     let mut e = Exam::new(ProtocolSettings::default());
-    let patient = Patient {
-        weight_kg: 70.0,
-        height_cm: None,
-        sex: Sex::Male,
-        age_years: 61,
-        egfr: Some(88.0),
-        egfr_date: None,
-    };
     let t0 = Instant::ZERO;
     for ev in [
-        ExamEvent::PatientRegistered { patient },
+        ExamEvent::PatientRegistered { patient: patient() },
         ExamEvent::ExamTypeChosen {
             exam_type: ExamType::Contrast,
         },
@@ -158,26 +143,27 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     shell.start_console();
 
     // The technologist signs in on the console.
-    press(&shell, &en("role-technologist"));
+    touch(&shell, &en("role-technologist"));
     assert_eq!(shell.app().get_screen(), Screen::Technologist);
     assert!(shell.app().global::<SignInAdapter>().get_open());
-    press(&shell, "Tech Wang");
-    keys(&shell, "2580");
-    press(&shell, &en("keypad-ok"));
+    tap(&shell, "Tech Wang");
+    shell.console_tick();
+    type_in(&shell, "2580");
+    touch(&shell, &en("keypad-ok"));
     assert!(!shell.app().global::<SignInAdapter>().get_open());
     let console = || shell.app().global::<ConsoleAdapter>();
 
     // 0.3 mmol/kg in one injection: refused before it is recorded, with the reason and
     // what lifts it.
-    press(&shell, &en("console-tab-contrast"));
-    press(&shell, &en("purpose-single"));
-    press(&shell, &en("console-field-dose"));
-    press(&shell, &en("keypad-clear"));
-    keys(&shell, "0");
-    press(&shell, &en("keypad-point-label"));
-    keys(&shell, "3");
-    press(&shell, &en("keypad-ok"));
-    press(&shell, &en("console-inject-entered"));
+    tap(&shell, &en("console-tab-contrast"));
+    touch(&shell, &en("purpose-single"));
+    touch(&shell, &en("console-field-dose"));
+    touch(&shell, &en("keypad-clear"));
+    type_in(&shell, "0");
+    touch(&shell, &en("keypad-point-label"));
+    type_in(&shell, "3");
+    touch(&shell, &en("keypad-ok"));
+    touch(&shell, &en("console-inject-entered"));
     assert!(injections(&shell).is_empty(), "nothing was given");
     assert_eq!(console().get_refusal(), en("rejected-dose_above_max"));
     assert_eq!(console().get_refusal_lift(), en("lift-countersign"));
@@ -188,22 +174,18 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     assert!(has_label(&shell, &en("rejected-dose_above_max")));
 
     // The countersign dialog: the technologist's own PIN does not lift a hard limit.
-    press(&shell, &en("console-countersign-action"));
+    touch(&shell, &en("console-countersign-action"));
     assert!(console().get_countersign_open());
-    press(&shell, &en("nurse-override-physician"));
-    for c in "techwang".chars() {
-        press(&shell, &c.to_string());
-    }
-    press(&shell, &en("keypad-ok"));
-    press(&shell, &en("admin-pin"));
-    keys(&shell, "2580");
-    press(&shell, &en("keypad-ok"));
-    press(&shell, &en("nurse-override-reason"));
-    for c in "needed".chars() {
-        press(&shell, &c.to_string());
-    }
-    press(&shell, &en("keypad-ok"));
-    press(&shell, &en("console-countersign-save"));
+    touch(&shell, &en("nurse-override-physician"));
+    type_in(&shell, "techwang");
+    touch(&shell, &en("keypad-ok"));
+    touch(&shell, &en("admin-pin"));
+    type_in(&shell, "2580");
+    touch(&shell, &en("keypad-ok"));
+    touch(&shell, &en("nurse-override-reason"));
+    type_in(&shell, "needed");
+    touch(&shell, &en("keypad-ok"));
+    touch(&shell, &en("console-countersign-save"));
     assert_eq!(
         console().get_countersign_error(),
         en("nurse-override-not-physician")
@@ -211,16 +193,14 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     assert!(injections(&shell).is_empty());
 
     // The physician's own name and PIN lift it for this step only.
-    press(&shell, &en("nurse-override-physician"));
-    press(&shell, &en("keypad-clear"));
-    for c in "drli".chars() {
-        press(&shell, &c.to_string());
-    }
-    press(&shell, &en("keypad-ok"));
-    press(&shell, &en("admin-pin"));
-    keys(&shell, "1357");
-    press(&shell, &en("keypad-ok"));
-    press(&shell, &en("console-countersign-save"));
+    touch(&shell, &en("nurse-override-physician"));
+    touch(&shell, &en("keypad-clear"));
+    type_in(&shell, "drli");
+    touch(&shell, &en("keypad-ok"));
+    touch(&shell, &en("admin-pin"));
+    type_in(&shell, "1357");
+    touch(&shell, &en("keypad-ok"));
+    touch(&shell, &en("console-countersign-save"));
     assert!(!console().get_countersign_open());
     assert_eq!(console().get_refusal(), "");
     assert_eq!(injections(&shell), vec![0.3]);
@@ -248,17 +228,17 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     );
 
     // The next step above the maximum is refused again: a countersign is for one step.
-    press(&shell, &en("purpose-top_up"));
-    press(&shell, &en("console-field-dose"));
-    press(&shell, &en("keypad-clear"));
-    keys(&shell, "0");
-    press(&shell, &en("keypad-point-label"));
-    keys(&shell, "02");
-    press(&shell, &en("keypad-ok"));
-    press(&shell, &en("console-inject-entered"));
+    touch(&shell, &en("purpose-top_up"));
+    touch(&shell, &en("console-field-dose"));
+    touch(&shell, &en("keypad-clear"));
+    type_in(&shell, "0");
+    touch(&shell, &en("keypad-point-label"));
+    type_in(&shell, "02");
+    touch(&shell, &en("keypad-ok"));
+    touch(&shell, &en("console-inject-entered"));
     assert_eq!(console().get_refusal(), en("rejected-dose_above_max"));
     assert_eq!(injections(&shell).len(), 1);
-    press(&shell, &en("console-refusal-dismiss"));
+    touch(&shell, &en("console-refusal-dismiss"));
     assert_eq!(console().get_refusal(), "");
 
     // A soft check: 0.5 mL typed where a dose was meant is refused until the
@@ -268,20 +248,8 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
         .call(Command::Install(Some(Box::new(ExamSession::preview(
             {
                 let mut e = Exam::new(ProtocolSettings::default());
-                e.handle(
-                    ExamEvent::PatientRegistered {
-                        patient: Patient {
-                            weight_kg: 70.0,
-                            height_cm: None,
-                            sex: Sex::Male,
-                            age_years: 61,
-                            egfr: Some(88.0),
-                            egfr_date: None,
-                        },
-                    },
-                    t0,
-                )
-                .unwrap();
+                e.handle(ExamEvent::PatientRegistered { patient: patient() }, t0)
+                    .unwrap();
                 e.handle(
                     ExamEvent::AgentSelected {
                         agent: AgentId::Gadobutrol,
@@ -295,21 +263,21 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
         )))))
         .unwrap();
     shell.console_tick();
-    press(&shell, &en("purpose-single"));
-    press(&shell, &en("console-by-volume"));
-    press(&shell, &en("console-field-volume"));
-    press(&shell, &en("keypad-clear"));
-    keys(&shell, "0");
-    press(&shell, &en("keypad-point-label"));
-    keys(&shell, "5");
-    press(&shell, &en("keypad-ok"));
-    press(&shell, &en("console-inject-entered"));
+    touch(&shell, &en("purpose-single"));
+    touch(&shell, &en("console-by-volume"));
+    touch(&shell, &en("console-field-volume"));
+    touch(&shell, &en("keypad-clear"));
+    type_in(&shell, "0");
+    touch(&shell, &en("keypad-point-label"));
+    type_in(&shell, "5");
+    touch(&shell, &en("keypad-ok"));
+    touch(&shell, &en("console-inject-entered"));
     assert_eq!(console().get_refusal(), en("rejected-dose_implausible"));
     assert_eq!(console().get_refusal_lift(), en("lift-confirmation"));
     assert!(injections(&shell).is_empty());
     let confirm = console().get_refusal_action().to_string();
     assert!(confirm.contains(&en("check-dose_implausible")), "{confirm}");
-    press(&shell, &confirm);
+    touch(&shell, &confirm);
     assert_eq!(console().get_refusal(), "");
     assert_eq!(injections(&shell).len(), 1);
     let rows = audits(&url, "confirmation");

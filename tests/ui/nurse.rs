@@ -19,7 +19,6 @@ use cmr_kiosk::config::{Config, Language};
 use cmr_kiosk::domain::screening::{ClearanceStatus, Permission, ReasonCode};
 use cmr_kiosk::domain::{ExamEvent, ExamType, PrepItem};
 use cmr_kiosk::i18n::Localizer;
-use cmr_kiosk::store::Store;
 use cmr_kiosk::store::accounts::{NewStaff, Role};
 use cmr_kiosk::ui::components::{
     KeyboardAdapter, KeypadAdapter, NurseAdapter, Screen, SignInAdapter,
@@ -27,54 +26,8 @@ use cmr_kiosk::ui::components::{
 use cmr_kiosk::ui::nurse::registration::Registration;
 use cmr_kiosk::ui::patient::model::Answer;
 use cmr_kiosk::ui::shell::Shell;
-use i_slint_backend_testing::{AccessibleRole, ElementHandle};
+
 use slint::{ComponentHandle, Model};
-
-/// Presses the `n`-th button (not a text) labelled `label`.
-fn press_nth(shell: &Shell, label: &str, n: usize) {
-    let found: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(shell.app(), label)
-        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-        .collect();
-    if found.is_empty() {
-        let all: Vec<String> = i_slint_backend_testing::ElementRoot::root_element(shell.app())
-            .query_descendants()
-            .find_all()
-            .iter()
-            .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
-            .filter_map(|e| e.accessible_label().map(|s| s.to_string()))
-            .collect();
-        eprintln!("buttons: {all:?}");
-    }
-    let e = found
-        .get(n)
-        .unwrap_or_else(|| panic!("button #{n} labelled {label:?} ({} found)", found.len()));
-    e.invoke_accessible_default_action();
-    shell.settle();
-}
-
-fn press(shell: &Shell, label: &str) {
-    press_nth(shell, label, 0);
-}
-
-/// Types `text` on the keypad or keyboard (English labels: the test runs in English).
-fn keys(shell: &Shell, text: &str) {
-    for c in text.chars() {
-        if c == ' ' {
-            press(shell, "Space");
-        } else {
-            press(shell, &c.to_string());
-        }
-    }
-}
-
-/// Runs `f` against the kiosk's store (a second connection, as an auditor would).
-fn with_store<T>(url: &str, f: impl AsyncFnOnce(Store) -> T) -> T {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(async { f(Store::open(url).await.unwrap()).await })
-}
 
 fn events(url: &str) -> Vec<ExamEvent> {
     with_store(url, async |store| {
