@@ -234,3 +234,5 @@ nurse-implant-sar = Whole-body SAR limit
 nurse-implant-b1rms = B1+rms limit
 nurse-implant-dbdt = dB/dt limit
 admin-clinical-title = Clinical practice values (kiosk.toml [clinical]: changed by an administrator, checked at start)
+reg-indications = Indications (2.1.1)
+nurse-indications-done = Done

@@ -234,3 +234,5 @@ nurse-implant-sar = 全身 SAR 上限
 nurse-implant-b1rms = B1+rms 上限
 nurse-implant-dbdt = dB/dt 上限
 admin-clinical-title = 本院临床参数（kiosk.toml 的 [clinical] 段，由管理员修改，启动时校验）
+reg-indications = 检查指征（2.1.1）
+nurse-indications-done = 完成

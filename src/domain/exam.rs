@@ -29,7 +29,9 @@ use super::output::{
     AlarmCode, AlarmPriority, Decision, DoseRecord, Output, RejectCode, WarningCode,
 };
 use super::preparation::{PrepItem, SelfReportItem};
-use super::protocol::{ExamType, ProtocolStep, SeriesParams, check_series};
+use super::protocol::{
+    ExamType, Indication, ProtocolStep, SeriesParams, check_series, required_steps_for,
+};
 use super::screening::{
     Clearance, ClearanceStatus, ExamContext, Override, OverrideError, Patient, PatientError,
     Permission, ReasonCode, ScreeningAnswers, ScreeningSettings, SeriesSafety, assess,
@@ -157,6 +159,11 @@ pub enum ExamEvent {
         /// against every recorded implant condition.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         safety: Option<SeriesSafety>,
+    },
+    /// Why the patient is examined (2.1.1); replaces any earlier list.
+    IndicationsRecorded {
+        /// The indications.
+        indications: Vec<Indication>,
     },
     /// The exam's date, from the kiosk's wall clock when the exam opened (a label:
     /// it dates the eGFR, it times nothing).
@@ -303,6 +310,7 @@ pub struct Exam {
     prepared: Vec<PrepItem>,
     signed_off: Option<String>,
     exam_date: Option<CivilDate>,
+    indications: Vec<Indication>,
     now: Instant,
     pending: VecDeque<Output>,
     /// Every alarm raised (time, code, priority) and acknowledged (`None`), in the
@@ -341,6 +349,7 @@ impl Exam {
             prepared: Vec::new(),
             signed_off: None,
             exam_date: None,
+            indications: Vec::new(),
             now: Instant::ZERO,
             pending: VecDeque::new(),
             alarm_facts: Vec::new(),
@@ -439,6 +448,20 @@ impl Exam {
     /// The scanner recorded (the configured one at opening, then the DICOM header's).
     pub fn scanner(&self) -> Option<&Scanner> {
         self.scanner.as_ref()
+    }
+
+    /// Why the patient is examined (2.1.1).
+    pub fn indications(&self) -> &[Indication] {
+        &self.indications
+    }
+
+    /// The steps this exam requires: its type's, then those its indications add
+    /// (flow for valve disease and HCM, T2* for suspected iron overload); empty until a
+    /// type is chosen.
+    pub fn required_steps(&self) -> Vec<ProtocolStep> {
+        self.exam_type
+            .map(|t| required_steps_for(t, &self.indications))
+            .unwrap_or_default()
     }
 
     /// The exam's date, once recorded.
@@ -691,6 +714,7 @@ impl Exam {
                 self.scanner = Some(scanner);
                 self.reassess(now);
             }
+            ExamEvent::IndicationsRecorded { indications } => self.indications = indications,
             ExamEvent::ExamDated { date } => {
                 self.exam_date = Some(date);
                 self.reassess(now);

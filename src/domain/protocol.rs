@@ -393,6 +393,70 @@ pub fn required_steps(exam: ExamType) -> Vec<ProtocolStep> {
     steps
 }
 
+/// Why the patient is examined (2.1.1), as the nurse records it at registration. Some
+/// indications add supplementary steps to the exam's required set (3.2.1, 3.2.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Indication {
+    /// Coronary heart disease.
+    CoronaryDisease,
+    /// Hypertrophic cardiomyopathy (flow when obstruction is suspected, 3.2.1).
+    Hcm,
+    /// Other cardiomyopathies (dilated, restrictive, infiltrative, genetic/metabolic).
+    OtherCardiomyopathy,
+    /// Valve disease (phase-contrast flow, 3.2.1).
+    ValveDisease,
+    /// Cardiac tumour.
+    Tumour,
+    /// Pericardial disease.
+    Pericardial,
+    /// Myocarditis.
+    Myocarditis,
+    /// Congenital heart disease (flow, 3.2.1).
+    Congenital,
+    /// Suspected iron overload (T2* mapping, 3.2.2).
+    IronOverload,
+}
+
+impl Indication {
+    /// Every indication, in the order the nurse sees them.
+    pub const ALL: [Indication; 9] = [
+        Indication::CoronaryDisease,
+        Indication::Hcm,
+        Indication::OtherCardiomyopathy,
+        Indication::ValveDisease,
+        Indication::Tumour,
+        Indication::Pericardial,
+        Indication::Myocarditis,
+        Indication::Congenital,
+        Indication::IronOverload,
+    ];
+
+    /// The supplementary steps this indication requires: phase-contrast flow for
+    /// structural and valve disease and HCM (3.2.1), T2* mapping when iron overload is
+    /// suspected (3.2.2).
+    pub fn extra_steps(self) -> &'static [ProtocolStep] {
+        match self {
+            Indication::ValveDisease | Indication::Hcm | Indication::Congenital => {
+                &[ProtocolStep::Flow]
+            }
+            Indication::IronOverload => &[ProtocolStep::T2StarMap],
+            _ => &[],
+        }
+    }
+}
+
+/// The exam type's required steps followed by those its indications add (each once).
+pub fn required_steps_for(exam: ExamType, indications: &[Indication]) -> Vec<ProtocolStep> {
+    let mut steps = required_steps(exam);
+    for step in indications.iter().flat_map(|i| i.extra_steps()) {
+        if !steps.contains(step) {
+            steps.push(*step);
+        }
+    }
+    steps
+}
+
 /// Required steps not yet acquired. Bright-blood static imaging stands in for black-blood.
 pub fn missing_steps(exam: ExamType, acquired: &[ProtocolStep]) -> Vec<ProtocolStep> {
     required_steps(exam)

@@ -150,6 +150,14 @@ impl NursePanel {
                     };
                     st.form_errors = true;
                 }
+                "indications" => {
+                    st.form = RegistrationForm::from_registration(&reg);
+                    st.indications = vec![
+                        crate::domain::protocol::Indication::ValveDisease,
+                        crate::domain::protocol::Indication::IronOverload,
+                    ];
+                    st.indications_open = true;
+                }
                 _ => {
                     st.form = RegistrationForm::from_registration(&reg);
                     st.tab = if matches!(demo, "prepare" | "signed-off") {

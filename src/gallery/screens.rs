@@ -14,7 +14,7 @@ use crate::ui::shell::{DicomNotice, Shell};
 /// Every screen and key state with its command-line name, in the order the gallery
 /// shows them. Names other than the bare screen names put the screen into a
 /// demonstration state first (see [`show_named`]).
-pub const SCREENS: [(&str, Screen); 29] = [
+pub const SCREENS: [(&str, Screen); 30] = [
     ("home", Screen::Home),
     ("patient", Screen::Patient),
     ("patient-welcome", Screen::Patient),
@@ -33,6 +33,7 @@ pub const SCREENS: [(&str, Screen); 29] = [
     ("lock", Screen::Technologist),
     ("nurse", Screen::Nurse),
     ("nurse-register", Screen::Nurse),
+    ("nurse-indications", Screen::Nurse),
     ("nurse-review", Screen::Nurse),
     ("nurse-override", Screen::Nurse),
     ("nurse-implant", Screen::Nurse),

@@ -149,9 +149,9 @@ pub fn permission_for(event: &ExamEvent) -> Permission {
         | ExamEvent::BreathHoldPracticed { .. }
         | ExamEvent::PreparationChecked { .. }
         | ExamEvent::SignedOff { .. } => Permission::RecordScreening,
-        ExamEvent::ExamTypeChosen { .. } | ExamEvent::ExamDated { .. } => {
-            Permission::RegisterPatient
-        }
+        ExamEvent::ExamTypeChosen { .. }
+        | ExamEvent::ExamDated { .. }
+        | ExamEvent::IndicationsRecorded { .. } => Permission::RegisterPatient,
         ExamEvent::OverrideRecorded { .. } => Permission::Override,
         ExamEvent::ScannerRecorded { .. } | ExamEvent::AgentSelected { .. } => {
             Permission::SelectAgent

@@ -46,3 +46,55 @@ fn clause_3_2_3_the_record_tells_the_type_when_none_was_chosen() {
         ExamType::AdenosineStress
     );
 }
+
+#[rstest::rstest]
+#[case::clause_3_2_1_valve_disease_adds_flow(
+    cmr_kiosk::domain::protocol::Indication::ValveDisease,
+    Some(cmr_kiosk::domain::protocol::ProtocolStep::Flow)
+)]
+#[case::clause_3_2_1_hcm_adds_flow(
+    cmr_kiosk::domain::protocol::Indication::Hcm,
+    Some(cmr_kiosk::domain::protocol::ProtocolStep::Flow)
+)]
+#[case::clause_3_2_2_iron_overload_adds_t2star(
+    cmr_kiosk::domain::protocol::Indication::IronOverload,
+    Some(cmr_kiosk::domain::protocol::ProtocolStep::T2StarMap)
+)]
+#[case::clause_2_1_1_coronary_disease_adds_nothing(
+    cmr_kiosk::domain::protocol::Indication::CoronaryDisease,
+    None
+)]
+fn clause_2_1_1_indications_add_their_supplementary_steps(
+    #[case] indication: cmr_kiosk::domain::protocol::Indication,
+    #[case] step: Option<cmr_kiosk::domain::protocol::ProtocolStep>,
+) {
+    use cmr_kiosk::domain::protocol::{ExamType, required_steps, required_steps_for};
+    use cmr_kiosk::domain::{Exam, ExamEvent, Instant, ProtocolSettings};
+    let base = required_steps(ExamType::Contrast);
+    let with = required_steps_for(ExamType::Contrast, &[indication, indication]);
+    assert_eq!(&with[..base.len()], &base[..], "the type's steps first");
+    assert_eq!(
+        with.len(),
+        base.len() + usize::from(step.is_some()),
+        "each once"
+    );
+    if let Some(step) = step {
+        assert_eq!(with.last(), Some(&step));
+    }
+    // The exam's required steps and the console's checklist follow the record.
+    let mut e = Exam::new(ProtocolSettings::default());
+    for ev in [
+        ExamEvent::ExamTypeChosen {
+            exam_type: ExamType::Contrast,
+        },
+        ExamEvent::IndicationsRecorded {
+            indications: vec![indication],
+        },
+    ] {
+        e.handle(ev, Instant::ZERO).unwrap();
+    }
+    assert_eq!(e.required_steps(), with);
+    let rows =
+        cmr_kiosk::ui::console::model::checklist_for(ExamType::Contrast, e.indications(), &[]);
+    assert_eq!(rows.iter().filter(|r| r.required).count(), with.len());
+}

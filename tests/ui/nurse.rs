@@ -219,6 +219,25 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
         assert_eq!(s.exam().exam_type(), Some(ExamType::Contrast));
     }
     assert!(nurse().get_patient_line().contains("Wang Xiaoming"));
+    // The indications (2.1.1): valve disease adds phase-contrast flow (3.2.1) to the
+    // exam's required steps.
+    press(&shell, &en("reg-indications"));
+    assert!(nurse().get_indications_open());
+    press(&shell, &en("indication-valve_disease"));
+    press(&shell, &en("nurse-indications-done"));
+    assert!(!nurse().get_indications_open());
+    {
+        let open = shell.engine().read();
+        let exam = open.session().unwrap().exam();
+        assert_eq!(
+            exam.indications(),
+            &[cmr_kiosk::domain::protocol::Indication::ValveDisease]
+        );
+        assert!(
+            exam.required_steps()
+                .contains(&cmr_kiosk::domain::protocol::ProtocolStep::Flow)
+        );
+    }
     // It is on today's list.
     press(&shell, &en("nurse-tab-register"));
     assert_eq!(nurse().get_today().row_count(), 1);

@@ -83,6 +83,14 @@ pub fn word_event(loc: &Localizer, lang: Language, event: &ExamEvent) -> String 
         ExamEvent::BreathHoldPracticed { best_hold_s, .. } => {
             a.set("seconds", number(*best_hold_s, 0))
         }
+        ExamEvent::IndicationsRecorded { indications } => {
+            let names: Vec<String> = indications
+                .iter()
+                .map(|i| tr(&key_for("indication", i)))
+                .collect();
+            a.set("list", names.join(&tr("report-list-separator")));
+        }
+        ExamEvent::ExamDated { date } => a.set("date", date.to_string()),
         _ => {}
     }
     let name = event_name(event);

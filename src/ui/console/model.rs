@@ -11,7 +11,7 @@ use crate::domain::contrast::{
     Amount, InjectionMethod, InjectionRequest, Purpose, dose_to_volume_ml, volume_to_dose_mmol_kg,
 };
 use crate::domain::protocol::{
-    ExamEvidence, ExamType, Finding, ProtocolStep, check_series, infer_exam_type, required_steps,
+    ExamEvidence, ExamType, Finding, ProtocolStep, check_series, infer_exam_type,
 };
 use crate::domain::stress::{StressDose, StressDrug};
 use crate::domain::time::Instant;
@@ -253,10 +253,20 @@ pub struct ChecklistRow {
 /// acquired) ticked by `acquired` (oldest first). Bright-blood static imaging stands in
 /// for black-blood, as in [`crate::domain::protocol::missing_steps`].
 pub fn checklist(exam_type: ExamType, acquired: &[AcquiredSeries]) -> Vec<ChecklistRow> {
+    checklist_for(exam_type, &[], acquired)
+}
+
+/// The checklist of an exam type with the steps its indications add (2.1.1 → 3.2.1,
+/// 3.2.2) among the required rows.
+pub fn checklist_for(
+    exam_type: ExamType,
+    indications: &[crate::domain::protocol::Indication],
+    acquired: &[AcquiredSeries],
+) -> Vec<ChecklistRow> {
     let ticks = |step: ProtocolStep, s: &AcquiredSeries| {
         s.step == step || (step == ProtocolStep::BlackBlood && s.step == ProtocolStep::BrightBlood)
     };
-    let required = required_steps(exam_type);
+    let required = crate::domain::protocol::required_steps_for(exam_type, indications);
     let row = |step: ProtocolStep, required: bool| {
         let matching: Vec<&AcquiredSeries> = acquired.iter().filter(|s| ticks(step, s)).collect();
         ChecklistRow {

@@ -32,7 +32,7 @@ use crate::ui::components::{
 };
 use crate::ui::console::chart::{TrendData, trend_chart};
 use crate::ui::console::model::{
-    ConsoleState, InjectionForm, acquired_series, checklist, console_state,
+    ConsoleState, InjectionForm, acquired_series, checklist_for, console_state,
 };
 use crate::ui::input::model::{NumberEntry, NumberSpec};
 use crate::ui::input::view::InputPanels;
@@ -784,7 +784,11 @@ impl ConsoleUi {
             )
             .into(),
         );
-        let rows = checklist(exam_type, &acquired_series(session.journal(), exam));
+        let rows = checklist_for(
+            exam_type,
+            exam.indications(),
+            &acquired_series(session.journal(), exam),
+        );
         self.checklist_steps = rows.iter().map(|r| r.step).collect();
         let shown: Vec<CheckRow> = rows
             .iter()

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use chrono::NaiveDate;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
+use crate::domain::protocol::Indication;
 use crate::domain::screening::{
     Claustrophobia, ClearanceStatus, Implant, ImplantConditions, ImplantKind, MrStatus, Permission,
     ReasonCode, ScreeningAnswers, Sex,
@@ -198,6 +199,10 @@ pub(crate) struct NurseState {
     pub(crate) confirmed: HashSet<String>,
     pub(crate) implant: Option<ImplantDraft>,
     pub(crate) override_draft: Option<OverrideDraft>,
+    /// The indications chosen (2.1.1), recorded with the registration.
+    pub(crate) indications: Vec<Indication>,
+    /// Whether the indications picker is open.
+    pub(crate) indications_open: bool,
     pub(crate) notice: Option<(String, bool)>,
     pub(crate) last_drawn: String,
 }
@@ -274,6 +279,22 @@ impl NursePanel {
         on!(on_edit_field, |p, i| p.edit_field(i as usize));
         on!(on_choose_sex, |p, i| p.inner.state.borrow_mut().form.sex =
             SEXES.get(i as usize).copied());
+        on!(on_edit_indications, |p| p
+            .inner
+            .state
+            .borrow_mut()
+            .indications_open = true);
+        on!(on_toggle_indication, |p, i| {
+            if let Some(&ind) = Indication::ALL.get(i as usize) {
+                let mut st = p.inner.state.borrow_mut();
+                if st.indications.contains(&ind) {
+                    st.indications.retain(|x| *x != ind);
+                } else {
+                    st.indications.push(ind);
+                }
+            }
+        });
+        on!(on_indications_done, |p| p.indications_done());
         on!(on_choose_exam_type, |p, i| p
             .inner
             .state
@@ -285,6 +306,8 @@ impl NursePanel {
             let mut st = p.inner.state.borrow_mut();
             if let Some(r) = st.today.get(i as usize).cloned() {
                 st.form = RegistrationForm::from_registration(&r);
+                // Another patient: their indications are chosen again.
+                st.indications.clear();
             }
         });
         on!(on_register, |p| p.register());
@@ -590,6 +613,7 @@ impl NursePanel {
             })
             .unwrap_or((None, None));
         let patient = reg.patient(day, egfr, egfr_date);
+        let indications = self.inner.state.borrow().indications.clone();
         let ok = self
             .handle(ExamEvent::PatientRegistered { patient })
             .is_some()
@@ -597,6 +621,9 @@ impl NursePanel {
                 .handle(ExamEvent::ExamTypeChosen {
                     exam_type: reg.exam_type,
                 })
+                .is_some()
+            && self
+                .handle(ExamEvent::IndicationsRecorded { indications })
                 .is_some();
         if ok {
             self.inner.patient.set_patient(Some(&reg.name));
@@ -626,6 +653,7 @@ impl NursePanel {
         st.form = RegistrationForm::default();
         st.form_errors = false;
         st.confirmed.clear();
+        st.indications.clear();
         st.notice = None;
     }
 
@@ -865,6 +893,25 @@ impl NursePanel {
             conditions,
         });
         self.set_answers(a);
+    }
+
+    /// Closes the indications picker; a registered exam records the list at once (its
+    /// checklist gains the steps they add), an unregistered one at registration.
+    fn indications_done(&self) {
+        let indications = {
+            let mut st = self.inner.state.borrow_mut();
+            st.indications_open = false;
+            st.indications.clone()
+        };
+        let registered = self
+            .inner
+            .engine
+            .read()
+            .session()
+            .is_some_and(|s| s.exam().patient().is_some());
+        if registered {
+            self.handle(ExamEvent::IndicationsRecorded { indications });
+        }
     }
 
     fn open_override(&self, i: usize) {
@@ -1412,6 +1459,23 @@ impl NursePanel {
             .map(|d| d.conditions.clone())
             .filter(|c| !c.is_empty())
             .unwrap_or_else(|| empty.clone());
+        let indications: Vec<ChoiceRow> = Indication::ALL
+            .iter()
+            .map(|i| ChoiceRow {
+                text: tr(&key_for("indication", i)).into(),
+                selected: st.indications.contains(i),
+            })
+            .collect();
+        let indications_text = if st.indications.is_empty() {
+            empty.clone()
+        } else {
+            st.indications
+                .iter()
+                .map(|i| tr(&key_for("indication", i)))
+                .collect::<Vec<_>>()
+                .join(&tr("report-list-separator"))
+        };
+        let indications_open = st.indications_open;
         let draft = st.implant.as_ref();
         let implant_field_strengths: Vec<ChoiceRow> = LABEL_FIELD_STRENGTHS
             .iter()
@@ -1450,7 +1514,7 @@ impl NursePanel {
 
         // Skip the redraw when nothing changed (the view is refreshed every second).
         let signature = format!(
-            "{:?}|{}|{fields:?}{sexes:?}{exam_types:?}{today_rows:?}{register_text}{patient_line}{review:?}{facts:?}{implants:?}{clearance}{level:?}{contrast}{stress}{reasons:?}{checklist:?}{breath_hold}{blockers:?}{can_sign_off}{signed_off}{implant_kinds:?}{implant_statuses:?}{implant_conditions}{override_rule}{override_fields:?}{override_error}{notice}{notice_bad}|{}|{}|{:?}",
+            "{:?}|{}|{fields:?}{sexes:?}{exam_types:?}{today_rows:?}{register_text}{patient_line}{review:?}{facts:?}{implants:?}{clearance}{level:?}{contrast}{stress}{reasons:?}{checklist:?}{breath_hold}{blockers:?}{can_sign_off}{signed_off}{implant_kinds:?}{implant_statuses:?}{implant_conditions}{override_rule}{override_fields:?}{override_error}{notice}{notice_bad}{indications_text}{indications_open}|{}|{}|{:?}",
             st.tab,
             exam.is_some(),
             st.implant.is_some(),
@@ -1495,6 +1559,9 @@ impl NursePanel {
         n.set_implant_statuses(model(implant_statuses));
         n.set_implant_conditions(implant_conditions.into());
         n.set_implant_field_strengths(model(implant_field_strengths));
+        n.set_indications(model(indications));
+        n.set_indications_text(indications_text.into());
+        n.set_indications_open(indications_open);
         n.set_implant_limits(model(implant_limits));
         n.set_override_open(override_open);
         n.set_override_rule(override_rule.into());
