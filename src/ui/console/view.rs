@@ -69,19 +69,19 @@ pub const CHART_COLUMNS: usize = 240;
 /// Keypad ranges of the injection form's fields (plausible entries; the ledger warns
 /// outside the standard's 3–7 mL/s and 20–30 mL, and refuses a top-up above 0.05).
 pub fn field_spec(field: Field) -> NumberSpec {
-    let (min, max, decimals, unit_key, title_key) = match field {
-        Field::Dose => (0.005, 0.3, 3, "console-unit-mmolkg", "console-keypad-dose"),
-        Field::Volume => (0.5, 60.0, 1, "console-unit-ml", "console-keypad-volume"),
-        Field::Rate => (0.5, 10.0, 1, "console-unit-mls", "console-keypad-rate"),
-        Field::Flush => (0.0, 60.0, 0, "console-unit-ml", "console-keypad-flush"),
-    };
-    NumberSpec {
-        min,
-        max,
-        decimals,
-        unit_key,
-        title_key,
-        pin: false,
+    match field {
+        Field::Dose => NumberSpec::range(
+            (0.005, 0.3, 3),
+            "console-unit-mmolkg",
+            "console-keypad-dose",
+        ),
+        Field::Volume => {
+            NumberSpec::range((0.5, 60.0, 1), "console-unit-ml", "console-keypad-volume")
+        }
+        Field::Rate => NumberSpec::range((0.5, 10.0, 1), "console-unit-mls", "console-keypad-rate"),
+        Field::Flush => {
+            NumberSpec::range((0.0, 60.0, 0), "console-unit-ml", "console-keypad-flush")
+        }
     }
 }
 

@@ -24,6 +24,23 @@ pub struct NumberSpec {
 }
 
 impl NumberSpec {
+    /// A number from `min` to `max` with `decimals` places, in `unit_key`, titled
+    /// `title_key` (both Fluent keys).
+    pub fn range(
+        (min, max, decimals): (f64, f64, u8),
+        unit_key: &'static str,
+        title_key: &'static str,
+    ) -> NumberSpec {
+        NumberSpec {
+            min,
+            max,
+            decimals,
+            unit_key,
+            title_key,
+            pin: false,
+        }
+    }
+
     /// Body weight in kg, 1–350, one decimal (the domain's limit, [`crate::domain::screening::MAX_WEIGHT_KG`]).
     pub fn weight_kg() -> NumberSpec {
         NumberSpec {

@@ -169,18 +169,10 @@ pub const LABEL_FIELD_STRENGTHS: [f64; 2] = [1.5, 3.0];
 
 /// The keypad of each label limit: SAR (W/kg), B1+rms (µT), dB/dt (T/s).
 pub fn limit_spec(i: usize) -> NumberSpec {
-    let (min, max, decimals, unit_key, title_key) = match i {
-        0 => (0.1, 4.0, 1, "unit-w-kg", "nurse-implant-sar"),
-        1 => (0.1, 10.0, 1, "unit-ut", "nurse-implant-b1rms"),
-        _ => (1.0, 300.0, 0, "unit-t-s", "nurse-implant-dbdt"),
-    };
-    NumberSpec {
-        min,
-        max,
-        decimals,
-        unit_key,
-        title_key,
-        pin: false,
+    match i {
+        0 => NumberSpec::range((0.1, 4.0, 1), "unit-w-kg", "nurse-implant-sar"),
+        1 => NumberSpec::range((0.1, 10.0, 1), "unit-ut", "nurse-implant-b1rms"),
+        _ => NumberSpec::range((1.0, 300.0, 0), "unit-t-s", "nurse-implant-dbdt"),
     }
 }
 
