@@ -216,3 +216,4 @@ indication-pericardial = Pericardial disease
 indication-myocarditis = Myocarditis
 indication-congenital = Congenital heart disease
 indication-iron_overload = Suspected iron overload
+log-settings_recorded = Site clinical values recorded

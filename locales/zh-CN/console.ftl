@@ -216,3 +216,4 @@ indication-pericardial = 心包疾病
 indication-myocarditis = 心肌炎
 indication-congenital = 先天性心脏病
 indication-iron_overload = 疑似铁过载
+log-settings_recorded = 记录本院临床参数

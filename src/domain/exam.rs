@@ -36,6 +36,7 @@ use super::screening::{
     Clearance, ClearanceStatus, ExamContext, Override, OverrideError, Patient, PatientError,
     Permission, ReasonCode, ScreeningAnswers, ScreeningSettings, SeriesSafety, assess,
 };
+use super::settings::ClinicalSettings;
 use super::stress::{
     StopCriterion, StressDose, StressDrug, StressProtocol, StressSettings, Vitals,
 };
@@ -159,6 +160,13 @@ pub enum ExamEvent {
         /// against every recorded implant condition.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         safety: Option<SeriesSafety>,
+    },
+    /// The site's clinical practice values in force for this exam, logged first at
+    /// opening: replay rebuilds the exam under them, whatever the configuration says
+    /// at the restart.
+    SettingsRecorded {
+        /// The values.
+        settings: Box<ClinicalSettings>,
     },
     /// Why the patient is examined (2.1.1); replaces any earlier list.
     IndicationsRecorded {
@@ -287,6 +295,9 @@ pub enum ExamError {
     /// The weight changed after contrast was given.
     #[error("weight cannot change after contrast was given")]
     WeightChangedAfterContrast,
+    /// Practice values outside their ranges, or recorded after the exam began.
+    #[error("clinical settings: {0}")]
+    Settings(String),
 }
 
 /// One exam's clinical state.
@@ -636,6 +647,16 @@ impl Exam {
             ExamEvent::VitalsReading { vitals } if !vitals.is_valid() => {
                 return Err(ExamError::Vitals);
             }
+            ExamEvent::SettingsRecorded { settings } => {
+                settings
+                    .validate()
+                    .map_err(|e| ExamError::Settings(e.to_string()))?;
+                if self.patient.is_some() || !self.stress.runs().is_empty() {
+                    return Err(ExamError::Settings(
+                        "recorded after the exam began".to_string(),
+                    ));
+                }
+            }
             ExamEvent::BreathHoldPracticed {
                 best_hold_s, holds, ..
             } if !(best_hold_s.is_finite() && *best_hold_s >= 0.0 && *holds >= 1) => {
@@ -715,6 +736,22 @@ impl Exam {
                 self.reassess(now);
             }
             ExamEvent::IndicationsRecorded { indications } => self.indications = indications,
+            ExamEvent::SettingsRecorded { settings } => {
+                // Nothing clinical has happened yet (validated): a fresh exam under
+                // these values, keeping what was recorded before them.
+                let mut fresh = Exam::new(settings.to_protocol());
+                fresh.now = self.now;
+                fresh.exam_date = self.exam_date;
+                fresh.scanner = self.scanner.take();
+                fresh.exam_type = self.exam_type;
+                fresh.indications = std::mem::take(&mut self.indications);
+                fresh.answers = std::mem::take(&mut self.answers);
+                fresh.overrides = std::mem::take(&mut self.overrides);
+                fresh.agent = self.agent;
+                fresh.pending = std::mem::take(&mut self.pending);
+                *self = fresh;
+                self.reassess(now);
+            }
             ExamEvent::ExamDated { date } => {
                 self.exam_date = Some(date);
                 self.reassess(now);

@@ -102,8 +102,8 @@ pub struct EngineState {
 /// kiosk stands beside. Used when an exam opens and when one is recovered alike.
 #[derive(Debug, Clone, Default)]
 pub struct SiteFacts {
-    /// The clinical core's settings (`[clinical]` over the defaults).
-    pub settings: ProtocolSettings,
+    /// The site's clinical practice values (`[clinical]`).
+    pub clinical: crate::domain::settings::ClinicalSettings,
     /// The configured scanner (field strength for implant conditions, 2.1.2).
     pub scanner: Option<crate::domain::technique::Scanner>,
 }
@@ -614,7 +614,8 @@ fn command(st: &mut EngineState, driver: &mut Driver, c: Command) -> Reply {
             Ok(None)
         }
         Command::Recovered(rec) => {
-            match ExamSession::recover(st.site.settings.clone(), &rec) {
+            // The values logged at opening are replayed first and win.
+            match ExamSession::recover(st.site.clinical.to_protocol(), &rec) {
                 Ok(s) => {
                     tracing::info!("resumed exam {} at {}", s.id(), s.now());
                     // Every alarm not acknowledged and every prompt still due is back.
@@ -660,7 +661,10 @@ fn recorded(st: &mut EngineState, rec: &Recorder, c: Command) -> Reply {
                 .scanner
                 .clone()
                 .map(|scanner| ExamEvent::ScannerRecorded { scanner });
-            for event in dated.into_iter().chain(scanner) {
+            let settings = ExamEvent::SettingsRecorded {
+                settings: Box::new(st.site.clinical.clone()),
+            };
+            for event in std::iter::once(settings).chain(dated).chain(scanner) {
                 if let Err(e) = s.handle(event, SITE_ACTOR, rec) {
                     tracing::error!("exam facts not recorded: {e}");
                 }

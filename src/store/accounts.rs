@@ -151,7 +151,8 @@ pub fn permission_for(event: &ExamEvent) -> Permission {
         | ExamEvent::SignedOff { .. } => Permission::RecordScreening,
         ExamEvent::ExamTypeChosen { .. }
         | ExamEvent::ExamDated { .. }
-        | ExamEvent::IndicationsRecorded { .. } => Permission::RegisterPatient,
+        | ExamEvent::IndicationsRecorded { .. }
+        | ExamEvent::SettingsRecorded { .. } => Permission::RegisterPatient,
         ExamEvent::OverrideRecorded { .. } => Permission::Override,
         ExamEvent::ScannerRecorded { .. } | ExamEvent::AgentSelected { .. } => {
             Permission::SelectAgent

@@ -149,7 +149,7 @@ impl Shell {
         // The site's practice values and scanner, before any exam opens or resumes.
         engine.send(crate::engine::Command::Configure(Box::new(
             crate::engine::SiteFacts {
-                settings: config.clinical.to_protocol(),
+                clinical: config.clinical.clone(),
                 scanner: Some(crate::domain::technique::Scanner {
                     vendor: config.scanner.vendor.clone(),
                     model: config.scanner.model.clone(),

@@ -779,3 +779,54 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn practice_settings_recorded_first_rule_the_exam_and_its_replay() {
+    use cmr_kiosk::domain::exam::{ExamError, LoggedEvent};
+    use cmr_kiosk::domain::settings::ClinicalSettings;
+    let strict = ClinicalSettings {
+        dose_max_mmol_kg: 0.15,
+        reduced_dose_max_mmol_kg: 0.1,
+        ..Default::default()
+    };
+    let log = vec![
+        LoggedEvent {
+            at: s(0),
+            event: ExamEvent::SettingsRecorded {
+                settings: Box::new(strict.clone()),
+            },
+        },
+        LoggedEvent {
+            at: s(0),
+            event: ExamEvent::PatientRegistered {
+                patient: patient(Some(90.0)),
+            },
+        },
+        LoggedEvent {
+            at: s(0),
+            event: ExamEvent::AgentSelected {
+                agent: AgentId::Gadobutrol,
+            },
+        },
+    ];
+    // Replayed under the defaults, the logged values still rule.
+    let mut e = Exam::replay(ProtocolSettings::default(), &log).unwrap();
+    assert!((e.dose_max_mmol_kg() - 0.15).abs() < 1e-12);
+    assert_eq!(
+        e.handle(
+            inject(Purpose::Single, 0.2, StepAuthority::default()),
+            s(10)
+        )
+        .unwrap(),
+        Outcome::Rejected(RejectCode::DoseAboveMax)
+    );
+    // Once the exam has begun, its values cannot change.
+    let late = e.handle(
+        ExamEvent::SettingsRecorded {
+            settings: Box::new(ClinicalSettings::default()),
+        },
+        s(20),
+    );
+    assert!(matches!(late, Err(ExamError::Settings(_))));
+    assert!((e.dose_max_mmol_kg() - 0.15).abs() < 1e-12);
+}

@@ -411,19 +411,18 @@ fn a_full_engine_queue_drops_readings_and_counts_them_without_blocking_the_monit
 }
 
 #[test]
-fn practice_the_sites_clinical_values_and_scanner_apply_at_opening_and_at_recovery() {
+fn practice_the_sites_clinical_values_are_logged_at_opening_and_win_at_recovery() {
     use cmr_kiosk::domain::settings::ClinicalSettings;
     use cmr_kiosk::domain::technique::Scanner;
     use cmr_kiosk::engine::SiteFacts;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("kiosk.db").display().to_string();
-    let site = || SiteFacts {
-        settings: ClinicalSettings {
+    let site = |observation_s: u64| SiteFacts {
+        clinical: ClinicalSettings {
             min_infusion_s: 0,
-            observation_s: 1200,
+            observation_s,
             ..Default::default()
-        }
-        .to_protocol(),
+        },
         scanner: Some(Scanner {
             vendor: "Siemens".into(),
             model: "MAGNETOM Vida".into(),
@@ -434,8 +433,10 @@ fn practice_the_sites_clinical_values_and_scanner_apply_at_opening_and_at_recove
     let rec = Arc::new(rec);
     let engine = Engine::start().unwrap();
     engine.call(Command::AttachRecorder(rec.clone())).unwrap();
-    engine.call(Command::Configure(Box::new(site()))).unwrap();
-    let settings = engine.read().site().settings.clone();
+    engine
+        .call(Command::Configure(Box::new(site(1200))))
+        .unwrap();
+    let settings = engine.read().site().clinical.to_protocol();
     engine
         .call(Command::Open {
             settings,
@@ -453,13 +454,20 @@ fn practice_the_sites_clinical_values_and_scanner_apply_at_opening_and_at_recove
     drop(engine);
     drop(Arc::try_unwrap(rec).unwrap());
 
-    // After a restart the same values are in force for the recovered exam.
+    // The configuration changes before the restart: the exam keeps the values it was
+    // opened with (they are in its log), so its timers come back the same.
     let (rec, rx) = start(&db(&path));
     let recovered = opened(&rx).expect("the running exam is found");
+    assert!(matches!(
+        recovered.events.first().map(|e| &e.event),
+        Some(ExamEvent::SettingsRecorded { .. })
+    ));
     let rec = Arc::new(rec);
     let engine = Engine::start().unwrap();
     engine.call(Command::AttachRecorder(rec.clone())).unwrap();
-    engine.call(Command::Configure(Box::new(site()))).unwrap();
+    engine
+        .call(Command::Configure(Box::new(site(600))))
+        .unwrap();
     engine
         .call(Command::Recovered(Box::new(recovered)))
         .unwrap();

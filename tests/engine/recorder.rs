@@ -185,10 +185,15 @@ fn clause_2_2_3_the_best_breath_hold_reaches_the_exam_log_through_the_patient_si
     let (rec, rx) = start(&cfg);
     let recovered = opened(&rx).expect("the exam is running");
     drop(rec);
-    // The engine dates the exam at opening (2.3.1); then the practice.
+    // The engine records the site's values and dates the exam at opening (2.3.1);
+    // then the practice.
     assert!(matches!(
         recovered.events.as_slice(),
         [
+            cmr_kiosk::domain::LoggedEvent {
+                event: ExamEvent::SettingsRecorded { .. },
+                ..
+            },
             cmr_kiosk::domain::LoggedEvent {
                 event: ExamEvent::ExamDated { .. },
                 ..

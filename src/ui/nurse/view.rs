@@ -568,7 +568,7 @@ impl NursePanel {
             }
             let actor = self.actor();
             // A running exam is closed first (by the engine).
-            let settings = self.inner.engine.read().site().settings.clone();
+            let settings = self.inner.engine.read().site().clinical.to_protocol();
             if let Err(e) = self.inner.engine.call(crate::engine::Command::Open {
                 settings,
                 actor,
