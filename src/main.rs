@@ -208,7 +208,25 @@ fn dicom_scan(
 }
 
 fn simulate(file: &std::path::Path) -> anyhow::Result<ExitCode> {
-    let text = match std::fs::read_to_string(file) {
+    use cmr_kiosk::cli::simulate::MAX_SCENARIO_BYTES;
+    // Never more than the bound is read, whatever the file claims to be.
+    let mut bytes = Vec::new();
+    let read = std::fs::File::open(file).and_then(|f| {
+        use std::io::Read as _;
+        f.take(MAX_SCENARIO_BYTES + 1).read_to_end(&mut bytes)
+    });
+    if let Err(e) = read {
+        eprintln!("cmr-kiosk simulate: {}: {e}", file.display());
+        return Ok(ExitCode::from(2));
+    }
+    if bytes.len() as u64 > MAX_SCENARIO_BYTES {
+        eprintln!(
+            "cmr-kiosk simulate: {}: larger than {MAX_SCENARIO_BYTES} bytes; refused",
+            file.display()
+        );
+        return Ok(ExitCode::from(2));
+    }
+    let text = match String::from_utf8(bytes).map_err(|e| e.to_string()) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("cmr-kiosk simulate: {}: {e}", file.display());

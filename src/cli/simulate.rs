@@ -34,6 +34,15 @@ use crate::domain::time::Instant;
 /// Longest scenario accepted (seconds): one day.
 const MAX_AT_S: f64 = 86_400.0;
 
+/// Largest scenario file read (bytes): a day of readings every second fits well.
+pub const MAX_SCENARIO_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Most steps in one scenario.
+pub const MAX_STEPS: usize = 200_000;
+
+/// Most field strengths on one implant label.
+pub const MAX_LABEL_FIELD_STRENGTHS: usize = 8;
+
 /// A malformed scenario: names the field and, for a step, the step.
 #[derive(Debug, Clone, PartialEq, Error)]
 pub enum ScenarioError {
@@ -251,6 +260,12 @@ fn parse_screening(v: Option<&Value>) -> Result<ScreeningAnswers, ScenarioError>
                     ])?;
                     let field_strength_t = match co.get("field_strength_t") {
                         None => Vec::new(),
+                        Some(Value::Array(list)) if list.len() > MAX_LABEL_FIELD_STRENGTHS => {
+                            return Err(co.err(
+                                "field_strength_t",
+                                format!("at most {MAX_LABEL_FIELD_STRENGTHS} field strengths, got {}", list.len()),
+                            ));
+                        }
                         Some(Value::Array(list)) => list
                             .iter()
                             .map(|t| t.as_f64().filter(|t| t.is_finite() && *t > 0.0 && *t <= 12.0))
@@ -564,6 +579,13 @@ fn parse_steps(v: Option<&Value>) -> Result<Vec<Step>, ScenarioError> {
     let arr = v
         .and_then(Value::as_array)
         .ok_or_else(|| err(None, "steps", "required list of steps is missing"))?;
+    if arr.len() > MAX_STEPS {
+        return Err(err(
+            None,
+            "steps",
+            format!("at most {MAX_STEPS} steps, got {}", arr.len()),
+        ));
+    }
     let mut steps = Vec::with_capacity(arr.len());
     let mut last = 0.0f64;
     for (i, item) in arr.iter().enumerate() {
@@ -742,6 +764,12 @@ fn parse_scanner(v: Option<&Value>) -> Result<Option<Scanner>, ScenarioError> {
 
 /// Run a scenario; returns the output lines (first `clearance`, last `summary`).
 pub fn run_scenario(json: &str) -> Result<Vec<Value>, ScenarioError> {
+    if json.len() as u64 > MAX_SCENARIO_BYTES {
+        return Err(ScenarioError::Json(format!(
+            "the scenario is {} bytes; at most {MAX_SCENARIO_BYTES} are read",
+            json.len()
+        )));
+    }
     let root: Value = serde_json::from_str(json).map_err(|e| ScenarioError::Json(e.to_string()))?;
     let top = Obj::new(&root, "", None)?;
     top.only(&[

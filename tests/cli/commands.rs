@@ -278,3 +278,25 @@ fn cli_numbers_out_of_range_are_refused_not_panicked() {
         );
     }
 }
+
+#[test]
+fn simulate_reads_no_more_than_max_scenario_bytes() {
+    use cmr_kiosk::cli::simulate::MAX_SCENARIO_BYTES;
+    let dir = tempfile::tempdir().unwrap();
+    // A sparse file of 20 GB: refused after reading the bound, in a moment.
+    let huge = dir.path().join("huge.json");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(20 * 1024 * 1024 * 1024)
+        .unwrap();
+    let started = std::time::Instant::now();
+    let out = kiosk()
+        .args(["simulate", huge.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&MAX_SCENARIO_BYTES.to_string()), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+}

@@ -166,3 +166,37 @@ fn rejected_step_changes_nothing() {
     assert_eq!(rejected["step"], 2);
     assert_eq!(rejected["code"], "top_up_above_0_05");
 }
+
+#[test]
+fn the_scenario_bounds_are_crossed_and_refused() {
+    use cmr_kiosk::cli::simulate::{MAX_LABEL_FIELD_STRENGTHS, MAX_SCENARIO_BYTES, MAX_STEPS};
+    // Bytes.
+    let padded = format!("{}{}", " ".repeat(MAX_SCENARIO_BYTES as usize), "{}");
+    assert!(matches!(run_scenario(&padded), Err(ScenarioError::Json(_))));
+    // Steps.
+    let step = r#"{"at":0,"vitals":{"hr":60}}"#;
+    let steps = vec![step; MAX_STEPS + 1].join(",");
+    let json = format!(r#"{{"patient":{{"weight_kg":70}},"steps":[{steps}]}}"#);
+    match run_scenario(&json) {
+        Err(ScenarioError::Field { field, .. }) => assert_eq!(field, "steps"),
+        other => panic!("{other:?}"),
+    }
+    let ok = vec![step; 10].join(",");
+    assert!(
+        run_scenario(&format!(
+            r#"{{"patient":{{"weight_kg":70}},"steps":[{ok}]}}"#
+        ))
+        .is_ok()
+    );
+    // Field strengths on one label.
+    let many = vec!["1.5"; MAX_LABEL_FIELD_STRENGTHS + 1].join(",");
+    let json = format!(
+        r#"{{"patient":{{"weight_kg":70}},"screening":{{"implants":[{{"kind":"pacemaker","mr_status":"conditional","conditions":{{"field_strength_t":[{many}]}}}}]}},"steps":[]}}"#
+    );
+    match run_scenario(&json) {
+        Err(ScenarioError::Field { field, .. }) => {
+            assert!(field.ends_with("field_strength_t"), "{field}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
