@@ -181,7 +181,7 @@ fn the_scenario_bounds_are_crossed_and_refused() {
         Err(ScenarioError::Field { field, .. }) => assert_eq!(field, "steps"),
         other => panic!("{other:?}"),
     }
-    let ok = vec![step; 10].join(",");
+    let ok = [step; 10].join(",");
     assert!(
         run_scenario(&format!(
             r#"{{"patient":{{"weight_kg":70}},"steps":[{ok}]}}"#
@@ -189,7 +189,7 @@ fn the_scenario_bounds_are_crossed_and_refused() {
         .is_ok()
     );
     // Field strengths on one label.
-    let many = vec!["1.5"; MAX_LABEL_FIELD_STRENGTHS + 1].join(",");
+    let many = ["1.5"; MAX_LABEL_FIELD_STRENGTHS + 1].join(",");
     let json = format!(
         r#"{{"patient":{{"weight_kg":70}},"screening":{{"implants":[{{"kind":"pacemaker","mr_status":"conditional","conditions":{{"field_strength_t":[{many}]}}}}]}},"steps":[]}}"#
     );
