@@ -86,6 +86,19 @@ fn start(drug: StressDrug, dose: Option<StressDose>, authority: StepAuthority) -
     }
 }
 
+/// A physician's clearance override of eGFR < 30 (3.1.3.2).
+fn override_egfr_below_30(e: &mut Exam) {
+    e.handle(
+        ExamEvent::OverrideRecorded {
+            rule: ReasonCode::EgfrBelow30,
+            by: "Dr Wang".into(),
+            reason: "LGE needed".into(),
+        },
+        s(0),
+    )
+    .unwrap();
+}
+
 fn countersign() -> StepAuthority {
     StepAuthority::countersigned("Dr Wang", "benefit outweighs the risk")
 }
@@ -184,15 +197,7 @@ fn clause_3_1_3_2_reduced_maximum(
         ..Default::default()
     };
     let mut e = exam(egfr, answers, AgentId::Gadobutrol);
-    e.handle(
-        ExamEvent::OverrideRecorded {
-            rule: ReasonCode::EgfrBelow30,
-            by: "Dr Wang".into(),
-            reason: "LGE needed".into(),
-        },
-        s(0),
-    )
-    .unwrap();
+    override_egfr_below_30(&mut e);
     assert!((e.dose_max_mmol_kg() - 0.1).abs() < 1e-12);
     assert_eq!(
         e.handle(
@@ -275,15 +280,7 @@ fn clause_3_1_4_1_top_up_cap_after_both_perfusion_injections() {
 #[case::practice_gadodiamide(AgentId::Gadodiamide)]
 fn practice_group_i_agent_low_egfr_even_after_the_egfr_override(#[case] agent: AgentId) {
     let mut e = exam(Some(25.0), ScreeningAnswers::default(), agent);
-    e.handle(
-        ExamEvent::OverrideRecorded {
-            rule: ReasonCode::EgfrBelow30,
-            by: "Dr Wang".into(),
-            reason: "LGE needed".into(),
-        },
-        s(0),
-    )
-    .unwrap();
+    override_egfr_below_30(&mut e);
     refused_then_lifted(
         e,
         10,

@@ -83,3 +83,29 @@ pub fn with_store<T>(url: &str, f: impl AsyncFnOnce(Store) -> T) -> T {
         .unwrap()
         .block_on(async { f(Store::open(url).await.unwrap()).await })
 }
+
+/// An English kiosk window at 1280×800 recording to its own SQLite file in `dir` as
+/// `device`, its record open (and migrated) before a second connection: the shell,
+/// the database URL and the bundles.
+pub fn english_kiosk(
+    dir: &std::path::Path,
+    device: &str,
+) -> (Shell, String, std::rc::Rc<cmr_kiosk::i18n::Localizer>) {
+    use cmr_kiosk::config::{Config, Language};
+    use slint::ComponentHandle;
+    i_slint_backend_testing::init_no_event_loop();
+    let url = format!("sqlite://{}", dir.join("kiosk.db").display());
+    let mut config = Config::default();
+    config.database.url = url.clone();
+    config.database.device_id = device.into();
+    config.ui.language = Language::EnUs;
+    let loc = std::rc::Rc::new(cmr_kiosk::i18n::Localizer::embedded().unwrap());
+    let mut shell = Shell::new(config, loc.clone()).unwrap();
+    shell
+        .app()
+        .window()
+        .set_size(slint::PhysicalSize::new(1280, 800));
+    shell.start_recorder().unwrap();
+    shell.settle();
+    (shell, url, loc)
+}

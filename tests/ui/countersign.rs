@@ -8,11 +8,9 @@
 use crate::support::ui as common;
 use common::*;
 
-use std::rc::Rc;
-
 use slint::ComponentHandle;
 
-use cmr_kiosk::config::{Config, Language};
+use cmr_kiosk::config::Language;
 use cmr_kiosk::domain::contrast::AgentId;
 use cmr_kiosk::domain::protocol::ExamType;
 use cmr_kiosk::domain::screening::{Patient, Sex};
@@ -20,7 +18,6 @@ use cmr_kiosk::domain::time::Instant;
 use cmr_kiosk::domain::{Exam, ExamEvent, ProtocolSettings};
 use cmr_kiosk::engine::Command;
 use cmr_kiosk::engine::session::ExamSession;
-use cmr_kiosk::i18n::Localizer;
 use cmr_kiosk::store::accounts::{NewStaff, Role};
 use cmr_kiosk::ui::components::{ConsoleAdapter, Screen, SignInAdapter};
 use cmr_kiosk::ui::shell::Shell;
@@ -88,22 +85,9 @@ fn injections(shell: &Shell) -> Vec<f64> {
 
 #[test]
 fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersigns_it_by_pin() {
-    i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("kiosk.db").display());
-    let mut config = Config::default();
-    config.database.url = url.clone();
-    config.database.device_id = "countersign-test".into();
-    config.ui.language = Language::EnUs;
-    let loc = Rc::new(Localizer::embedded().unwrap());
+    let (mut shell, url, loc) = english_kiosk(dir.path(), "countersign-test");
     let en = |k: &str| loc.tr(Language::EnUs, k);
-    let mut shell = Shell::new(config, loc.clone()).unwrap();
-    shell
-        .app()
-        .window()
-        .set_size(slint::PhysicalSize::new(1280, 800));
-    shell.start_recorder().unwrap();
-    shell.settle();
     with_store(&url, async |store| {
         for (u, name, role, pin) in [
             ("techwang", "Tech Wang", Role::Technologist, "2580"),

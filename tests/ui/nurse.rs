@@ -18,7 +18,6 @@ use std::time::Duration;
 use cmr_kiosk::config::{Config, Language};
 use cmr_kiosk::domain::screening::{ClearanceStatus, Permission, ReasonCode};
 use cmr_kiosk::domain::{ExamEvent, ExamType, PrepItem};
-use cmr_kiosk::i18n::Localizer;
 use cmr_kiosk::store::accounts::{NewStaff, Role};
 use cmr_kiosk::ui::components::{
     KeyboardAdapter, KeypadAdapter, NurseAdapter, Screen, SignInAdapter,
@@ -67,22 +66,9 @@ fn audit_count(url: &str, action: &str) -> usize {
 
 #[test]
 fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
-    i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("kiosk.db").display());
-    let mut config = Config::default();
-    config.database.url = url.clone();
-    config.database.device_id = "nurse-test".into();
-    config.ui.language = Language::EnUs;
-    let loc = Rc::new(Localizer::embedded().unwrap());
+    let (mut shell, url, loc) = english_kiosk(dir.path(), "nurse-test");
     let en = |k: &str| loc.tr(Language::EnUs, k);
-    let mut shell = Shell::new(config, loc.clone()).unwrap();
-    shell
-        .app()
-        .window()
-        .set_size(slint::PhysicalSize::new(1280, 800));
-    shell.start_recorder().unwrap();
-    shell.settle(); // the record is open (and migrated) before a second connection
     shell.start_console();
 
     // Staff accounts (an administrator adds them; here straight into the store).

@@ -962,11 +962,11 @@ impl NursePanel {
                 d.sign.error = text;
             }
         };
-        let (username, pin, reason) = (sign.username, sign.pin, sign.reason);
-        if !(!username.is_empty() && !pin.is_empty() && !reason.trim().is_empty()) {
+        if !sign.complete() {
             set_error(self.tr("nurse-override-incomplete"));
             return;
         }
+        let (username, pin, reason) = (sign.username, sign.pin, sign.reason);
         set_error(self.tr("signin-checking"));
         let at = self.inner.staff.audit_at();
         let p = self.clone();
