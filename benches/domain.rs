@@ -111,6 +111,8 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 params: None,
                 acquisition: None,
                 safety: None,
+                geometry: None,
+                psir: None,
             },
         ),
         (
@@ -120,6 +122,8 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 params: None,
                 acquisition: None,
                 safety: None,
+                geometry: None,
+                psir: None,
             },
         ),
         (
@@ -138,6 +142,8 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 params: None,
                 acquisition: None,
                 safety: None,
+                geometry: None,
+                psir: None,
             },
         ),
         (1435, ExamEvent::StressStopped),
@@ -149,6 +155,8 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 params: None,
                 acquisition: None,
                 safety: None,
+                geometry: None,
+                psir: None,
             },
         ),
         (
@@ -158,6 +166,8 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 params: None,
                 acquisition: None,
                 safety: None,
+                geometry: None,
+                psir: None,
             },
         ),
         (3000, inject(Purpose::TopUp)),
@@ -168,6 +178,8 @@ fn ninety_minutes_direct() -> (usize, std::time::Duration) {
                 params: None,
                 acquisition: None,
                 safety: None,
+                geometry: None,
+                psir: None,
             },
         ),
     ];

@@ -525,6 +525,8 @@ fn parse_action(o: &Obj<'_>) -> Result<ExamEvent, ScenarioError> {
                 params: None,
                 acquisition: None,
                 safety: (safety != SeriesSafety::default()).then_some(safety),
+                geometry: None,
+                psir: None,
             }
         }
         "monitor_lost" => {
@@ -828,7 +830,7 @@ pub fn run_scenario(json: &str) -> Result<Vec<Value>, ScenarioError> {
     let t0 = Instant::ZERO;
     let mut setup = Vec::new();
     if let Some(date) = exam_date {
-        setup.push(ExamEvent::ExamDated { date });
+        setup.push(ExamEvent::ExamDated { date, wall: None });
     }
     if let Some(scanner) = scanner {
         setup.push(ExamEvent::ScannerRecorded { scanner });

@@ -19,6 +19,7 @@ use thiserror::Error;
 use super::classify::{Classification, Rules};
 use super::header::{DicomHeader, HeaderError, MEDIA_STORAGE_DIRECTORY, read_header};
 use super::series::{SeriesSummary, group_series, phase_name};
+use crate::domain::coverage::{CoverageCode, CoverageGap, CoverageSeries, coverage_gaps};
 use crate::domain::protocol::{
     ExamEvidence, ExamType, Finding, ProtocolStep, check_series, infer_exam_type, missing_steps,
     spec,
@@ -240,6 +241,8 @@ pub struct ScanReport {
     pub exam_type_source: ExamTypeSource,
     /// Required steps not found.
     pub missing_steps: Vec<ProtocolStep>,
+    /// Exam-level checks not met (3.1.1.1, 3.1.4.2, 3.1.4.3).
+    pub coverage: Vec<CoverageGap>,
     /// Files that could not be read.
     pub skipped: Vec<SkippedFile>,
     /// Readable files that are not images.
@@ -524,6 +527,18 @@ pub fn build_report(
         }
     };
     let missing = missing_steps(exam_type, &steps);
+    let coverage = coverage_gaps(
+        &series
+            .iter()
+            .filter_map(|s| {
+                Some(CoverageSeries {
+                    step: s.classification.step()?,
+                    geometry: Some(&s.summary.geometry).filter(|g| !g.planes.is_empty()),
+                    psir: Some(s.summary.psir),
+                })
+            })
+            .collect::<Vec<_>>(),
+    );
 
     let text =
         |f: &dyn Fn(&DicomHeader) -> Option<String>| most_common(headers.iter().filter_map(f));
@@ -552,6 +567,7 @@ pub fn build_report(
         exam_type,
         exam_type_source,
         missing_steps: missing,
+        coverage,
         skipped: Vec::new(),
         ignored: Vec::new(),
     }
@@ -698,6 +714,35 @@ pub fn render_table(r: &ScanReport) -> String {
             r.exam_type,
             names.join(", ")
         );
+    }
+    if r.coverage.is_empty() {
+        let _ = writeln!(o, "Checks across series (3.1.1.1, 3.1.4.2, 3.1.4.3): met");
+    }
+    for g in &r.coverage {
+        let what = match g.code {
+            CoverageCode::StaticOrientations => format!(
+                "static imaging in {} only; at least two of axial, sagittal and coronal",
+                if g.seen.is_empty() {
+                    "oblique planes".to_string()
+                } else {
+                    g.seen
+                        .iter()
+                        .map(|c| c.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+            CoverageCode::LgeWithoutPsir => "LGE without PSIR; PSIR is recommended".to_string(),
+            CoverageCode::LgePlanesUnmatched => format!(
+                "LGE not in the plane of {}",
+                g.views
+                    .iter()
+                    .map(|s| step_name(*s))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let _ = writeln!(o, "  ! clause {}: {what}", g.code.clause());
     }
     if !r.skipped.is_empty() {
         let _ = writeln!(o);

@@ -20,55 +20,27 @@ use super::header::{DicomHeader, InPlanePhase};
 use crate::domain::protocol::{PhaseEncoding, SeriesParams};
 use crate::domain::screening::SeriesSafety;
 
-/// A plane whose normal is within this angle of a patient axis is called by that
-/// axis's name; anything else is oblique.
-pub const OBLIQUE_TOLERANCE_DEG: f64 = 15.0;
+pub use crate::domain::coverage::{OBLIQUE_TOLERANCE_DEG, OrientationClass, SeriesGeometry};
+
+/// Words that mark a PSIR reconstruction in a series' description, protocol name,
+/// sequence name or image type (matched case-insensitively): the name vendors give it,
+/// and Philips's real-valued IR image type.
+pub const PSIR_MARKERS: [&str; 3] = ["PSIR", "PHASE SENSITIVE", "R_IR"];
+
+/// Whether any of `texts` carries a [`PSIR_MARKERS`] word.
+pub fn marks_psir<'a>(texts: impl IntoIterator<Item = &'a str>) -> bool {
+    texts.into_iter().any(|t| {
+        let t = t.to_ascii_uppercase();
+        PSIR_MARKERS.iter().any(|m| t.contains(m))
+    })
+}
 
 /// Positions closer than this along the normal are one slice (mm).
 pub const SLICE_POSITION_TOLERANCE_MM: f64 = 0.05;
 
-/// Orientation class of a series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OrientationClass {
-    /// Normal along head–foot.
-    Axial,
-    /// Normal along left–right.
-    Sagittal,
-    /// Normal along anterior–posterior.
-    Coronal,
-    /// Anything else (cardiac views are usually double oblique).
-    Oblique,
-    /// Planes of several classes in one series (e.g. a three-plane localiser).
-    Mixed,
-}
-
-impl OrientationClass {
-    /// Lower-case name, as used in classification rules.
-    pub fn name(self) -> &'static str {
-        match self {
-            OrientationClass::Axial => "axial",
-            OrientationClass::Sagittal => "sagittal",
-            OrientationClass::Coronal => "coronal",
-            OrientationClass::Oblique => "oblique",
-            OrientationClass::Mixed => "mixed",
-        }
-    }
-}
-
 /// The orientation class of one plane from its Image Orientation (Patient).
 pub fn orientation_class(iop: &[f64; 6]) -> Option<OrientationClass> {
-    let n = normal(iop)?;
-    let limit = OBLIQUE_TOLERANCE_DEG.to_radians().cos();
-    let (axis, value) = dominant(&n);
-    if value < limit {
-        return Some(OrientationClass::Oblique);
-    }
-    Some(match axis {
-        0 => OrientationClass::Sagittal,
-        1 => OrientationClass::Coronal,
-        _ => OrientationClass::Axial,
-    })
+    OrientationClass::of_normal(normal(iop)?)
 }
 
 /// Phase-encoding direction in patient terms: the in-plane direction's cosines
@@ -180,6 +152,14 @@ pub struct SeriesSummary {
     /// dB/dt of any of its files (checked against implant conditions, 2.1.2).
     #[serde(default)]
     pub safety: SeriesSafety,
+    /// The distinct planes of its frames, as unit normals (3.1.1.1, 3.1.4.3).
+    #[serde(default)]
+    pub geometry: SeriesGeometry,
+    /// Whether it is a phase-sensitive inversion-recovery reconstruction (3.1.4.2):
+    /// one of [`PSIR_MARKERS`] in its description, protocol or sequence name or
+    /// image type.
+    #[serde(default)]
+    pub psir: bool,
 }
 
 impl SeriesSummary {
@@ -361,8 +341,21 @@ pub fn summarize(series_uid: &str, headers: &[&DicomHeader]) -> SeriesSummary {
         b1rms_ut: highest(&|h| h.equipment.b1rms_ut),
         dbdt_t_s: highest(&|h| h.equipment.dbdt_t_s),
     };
+    let geometry = SeriesGeometry::from_normals(stacks.values().filter_map(|(iop, _)| normal(iop)));
+    let psir = headers.iter().any(|h| {
+        let s = &h.series;
+        marks_psir(
+            [&s.description, &s.protocol_name, &s.sequence_name]
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .chain(s.image_type.iter().map(String::as_str)),
+        )
+    });
     SeriesSummary {
         safety,
+        geometry,
+        psir,
         series_uid: series_uid.to_string(),
         study_uid: pick(&|h| h.identity.study_uid.clone()),
         number: most_common(headers.iter().filter_map(|h| h.series.number)),

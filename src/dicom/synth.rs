@@ -270,6 +270,8 @@ pub struct SynthSeries {
     pub start_min: i64,
     /// Whole-body SAR written to (0018,1316), W/kg (a normal-mode value by default).
     pub sar_w_kg: f64,
+    /// Image Type (0008,0008) values.
+    pub image_type: Vec<String>,
 }
 
 /// Compliant geometry for each step (clause 3.1 ranges), in the vendor's naming.
@@ -292,9 +294,9 @@ pub fn standard_series(vendor: VendorStyle, step: ProtocolStep, uid_root: &str) 
             1.5,
             "COL",
         ),
-        BlackBlood | BrightBlood | T1Weighted => {
-            (vec![AXIAL], 12, 1, 6.0, 8.0, 256, 1.328125, "COL")
-        }
+        // Static imaging in two orientations (3.1.1.1).
+        BlackBlood => (vec![AXIAL, CORONAL], 12, 1, 6.0, 8.0, 256, 1.328125, "COL"),
+        BrightBlood | T1Weighted => (vec![AXIAL], 12, 1, 6.0, 8.0, 256, 1.328125, "COL"),
         Cine2ch => (vec![OBLIQUE], 1, 5, 6.0, 6.0, 256, 1.328125, "COL"),
         Cine4ch | CineLvot => (vec![OBLIQUE], 1, 5, 6.0, 6.0, 256, 1.25, "COL"),
         CineSax => (vec![OBLIQUE], 9, 5, 8.0, 10.0, 256, 1.25, "COL"),
@@ -321,6 +323,17 @@ pub fn standard_series(vendor: VendorStyle, step: ProtocolStep, uid_root: &str) 
         phase_dir: pe,
         start_min: i64::from(idx) * 3,
         sar_w_kg: 0.8,
+        // Philips marks its real-valued (PSIR) IR reconstruction in the image type.
+        image_type: if vendor == VendorStyle::Philips && step == Lge {
+            vec![
+                "ORIGINAL".into(),
+                "PRIMARY".into(),
+                "R_IR".into(),
+                "R".into(),
+            ]
+        } else {
+            vec!["ORIGINAL".into(), "PRIMARY".into()]
+        },
     }
 }
 
@@ -517,12 +530,7 @@ pub fn write_series(
                 put_str(&mut o, tags::SOP_CLASS_UID, VR::UI, MR_IMAGE_STORAGE);
                 put_str(&mut o, tags::SOP_INSTANCE_UID, VR::UI, &sop);
                 put_str(&mut o, tags::INSTANCE_NUMBER, VR::IS, &instance.to_string());
-                put_strs(
-                    &mut o,
-                    tags::IMAGE_TYPE,
-                    VR::CS,
-                    &["ORIGINAL".into(), "PRIMARY".into()],
-                );
+                put_strs(&mut o, tags::IMAGE_TYPE, VR::CS, &series.image_type);
                 put_str(&mut o, tags::SEQUENCE_NAME, VR::SH, &series.sequence_name);
                 put_str(
                     &mut o,

@@ -16,6 +16,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use crate::domain::protocol::ProtocolStep;
 use crate::domain::screening::SeriesSafety;
 use crate::domain::{Acquisition, ExamEvent};
 
@@ -367,5 +368,7 @@ pub fn acquired_event(report: &SeriesReport) -> Option<ExamEvent> {
             end: s.end.map(|t| t.format("%Y-%m-%dT%H:%M:%S%.3f").to_string()),
         }),
         safety: (s.safety != SeriesSafety::default()).then_some(s.safety),
+        geometry: (!s.geometry.planes.is_empty()).then(|| s.geometry.clone()),
+        psir: (*step == ProtocolStep::Lge).then_some(s.psir),
     })
 }

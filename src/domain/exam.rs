@@ -14,6 +14,7 @@
 
 use std::collections::VecDeque;
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -22,11 +23,13 @@ use super::contrast::{
     AcrGroup, AgentCatalogue, AgentId, ContrastError, ContrastLedger, ContrastSettings,
     DOSE_EPSILON, InjectionRequest, Purpose,
 };
+use super::coverage::{CoverageGap, CoverageSeries, SeriesGeometry, coverage_gaps};
 use super::date::CivilDate;
 use super::guard::StepAuthority;
 use super::lge::{EarlyStart, LgeSettings, LgeWindow, WindowBasis};
 use super::output::{
-    AlarmCode, AlarmPriority, Decision, DoseRecord, Output, RejectCode, WarningCode,
+    AlarmCode, AlarmPriority, Decision, DoseRecord, Lift, Output, RejectCode, ReminderCode,
+    WarningCode,
 };
 use super::preparation::{PrepItem, SelfReportItem};
 use super::protocol::{
@@ -34,14 +37,15 @@ use super::protocol::{
 };
 use super::screening::{
     Clearance, ClearanceStatus, ExamContext, Override, OverrideError, Patient, PatientError,
-    Permission, ReasonCode, ScreeningAnswers, ScreeningSettings, SeriesSafety, assess,
+    Permission, ReasonCode, Scope, ScreeningAnswers, ScreeningSettings, SeriesSafety, Severity,
+    assess,
 };
 use super::settings::ClinicalSettings;
 use super::stress::{
     StopCriterion, StressDose, StressDrug, StressProtocol, StressSettings, Vitals,
 };
 use super::technique::{ExamKind, InjectionFact, Scanner, StressFact, TechniqueFacts, round_to};
-use super::time::Instant;
+use super::time::{Duration, Instant};
 
 /// Every site setting of the clinical core, with defaults from the standard and
 /// clinical.md: the `[clinical]` section of `kiosk.toml`.
@@ -160,6 +164,12 @@ pub enum ExamEvent {
         /// against every recorded implant condition.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         safety: Option<SeriesSafety>,
+        /// Its planes, read from its header (3.1.1.1, 3.1.4.3).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        geometry: Option<SeriesGeometry>,
+        /// Whether it is a PSIR reconstruction (3.1.4.2); `None` when not known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        psir: Option<bool>,
     },
     /// The site's clinical practice values in force for this exam, logged first at
     /// opening: replay rebuilds the exam under them, whatever the configuration says
@@ -178,6 +188,10 @@ pub enum ExamEvent {
     ExamDated {
         /// The date.
         date: CivilDate,
+        /// The kiosk's local wall-clock time at this entry: the anchor that places a
+        /// series' DICOM acquisition time on the exam's monotonic time line.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        wall: Option<NaiveDateTime>,
     },
     /// Staff acknowledged an alarm.
     AlarmAcknowledged {
@@ -241,6 +255,22 @@ impl ExamEvent {
             _ => None,
         }
     }
+}
+
+/// A series' DICOM acquisition time counts only if it lies no more than this after its
+/// arrival (the scanner's clock may run a little ahead of the kiosk's).
+pub const SCANNER_CLOCK_AHEAD_TOLERANCE: Duration = Duration::from_secs(60);
+
+/// A series' DICOM acquisition time counts only if it lies no more than this before its
+/// arrival: a long reconstruction or a slow transfer, not a scanner clock set wrong.
+pub const MAX_SERIES_DELAY: Duration = Duration::from_secs(30 * 60);
+
+/// What the exam-level checks need of one acquired series.
+#[derive(Debug, Clone, PartialEq)]
+struct SeriesFacts {
+    step: ProtocolStep,
+    geometry: Option<SeriesGeometry>,
+    psir: Option<bool>,
 }
 
 /// One entry of the durable exam log.
@@ -321,6 +351,10 @@ pub struct Exam {
     prepared: Vec<PrepItem>,
     signed_off: Option<String>,
     exam_date: Option<CivilDate>,
+    /// The kiosk's wall-clock time at an exam instant: places DICOM acquisition times.
+    clock_anchor: Option<(Instant, NaiveDateTime)>,
+    /// Each acquired series' planes and reconstruction, for the exam-level checks.
+    series_facts: Vec<SeriesFacts>,
     indications: Vec<Indication>,
     now: Instant,
     pending: VecDeque<Output>,
@@ -360,6 +394,8 @@ impl Exam {
             prepared: Vec::new(),
             signed_off: None,
             exam_date: None,
+            clock_anchor: None,
+            series_facts: Vec::new(),
             indications: Vec::new(),
             now: Instant::ZERO,
             pending: VecDeque::new(),
@@ -444,6 +480,29 @@ impl Exam {
             out.push(RejectCode::StressDrugBlocked);
         }
         out
+    }
+
+    /// What lifts a refusal in this exam: [`RejectCode::lifted_by`], except that a
+    /// clearance refusal held by a finding no override may lift needs that finding
+    /// resolved ([`Lift::ResolveFinding`]).
+    pub fn lift_for(&self, code: RejectCode) -> Lift {
+        let scopes: &[Scope] = match code {
+            RejectCode::ExamBlocked => &[Scope::Exam],
+            RejectCode::ContrastBlocked => &[Scope::Exam, Scope::Contrast],
+            RejectCode::StressDrugBlocked => &[Scope::Exam, Scope::StressDrug],
+            _ => return code.lifted_by(),
+        };
+        let held_for_good = self.clearance.reasons.iter().any(|r| {
+            r.severity == Severity::Blocking
+                && scopes.contains(&r.scope)
+                && !r.overridable
+                && r.overridden_by.is_none()
+        });
+        if held_for_good {
+            Lift::ResolveFinding
+        } else {
+            code.lifted_by()
+        }
     }
 
     /// The registered patient.
@@ -742,6 +801,7 @@ impl Exam {
                 let mut fresh = Exam::new(settings.to_protocol());
                 fresh.now = self.now;
                 fresh.exam_date = self.exam_date;
+                fresh.clock_anchor = self.clock_anchor;
                 fresh.scanner = self.scanner.take();
                 fresh.exam_type = self.exam_type;
                 fresh.indications = std::mem::take(&mut self.indications);
@@ -752,8 +812,11 @@ impl Exam {
                 *self = fresh;
                 self.reassess(now);
             }
-            ExamEvent::ExamDated { date } => {
+            ExamEvent::ExamDated { date, wall } => {
                 self.exam_date = Some(date);
+                if let Some(wall) = wall {
+                    self.clock_anchor = Some((now, wall));
+                }
                 self.reassess(now);
             }
             ExamEvent::AgentSelected { agent } => match self.settings.agents.get(agent) {
@@ -799,14 +862,30 @@ impl Exam {
                 step,
                 params,
                 safety,
-                ..
+                acquisition,
+                geometry,
+                psir,
             } => {
                 if self.clearance.status == ClearanceStatus::Blocked {
                     return self.reject(now, RejectCode::ExamBlocked);
                 }
+                let at = self.acquired_at(acquisition.as_ref(), now);
                 let stress_perfusion_pending =
                     step == ProtocolStep::Lge && self.stress_perfusion_pending();
-                self.acquired.push((now, step));
+                self.acquired.push((at, step));
+                self.series_facts.push(SeriesFacts {
+                    step,
+                    geometry,
+                    psir,
+                });
+                if step == ProtocolStep::Lge && psir == Some(false) {
+                    self.push(
+                        now,
+                        Decision::Reminder {
+                            code: ReminderCode::PsirRecommended,
+                        },
+                    );
+                }
                 if let Some(safety) = safety
                     && self.implant_conditions_exceeded(&safety)
                 {
@@ -831,8 +910,8 @@ impl Exam {
                     }
                 }
                 match step {
-                    ProtocolStep::StressPerfusion => self.stress.stress_perfusion_acquired(now),
-                    ProtocolStep::Lge => self.lge.acquired(now, stress_perfusion_pending),
+                    ProtocolStep::StressPerfusion => self.stress.stress_perfusion_acquired(at, now),
+                    ProtocolStep::Lge => self.lge.acquired(at, now, stress_perfusion_pending),
                     _ => {}
                 }
             }
@@ -1112,6 +1191,47 @@ impl Exam {
                 .iter()
                 .any(|(_, s)| *s == ProtocolStep::StressPerfusion);
         started && !done
+    }
+
+    /// When a series was acquired on the exam's time line: its DICOM acquisition start
+    /// placed by the wall-clock anchor logged at opening, when that lies no later than
+    /// [`SCANNER_CLOCK_AHEAD_TOLERANCE`] after `now` (its arrival) and no earlier than
+    /// [`MAX_SERIES_DELAY`] before it; else (no anchor, no time, a scanner clock far
+    /// off) its arrival. Never later than its arrival.
+    fn acquired_at(&self, acquisition: Option<&Acquisition>, now: Instant) -> Instant {
+        let Some((anchor_at, anchor_wall)) = self.clock_anchor else {
+            return now;
+        };
+        let Some(start) = acquisition
+            .and_then(|a| a.start.as_deref())
+            .and_then(|t| NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S%.f").ok())
+        else {
+            return now;
+        };
+        let offset_ms = (start - anchor_wall).num_milliseconds();
+        let mapped = anchor_at.as_millis() as i128 + offset_ms as i128;
+        let now_ms = now.as_millis() as i128;
+        let ahead = SCANNER_CLOCK_AHEAD_TOLERANCE.as_millis() as i128;
+        let delay = MAX_SERIES_DELAY.as_millis() as i128;
+        if mapped < 0 || mapped > now_ms + ahead || mapped < now_ms - delay {
+            return now;
+        }
+        Instant::from_millis(mapped.min(now_ms) as u64)
+    }
+
+    /// The exam-level checks still open (3.1.1.1 static orientations, 3.1.4.2 PSIR,
+    /// 3.1.4.3 LGE in the cine's planes), from every series acquired so far.
+    pub fn coverage_gaps(&self) -> Vec<CoverageGap> {
+        let series: Vec<CoverageSeries<'_>> = self
+            .series_facts
+            .iter()
+            .map(|f| CoverageSeries {
+                step: f.step,
+                geometry: f.geometry.as_ref(),
+                psir: f.psir,
+            })
+            .collect();
+        coverage_gaps(&series)
     }
 
     /// Whether a series' safety facts exceed any recorded implant condition.

@@ -70,7 +70,7 @@ impl StepAuthority {
                 .as_ref()
                 .is_some_and(|c| !c.by.trim().is_empty() && !c.reason.trim().is_empty()),
             Lift::Confirmation => self.confirmed.contains(&code),
-            Lift::ClearanceOverride | Lift::Nothing => false,
+            Lift::ClearanceOverride | Lift::ResolveFinding | Lift::Nothing => false,
         }
     }
 

@@ -224,17 +224,20 @@ impl LgeWindow {
         self.early_starts.push(start);
     }
 
-    /// An LGE block was acquired at `now`: check it against the window and
+    /// An LGE block was acquired: check it against the window and
     /// remind to re-check TI for the next block. `stress_perfusion_pending`: a stress
     /// protocol has started and its stress perfusion is not done yet, so LGE now is
     /// before its time whatever the window says (3.1.4.1, 3.2.3).
-    pub fn acquired(&mut self, now: Instant, stress_perfusion_pending: bool) {
+    ///
+    /// `at` is when the scanner acquired it (never after `now`, its arrival): the
+    /// window is checked at `at`, the outputs come at `now`.
+    pub fn acquired(&mut self, at: Instant, now: Instant, stress_perfusion_pending: bool) {
         let early_ok = |w: &Window| self.early_starts.iter().any(|e| e.at >= w.reference);
         let warning = match &self.window {
             _ if stress_perfusion_pending => Some(WarningCode::LgeBeforeWindow),
             None => Some(WarningCode::LgeBeforeWindow),
-            Some(w) if now < w.opens_at && !early_ok(w) => Some(WarningCode::LgeBeforeWindow),
-            Some(w) if now > w.closes_at => Some(WarningCode::LgeAfterWindow),
+            Some(w) if at < w.opens_at && !early_ok(w) => Some(WarningCode::LgeBeforeWindow),
+            Some(w) if at > w.closes_at => Some(WarningCode::LgeAfterWindow),
             _ => None,
         };
         if let Some(code) = warning {

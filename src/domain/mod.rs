@@ -14,6 +14,8 @@
 //! * [`stress`]: the `StressProtocol` (adenosine, regadenoson; 3.2.3).
 //! * [`lge`]: the `LgeWindow` (3.1.4.1).
 //! * [`protocol`]: sequence catalogue, series compliance, required steps, VENC (3.1, 3.2).
+//! * [`coverage`]: checks across an exam's series: static orientations, PSIR, LGE in
+//!   the cine's planes (3.1.1.1, 3.1.4.2, 3.1.4.3).
 //! * [`technique`]: the report's technique facts (5.2.3).
 //! * [`output`]: `Output` / `Decision` and the stable codes.
 //! * [`breathing`]: the breath-hold phase and the practice result (2.2.3).
@@ -25,6 +27,7 @@
 
 pub mod breathing;
 pub mod contrast;
+pub mod coverage;
 pub mod date;
 pub mod exam;
 pub mod guard;

@@ -251,8 +251,22 @@ pub enum Lift {
     Confirmation,
     /// A screening rule: a physician's clearance override naming the rule.
     ClearanceOverride,
+    /// A screening finding no override lifts (an implant of unknown MR status, an
+    /// unstable patient): only a corrected screening entry does.
+    ResolveFinding,
     /// Nothing lifts it: the input itself must change.
     Nothing,
+}
+
+impl Lift {
+    /// Every way a refusal is lifted, for tests that each has its words.
+    pub const ALL: [Lift; 5] = [
+        Lift::Countersign,
+        Lift::Confirmation,
+        Lift::ClearanceOverride,
+        Lift::ResolveFinding,
+        Lift::Nothing,
+    ];
 }
 
 impl RejectCode {
@@ -371,13 +385,16 @@ pub enum ReminderCode {
     /// Consider the reversal drug (aminophylline): a stop criterion or a high alarm
     /// with regadenoson, or a high alarm still present 60 s after an adenosine stop.
     ConsiderAminophylline,
+    /// An LGE series was not reconstructed with PSIR: PSIR is recommended (3.1.4.2).
+    PsirRecommended,
 }
 
 impl ReminderCode {
     /// Every code, for tests that every one has its words in every language.
-    pub const ALL: [ReminderCode; 3] = [
+    pub const ALL: [ReminderCode; 4] = [
         ReminderCode::TiRecheck,
         ReminderCode::ObservePatient,
         ReminderCode::ConsiderAminophylline,
+        ReminderCode::PsirRecommended,
     ];
 }

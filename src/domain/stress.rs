@@ -580,11 +580,14 @@ impl StressProtocol {
         }
     }
 
-    /// Stress perfusion was acquired at `now`.
-    pub fn stress_perfusion_acquired(&mut self, now: Instant) {
+    /// Stress perfusion was acquired (it arrived at `now`).
+    /// `at` is when the scanner acquired it (never after `now`, when it arrived): a
+    /// series acquired during the infusion counts as its stress imaging even when its
+    /// files arrive after the stop.
+    pub fn stress_perfusion_acquired(&mut self, at: Instant, now: Instant) {
         let infusing = self.infusing();
         if let Some(run) = self.runs.last_mut() {
-            if run.stopped_at.is_some() && run.drug == StressDrug::Adenosine {
+            if run.drug == StressDrug::Adenosine && run.stopped_at.is_some_and(|stop| stop < at) {
                 return;
             }
             run.imaged = true;

@@ -67,6 +67,8 @@ pub enum Prompt {
     ObservePatient,
     /// Consider the reversal drug, aminophylline (3.2.3, practice).
     ConsiderAminophylline,
+    /// LGE without PSIR: PSIR is recommended (3.1.4.2).
+    PsirRecommended,
 }
 
 impl Prompt {
@@ -81,6 +83,7 @@ impl Prompt {
             Prompt::TiRecheck => "ti_recheck",
             Prompt::ObservePatient => "observe_patient",
             Prompt::ConsiderAminophylline => "consider_aminophylline",
+            Prompt::PsirRecommended => "psir_recommended",
         }
     }
 }
@@ -222,6 +225,7 @@ impl AlarmBoard {
                 ReminderCode::TiRecheck => Prompt::TiRecheck,
                 ReminderCode::ObservePatient => Prompt::ObservePatient,
                 ReminderCode::ConsiderAminophylline => Prompt::ConsiderAminophylline,
+                ReminderCode::PsirRecommended => Prompt::PsirRecommended,
             },
             _ => return false,
         };

@@ -651,11 +651,15 @@ fn recorded(st: &mut EngineState, rec: &Recorder, c: Command) -> Reply {
             let mut s = ExamSession::open_with(settings, rec, &actor, record);
             // The exam's date (a label that dates the eGFR, 2.3.1) and the configured
             // scanner (its field strength for implant conditions, 2.1.2).
-            let today = chrono::Local::now().date_naive();
+            // Its wall-clock time anchors the scanner's acquisition times (3.2.3,
+            // 3.1.4.1 are timed from when a series was acquired, not when it arrived).
+            let wall = chrono::Local::now().naive_local();
             use chrono::Datelike;
-            let dated =
-                crate::domain::date::CivilDate::new(today.year(), today.month(), today.day())
-                    .map(|date| ExamEvent::ExamDated { date });
+            let dated = crate::domain::date::CivilDate::new(wall.year(), wall.month(), wall.day())
+                .map(|date| ExamEvent::ExamDated {
+                    date,
+                    wall: Some(wall),
+                });
             let scanner = st
                 .site
                 .scanner

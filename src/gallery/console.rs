@@ -104,6 +104,8 @@ fn preview_build(
                 end: None,
             }),
             safety: None,
+            geometry: None,
+            psir: None,
         };
     let patient = Patient {
         weight_kg: 70.0,
@@ -265,6 +267,8 @@ fn preview_build(
             params: None,
             acquisition: None,
             safety: None,
+            geometry: None,
+            psir: None,
         },
     );
     at(830, "technologist", inject(Purpose::RestPerfusion, 0.05));

@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod coverage;
 mod files;
 mod hostile;
 mod scan;

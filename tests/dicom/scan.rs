@@ -108,7 +108,9 @@ fn geometry_of_the_standard_series_is_derived() {
     assert_eq!(loc.slices, 9);
 
     let bb = get(ProtocolStep::BlackBlood);
-    assert_eq!(bb.orientation, Some(OrientationClass::Axial));
+    // Two stacks, axial and coronal (3.1.1.1).
+    assert_eq!(bb.orientation, Some(OrientationClass::Mixed));
+    assert_eq!(bb.geometry.planes.len(), 2);
     assert_eq!(bb.fov_mm, Some(340.0));
     assert_eq!(bb.gap_mm, Some(2.0));
 

@@ -109,6 +109,8 @@ fn clause_3_2_3_stress_panel_and_clause_3_1_4_lge_countdown_to_the_second() {
             params: None,
             acquisition: None,
             safety: None,
+            geometry: None,
+            psir: None,
         },
     );
     assert!(
@@ -215,14 +217,16 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
     for code in cmr_kiosk::domain::screening::ReasonCode::ALL {
         keys.push(format!("reason-{}", code.as_str()));
     }
-    for lift in [
-        "countersign",
-        "confirmation",
-        "clearance_override",
-        "nothing",
-    ] {
-        keys.push(format!("lift-{lift}"));
+    for lift in cmr_kiosk::domain::Lift::ALL {
+        keys.push(key_for("lift", &lift));
     }
+    for code in cmr_kiosk::domain::coverage::CoverageCode::ALL {
+        keys.push(key_for("coverage", &code));
+    }
+    for class in ["axial", "sagittal", "coronal", "oblique", "mixed"] {
+        keys.push(format!("orientation-{class}"));
+    }
+    keys.push("coverage-list-separator".to_string());
     for purpose in cmr_kiosk::ui::console::view::PURPOSES {
         keys.push(key_for("purpose", &purpose));
     }
@@ -328,6 +332,8 @@ fn acquired_series_carry_findings_and_skip_refused_ones() {
         params: Some(params),
         acquisition: None,
         safety: None,
+        geometry: None,
+        psir: None,
     };
     exam.handle(ev.clone(), Instant::from_secs(5)).unwrap();
     let journal = vec![

@@ -531,6 +531,8 @@ fn clause_2_1_2_implant_condition_exceeded_is_a_high_alarm_at_once(
             params: None,
             acquisition: None,
             safety: Some(safety),
+            geometry: None,
+            psir: None,
         },
         s(120),
     )

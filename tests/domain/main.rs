@@ -8,6 +8,7 @@ mod support;
 
 mod config;
 mod console;
+mod coverage;
 mod exam_type;
 mod guards;
 mod i18n;

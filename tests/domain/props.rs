@@ -216,7 +216,7 @@ proptest! {
                         cmr_kiosk::domain::protocol::ProtocolStep::CineSax,
                     ][k as usize],
                     params: None,
-                    acquisition: None, safety: None, },
+                    acquisition: None, safety: None, geometry: None, psir: None },
                 Step::Lost => ExamEvent::MonitorDataLost,
             };
             let before = exam.ledger().cloned();

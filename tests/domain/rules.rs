@@ -448,7 +448,7 @@ fn baseline_is_the_last_value_of_each_measure_before_start() {
 fn clause_3_2_3_stop_due_when_stress_perfusion_acquired_and_rest_ready_600_s_after_stop() {
     let mut p = started(StressSettings::default(), s(30));
     p.vitals(&vitals(Some(80.0), None), s(150));
-    p.stress_perfusion_acquired(s(220));
+    p.stress_perfusion_acquired(s(220), s(220));
     let out = drain(&mut p);
     assert!(
         out.iter()
@@ -467,7 +467,7 @@ fn clause_3_2_3_stop_due_when_stress_perfusion_acquired_and_rest_ready_600_s_aft
         .collect();
     assert_eq!(ready, vec![Instant::from_millis(825_500)]);
     // Acquiring stress perfusion after the stop asks for nothing.
-    p.stress_perfusion_acquired(s(2001));
+    p.stress_perfusion_acquired(s(2001), s(2001));
     assert!(drain(&mut p).is_empty());
 }
 
@@ -590,7 +590,7 @@ fn practice_regadenoson_imaging_60_s_after_bolus_and_no_stop_due() {
     .unwrap();
     assert_eq!(p.poll_timeout(), Some(Instant::from_millis(460_500)));
     p.handle_timeout(s(500));
-    p.stress_perfusion_acquired(s(500));
+    p.stress_perfusion_acquired(s(500), s(500));
     let out = drain(&mut p);
     assert_eq!(
         imaging(&out),
@@ -679,7 +679,7 @@ fn clause_3_1_4_1_low_dose_early_start_allowed_and_recorded() {
         reason: "blood pool darker than enhanced myocardium".into(),
         cumulative_mmol_kg: 0.05,
     });
-    l.acquired(s(320), false);
+    l.acquired(s(320), s(320), false);
     let out: Vec<Output> = std::iter::from_fn(|| l.poll()).collect();
     assert!(
         !out.iter()
@@ -1024,6 +1024,8 @@ fn clause_5_2_3_technique_facts() {
             params: None,
             acquisition: None,
             safety: None,
+            geometry: None,
+            psir: None,
         },
         s(10),
     )
@@ -1052,6 +1054,8 @@ fn clause_5_2_3_technique_facts() {
             params: None,
             acquisition: None,
             safety: None,
+            geometry: None,
+            psir: None,
         },
         s(200),
     )

@@ -379,6 +379,8 @@ fn technologist_runs_a_stress_exam_by_touch() {
                         end: None,
                     }),
                     safety: None,
+                    geometry: None,
+                    psir: None,
                 },
                 "scanner",
             )
@@ -451,6 +453,35 @@ fn technologist_runs_a_stress_exam_by_touch() {
     assert!(
         has_label(&shell, &tr("criterion-wheeze")),
         "the noted criterion is listed"
+    );
+
+    // An LGE series without PSIR: its checklist row says PSIR is recommended (3.1.4.2).
+    shell
+        .engine()
+        .handle(
+            ExamEvent::SeriesAcquired {
+                step: ProtocolStep::Lge,
+                params: None,
+                acquisition: None,
+                safety: None,
+                geometry: None,
+                psir: Some(false),
+            },
+            "scanner",
+        )
+        .unwrap();
+    tap(&shell, &tr("console-tab-checklist"));
+    at(&shell, stop_s + 703);
+    assert!(
+        any_label_starts(
+            &shell,
+            &tra("coverage-lge_without_psir", &[("clause", "3.1.4.2")])
+        ),
+        "the PSIR recommendation on the LGE row: {:?}",
+        all_labels(&shell)
+            .iter()
+            .filter(|l| l.contains("PSIR"))
+            .collect::<Vec<_>>()
     );
 
     // The log page words the exam newest first; the technique page in both languages.

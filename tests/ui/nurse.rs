@@ -328,12 +328,10 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     }
     assert!(nurse().get_checklist().iter().all(|c| c.done));
     assert!(!nurse().get_can_sign_off());
-    assert!(
-        nurse()
-            .get_blockers()
-            .iter()
-            .any(|b| b.contains(&en("rejected-contrast_blocked")))
-    );
+    // Each blocker says who lifts it: a physician's override for the eGFR rule.
+    assert!(nurse().get_blockers().iter().any(|b| {
+        b.contains(&en("rejected-contrast_blocked")) && b.contains(&en("lift-clearance_override"))
+    }));
     press(&shell, &en("nurse-sign-off"));
     assert!(
         shell
@@ -401,7 +399,10 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     );
     press(&shell, &en("nurse-tab-prepare"));
     press(&shell, &en("nurse-sign-off"));
-    assert!(nurse().get_notice().contains(&en("rejected-exam_blocked")));
+    // The refusal says why and that no override lifts an unknown implant.
+    let notice = nurse().get_notice();
+    assert!(notice.contains(&en("rejected-exam_blocked")), "{notice}");
+    assert!(notice.contains(&en("lift-resolve_finding")), "{notice}");
     // The label is found (MR Safe): the nurse records it and removes the unknown entry.
     press(&shell, &en("nurse-tab-review"));
     let unknown = nurse().get_implants().row_data(0).unwrap();

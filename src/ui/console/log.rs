@@ -90,7 +90,7 @@ pub fn word_event(loc: &Localizer, lang: Language, event: &ExamEvent) -> String 
                 .collect();
             a.set("list", names.join(&tr("report-list-separator")));
         }
-        ExamEvent::ExamDated { date } => a.set("date", date.to_string()),
+        ExamEvent::ExamDated { date, .. } => a.set("date", date.to_string()),
         _ => {}
     }
     let name = event_name(event);
@@ -177,6 +177,7 @@ fn decision_key(d: &crate::domain::Decision) -> Option<String> {
             ReminderCode::TiRecheck => "prompt-ti_recheck".into(),
             ReminderCode::ObservePatient => "prompt-observe_patient".into(),
             ReminderCode::ConsiderAminophylline => "prompt-consider_aminophylline".into(),
+            ReminderCode::PsirRecommended => "prompt-psir_recommended".into(),
         },
         _ => return None,
     })

@@ -14,6 +14,7 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::config::Language;
 use crate::domain::contrast::Purpose;
+use crate::domain::coverage::CoverageGap;
 use crate::domain::output::AlarmPriority;
 use crate::domain::output::{Lift, RejectCode};
 use crate::domain::protocol::ProtocolStep;
@@ -233,27 +234,28 @@ impl ConsoleUi {
         self.show_checklist(&view, session);
         self.show_pages(&view, session);
         self.show_alarms(&view);
-        self.show_refusal(&view);
+        self.show_refusal(&view, session.exam());
     }
 
     /// The refused step: why, what lifts it, the button that lifts it here, and the
     /// countersign dialog.
-    fn show_refusal(&self, v: &View<'_, '_>) {
+    fn show_refusal(&self, v: &View<'_, '_>, exam: &crate::domain::Exam) {
         let a = v.a;
         let (text, lift, action) = match &self.refusal {
             None => (String::new(), String::new(), String::new()),
             Some(r) => {
-                let action = match r.code.lifted_by() {
+                let lift = exam.lift_for(r.code);
+                let action = match lift {
                     Lift::Countersign => v.tr("console-countersign-action"),
                     Lift::Confirmation => v.tra(
                         "console-confirm-action",
                         &[("check", v.tr(&key_for("check", &r.code)))],
                     ),
-                    Lift::ClearanceOverride | Lift::Nothing => String::new(),
+                    Lift::ClearanceOverride | Lift::ResolveFinding | Lift::Nothing => String::new(),
                 };
                 (
                     v.tr(&key_for("rejected", &r.code)),
-                    v.tr(&key_for("lift", &r.code.lifted_by())),
+                    v.tr(&key_for("lift", &lift)),
                     action,
                 )
             }
@@ -790,6 +792,30 @@ impl ConsoleUi {
             &acquired_series(session.journal(), exam),
         );
         self.checklist_steps = rows.iter().map(|r| r.step).collect();
+        let gaps = exam.coverage_gaps();
+        let sep = v.tr("coverage-list-separator");
+        let gap_text = |g: &CoverageGap| {
+            let seen = g
+                .seen
+                .iter()
+                .map(|c| v.tr(&format!("orientation-{}", c.name())))
+                .collect::<Vec<_>>()
+                .join(&sep);
+            let views = g
+                .views
+                .iter()
+                .map(|s| v.tr(&key_for("step", s)))
+                .collect::<Vec<_>>()
+                .join(&sep);
+            v.tra(
+                &key_for("coverage", &g.code),
+                &[
+                    ("seen", seen),
+                    ("views", views),
+                    ("clause", g.code.clause().to_string()),
+                ],
+            )
+        };
         let shown: Vec<CheckRow> = rows
             .iter()
             .map(|r| {
@@ -837,6 +863,19 @@ impl ConsoleUi {
                         (how, findings)
                     }
                 };
+                // Checks across series (3.1.1.1, 3.1.4.2, 3.1.4.3) show on their step's row.
+                let row_gaps: Vec<String> = gaps
+                    .iter()
+                    .filter(|g| g.code.step() == r.step)
+                    .map(&gap_text)
+                    .collect();
+                let findings = if row_gaps.is_empty() {
+                    findings
+                } else if findings.is_empty() || findings == v.tr("console-findings-ok") {
+                    row_gaps.join("\n")
+                } else {
+                    format!("{findings}\n{}", row_gaps.join("\n"))
+                };
                 CheckRow {
                     name: if r.required {
                         step_name
@@ -847,7 +886,8 @@ impl ConsoleUi {
                     done: r.latest.is_some(),
                     how: how.into(),
                     findings: findings.into(),
-                    warn: r.latest.as_ref().is_some_and(|s| !s.findings.is_empty()),
+                    warn: r.latest.as_ref().is_some_and(|s| !s.findings.is_empty())
+                        || !row_gaps.is_empty(),
                     extra: !r.required,
                 }
             })
@@ -1052,7 +1092,7 @@ pub fn install_callbacks(
                 g(event);
             }
             Lift::Countersign => c.borrow_mut().countersign = Some(CountersignDraft::default()),
-            Lift::ClearanceOverride | Lift::Nothing => {}
+            Lift::ClearanceOverride | Lift::ResolveFinding | Lift::Nothing => {}
         }
     });
     let c = console.clone();
@@ -1187,6 +1227,8 @@ pub fn install_callbacks(
         params: None,
         acquisition: None,
         safety: None,
+        geometry: None,
+        psir: None,
     };
     let f = act.clone();
     a.on_stress_acquired(move || f(acquired(ProtocolStep::StressPerfusion)));

@@ -18,7 +18,7 @@ use crate::domain::screening::{
     Claustrophobia, ClearanceStatus, Implant, ImplantConditions, ImplantKind, MrStatus, Permission,
     ReasonCode, ScreeningAnswers, Sex,
 };
-use crate::domain::{ExamEvent, ExamType, Outcome, PrepItem, SelfAnswer};
+use crate::domain::{ExamEvent, ExamType, Lift, Outcome, PrepItem, SelfAnswer};
 use crate::engine::recorder::Recorder;
 use crate::i18n::LanguageState;
 use crate::report::key_for;
@@ -395,7 +395,24 @@ impl NursePanel {
                 None
             }
             Ok(Outcome::Rejected(code)) => {
-                self.notice(self.tr(&key_for("rejected", &code)), true);
+                // Why, and who lifts it and how (the same words as on the console).
+                let lift = self
+                    .inner
+                    .engine
+                    .read()
+                    .session()
+                    .map_or(code.lifted_by(), |s| s.exam().lift_for(code));
+                self.notice(
+                    tra(
+                        &self.inner.lang,
+                        "nurse-refused-lift",
+                        &[
+                            ("reason", self.tr(&key_for("rejected", &code))),
+                            ("lift", self.tr(&key_for("lift", &lift))),
+                        ],
+                    ),
+                    true,
+                );
                 Some(Outcome::Rejected(code))
             }
             Ok(o) => Some(o),
@@ -1415,11 +1432,15 @@ impl NursePanel {
                 .sign_off_blockers()
                 .iter()
                 .map(|c| {
-                    tra(
-                        lang,
-                        "nurse-blocker",
-                        &[("reason", tr(&key_for("rejected", c)))],
-                    )
+                    let reason = ("reason", tr(&key_for("rejected", c)));
+                    match e.lift_for(*c) {
+                        Lift::Nothing => tra(lang, "nurse-blocker", &[reason]),
+                        lift => tra(
+                            lang,
+                            "nurse-blocker-lift",
+                            &[reason, ("lift", tr(&key_for("lift", &lift)))],
+                        ),
+                    }
                     .into()
                 })
                 .collect(),
