@@ -146,11 +146,14 @@ fn preview_build(
         "scanner",
         series(ProtocolStep::Localiser, 1, "localizer", None),
     );
-    at(
-        70,
-        "scanner",
-        series(ProtocolStep::BlackBlood, 2, "tra HASTE", None),
-    );
+    // Axial only so far: the checklist shows 3.1.1.1 still open.
+    let mut black_blood = series(ProtocolStep::BlackBlood, 2, "tra HASTE", None);
+    if let ExamEvent::SeriesAcquired { geometry, .. } = &mut black_blood {
+        *geometry = Some(crate::domain::coverage::SeriesGeometry::from_normals([[
+            0.0, 0.0, 1.0,
+        ]]));
+    }
+    at(70, "scanner", black_blood);
     at(
         100,
         "scanner",

@@ -78,8 +78,10 @@ pub fn demo_exam(demo: &str, reg: &Registration) -> crate::domain::Exam {
         })
         .collect();
     at(ExamEvent::SelfReported { items });
+    // The patient's "coffee today" was yesterday's for the exam signed off: the nurse
+    // recorded the time she found out.
     let mut answers = ScreeningAnswers {
-        caffeine_hours_ago: Some(3.0),
+        caffeine_hours_ago: Some(if demo == "signed-off" { 30.0 } else { 3.0 }),
         ..Default::default()
     };
     if demo == "blocked" {
