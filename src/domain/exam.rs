@@ -265,6 +265,22 @@ pub const SCANNER_CLOCK_AHEAD_TOLERANCE: Duration = Duration::from_secs(60);
 /// arrival: a long reconstruction or a slow transfer, not a scanner clock set wrong.
 pub const MAX_SERIES_DELAY: Duration = Duration::from_secs(30 * 60);
 
+/// Why the idle lock is held off ([`Exam::lock_hold`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LockHold {
+    /// An alarm is not acknowledged.
+    Alarm,
+    /// A stress drug is acting.
+    StressDrug,
+    /// The observation period after the stress drug runs.
+    Observation,
+    /// Rest perfusion waits for the patient's recovery.
+    Recovery,
+    /// The LGE window is counting down to its opening.
+    LgeCountdown,
+}
+
 /// What the exam-level checks need of one acquired series.
 #[derive(Debug, Clone, PartialEq)]
 struct SeriesFacts {
@@ -583,6 +599,33 @@ impl Exam {
             }
         }
         out
+    }
+
+    /// Why the staff screens must not lock on idle at `now`, if they must not: the
+    /// console has to stay in view and answer a touch while a stress drug acts or its
+    /// observation period runs, an alarm is unacknowledged, rest perfusion waits for
+    /// recovery, or the LGE window is counting down (3.2.3, 3.1.4.1).
+    pub fn lock_hold(&self, now: Instant) -> Option<LockHold> {
+        let lge_pending = self.lge.window().is_some_and(|w| {
+            now < w.opens_at
+                && !self
+                    .acquired
+                    .iter()
+                    .any(|(at, s)| *s == ProtocolStep::Lge && *at >= w.reference)
+        });
+        if !self.unacknowledged_alarms().is_empty() {
+            Some(LockHold::Alarm)
+        } else if self.stress.drug_active(now) {
+            Some(LockHold::StressDrug)
+        } else if self.stress.watching(now) {
+            Some(LockHold::Observation)
+        } else if self.stress.recovery_pending(now) {
+            Some(LockHold::Recovery)
+        } else if lge_pending {
+            Some(LockHold::LgeCountdown)
+        } else {
+            None
+        }
     }
 
     /// The latest time the exam has seen.

@@ -829,3 +829,63 @@ fn practice_settings_recorded_first_rule_the_exam_and_its_replay() {
     assert!(matches!(late, Err(ExamError::Settings(_))));
     assert!((e.dose_max_mmol_kg() - 0.15).abs() < 1e-12);
 }
+
+/// 3.2.3: the staff screens stay unlocked while the stress drug acts, through its
+/// observation period and the recovery wait, while an alarm is unacknowledged and
+/// while the LGE window counts down; then nothing holds them.
+#[test]
+fn clause_3_2_3_the_idle_lock_is_held_off_while_the_patient_needs_watching() {
+    use cmr_kiosk::domain::exam::LockHold;
+    let mut e = plain();
+    assert_eq!(e.lock_hold(s(0)), None);
+    vitals(&mut e, 10, 70.0, 120.0);
+    e.handle(
+        ExamEvent::StressStarted {
+            drug: StressDrug::Adenosine,
+            dose: None,
+            authority: StepAuthority::default(),
+        },
+        s(20),
+    )
+    .unwrap();
+    assert_eq!(e.lock_hold(s(100)), Some(LockHold::StressDrug));
+    // SBP 70 during the infusion: an alarm until acknowledged.
+    vitals(&mut e, 110, 90.0, 70.0);
+    assert_eq!(e.lock_hold(s(111)), Some(LockHold::Alarm));
+    for (_, code, _) in e.unacknowledged_alarms() {
+        e.handle(
+            ExamEvent::AlarmAcknowledged {
+                code,
+                by: "tech".into(),
+            },
+            s(112),
+        )
+        .unwrap();
+    }
+    vitals(&mut e, 113, 72.0, 118.0);
+    assert_eq!(e.lock_hold(s(114)), Some(LockHold::StressDrug));
+    e.handle(ExamEvent::StressStopped, s(240)).unwrap();
+    assert_eq!(e.lock_hold(s(250)), Some(LockHold::Observation));
+    let settings = e.stress().settings().clone();
+    let after_observation = s(240) + settings.observation;
+    assert_eq!(
+        e.lock_hold(after_observation),
+        if settings.recovery > settings.observation {
+            Some(LockHold::Recovery)
+        } else {
+            None
+        }
+    );
+    let rested = s(240) + settings.recovery + settings.observation;
+    assert_eq!(e.lock_hold(rested), None);
+    // Rest perfusion sets the LGE window: held until it opens.
+    let t = rested.as_millis() / 1000;
+    e.handle(
+        inject(Purpose::RestPerfusion, 0.05, StepAuthority::default()),
+        s(t),
+    )
+    .unwrap();
+    let w = e.lge().window().expect("a window");
+    assert_eq!(e.lock_hold(s(t + 2)), Some(LockHold::LgeCountdown));
+    assert_eq!(e.lock_hold(w.opens_at), None);
+}

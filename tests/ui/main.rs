@@ -12,6 +12,7 @@ mod console;
 mod countersign;
 mod dicom_notice;
 mod input;
+mod lock_hold;
 mod nurse;
 mod off_thread;
 mod patient;

@@ -580,8 +580,22 @@ impl StaffPanel {
     /// Fires the idle lock if it is due: the overlay comes back over the staff screen
     /// shown (the keypad or keyboard closes; the screen's data stays). Returns whether
     /// it locked.
+    ///
+    /// While the running exam holds the lock off ([`crate::domain::Exam::lock_hold`]:
+    /// a stress drug acting, an alarm, a countdown) the idle countdown restarts
+    /// instead: the console stays in view and answers the first touch.
     pub fn tick(&self) -> bool {
         let (now, at) = (self.now(), self.audit_at());
+        let hold = self
+            .inner
+            .engine
+            .read()
+            .session()
+            .and_then(|s| s.exam().lock_hold(s.now()));
+        if hold.is_some() {
+            self.inner.desk.borrow_mut().activity(now);
+            return false;
+        }
         let locked = self.inner.desk.borrow_mut().handle_timeout(now, at);
         if locked.is_none() {
             return false;
