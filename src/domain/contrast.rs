@@ -216,6 +216,20 @@ pub struct Injection {
     pub method: InjectionMethod,
 }
 
+/// An injection taken off the ledger: recorded by mistake (a double tap, the wrong
+/// line), kept with who voided it and why, never deleted.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VoidedInjection {
+    /// The injection as it was recorded.
+    pub injection: Injection,
+    /// When it was voided.
+    pub at: Instant,
+    /// Who voided it.
+    pub by: String,
+    /// Why.
+    pub reason: String,
+}
+
 /// Limits from 3.1.3.2 and 3.1.4.1 (the standard's numbers; adjustable per site).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -305,6 +319,8 @@ pub struct ContrastLedger {
     weight_kg: f64,
     settings: ContrastSettings,
     injections: Vec<Injection>,
+    #[serde(default)]
+    voided: Vec<VoidedInjection>,
 }
 
 /// What an accepted injection produced.
@@ -326,6 +342,7 @@ impl ContrastLedger {
             weight_kg,
             settings,
             injections: Vec::new(),
+            voided: Vec::new(),
         })
     }
 
@@ -342,6 +359,32 @@ impl ContrastLedger {
     /// Accepted injections, oldest first.
     pub fn injections(&self) -> &[Injection] {
         &self.injections
+    }
+
+    /// Injections voided, in the order they were voided.
+    pub fn voided(&self) -> &[VoidedInjection] {
+        &self.voided
+    }
+
+    /// Takes the injection recorded at `injected_at` off the ledger (the latest one,
+    /// should two share that instant): every total, the LGE basis and the report
+    /// follow. `None` when no injection was recorded then.
+    pub fn void(
+        &mut self,
+        injected_at: Instant,
+        at: Instant,
+        by: String,
+        reason: String,
+    ) -> Option<&VoidedInjection> {
+        let i = self.injections.iter().rposition(|i| i.at == injected_at)?;
+        let injection = self.injections.remove(i);
+        self.voided.push(VoidedInjection {
+            injection,
+            at,
+            by,
+            reason,
+        });
+        self.voided.last()
     }
 
     /// Total gadolinium given (mmol).

@@ -149,6 +149,17 @@ pub enum ExamEvent {
     },
     /// Contrast injected.
     Injected(InjectionRequest),
+    /// An injection recorded by mistake (a double tap, the wrong entry) taken off the
+    /// ledger: it stays on the record with who voided it and why; the totals, the LGE
+    /// window and the technique section follow.
+    InjectionVoided {
+        /// The exam time the injection was recorded at (it names the injection).
+        injected_at: Instant,
+        /// Who voided it.
+        by: String,
+        /// Why (required).
+        reason: String,
+    },
     /// A series was acquired.
     SeriesAcquired {
         /// Step.
@@ -257,6 +268,13 @@ impl ExamEvent {
     }
 }
 
+/// An injection with the purpose and dose of the one recorded less than this before
+/// it is refused as a likely double entry until confirmed by name.
+pub const DUPLICATE_INJECTION_WINDOW: Duration = Duration::from_secs(60);
+
+/// A repeat within this time is a double tap: the refusal names it first.
+pub const DOUBLE_TAP_WINDOW: Duration = Duration::from_secs(5);
+
 /// A series' DICOM acquisition time counts only if it lies no more than this after its
 /// arrival (the scanner's clock may run a little ahead of the kiosk's).
 pub const SCANNER_CLOCK_AHEAD_TOLERANCE: Duration = Duration::from_secs(60);
@@ -264,6 +282,27 @@ pub const SCANNER_CLOCK_AHEAD_TOLERANCE: Duration = Duration::from_secs(60);
 /// A series' DICOM acquisition time counts only if it lies no more than this before its
 /// arrival: a long reconstruction or a slow transfer, not a scanner clock set wrong.
 pub const MAX_SERIES_DELAY: Duration = Duration::from_secs(30 * 60);
+
+/// The LGE window an injection sets (3.1.4.1, 3.2.3): a single injection or a
+/// top-up its own; perfusion pairs from the second injection, the first of a stress
+/// protocol provisionally.
+fn window_basis(
+    purpose: Purpose,
+    had_stress: bool,
+    had_rest: bool,
+    stress_protocol: bool,
+) -> WindowBasis {
+    match purpose {
+        Purpose::Single => WindowBasis::SingleInjection,
+        Purpose::TopUp => WindowBasis::TopUp,
+        Purpose::RestPerfusion if had_stress => WindowBasis::SecondPerfusionInjection,
+        Purpose::RestPerfusion if stress_protocol => WindowBasis::FirstPerfusionInjection,
+        Purpose::RestPerfusion => WindowBasis::SingleInjection,
+        Purpose::StressPerfusion if had_rest => WindowBasis::SecondPerfusionInjection,
+        // Stress first: a provisional window until the rest injection.
+        Purpose::StressPerfusion => WindowBasis::FirstPerfusionInjection,
+    }
+}
 
 /// Why the idle lock is held off ([`Exam::lock_hold`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -344,6 +383,9 @@ pub enum ExamError {
     /// Practice values outside their ranges, or recorded after the exam began.
     #[error("clinical settings: {0}")]
     Settings(String),
+    /// A correction without the name of who made it or the reason.
+    #[error("a voided entry needs who voided it and why")]
+    VoidWithoutReason,
 }
 
 /// One exam's clinical state.
@@ -749,6 +791,11 @@ impl Exam {
             ExamEvent::VitalsReading { vitals } if !vitals.is_valid() => {
                 return Err(ExamError::Vitals);
             }
+            ExamEvent::InjectionVoided { by, reason, .. }
+                if by.trim().is_empty() || reason.trim().is_empty() =>
+            {
+                return Err(ExamError::VoidWithoutReason);
+            }
             ExamEvent::SettingsRecorded { settings } => {
                 settings
                     .validate()
@@ -901,6 +948,11 @@ impl Exam {
                 self.stress.stop_criterion(criterion, now)
             }
             ExamEvent::Injected(req) => return self.inject(&req, now),
+            ExamEvent::InjectionVoided {
+                injected_at,
+                by,
+                reason,
+            } => return self.void_injection(injected_at, by, reason, now),
             ExamEvent::SeriesAcquired {
                 step,
                 params,
@@ -1109,6 +1161,15 @@ impl Exam {
         let dose = planned.mmol_kg;
         let top_up = req.purpose == Purpose::TopUp || ledger.lge_dose_complete();
         let after = ledger.cumulative_mmol_kg() + dose;
+        // The same injection again moments later: a double tap, not a second dose.
+        let since_same = ledger
+            .injections()
+            .last()
+            .filter(|last| {
+                last.purpose == req.purpose && (last.mmol_kg - dose).abs() <= DOSE_EPSILON
+            })
+            .map(|last| now.saturating_since(last.at));
+        let duplicate = since_same.is_some_and(|d| d < DUPLICATE_INJECTION_WINDOW);
         let crossed = [
             (
                 dose < c.implausible_below_mmol_kg - DOSE_EPSILON,
@@ -1134,11 +1195,20 @@ impl Exam {
                 after > self.dose_max_mmol_kg() + DOSE_EPSILON,
                 RejectCode::DoseAboveMax,
             ),
+            // Last: the contract's limits are named first when one is crossed too.
+            (duplicate, RejectCode::PossibleDuplicate),
         ];
-        Ok(crossed
+        let mut codes: Vec<RejectCode> = crossed
             .into_iter()
             .filter_map(|(crossed, code)| crossed.then_some(code))
-            .collect())
+            .collect();
+        // A second touch within seconds is named for what it is, before any limit
+        // the repeated dose would also cross.
+        if since_same.is_some_and(|d| d < DOUBLE_TAP_WINDOW) {
+            codes.retain(|c| *c != RejectCode::PossibleDuplicate);
+            codes.insert(0, RejectCode::PossibleDuplicate);
+        }
+        Ok(codes)
     }
 
     fn inject(&mut self, req: &InjectionRequest, now: Instant) -> Outcome {
@@ -1199,19 +1269,46 @@ impl Exam {
         }
         // A stress protocol: the exam type names a stress drug, or a run started.
         let stress_protocol = stress_started || exam_type.and_then(ExamType::stress_drug).is_some();
-        let basis = match req.purpose {
-            Purpose::Single => Some(WindowBasis::SingleInjection),
-            Purpose::TopUp => Some(WindowBasis::TopUp),
-            Purpose::RestPerfusion if had_stress => Some(WindowBasis::SecondPerfusionInjection),
-            Purpose::RestPerfusion if stress_protocol => Some(WindowBasis::FirstPerfusionInjection),
-            Purpose::RestPerfusion => Some(WindowBasis::SingleInjection),
-            Purpose::StressPerfusion if had_rest => Some(WindowBasis::SecondPerfusionInjection),
-            // Stress first: a provisional window until the rest injection.
-            Purpose::StressPerfusion => Some(WindowBasis::FirstPerfusionInjection),
-        };
-        if let Some(basis) = basis {
-            self.lge.set(basis, now, cumulative);
+        let basis = window_basis(req.purpose, had_stress, had_rest, stress_protocol);
+        self.lge.set(basis, now, cumulative);
+        Outcome::Accepted
+    }
+
+    /// Voids the injection recorded at `injected_at`: the ledger drops it from every
+    /// total, and the LGE window is worked out again from the injections left (none
+    /// left: no window). Refused when no injection was recorded then.
+    fn void_injection(
+        &mut self,
+        injected_at: Instant,
+        by: String,
+        reason: String,
+        now: Instant,
+    ) -> Outcome {
+        let voided = self
+            .ledger
+            .as_mut()
+            .and_then(|l| l.void(injected_at, now, by, reason))
+            .is_some();
+        if !voided {
+            return self.reject(now, RejectCode::NothingToVoid);
         }
+        let stress_protocol = !self.stress.runs().is_empty()
+            || self.exam_type.and_then(ExamType::stress_drug).is_some();
+        let mut sets = Vec::new();
+        if let Some(ledger) = &self.ledger {
+            let (mut had_stress, mut had_rest, mut cumulative) = (false, false, 0.0);
+            for i in ledger.injections() {
+                cumulative += i.mmol_kg;
+                sets.push((
+                    window_basis(i.purpose, had_stress, had_rest, stress_protocol),
+                    i.at,
+                    cumulative,
+                ));
+                had_stress |= i.purpose == Purpose::StressPerfusion;
+                had_rest |= i.purpose == Purpose::RestPerfusion;
+            }
+        }
+        self.lge.recompute(&sets, now);
         Outcome::Accepted
     }
 

@@ -104,7 +104,7 @@ mod tests {
         let nameless = StepAuthority::countersigned(" ", "reason");
         assert!(!nameless.lifts(RejectCode::DoseAboveMax));
         let all = StepAuthority::default().confirm_all();
-        assert_eq!(all.confirmed.len(), 4);
+        assert_eq!(all.confirmed.len(), 5);
         assert!(!all.lifts(RejectCode::TopUpAbove0_05));
     }
 }

@@ -211,6 +211,31 @@ impl LgeWindow {
         });
     }
 
+    /// Works the window out again from `sets` (basis, injection time, cumulative
+    /// mmol/kg then), oldest first, after an injection was voided: one `lge_window`
+    /// output at `now` for the window left, none when no injection is left.
+    pub fn recompute(&mut self, sets: &[(WindowBasis, Instant, f64)], now: Instant) {
+        let before = self.pending.len();
+        self.window = None;
+        for &(basis, at, cumulative) in sets {
+            self.set(basis, at, cumulative);
+        }
+        self.pending.truncate(before);
+        if let Some(w) = self.window {
+            self.opened_emitted = now >= w.opens_at;
+            self.closed_emitted = now > w.closes_at;
+            self.pending.push_back(Output {
+                at: now,
+                decision: Decision::LgeWindow {
+                    opens_at: w.opens_at,
+                    closes_at: w.closes_at,
+                    best_from: w.best_from,
+                    provisional: w.provisional,
+                },
+            });
+        }
+    }
+
     /// Record a low-dose early start; warns if the dose is not low.
     pub fn record_early_start(&mut self, start: EarlyStart) {
         if start.cumulative_mmol_kg > self.settings.low_dose_mmol_kg + DOSE_EPSILON {

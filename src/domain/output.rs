@@ -239,6 +239,11 @@ pub enum RejectCode {
     RestBeforeRecovery,
     /// A stress perfusion injection with no stress drug acting (3.2.3). Soft.
     StressPerfusionWithoutStress,
+    /// The same purpose and dose as the injection recorded less than a minute
+    /// before: a double tap or a second entry of one injection. Soft.
+    PossibleDuplicate,
+    /// A correction names no injection the ledger holds.
+    NothingToVoid,
 }
 
 /// Who may lift a refused step, for that step only.
@@ -271,7 +276,7 @@ impl Lift {
 
 impl RejectCode {
     /// Every code, for tests that every one has its words in every language.
-    pub const ALL: [RejectCode; 20] = [
+    pub const ALL: [RejectCode; 22] = [
         RejectCode::ContrastBlocked,
         RejectCode::TopUpAbove0_05,
         RejectCode::NoPatient,
@@ -292,6 +297,8 @@ impl RejectCode {
         RejectCode::NoBaselineVitals,
         RejectCode::RestBeforeRecovery,
         RejectCode::StressPerfusionWithoutStress,
+        RejectCode::PossibleDuplicate,
+        RejectCode::NothingToVoid,
     ];
 
     /// What lifts the refusal (the "Guards" table of the simulator contract).
@@ -304,7 +311,8 @@ impl RejectCode {
             DoseImplausible
             | NoBaselineVitals
             | RestBeforeRecovery
-            | StressPerfusionWithoutStress => Lift::Confirmation,
+            | StressPerfusionWithoutStress
+            | PossibleDuplicate => Lift::Confirmation,
             ContrastBlocked | StressDrugBlocked | ExamBlocked => Lift::ClearanceOverride,
             NoPatient
             | NoAgentSelected
@@ -314,7 +322,8 @@ impl RejectCode {
             | NoStressRunning
             | EscalationNotAllowed
             | NoExamType
-            | PreparationIncomplete => Lift::Nothing,
+            | PreparationIncomplete
+            | NothingToVoid => Lift::Nothing,
         }
     }
 }

@@ -275,6 +275,17 @@ fn preview_build(
         },
     );
     at(830, "technologist", inject(Purpose::RestPerfusion, 0.05));
+    // A line recorded on the wrong purpose and voided: it stays listed, muted.
+    at(845, "technologist", inject(Purpose::TopUp, 0.05));
+    at(
+        850,
+        "technologist",
+        ExamEvent::InjectionVoided {
+            injected_at: Instant::from_secs(845),
+            by: "technologist".into(),
+            reason: "entered twice".into(),
+        },
+    );
     at(
         870,
         "scanner",

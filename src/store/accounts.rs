@@ -165,7 +165,7 @@ pub fn permission_for(event: &ExamEvent) -> Permission {
             Permission::StartStress
         }
         ExamEvent::StressStopped => Permission::StopStress,
-        ExamEvent::Injected(_) => Permission::Inject,
+        ExamEvent::Injected(_) | ExamEvent::InjectionVoided { .. } => Permission::Inject,
         ExamEvent::SeriesAcquired { .. } => Permission::AcquireSeries,
         ExamEvent::AlarmAcknowledged { .. } => Permission::AcknowledgeAlarm,
         ExamEvent::LgeEarlyStart { .. } => Permission::LgeEarlyStart,

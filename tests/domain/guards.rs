@@ -6,7 +6,7 @@
 
 use cmr_kiosk::domain::contrast::{AgentId, Amount, InjectionMethod, InjectionRequest, Purpose};
 use cmr_kiosk::domain::date::CivilDate;
-use cmr_kiosk::domain::exam::{Exam, ExamEvent, Outcome, ProtocolSettings};
+use cmr_kiosk::domain::exam::{Exam, ExamEvent, LoggedEvent, Outcome, ProtocolSettings};
 use cmr_kiosk::domain::guard::StepAuthority;
 use cmr_kiosk::domain::output::{
     AlarmCode, AlarmPriority, Decision, Lift, RejectCode, ReminderCode,
@@ -888,4 +888,126 @@ fn clause_3_2_3_the_idle_lock_is_held_off_while_the_patient_needs_watching() {
     let w = e.lge().window().expect("a window");
     assert_eq!(e.lock_hold(s(t + 2)), Some(LockHold::LgeCountdown));
     assert_eq!(e.lock_hold(w.opens_at), None);
+}
+
+/// Issue 17: a double tap on "record injection" records one injection; a second,
+/// real injection of the same dose needs its check confirmed by name.
+#[test]
+fn clause_3_1_3_2_a_double_tap_records_one_injection() {
+    let mut e = plain();
+    let first = e
+        .handle(
+            inject(Purpose::Single, 0.05, StepAuthority::default()),
+            s(10),
+        )
+        .unwrap();
+    assert_eq!(first, Outcome::Accepted);
+    let again = e
+        .handle(
+            inject(Purpose::Single, 0.05, StepAuthority::default()),
+            s(11),
+        )
+        .unwrap();
+    assert_eq!(again, Outcome::Rejected(RejectCode::PossibleDuplicate));
+    assert_eq!(
+        RejectCode::PossibleDuplicate.lifted_by(),
+        Lift::Confirmation
+    );
+    assert_eq!(e.ledger().unwrap().injections().len(), 1);
+    // A second injection of the same dose is confirmed by name.
+    let confirmed = StepAuthority {
+        confirmed: vec![RejectCode::PossibleDuplicate],
+        ..Default::default()
+    };
+    assert_eq!(
+        e.handle(inject(Purpose::Single, 0.05, confirmed), s(12))
+            .unwrap(),
+        Outcome::Accepted
+    );
+    assert_eq!(e.ledger().unwrap().injections().len(), 2);
+}
+
+/// Issue 17: an injection recorded by mistake is voided with a reason: it leaves every
+/// total, the LGE window is worked out from what is left, the technique section
+/// follows, and replaying the log gives the same state.
+#[test]
+fn clause_3_1_4_1_a_voided_injection_leaves_the_totals_and_the_lge_window() {
+    let mut e = plain();
+    e.handle(
+        inject(Purpose::Single, 0.1, StepAuthority::default()),
+        s(10),
+    )
+    .unwrap();
+    let window_single = e.lge().window().unwrap();
+    e.handle(
+        inject(Purpose::TopUp, 0.05, StepAuthority::default()),
+        s(1000),
+    )
+    .unwrap();
+    assert_ne!(e.lge().window().unwrap().reference, window_single.reference);
+    // Refused: no reason; no injection at that time.
+    let no_reason = ExamEvent::InjectionVoided {
+        injected_at: s(1000),
+        by: "tech".into(),
+        reason: " ".into(),
+    };
+    assert!(e.handle(no_reason, s(1005)).is_err());
+    let nothing = ExamEvent::InjectionVoided {
+        injected_at: s(999),
+        by: "tech".into(),
+        reason: "typo".into(),
+    };
+    assert_eq!(
+        e.handle(nothing, s(1006)).unwrap(),
+        Outcome::Rejected(RejectCode::NothingToVoid)
+    );
+    assert_eq!(e.ledger().unwrap().injections().len(), 2);
+    let void = ExamEvent::InjectionVoided {
+        injected_at: s(1000),
+        by: "tech".into(),
+        reason: "recorded twice; the top-up was not given".into(),
+    };
+    assert_eq!(e.handle(void.clone(), s(1010)).unwrap(), Outcome::Accepted);
+    let ledger = e.ledger().unwrap();
+    assert_eq!(ledger.injections().len(), 1);
+    assert!((ledger.cumulative_mmol_kg() - 0.1).abs() < 1e-9);
+    assert_eq!(ledger.voided().len(), 1);
+    assert_eq!(
+        ledger.voided()[0].reason,
+        "recorded twice; the top-up was not given"
+    );
+    assert_eq!(e.lge().window().unwrap(), window_single);
+    let out = e.drain();
+    assert!(
+        out.iter()
+            .any(|o| matches!(o.decision, Decision::LgeWindow { .. }) && o.at == s(1010)),
+        "{out:?}"
+    );
+    // Voiding the last one: no window at all, nothing in the technique section.
+    e.handle(
+        ExamEvent::InjectionVoided {
+            injected_at: s(10),
+            by: "tech".into(),
+            reason: "wrong patient's entry".into(),
+        },
+        s(1020),
+    )
+    .unwrap();
+    assert!(e.lge().window().is_none());
+    assert!(e.technique(s(1030)).agents.is_empty());
+    // Replay of the same log rebuilds the same ledger.
+    let log: Vec<LoggedEvent> = [
+        (10, inject(Purpose::Single, 0.1, StepAuthority::default())),
+        (1000, inject(Purpose::TopUp, 0.05, StepAuthority::default())),
+        (1010, void),
+    ]
+    .into_iter()
+    .map(|(at, event)| LoggedEvent { at: s(at), event })
+    .collect();
+    let mut setup = plain();
+    for l in &log {
+        setup.handle(l.event.clone(), l.at).unwrap();
+    }
+    assert_eq!(setup.ledger().unwrap().injections().len(), 1);
+    assert_eq!(setup.lge().window().unwrap(), window_single);
 }

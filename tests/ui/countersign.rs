@@ -8,7 +8,7 @@
 use crate::support::ui as common;
 use common::*;
 
-use slint::ComponentHandle;
+use slint::{ComponentHandle, Model};
 
 use cmr_kiosk::config::Language;
 use cmr_kiosk::domain::contrast::AgentId;
@@ -271,5 +271,61 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
                 .as_str()
                 .is_some_and(|s| s.contains("dose_implausible"))),
         "{rows:?}"
+    );
+
+    // Issue 17: a double tap on "record" records one injection; the second touch is
+    // refused as a likely double entry.
+    touch(&shell, &en("console-field-volume"));
+    touch(&shell, &en("keypad-clear"));
+    type_in(&shell, "7");
+    touch(&shell, &en("keypad-ok"));
+    touch(&shell, &en("purpose-top_up"));
+    shell
+        .engine()
+        .call(Command::Install(Some(Box::new(ExamSession::preview(
+            {
+                let mut e = Exam::new(ProtocolSettings::default());
+                e.handle(ExamEvent::PatientRegistered { patient: patient() }, t0)
+                    .unwrap();
+                e.handle(
+                    ExamEvent::AgentSelected {
+                        agent: AgentId::Gadobutrol,
+                    },
+                    t0,
+                )
+                .unwrap();
+                e
+            },
+            Instant::from_secs(90),
+        )))))
+        .unwrap();
+    shell.console_tick();
+    touch(&shell, &en("purpose-single"));
+    touch(&shell, &en("console-inject-entered"));
+    touch(&shell, &en("console-inject-entered"));
+    assert_eq!(injections(&shell), vec![0.1], "one injection recorded");
+    assert_eq!(console().get_refusal(), en("rejected-possible_duplicate"));
+    touch(&shell, &en("console-refusal-dismiss"));
+
+    // Voided with a reason: off the ledger, kept on the record and the screen.
+    touch(&shell, &en("console-void"));
+    type_in(&shell, "wrong patient");
+    touch(&shell, &en("keypad-ok"));
+    assert!(injections(&shell).is_empty(), "voided");
+    {
+        let published = shell.engine().read();
+        let exam = published.session().unwrap().exam();
+        let voided = exam.ledger().unwrap().voided();
+        assert_eq!(voided.len(), 1);
+        assert_eq!(voided[0].by, "techwang");
+        assert_eq!(voided[0].reason, "wrong patient");
+        assert!(exam.lge().window().is_none(), "no injection, no LGE window");
+    }
+    assert!(
+        console()
+            .get_injection_list()
+            .iter()
+            .any(|r| r.voided && r.text.contains("wrong patient")),
+        "the voided entry stays listed"
     );
 }

@@ -75,6 +75,14 @@ pub fn word_event(loc: &Localizer, lang: Language, event: &ExamEvent) -> String 
             a.set("rate", number(req.rate_ml_s, 1));
             a.set("flush", number(req.flush_ml, 0));
         }
+        ExamEvent::InjectionVoided {
+            injected_at,
+            reason,
+            ..
+        } => {
+            a.set("at", super::model::mm_ss(injected_at.as_millis() / 1000));
+            a.set("reason", reason.clone());
+        }
         ExamEvent::SeriesAcquired { step, .. } => a.set("step", tr(&key_for("step", step))),
         ExamEvent::AlarmAcknowledged { code, .. } => a.set("alarm", tr(&key_for("alarm", code))),
         ExamEvent::ExamTypeChosen { exam_type } => {

@@ -29,7 +29,7 @@ use crate::monitor::feed::VitalsBoard;
 use crate::report::{key_for, number, technique_lines};
 use crate::ui::components::{
     AlarmLevel, AlarmRow, AppWindow, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine,
-    ConsoleTab, MonitorState,
+    ConsoleTab, InjectionRow, MonitorState,
 };
 use crate::ui::console::chart::{TrendData, trend_chart};
 use crate::ui::console::model::{
@@ -114,6 +114,9 @@ pub struct ConsoleUi {
     form: InjectionForm,
     /// The checklist's steps as shown (a touch on row i ticks `steps[i]`).
     checklist_steps: Vec<ProtocolStep>,
+    /// The injections as listed (a touch on "void" in row i voids the injection given
+    /// at `injection_times[i]`; `None` for a voided row).
+    injection_times: Vec<Option<Instant>>,
     /// What the log and technique pages were last built from.
     pages_built: Option<(usize, Language, ConsoleTab, u64)>,
     /// The step the kiosk last refused on a limit the console can lift, with the
@@ -598,7 +601,7 @@ impl ConsoleUi {
         );
     }
 
-    fn show_contrast(&self, v: &View<'_, '_>, s: &ConsoleState, session: &ExamSession) {
+    fn show_contrast(&mut self, v: &View<'_, '_>, s: &ConsoleState, session: &ExamSession) {
         let a = v.a;
         let exam = session.exam();
         let dash = || v.tr("vitals-missing");
@@ -682,31 +685,53 @@ impl ConsoleUi {
             }
             .into(),
         );
-        let lines = exam
-            .ledger()
-            .map(|l| {
-                l.injections()
-                    .iter()
-                    .map(|i| ConsoleLine {
+        let line = |i: &crate::domain::contrast::Injection| {
+            v.tra(
+                "console-injection-line",
+                &[
+                    ("purpose", v.tr(&key_for("purpose", &i.purpose))),
+                    ("mmolkg", number(i.mmol_kg, 3)),
+                    ("ml", number(i.volume_ml, 1)),
+                    ("rate", number(i.rate_ml_s, 1)),
+                    ("flush", number(i.flush_ml, 0)),
+                ],
+            )
+        };
+        // Given injections in order, then the voided ones with who voided them and why.
+        let mut rows: Vec<(Option<Instant>, InjectionRow)> = Vec::new();
+        if let Some(l) = exam.ledger() {
+            for i in l.injections() {
+                rows.push((
+                    Some(i.at),
+                    InjectionRow {
                         time: v.clock_at(i.at).into(),
-                        who: SharedString::new(),
+                        text: line(i).into(),
+                        voided: false,
+                    },
+                ));
+            }
+            for x in l.voided() {
+                rows.push((
+                    None,
+                    InjectionRow {
+                        time: v.clock_at(x.injection.at).into(),
                         text: v
                             .tra(
-                                "console-injection-line",
+                                "console-injection-voided",
                                 &[
-                                    ("purpose", v.tr(&key_for("purpose", &i.purpose))),
-                                    ("mmolkg", number(i.mmol_kg, 3)),
-                                    ("ml", number(i.volume_ml, 1)),
-                                    ("rate", number(i.rate_ml_s, 1)),
-                                    ("flush", number(i.flush_ml, 0)),
+                                    ("line", line(&x.injection)),
+                                    ("by", x.by.clone()),
+                                    ("reason", x.reason.clone()),
                                 ],
                             )
                             .into(),
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        a.set_injection_list(model(lines));
+                        voided: true,
+                    },
+                ));
+            }
+        }
+        self.injection_times = rows.iter().map(|(at, _)| *at).collect();
+        a.set_injection_list(model(rows.into_iter().map(|(_, r)| r).collect()));
     }
 
     fn show_lge(&self, v: &View<'_, '_>, s: &ConsoleState, session: &ExamSession) {
@@ -1329,6 +1354,24 @@ pub fn install_callbacks(
         if let Some(app) = weak.upgrade() {
             app.global::<ConsoleAdapter>().set_tab(ConsoleTab::Contrast);
         }
+    });
+    // Void an injection recorded by mistake: the reason on the keyboard, then the
+    // correction is logged (the original entry stays on the record).
+    let (c, inp, f, who) = (console.clone(), input.clone(), act.clone(), actor.clone());
+    a.on_void_injection(move |i| {
+        let Some(Some(injected_at)) = c.borrow().injection_times.get(i as usize).copied() else {
+            return;
+        };
+        let (f, who) = (f.clone(), who.clone());
+        inp.open_text("console-void-reason", "", move |reason| {
+            if !reason.trim().is_empty() {
+                f(ExamEvent::InjectionVoided {
+                    injected_at,
+                    by: who(),
+                    reason,
+                });
+            }
+        });
     });
     let c = console;
     a.on_pause_audio(move || {
