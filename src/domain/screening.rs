@@ -15,6 +15,36 @@ use super::date::CivilDate;
 /// Heaviest patient the kiosk accepts (kg); anything above is a typing error.
 pub const MAX_WEIGHT_KG: f64 = 350.0;
 
+/// The band of body weights (kg) expected at an age (years): (from age, lightest,
+/// heaviest), youngest first. Wide bands around the WHO child growth references and
+/// adult extremes: a weight outside is far more often a typing slip (7.25 for 72.5)
+/// than a patient, so it asks for a named confirmation; it never refuses.
+pub const WEIGHT_BANDS_BY_AGE: [(u32, f64, f64); 7] = [
+    (0, 1.5, 16.0),
+    (2, 7.0, 25.0),
+    (5, 12.0, 45.0),
+    (9, 17.0, 90.0),
+    (13, 25.0, 150.0),
+    (18, 35.0, 250.0),
+    (70, 30.0, 200.0),
+];
+
+/// The expected weight band (kg) at `age_years` ([`WEIGHT_BANDS_BY_AGE`]).
+pub fn expected_weight_kg(age_years: u32) -> (f64, f64) {
+    let band = WEIGHT_BANDS_BY_AGE
+        .iter()
+        .rev()
+        .find(|(from, _, _)| age_years >= *from)
+        .unwrap_or(&WEIGHT_BANDS_BY_AGE[0]);
+    (band.1, band.2)
+}
+
+/// Whether `weight_kg` lies in the expected band for `age_years`.
+pub fn weight_plausible_for_age(weight_kg: f64, age_years: u32) -> bool {
+    let (lo, hi) = expected_weight_kg(age_years);
+    weight_kg >= lo && weight_kg <= hi
+}
+
 /// Patient sex, as recorded on the request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

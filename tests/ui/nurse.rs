@@ -180,8 +180,26 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     press(&shell, &en("reg-patient-id"));
     keys(&shell, "p0012345");
     press(&shell, &en("keypad-ok"));
+    // Issue 17: the birth-date keypad takes only a calendar date.
     press(&shell, &en("reg-birth-date"));
-    keys(&shell, "19680502");
+    keys(&shell, "20301345");
+    let keypad = || shell.app().global::<KeypadAdapter>();
+    assert_eq!(keypad().get_message_key(), "keypad-not-a-date");
+    assert!(!keypad().get_valid());
+    press(&shell, &en("keypad-ok"));
+    assert!(keypad().get_open(), "2030-13-45 is not taken");
+    press(&shell, &en("keypad-clear"));
+    keys(&shell, "19450502");
+    press(&shell, &en("keypad-ok"));
+    // 7.25 typed for 72.5: the third digit is refused visibly, and 7.2 kg at 81 is
+    // questioned before the exam opens.
+    press(&shell, &en("reg-weight"));
+    press(&shell, &en("keypad-clear"));
+    keys(&shell, "7");
+    press(&shell, &en("keypad-point-label"));
+    keys(&shell, "25");
+    assert_eq!(keypad().get_shown(), "7.2");
+    assert_eq!(keypad().get_message_key(), "keypad-refused-decimals");
     press(&shell, &en("keypad-ok"));
     press(&shell, &en("reg-height"));
     keys(&shell, "172");
@@ -195,6 +213,41 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     press(&shell, &en("sex-male"));
     press(&shell, &en("exam-type-contrast"));
     press(&shell, &en("nurse-register"));
+    assert!(
+        shell.engine().read().session().is_none(),
+        "weight questioned"
+    );
+    let notice = nurse().get_notice().to_string();
+    assert!(
+        notice.contains("7.2 kg") && notice.contains("81"),
+        "{notice}"
+    );
+    // A second touch confirms that weight (named in the notice) and opens the exam.
+    press(&shell, &en("nurse-register"));
+    assert_eq!(
+        shell
+            .engine()
+            .read()
+            .session()
+            .expect("confirmed")
+            .exam()
+            .patient()
+            .unwrap()
+            .weight_kg,
+        7.2
+    );
+    // Corrected to 72.5 kg (and born 1968) before any contrast: registered again.
+    press(&shell, &en("reg-weight"));
+    press(&shell, &en("keypad-clear"));
+    keys(&shell, "72");
+    press(&shell, &en("keypad-point-label"));
+    keys(&shell, "5");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("reg-birth-date"));
+    press(&shell, &en("keypad-clear"));
+    keys(&shell, "19680502");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("nurse-update"));
     {
         let open = shell.engine().read();
         let s = open.session().expect("the exam is open");

@@ -77,6 +77,12 @@ impl NumberSpec {
         }
     }
 
+    /// Whether the field takes a date as `YYYYMMDD` ([`NumberSpec::date`]): only a real
+    /// calendar date is valid.
+    pub fn is_date(&self) -> bool {
+        self.unit_key == "unit-date"
+    }
+
     /// A calendar date typed as the eight digits `YYYYMMDD` (checked as a date by
     /// [`crate::ui::nurse::registration::parse_date`]).
     pub fn date(title_key: &'static str) -> NumberSpec {
@@ -166,6 +172,9 @@ pub enum EntryCheck {
     BelowMin,
     /// Above the maximum.
     AboveMax,
+    /// Eight digits that are no calendar date (month 13, 45th day), or fewer than
+    /// eight for a date.
+    NotADate,
     /// Acceptable; the value.
     Valid(f64),
 }
@@ -178,6 +187,7 @@ impl EntryCheck {
             EntryCheck::PinTooShort => "keypad-pin-too-short",
             EntryCheck::BelowMin => "keypad-below-min",
             EntryCheck::AboveMax => "keypad-above-max",
+            EntryCheck::NotADate => "keypad-not-a-date",
             EntryCheck::Valid(_) => "keypad-valid",
         }
     }
@@ -193,6 +203,9 @@ impl EntryCheck {
 pub struct NumberEntry {
     spec: NumberSpec,
     text: String,
+    /// The Fluent key saying why the last key was not taken (a third decimal, too
+    /// many digits): shown until the next key, so no digit is dropped unseen.
+    refused: Option<&'static str>,
 }
 
 impl NumberEntry {
@@ -201,13 +214,18 @@ impl NumberEntry {
         NumberEntry {
             spec,
             text: String::new(),
+            refused: None,
         }
     }
 
     /// An entry pre-filled with `value` (e.g. to correct a weight).
     pub fn with_value(spec: NumberSpec, value: f64) -> NumberEntry {
         let text = format_number(value, spec.decimals);
-        NumberEntry { spec, text }
+        NumberEntry {
+            spec,
+            text,
+            refused: None,
+        }
     }
 
     /// What the field accepts.
@@ -242,16 +260,20 @@ impl NumberEntry {
         }
         let max = if self.spec.pin {
             PIN_MAX_DIGITS
+        } else if self.spec.is_date() {
+            8
         } else {
             NUMBER_MAX_CHARS
         };
         if self.text.chars().count() >= max {
+            self.refused = Some("keypad-refused-length");
             return false;
         }
         if !self.spec.pin {
             if let Some((_, frac)) = self.text.split_once('.')
                 && frac.len() >= usize::from(self.spec.decimals)
             {
+                self.refused = Some("keypad-refused-decimals");
                 return false;
             }
             if self.text == "0" {
@@ -260,7 +282,13 @@ impl NumberEntry {
             }
         }
         self.text.push(char::from(b'0' + d));
+        self.refused = None;
         true
+    }
+
+    /// Why the last key was not taken, if it was not (a Fluent key).
+    pub fn refused(&self) -> Option<&'static str> {
+        self.refused
     }
 
     /// Types the decimal point; refused for whole numbers, PINs, or a second point.
@@ -289,11 +317,13 @@ impl NumberEntry {
     /// Removes the last character.
     pub fn backspace(&mut self) {
         self.text.pop();
+        self.refused = None;
     }
 
     /// Empties the field.
     pub fn clear(&mut self) {
         self.text.clear();
+        self.refused = None;
     }
 
     /// The value typed so far, if it parses (a trailing point is ignored).
@@ -313,6 +343,9 @@ impl NumberEntry {
             } else {
                 EntryCheck::Valid(0.0)
             };
+        }
+        if self.spec.is_date() && crate::ui::nurse::registration::parse_date(&self.text).is_none() {
+            return EntryCheck::NotADate;
         }
         match self.value() {
             None => EntryCheck::Empty,
@@ -525,5 +558,46 @@ mod tests {
             t.key("a");
         }
         assert_eq!(t.text().chars().count(), TEXT_MAX_CHARS);
+    }
+
+    /// Issue 17: a digit the field cannot take is not dropped unseen: the keypad says
+    /// why until the next key (7.25 in a one-decimal weight keeps 7.2 and says so).
+    #[test]
+    fn a_digit_not_taken_says_why() {
+        let mut e = NumberEntry::new(NumberSpec::weight_kg());
+        for k in ["7", ".", "2"] {
+            assert!(e.key(k));
+        }
+        assert_eq!(e.refused(), None);
+        assert!(!e.key("5"));
+        assert_eq!(e.text(), "7.2");
+        assert_eq!(e.refused(), Some("keypad-refused-decimals"));
+        e.backspace();
+        assert_eq!(e.refused(), None);
+        let mut e = NumberEntry::new(NumberSpec::date("reg-birth-date"));
+        for k in "19450301".chars() {
+            assert!(e.key(&k.to_string()));
+        }
+        assert!(!e.key("9"));
+        assert_eq!(e.refused(), Some("keypad-refused-length"));
+    }
+
+    /// Issue 17: the birth-date keypad accepts only a calendar date (2030-13-45 is
+    /// not "in range").
+    #[test]
+    fn a_date_keypad_takes_only_calendar_dates() {
+        let date = |digits: &str| {
+            let mut e = NumberEntry::new(NumberSpec::date("reg-birth-date"));
+            for k in digits.chars() {
+                e.key(&k.to_string());
+            }
+            e.check()
+        };
+        assert_eq!(date("20301345"), EntryCheck::NotADate);
+        assert_eq!(date("19680231"), EntryCheck::NotADate);
+        assert_eq!(date("1968"), EntryCheck::NotADate);
+        assert_eq!(date("19680502"), EntryCheck::Valid(19680502.0));
+        assert_eq!(EntryCheck::NotADate.message_key(), "keypad-not-a-date");
+        assert!(!EntryCheck::NotADate.is_valid());
     }
 }

@@ -164,7 +164,8 @@ impl InputPanels {
         k.set_title_key(spec.title_key.into());
         k.set_unit_key(spec.unit_key.into());
         k.set_shown(entry.display().into());
-        k.set_message_key(check.message_key().into());
+        // A key not taken says so; else the live range check.
+        k.set_message_key(entry.refused().unwrap_or(check.message_key()).into());
         k.set_range(spec.range_text().into());
         k.set_valid(check.is_valid());
         k.set_allow_point(entry.allows_point());

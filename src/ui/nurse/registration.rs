@@ -10,7 +10,7 @@ use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::protocol::ExamType;
-use crate::domain::screening::{MAX_WEIGHT_KG, Patient, Sex};
+use crate::domain::screening::{MAX_WEIGHT_KG, Patient, Sex, weight_plausible_for_age};
 
 /// Longest accepted name, ID, department or clinical question (characters).
 pub const TEXT_MAX_CHARS: usize = 120;
@@ -41,11 +41,7 @@ pub struct Registration {
 impl Registration {
     /// Whole years of age on `today`.
     pub fn age_on(&self, today: NaiveDate) -> u32 {
-        let mut years = today.year() - self.birth_date.year();
-        if (today.month(), today.day()) < (self.birth_date.month(), self.birth_date.day()) {
-            years -= 1;
-        }
-        u32::try_from(years.max(0)).unwrap_or(0)
+        age_between(self.birth_date, today)
     }
 
     /// The facts the clinical rules need, on `today`, with the eGFR known so far.
@@ -150,6 +146,9 @@ pub enum FieldError {
     TooOld,
     /// Outside the field's range.
     OutOfRange,
+    /// A weight outside the band expected for the age: a second touch on "register"
+    /// confirms it (a named confirmation, never a refusal).
+    WeightUnusualForAge,
 }
 
 impl FieldError {
@@ -162,6 +161,7 @@ impl FieldError {
             FieldError::InTheFuture => "reg-error-future",
             FieldError::TooOld => "reg-error-too-old",
             FieldError::OutOfRange => "reg-error-range",
+            FieldError::WeightUnusualForAge => "reg-error-weight-unusual",
         }
     }
 }
@@ -187,6 +187,17 @@ pub struct RegistrationForm {
     pub question: String,
     /// Exam type.
     pub exam_type: Option<ExamType>,
+    /// A weight the nurse confirmed although unusual for the age (this value only).
+    pub weight_confirmed: Option<f64>,
+}
+
+/// Whole years from `birth` to `today` (0 for a date after today).
+pub fn age_between(birth: NaiveDate, today: NaiveDate) -> u32 {
+    let mut years = today.year() - birth.year();
+    if (today.month(), today.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    u32::try_from(years.max(0)).unwrap_or(0)
 }
 
 /// Parses a date typed as `YYYYMMDD` (the keypad's digits).
@@ -221,6 +232,7 @@ impl RegistrationForm {
             department: r.department.clone(),
             question: r.question.clone(),
             exam_type: Some(r.exam_type),
+            weight_confirmed: Some(r.weight_kg),
         }
     }
 
@@ -254,7 +266,14 @@ impl RegistrationForm {
                 Some(w) if !(w.is_finite() && w > 0.0 && w <= MAX_WEIGHT_KG) => {
                     Some(FieldError::OutOfRange)
                 }
-                Some(_) => None,
+                Some(w) => {
+                    let age = parse_date(&self.birth_date)
+                        .filter(|d| *d <= today)
+                        .map(|d| age_between(d, today));
+                    let unusual = age.is_some_and(|a| !weight_plausible_for_age(w, a));
+                    (unusual && self.weight_confirmed != Some(w))
+                        .then_some(FieldError::WeightUnusualForAge)
+                }
             },
             Field::Height => match self.height_cm {
                 Some(h) if !(h.is_finite() && h > 0.0 && h <= 300.0) => {
@@ -320,7 +339,32 @@ mod tests {
             department: "心内科".into(),
             question: "胸痛，排除心肌缺血".into(),
             exam_type: Some(ExamType::AdenosineStress),
+            weight_confirmed: None,
         }
+    }
+
+    /// Issue 17: 7.25 kg for an 81-year-old (72.5 mistyped) is not taken without a
+    /// confirmation of that weight; 72.5 is; a confirmed 7.25 is; a child's 7.25 is.
+    #[test]
+    fn a_weight_unusual_for_the_age_needs_that_weight_confirmed() {
+        let mut f = filled();
+        f.birth_date = "19450301".into();
+        f.weight_kg = Some(7.25);
+        assert_eq!(
+            f.complete(today()).unwrap_err(),
+            vec![(Field::Weight, FieldError::WeightUnusualForAge)]
+        );
+        f.weight_confirmed = Some(7.2);
+        assert!(f.complete(today()).is_err(), "another weight was confirmed");
+        f.weight_confirmed = Some(7.25);
+        assert_eq!(f.complete(today()).unwrap().weight_kg, 7.25);
+        let mut f = filled();
+        f.birth_date = "19450301".into();
+        assert!(f.complete(today()).is_ok(), "72.5 kg at 81");
+        let mut baby = filled();
+        baby.birth_date = "20260101".into();
+        baby.weight_kg = Some(7.25);
+        assert!(baby.complete(today()).is_ok(), "7.25 kg at 10 months");
     }
 
     #[test]

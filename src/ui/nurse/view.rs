@@ -29,7 +29,9 @@ use crate::ui::components::{
 };
 use crate::ui::input::model::{NumberEntry, NumberSpec, format_number};
 use crate::ui::input::view::InputPanels;
-use crate::ui::nurse::registration::{Field, Registration, RegistrationForm, parse_date};
+use crate::ui::nurse::registration::{
+    Field, FieldError, Registration, RegistrationForm, age_between, parse_date,
+};
 use crate::ui::patient::model::Question;
 use crate::ui::patient::view::PatientPanel;
 use crate::ui::staff::view::{CountersignDraft, StaffPanel, tra};
@@ -187,6 +189,9 @@ pub(crate) struct NurseState {
     pub(crate) tab: NurseTab,
     pub(crate) form: RegistrationForm,
     pub(crate) form_errors: bool,
+    /// The weight last shown as unusual for the age: registering again with it
+    /// confirms it.
+    pub(crate) weight_warned: Option<f64>,
     pub(crate) today: Vec<Registration>,
     pub(crate) confirmed: HashSet<String>,
     pub(crate) implant: Option<ImplantDraft>,
@@ -546,9 +551,41 @@ impl NursePanel {
         let form = self.inner.state.borrow().form.clone();
         let reg = match form.complete(day) {
             Ok(r) => r,
+            // An unusual weight for the age, shown once: the second touch on
+            // "register" with the same weight confirms it (named in the notice).
+            Err(errors)
+                if errors == [(Field::Weight, FieldError::WeightUnusualForAge)]
+                    && self.inner.state.borrow().weight_warned == form.weight_kg =>
+            {
+                let mut st = self.inner.state.borrow_mut();
+                st.form.weight_confirmed = form.weight_kg;
+                drop(st);
+                return self.register();
+            }
             Err(errors) => {
                 self.inner.state.borrow_mut().form_errors = true;
                 let (field, error) = errors[0];
+                if error == FieldError::WeightUnusualForAge
+                    && let (Some(w), Some(birth)) = (form.weight_kg, parse_date(&form.birth_date))
+                {
+                    self.inner.state.borrow_mut().weight_warned = Some(w);
+                    let age = age_between(birth, day);
+                    let (lo, hi) = crate::domain::screening::expected_weight_kg(age);
+                    self.notice(
+                        tra(
+                            &self.inner.lang,
+                            "reg-weight-unusual",
+                            &[
+                                ("weight", format_number(w, 2)),
+                                ("age", age.to_string()),
+                                ("low", format_number(lo, 0)),
+                                ("high", format_number(hi, 0)),
+                            ],
+                        ),
+                        true,
+                    );
+                    return;
+                }
                 self.notice(
                     tra(
                         &self.inner.lang,
