@@ -227,6 +227,57 @@ impl StressSettings {
     }
 }
 
+/// A vital-sign alarm's cause: the measure, its latest value and the limit it
+/// crossed, for "SBP 82 < 90 mmHg" beside the alarm (IEC 60601-1-8 asks the cause to
+/// be shown).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct AlarmCause {
+    /// Which measure.
+    pub measure: VitalMeasure,
+    /// Its latest value.
+    pub value: f64,
+    /// The limit it is below.
+    pub limit: f64,
+}
+
+/// The measures an alarm can be caused by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VitalMeasure {
+    /// Heart rate (/min).
+    Hr,
+    /// Systolic blood pressure (mmHg).
+    Sbp,
+    /// Oxygen saturation (%).
+    Spo2,
+}
+
+/// The cause of a vital-sign alarm from the latest `vitals` and the limits in
+/// `settings`; `None` for alarms without a measured cause (monitor lost, a noted
+/// reaction, overdue infusion, implant conditions) or with no reading.
+pub fn alarm_cause(
+    code: crate::domain::output::AlarmCode,
+    vitals: &Vitals,
+    settings: &StressSettings,
+) -> Option<AlarmCause> {
+    use crate::domain::output::AlarmCode::*;
+    let (measure, value, limit) = match code {
+        SbpLow => (VitalMeasure::Sbp, vitals.sbp?, settings.sbp_floor),
+        SbpBelowStopLimit => (VitalMeasure::Sbp, vitals.sbp?, settings.sbp_stop),
+        Spo2Low => (VitalMeasure::Spo2, vitals.spo2?, settings.spo2_floor),
+        HrLow => (VitalMeasure::Hr, vitals.hr?, settings.hr_low),
+        Asystole => (VitalMeasure::Hr, vitals.hr?, 1.0),
+        MonitorLost | AdverseReaction | InfusionOverdue | ImplantConditionExceeded => {
+            return None;
+        }
+    };
+    Some(AlarmCause {
+        measure,
+        value,
+        limit,
+    })
+}
+
 /// Pump rate (mL/h) = dose (µg/kg/min) × weight (kg) × 60 ÷ concentration (µg/mL).
 pub fn infusion_rate_ml_h(dose_ug_kg_min: f64, weight_kg: f64, concentration_ug_ml: f64) -> f64 {
     dose_ug_kg_min * weight_kg * 60.0 / concentration_ug_ml

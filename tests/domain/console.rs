@@ -227,6 +227,12 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
         keys.push(format!("orientation-{class}"));
     }
     keys.push("coverage-list-separator".to_string());
+    for m in ["sbp", "hr", "spo2"] {
+        keys.push(format!("alarm-cause-{m}"));
+    }
+    keys.push("console-void".to_string());
+    keys.push("console-void-reason".to_string());
+    keys.push("console-injection-voided".to_string());
     for purpose in cmr_kiosk::ui::console::view::PURPOSES {
         keys.push(key_for("purpose", &purpose));
     }

@@ -1011,3 +1011,43 @@ fn clause_3_1_4_1_a_voided_injection_leaves_the_totals_and_the_lge_window() {
     assert_eq!(setup.ledger().unwrap().injections().len(), 1);
     assert_eq!(setup.lge().window().unwrap(), window_single);
 }
+
+/// Issue 17 (IEC 60601-1-8: the cause shown with the alarm): each vital-sign alarm
+/// names its measure, value and limit; the others have no measured cause.
+#[test]
+fn each_vital_sign_alarm_names_its_value_and_limit() {
+    use cmr_kiosk::domain::stress::{StressSettings, VitalMeasure, alarm_cause};
+    let s = StressSettings::default();
+    let v = Vitals {
+        hr: Some(35.0),
+        sbp: Some(82.0),
+        spo2: Some(88.0),
+        ..Default::default()
+    };
+    let cause = |code| alarm_cause(code, &v, &s).map(|c| (c.measure, c.value, c.limit));
+    assert_eq!(
+        cause(AlarmCode::SbpLow),
+        Some((VitalMeasure::Sbp, 82.0, s.sbp_floor))
+    );
+    assert_eq!(
+        cause(AlarmCode::SbpBelowStopLimit),
+        Some((VitalMeasure::Sbp, 82.0, s.sbp_stop))
+    );
+    assert_eq!(
+        cause(AlarmCode::Spo2Low),
+        Some((VitalMeasure::Spo2, 88.0, s.spo2_floor))
+    );
+    assert_eq!(
+        cause(AlarmCode::HrLow),
+        Some((VitalMeasure::Hr, 35.0, s.hr_low))
+    );
+    for code in [
+        AlarmCode::MonitorLost,
+        AlarmCode::AdverseReaction,
+        AlarmCode::InfusionOverdue,
+        AlarmCode::ImplantConditionExceeded,
+    ] {
+        assert_eq!(cause(code), None);
+    }
+    assert_eq!(alarm_cause(AlarmCode::SbpLow, &Vitals::default(), &s), None);
+}

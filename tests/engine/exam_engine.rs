@@ -229,13 +229,26 @@ fn clause_3_2_3_image_now_and_an_sbp_alarm_are_raised_on_time_while_the_ui_threa
     let a = shell.app().global::<ConsoleAdapter>();
     let alarm_text = loc.tr(cmr_kiosk::config::Language::ZhCn, "alarm-sbp_low");
     assert!(
-        a.get_alarms().iter().any(|r| r.text == alarm_text),
+        a.get_alarms()
+            .iter()
+            .any(|r| r.text.starts_with(alarm_text.as_str())),
         "the SBP alarm is on screen"
     );
+    // "Image now" is due on the engine's board, but the screen does not offer it while
+    // the high-priority SBP alarm (a stop criterion) holds during the infusion.
+    assert!(
+        shell
+            .engine()
+            .read()
+            .board()
+            .prompts()
+            .any(|p| p == cmr_kiosk::engine::alarm_board::Prompt::ImageNow)
+    );
+    assert!(a.get_stop_criterion());
     let prompt_text = loc.tr(cmr_kiosk::config::Language::ZhCn, "prompt-image_now");
     assert!(
-        a.get_prompts().iter().any(|p| p == prompt_text),
-        "image now is on screen"
+        !a.get_prompts().iter().any(|p| p == prompt_text),
+        "image now is not offered during a stop criterion"
     );
 }
 

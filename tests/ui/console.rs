@@ -222,11 +222,37 @@ fn technologist_runs_a_stress_exam_by_touch() {
     // SBP 84 during stress: a high-priority alarm with its marker, acknowledged by touch.
     nibp(&shell, 84.0, 50.0);
     at(&shell, start_s + 245);
-    let sbp_alarm = format!("*** {}", tr("alarm-sbp_low"));
-    assert!(has_label(&shell, &sbp_alarm), "high alarm shown with ***");
+    // Issue 17: the cause with its limit beside the alarm, the stop button red and
+    // large, and no "image now" while the stop criterion holds.
+    let sbp_alarm = format!(
+        "*** {}",
+        tra(
+            "alarm-cause-sbp",
+            &[
+                ("alarm", &tr("alarm-sbp_low")),
+                ("value", "84"),
+                ("limit", "90")
+            ]
+        )
+    );
+    assert!(
+        has_label(&shell, &sbp_alarm),
+        "high alarm shown with *** and its cause"
+    );
+    let adapter = || {
+        shell
+            .app()
+            .global::<cmr_kiosk::ui::components::ConsoleAdapter>()
+    };
+    assert!(adapter().get_stop_criterion(), "stop is red and large");
+    assert!(
+        !has_label(&shell, &tr("prompt-image_now")),
+        "no image-now prompt during a stop criterion"
+    );
     tap(&shell, &tr("console-acknowledge"));
     at(&shell, start_s + 246);
     assert!(!has_label(&shell, &sbp_alarm));
+    assert!(!adapter().get_stop_criterion());
     nibp(&shell, 112.0, 70.0);
 
     // The agent chosen by touch (gadoterate, 0.5 mmol/mL), then the stress injection

@@ -236,7 +236,7 @@ impl ConsoleUi {
         self.show_lge(&view, &state, session);
         self.show_checklist(&view, session);
         self.show_pages(&view, session);
-        self.show_alarms(&view);
+        self.show_alarms(&view, session.exam());
         self.show_refusal(&view, session.exam());
     }
 
@@ -976,15 +976,42 @@ impl ConsoleUi {
         }
     }
 
-    fn show_alarms(&self, v: &View<'_, '_>) {
+    fn show_alarms(&self, v: &View<'_, '_>, exam: &crate::domain::Exam) {
         let a = v.a;
         let now = v.now;
+        let stress = exam.stress();
+        // The cause beside the alarm: "SBP 82 < 90 mmHg".
+        let text = |code: crate::domain::AlarmCode| {
+            let name = v.tr(&key_for("alarm", &code));
+            match crate::domain::stress::alarm_cause(
+                code,
+                &stress.latest_vitals(),
+                stress.settings(),
+            ) {
+                Some(c) => v.tra(
+                    &key_for("alarm-cause", &c.measure),
+                    &[
+                        ("alarm", name),
+                        ("value", number(c.value, 0)),
+                        ("limit", number(c.limit, 0)),
+                    ],
+                ),
+                None => name,
+            }
+        };
+        let stop_criterion = stress.infusing()
+            && self
+                .board
+                .alarms()
+                .iter()
+                .any(|al| al.priority == AlarmPriority::High);
+        a.set_stop_criterion(stop_criterion);
         let rows: Vec<AlarmRow> = self
             .board
             .alarms()
             .iter()
             .map(|al| AlarmRow {
-                text: v.tr(&key_for("alarm", &al.code)).into(),
+                text: text(al.code).into(),
                 marker: presentation(al.priority).marker.into(),
                 priority: match al.priority {
                     AlarmPriority::High => AlarmLevel::High,
@@ -995,9 +1022,11 @@ impl ConsoleUi {
             })
             .collect();
         a.set_alarms(model(rows));
+        // No "image now" while a stop criterion holds: stop first.
         let prompts: Vec<SharedString> = self
             .board
             .prompts()
+            .filter(|p| !(stop_criterion && *p == Prompt::ImageNow))
             .map(|p| v.tr(&prompt_key(p)).into())
             .collect();
         a.set_prompts(model(prompts));
