@@ -176,6 +176,10 @@ log-stress_stopped = Stress drug stopped / reversed
 log-stop_criterion_noted = Stop criterion noted: { $criterion }
 log-injected = Injection: { $purpose } { $amount } at { $rate } mL/s, flush { $flush } mL
 console-void = Void
+console-patient-banner = { $who }
+    { $sex }, { $age } y · { $weight } kg
+    { $type }
+console-patient-unnamed = (name not registered)
 alarm-cause-sbp = { $alarm }: SBP { $value } < { $limit } mmHg
 alarm-cause-hr = { $alarm }: HR { $value } < { $limit } /min
 alarm-cause-spo2 = { $alarm }: SpO₂ { $value } < { $limit } %

@@ -176,6 +176,10 @@ log-stress_stopped = 负荷药物已停止／已拮抗
 log-stop_criterion_noted = 记录停止标准：{ $criterion }
 log-injected = 注射：{ $purpose } { $amount }，{ $rate } mL/s，冲洗 { $flush } mL
 console-void = 作废
+console-patient-banner = { $who }
+    { $sex }，{ $age } 岁 · { $weight } kg
+    { $type }
+console-patient-unnamed = （未登记姓名）
 alarm-cause-sbp = { $alarm }：收缩压 { $value } < { $limit } mmHg
 alarm-cause-hr = { $alarm }：心率 { $value } < { $limit } 次/分
 alarm-cause-spo2 = { $alarm }：血氧 { $value } < { $limit } %

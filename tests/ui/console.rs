@@ -245,6 +245,15 @@ fn technologist_runs_a_stress_exam_by_touch() {
             .global::<cmr_kiosk::ui::components::ConsoleAdapter>()
     };
     assert!(adapter().get_stop_criterion(), "stop is red and large");
+    // Who is on the table, on the console (issue 17): sex, age, weight, exam type.
+    let banner = adapter().get_patient_banner().to_string();
+    assert!(
+        banner.contains(&tr("sex-female"))
+            && banner.contains("55")
+            && banner.contains("70 kg")
+            && banner.contains(&tr("console-type-adenosine_stress")),
+        "{banner}"
+    );
     assert!(
         !has_label(&shell, &tr("prompt-image_now")),
         "no image-now prompt during a stop criterion"

@@ -237,6 +237,8 @@ impl ConsoleUi {
         self.show_checklist(&view, session);
         self.show_pages(&view, session);
         self.show_alarms(&view, session.exam());
+        view.a
+            .set_patient_banner(patient_banner(&view, session).into());
         self.show_refusal(&view, session.exam());
     }
 
@@ -1079,6 +1081,38 @@ impl View<'_, '_> {
             .format("%H:%M:%S")
             .to_string()
     }
+}
+
+/// The patient on the table, from the registration (name, ID) and the exam (sex, age,
+/// weight, exam type): "" before registration.
+fn patient_banner(v: &View<'_, '_>, session: &ExamSession) -> String {
+    let exam = session.exam();
+    let Some(p) = exam.patient() else {
+        return String::new();
+    };
+    let reg = crate::ui::nurse::registration::Registration::from_json(session.record());
+    let sex = match p.sex {
+        crate::domain::screening::Sex::Male => "sex-male",
+        crate::domain::screening::Sex::Female => "sex-female",
+        crate::domain::screening::Sex::Other => "sex-other",
+    };
+    let (exam_type, _) = crate::ui::console::model::exam_type_of(exam);
+    v.tra(
+        "console-patient-banner",
+        &[
+            (
+                "who",
+                reg.as_ref().map_or_else(
+                    || v.tr("console-patient-unnamed"),
+                    |r| format!("{} · {}", r.name, r.patient_id),
+                ),
+            ),
+            ("sex", v.tr(sex)),
+            ("age", p.age_years.to_string()),
+            ("weight", number(p.weight_kg, 1)),
+            ("type", v.tr(&key_for("console-type", &exam_type))),
+        ],
+    )
 }
 
 /// The code as it appears in the log and the locale keys.
