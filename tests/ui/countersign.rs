@@ -68,6 +68,25 @@ fn audits(url: &str, action: &str) -> Vec<serde_json::Value> {
     Vec::new()
 }
 
+/// A fresh registered exam with gadobutrol selected, its clock at `secs`, drawn.
+fn fresh_exam(shell: &Shell, secs: u64) {
+    let mut e = Exam::new(ProtocolSettings::default());
+    for ev in [
+        ExamEvent::PatientRegistered { patient: patient() },
+        ExamEvent::AgentSelected {
+            agent: AgentId::Gadobutrol,
+        },
+    ] {
+        e.handle(ev, Instant::ZERO).unwrap();
+    }
+    let session = ExamSession::preview(e, Instant::from_secs(secs));
+    shell
+        .engine()
+        .call(Command::Install(Some(Box::new(session))))
+        .unwrap();
+    shell.console_tick();
+}
+
 fn injections(shell: &Shell) -> Vec<f64> {
     shell
         .engine()
@@ -227,26 +246,7 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
 
     // A soft check: 0.5 mL typed where a dose was meant is refused until the
     // technologist confirms that check by name (no countersign: a second touch).
-    shell
-        .engine()
-        .call(Command::Install(Some(Box::new(ExamSession::preview(
-            {
-                let mut e = Exam::new(ProtocolSettings::default());
-                e.handle(ExamEvent::PatientRegistered { patient: patient() }, t0)
-                    .unwrap();
-                e.handle(
-                    ExamEvent::AgentSelected {
-                        agent: AgentId::Gadobutrol,
-                    },
-                    t0,
-                )
-                .unwrap();
-                e
-            },
-            Instant::from_secs(60),
-        )))))
-        .unwrap();
-    shell.console_tick();
+    fresh_exam(&shell, 60);
     touch(&shell, &en("purpose-single"));
     touch(&shell, &en("console-by-volume"));
     touch(&shell, &en("console-field-volume"));
@@ -280,26 +280,7 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     type_in(&shell, "7");
     touch(&shell, &en("keypad-ok"));
     touch(&shell, &en("purpose-top_up"));
-    shell
-        .engine()
-        .call(Command::Install(Some(Box::new(ExamSession::preview(
-            {
-                let mut e = Exam::new(ProtocolSettings::default());
-                e.handle(ExamEvent::PatientRegistered { patient: patient() }, t0)
-                    .unwrap();
-                e.handle(
-                    ExamEvent::AgentSelected {
-                        agent: AgentId::Gadobutrol,
-                    },
-                    t0,
-                )
-                .unwrap();
-                e
-            },
-            Instant::from_secs(90),
-        )))))
-        .unwrap();
-    shell.console_tick();
+    fresh_exam(&shell, 90);
     touch(&shell, &en("purpose-single"));
     touch(&shell, &en("console-inject-entered"));
     touch(&shell, &en("console-inject-entered"));
