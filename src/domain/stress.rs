@@ -252,6 +252,18 @@ pub enum VitalMeasure {
     Spo2,
 }
 
+/// The measure a vital-sign alarm is about (its tile turns alarm red); `None` for
+/// alarms without one.
+pub fn alarm_measure(code: crate::domain::output::AlarmCode) -> Option<VitalMeasure> {
+    use crate::domain::output::AlarmCode::*;
+    match code {
+        SbpLow | SbpBelowStopLimit => Some(VitalMeasure::Sbp),
+        Spo2Low => Some(VitalMeasure::Spo2),
+        HrLow | Asystole => Some(VitalMeasure::Hr),
+        MonitorLost | AdverseReaction | InfusionOverdue | ImplantConditionExceeded => None,
+    }
+}
+
 /// The cause of a vital-sign alarm from the latest `vitals` and the limits in
 /// `settings`; `None` for alarms without a measured cause (monitor lost, a noted
 /// reaction, overdue infusion, implant conditions) or with no reading.
@@ -261,15 +273,19 @@ pub fn alarm_cause(
     settings: &StressSettings,
 ) -> Option<AlarmCause> {
     use crate::domain::output::AlarmCode::*;
-    let (measure, value, limit) = match code {
-        SbpLow => (VitalMeasure::Sbp, vitals.sbp?, settings.sbp_floor),
-        SbpBelowStopLimit => (VitalMeasure::Sbp, vitals.sbp?, settings.sbp_stop),
-        Spo2Low => (VitalMeasure::Spo2, vitals.spo2?, settings.spo2_floor),
-        HrLow => (VitalMeasure::Hr, vitals.hr?, settings.hr_low),
-        Asystole => (VitalMeasure::Hr, vitals.hr?, 1.0),
-        MonitorLost | AdverseReaction | InfusionOverdue | ImplantConditionExceeded => {
-            return None;
-        }
+    let measure = alarm_measure(code)?;
+    let value = match measure {
+        VitalMeasure::Hr => vitals.hr?,
+        VitalMeasure::Sbp => vitals.sbp?,
+        VitalMeasure::Spo2 => vitals.spo2?,
+    };
+    let limit = match code {
+        SbpBelowStopLimit => settings.sbp_stop,
+        SbpLow => settings.sbp_floor,
+        Spo2Low => settings.spo2_floor,
+        HrLow => settings.hr_low,
+        // Asystole: a rate of 0, below any rate at all.
+        _ => 1.0,
     };
     Some(AlarmCause {
         measure,

@@ -245,6 +245,10 @@ fn technologist_runs_a_stress_exam_by_touch() {
             .global::<cmr_kiosk::ui::components::ConsoleAdapter>()
     };
     assert!(adapter().get_stop_criterion(), "stop is red and large");
+    assert!(
+        adapter().get_bp_alarm() && !adapter().get_hr_alarm(),
+        "the BP tile is red"
+    );
     // Who is on the table, on the console (issue 17): sex, age, weight, exam type.
     let banner = adapter().get_patient_banner().to_string();
     assert!(
@@ -262,6 +266,7 @@ fn technologist_runs_a_stress_exam_by_touch() {
     at(&shell, start_s + 246);
     assert!(!has_label(&shell, &sbp_alarm));
     assert!(!adapter().get_stop_criterion());
+    assert!(!adapter().get_bp_alarm());
     nibp(&shell, 112.0, 70.0);
 
     // The agent chosen by touch (gadoterate, 0.5 mmol/mL), then the stress injection

@@ -1008,6 +1008,15 @@ impl ConsoleUi {
                 .iter()
                 .any(|al| al.priority == AlarmPriority::High);
         a.set_stop_criterion(stop_criterion);
+        let on = |m: crate::domain::stress::VitalMeasure| {
+            self.board
+                .alarms()
+                .iter()
+                .any(|al| crate::domain::stress::alarm_measure(al.code) == Some(m))
+        };
+        a.set_hr_alarm(on(crate::domain::stress::VitalMeasure::Hr));
+        a.set_bp_alarm(on(crate::domain::stress::VitalMeasure::Sbp));
+        a.set_spo2_alarm(on(crate::domain::stress::VitalMeasure::Spo2));
         let rows: Vec<AlarmRow> = self
             .board
             .alarms()
