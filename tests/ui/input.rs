@@ -95,6 +95,37 @@ fn keypad_weight_and_pin_and_keyboard_text() {
     tap(&shell, &zh("keypad-ok"));
     assert_eq!(*pin.borrow(), "1234");
 
+    // Issue 17: the same keys in the same places on every keypad: Clear, Cancel and
+    // OK on the bottom row whether or not the field takes a decimal point.
+    let key_at = |label: &str| {
+        let key = ElementHandle::find_by_accessible_label(shell.app(), label)
+            .find(|e| e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Button))
+            .unwrap_or_else(|| panic!("{label} key"));
+        let p = key.absolute_position();
+        (p.x.round() as i32, p.y.round() as i32)
+    };
+    let mut layouts = Vec::new();
+    for spec in [
+        NumberSpec::weight_kg(),
+        NumberSpec::height_cm(),
+        NumberSpec::pin(),
+    ] {
+        shell.input().open_number(NumberEntry::new(spec), |_| {});
+        layouts.push(
+            [
+                "keypad-clear",
+                "keypad-cancel",
+                "keypad-ok",
+                "keypad-backspace-label",
+            ]
+            .map(|k| key_at(&zh(k))),
+        );
+        shell.input().close();
+    }
+    assert!(layouts.windows(2).all(|w| w[0] == w[1]), "{layouts:?}");
+    let [clear, cancel, ok, _] = layouts[0];
+    assert!(clear.1 == cancel.1 && cancel.1 == ok.1 && clear.0 < cancel.0 && cancel.0 < ok.0);
+
     // Cancel closes without a result.
     shell
         .input()
