@@ -27,6 +27,10 @@ pub const PLANE_MATCH_TOLERANCE_DEG: f64 = 10.0;
 /// radial stack a dozen); the rest are dropped, so a hostile header cannot grow the log.
 pub const MAX_SERIES_PLANES: usize = 32;
 
+/// Planes of one series within this angle are one plane (degrees): frames of a stack
+/// differ in their cosines only by rounding.
+pub const SAME_PLANE_MERGE_DEG: f64 = 1.0;
+
 /// Static imaging covers at least this many of axial, sagittal and coronal (3.1.1.1).
 pub const STATIC_MIN_ORIENTATIONS: usize = 2;
 
@@ -93,7 +97,7 @@ pub struct SeriesGeometry {
 
 impl SeriesGeometry {
     /// The geometry of `normals`: each normalised, non-finite or zero ones dropped,
-    /// planes within 1° of one already kept merged, at most [`MAX_SERIES_PLANES`].
+    /// planes within [`SAME_PLANE_MERGE_DEG`] of one already kept merged, at most [`MAX_SERIES_PLANES`].
     pub fn from_normals(normals: impl IntoIterator<Item = [f64; 3]>) -> SeriesGeometry {
         let mut planes: Vec<[f64; 3]> = Vec::new();
         for n in normals {
@@ -105,7 +109,10 @@ impl SeriesGeometry {
                 continue;
             }
             let unit = [n[0] / len, n[1] / len, n[2] / len];
-            if !planes.iter().any(|p| same_plane(p, &unit, 1.0)) {
+            if !planes
+                .iter()
+                .any(|p| same_plane(p, &unit, SAME_PLANE_MERGE_DEG))
+            {
                 planes.push(unit);
             }
         }

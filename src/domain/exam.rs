@@ -323,6 +323,8 @@ pub enum LockHold {
 /// What the exam-level checks need of one acquired series.
 #[derive(Debug, Clone, PartialEq)]
 struct SeriesFacts {
+    /// When it reached the kiosk (its log entry's time).
+    arrived: Instant,
     step: ProtocolStep,
     geometry: Option<SeriesGeometry>,
     psir: Option<bool>,
@@ -617,7 +619,15 @@ impl Exam {
         &self.lge
     }
 
-    /// Series acquired, in order.
+    /// Each accepted series by the time it reached the kiosk (its log entry's time)
+    /// and its step, in arrival order: what matches a `SeriesAcquired` log entry to its
+    /// acceptance ([`Exam::acquired`] holds the scanner's acquisition times).
+    pub fn accepted_series(&self) -> impl Iterator<Item = (Instant, ProtocolStep)> + '_ {
+        self.series_facts.iter().map(|f| (f.arrived, f.step))
+    }
+
+    /// Series acquired, in arrival order, each at the scanner's acquisition time when it
+    /// could be placed (else its arrival).
     pub fn acquired(&self) -> &[(Instant, ProtocolStep)] {
         &self.acquired
     }
@@ -969,6 +979,7 @@ impl Exam {
                     step == ProtocolStep::Lge && self.stress_perfusion_pending();
                 self.acquired.push((at, step));
                 self.series_facts.push(SeriesFacts {
+                    arrived: now,
                     step,
                     geometry,
                     psir,

@@ -464,3 +464,49 @@ fn the_form_starts_from_each_purposes_standard_dose() {
     assert_eq!(f.request().amount, Amount::DoseMmolKg(0.05));
     assert_eq!((f.request().rate_ml_s, f.request().flush_ml), (4.0, 25.0));
 }
+
+/// A DICOM series placed at its acquisition time (before its arrival) still ticks the
+/// checklist: the log entry is matched by its arrival.
+#[test]
+fn a_series_timed_by_its_acquisition_still_ticks_the_checklist() {
+    use cmr_kiosk::domain::Acquisition;
+    use cmr_kiosk::engine::session::JournalRow;
+    let mut exam = Exam::new(ProtocolSettings::default());
+    let wall =
+        chrono::NaiveDateTime::parse_from_str("2026-12-06T09:00:00", "%Y-%m-%dT%H:%M:%S").unwrap();
+    exam.handle(
+        ExamEvent::ExamDated {
+            date: cmr_kiosk::domain::date::CivilDate::new(2026, 12, 6).unwrap(),
+            wall: Some(wall),
+        },
+        Instant::ZERO,
+    )
+    .unwrap();
+    let ev = ExamEvent::SeriesAcquired {
+        step: ProtocolStep::Cine4ch,
+        params: None,
+        acquisition: Some(Acquisition {
+            series_uid: "1.2.3".into(),
+            label: "4 cine 4ch".into(),
+            start: Some("2026-12-06T09:01:40.000".into()),
+            end: None,
+        }),
+        safety: None,
+        geometry: None,
+        psir: None,
+    };
+    exam.handle(ev.clone(), Instant::from_secs(130)).unwrap();
+    assert_eq!(
+        exam.acquired()[0].0,
+        Instant::from_secs(100),
+        "placed at acquisition"
+    );
+    let journal = vec![JournalRow::Event {
+        at: Instant::from_secs(130),
+        actor: Some("scanner".into()),
+        event: ev,
+    }];
+    let got = cmr_kiosk::ui::console::model::acquired_series(&journal, &exam);
+    assert_eq!(got.len(), 1, "ticked");
+    assert_eq!(got[0].label.as_deref(), Some("4 cine 4ch"));
+}

@@ -210,7 +210,9 @@ pub struct AcquiredSeries {
 /// The series acquisitions in the session's journal that the exam accepted (a
 /// `SeriesAcquired` refused while the exam was blocked is logged but not acquired).
 pub fn acquired_series(journal: &[JournalRow], exam: &Exam) -> Vec<AcquiredSeries> {
-    let accepted = exam.acquired();
+    // Matched by arrival (the log entry's time), not by the acquisition time the exam
+    // placed the series at.
+    let accepted: Vec<(Instant, ProtocolStep)> = exam.accepted_series().collect();
     journal
         .iter()
         .filter_map(|row| match row {
