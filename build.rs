@@ -22,7 +22,10 @@ fn main() {
 }
 
 fn embed_locales() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("locales");
+    // The manifest folder of this build (read when the script runs, not when it was
+    // compiled: a build script binary can serve more than one checkout).
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let root = Path::new(&manifest).join("locales");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut files = Vec::new();
     for lang in std::fs::read_dir(&root).expect("locales/ exists") {

@@ -242,3 +242,24 @@ indication-myocarditis = Myocarditis
 indication-congenital = Congenital heart disease
 indication-iron_overload = Suspected iron overload
 log-settings_recorded = Site clinical values recorded
+
+# The confirm panel of a dose-changing step (issue 17).
+confirm-title-adenosine = Start the adenosine infusion?
+confirm-title-regadenoson = Give the regadenoson bolus?
+confirm-title-escalate = Increase the adenosine dose?
+confirm-title-injection = Record this injection?
+confirm-action-start = Start now
+confirm-action-escalate = Increase now
+confirm-action-inject = Record injection
+confirm-weight = Weight
+confirm-dose = Dose
+confirm-concentration = Concentration
+confirm-pump-rate = Pump rate
+confirm-image-by = Stress imaging at the latest after
+confirm-route = How
+confirm-regadenoson-route = IV bolus over about 10 s, then a 5 mL saline flush
+confirm-agent = Contrast agent
+confirm-purpose = Purpose
+confirm-volume = Volume
+confirm-rate = Rate and saline flush
+confirm-total-after = Total after this injection / maximum

@@ -242,3 +242,24 @@ indication-myocarditis = 心肌炎
 indication-congenital = 先天性心脏病
 indication-iron_overload = 疑似铁过载
 log-settings_recorded = 记录本院临床参数
+
+# The confirm panel of a dose-changing step (issue 17).
+confirm-title-adenosine = 开始腺苷输注？
+confirm-title-regadenoson = 推注瑞加德松？
+confirm-title-escalate = 增加腺苷剂量？
+confirm-title-injection = 记录本次注射？
+confirm-action-start = 确认开始
+confirm-action-escalate = 确认加量
+confirm-action-inject = 确认记录
+confirm-weight = 体重
+confirm-dose = 剂量
+confirm-concentration = 药液浓度
+confirm-pump-rate = 输注泵速
+confirm-image-by = 负荷灌注成像最迟于开始后
+confirm-route = 给药方式
+confirm-regadenoson-route = 静脉推注约 10 秒，随后 5 mL 生理盐水冲管
+confirm-agent = 对比剂
+confirm-purpose = 用途
+confirm-volume = 注射量
+confirm-rate = 注射流率及生理盐水冲管量
+confirm-total-after = 本次注射后累计剂量 / 上限

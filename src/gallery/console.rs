@@ -10,7 +10,8 @@ use crate::engine::session::ExamSession;
 use crate::ui::components::ConsoleTab;
 
 /// Console states for screenshots, each shown on its page.
-pub const PREVIEWS: [&str; 12] = [
+pub const PREVIEWS: [&str; 14] = [
+    "confirm-start",
     "stress",
     "alarm",
     "recovery",
@@ -19,6 +20,7 @@ pub const PREVIEWS: [&str; 12] = [
     "contrast",
     "refused",
     "countersign",
+    "confirm-inject",
     "lge",
     "checklist",
     "log",
@@ -28,7 +30,7 @@ pub const PREVIEWS: [&str; 12] = [
 /// The page a preview state is shown on.
 pub fn preview_page(name: &str) -> ConsoleTab {
     match name {
-        "contrast" | "refused" | "countersign" => ConsoleTab::Contrast,
+        "contrast" | "refused" | "countersign" | "confirm-inject" => ConsoleTab::Contrast,
         "lge" => ConsoleTab::Lge,
         "checklist" => ConsoleTab::Checklist,
         "log" => ConsoleTab::Log,
@@ -188,6 +190,9 @@ fn preview_build(
         }
         return Some(replay(events, 290));
     }
+    if name == "confirm-start" {
+        return Some(replay(events, 115));
+    }
     at(
         120,
         "technologist",
@@ -291,7 +296,7 @@ fn preview_build(
         "scanner",
         series(ProtocolStep::RestPerfusion, 9, "perf rest", None),
     );
-    if matches!(name, "refused" | "countersign") {
+    if matches!(name, "refused" | "countersign" | "confirm-inject") {
         return Some(replay(events, 900));
     }
     if name == "contrast" {
@@ -353,6 +358,32 @@ pub fn preview_refusal(
         error: String::new(),
     });
     Some((refusal, draft))
+}
+
+/// The dose-changing step a preview state shows on its confirm panel: the adenosine
+/// start (`confirm-start`) or a 0.1 mmol/kg LGE injection (`confirm-inject`).
+pub fn preview_pending(
+    name: &str,
+    exam: &crate::domain::Exam,
+) -> Option<crate::ui::console::view::Pending> {
+    use crate::domain::contrast::{Amount, InjectionMethod, InjectionRequest};
+    let event = match name {
+        "confirm-start" => ExamEvent::StressStarted {
+            drug: StressDrug::Adenosine,
+            dose: None,
+            authority: Default::default(),
+        },
+        "confirm-inject" => ExamEvent::Injected(InjectionRequest {
+            amount: Amount::DoseMmolKg(0.05),
+            rate_ml_s: 4.0,
+            flush_ml: 25.0,
+            purpose: Purpose::TopUp,
+            method: InjectionMethod::PowerInjector,
+            authority: Default::default(),
+        }),
+        _ => return None,
+    };
+    crate::ui::console::view::Pending::for_event(event, exam)
 }
 
 /// Handles preview events in time order (stable for equal times) into an exam and its

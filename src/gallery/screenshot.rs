@@ -190,6 +190,14 @@ impl Renderer {
         if let Some((refusal, draft)) = crate::gallery::console::preview_refusal(state) {
             console.show_refused(refusal, draft);
         }
+        if let Some(pending) = engine
+            .read()
+            .session()
+            .and_then(|s| crate::gallery::console::preview_pending(state, s.exam()))
+        {
+            console.show_pending(pending);
+        }
+        adapter.set_confirm_armed(true);
         let wall = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
             .and_then(|d| d.and_hms_opt(9, 30, 0))
             .unwrap_or_default();

@@ -230,6 +230,11 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
     for m in ["sbp", "hr", "spo2"] {
         keys.push(format!("alarm-cause-{m}"));
     }
+    keys.extend(
+        cmr_kiosk::ui::console::view::CONFIRM_KEYS
+            .iter()
+            .map(|k| k.to_string()),
+    );
     keys.push("console-void".to_string());
     keys.push("console-void-reason".to_string());
     keys.push("console-injection-voided".to_string());

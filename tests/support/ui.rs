@@ -109,3 +109,19 @@ pub fn english_kiosk(
     shell.settle();
     (shell, url, loc)
 }
+
+/// Confirms the dose-changing step waiting on the console's confirm panel (issue 17):
+/// waits out the arm delay on the mock clock, then touches the panel's confirm button.
+pub fn confirm_step(shell: &Shell) {
+    use slint::ComponentHandle;
+    let adapter = shell
+        .app()
+        .global::<cmr_kiosk::ui::components::ConsoleAdapter>();
+    assert!(adapter.get_confirm_open(), "a confirm panel is open");
+    i_slint_backend_testing::mock_elapsed_time(
+        cmr_kiosk::ui::console::view::CONFIRM_ARM_DELAY + std::time::Duration::from_millis(50),
+    );
+    let action = adapter.get_confirm_action().to_string();
+    press(shell, &action);
+    shell.console_tick();
+}

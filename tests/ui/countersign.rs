@@ -167,6 +167,7 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     type_in(&shell, "3");
     touch(&shell, &en("keypad-ok"));
     touch(&shell, &en("console-inject-entered"));
+    confirm_step(&shell);
     assert!(injections(&shell).is_empty(), "nothing was given");
     assert_eq!(console().get_refusal(), en("rejected-dose_above_max"));
     assert_eq!(console().get_refusal_lift(), en("lift-countersign"));
@@ -239,6 +240,7 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     type_in(&shell, "02");
     touch(&shell, &en("keypad-ok"));
     touch(&shell, &en("console-inject-entered"));
+    confirm_step(&shell);
     assert_eq!(console().get_refusal(), en("rejected-dose_above_max"));
     assert_eq!(injections(&shell).len(), 1);
     touch(&shell, &en("console-refusal-dismiss"));
@@ -256,6 +258,7 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     type_in(&shell, "5");
     touch(&shell, &en("keypad-ok"));
     touch(&shell, &en("console-inject-entered"));
+    confirm_step(&shell);
     assert_eq!(console().get_refusal(), en("rejected-dose_implausible"));
     assert_eq!(console().get_refusal_lift(), en("lift-confirmation"));
     assert!(injections(&shell).is_empty());
@@ -282,9 +285,45 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     touch(&shell, &en("purpose-top_up"));
     fresh_exam(&shell, 90);
     touch(&shell, &en("purpose-single"));
+    // The double tap opens one confirm panel; the second touch finds it open and
+    // the confirm button unarmed (it arms after CONFIRM_ARM_DELAY).
     touch(&shell, &en("console-inject-entered"));
     touch(&shell, &en("console-inject-entered"));
+    assert!(console().get_confirm_open());
+    assert!(!console().get_confirm_armed(), "not armed at once");
+    let record = console().get_confirm_action().to_string();
+    touch(&shell, &record);
+    assert!(
+        injections(&shell).is_empty(),
+        "an unarmed confirm records nothing"
+    );
+    // What will be recorded is on the panel: weight, volume, dose.
+    let rows: Vec<(String, String)> = console()
+        .get_confirm_rows()
+        .iter()
+        .map(|r| (r.label.to_string(), r.value.to_string()))
+        .collect();
+    assert!(
+        rows.contains(&(en("confirm-weight"), "70 kg".into())),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&(en("confirm-volume"), "7 mL".into())),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|(l, v)| *l == en("confirm-dose") && v.starts_with("0.1 mmol/kg")),
+        "{rows:?}"
+    );
+    confirm_step(&shell);
+    assert!(!console().get_confirm_open(), "the panel closes");
+    assert!(!has_label(&shell, &record), "no second confirm to touch");
     assert_eq!(injections(&shell), vec![0.1], "one injection recorded");
+    // Entered again within the minute and confirmed: refused as a likely double entry.
+    touch(&shell, &en("console-inject-entered"));
+    confirm_step(&shell);
+    assert_eq!(injections(&shell), vec![0.1], "still one injection");
     assert_eq!(console().get_refusal(), en("rejected-possible_duplicate"));
     touch(&shell, &en("console-refusal-dismiss"));
 

@@ -8,6 +8,7 @@ mod support;
 
 mod admin;
 mod chart_render;
+mod confirm;
 mod console;
 mod countersign;
 mod dicom_notice;

@@ -29,7 +29,7 @@ use crate::monitor::feed::VitalsBoard;
 use crate::report::{key_for, number, technique_lines};
 use crate::ui::components::{
     AlarmLevel, AlarmRow, AppWindow, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine,
-    ConsoleTab, InjectionRow, MonitorState,
+    ConsoleTab, FieldRow, InjectionRow, MonitorState,
 };
 use crate::ui::console::chart::{TrendData, trend_chart};
 use crate::ui::console::model::{
@@ -124,6 +124,287 @@ pub struct ConsoleUi {
     refusal: Option<Refusal>,
     /// The physician's countersign being entered for the refused step.
     countersign: Option<CountersignDraft>,
+    /// The dose-changing step on the confirm panel, waiting for its confirmation.
+    confirm: Option<Pending>,
+}
+
+/// A dose-changing step (start stress, escalate, inject) shown on the confirm panel
+/// before it is sent (issue 17): what it will record, frozen when the panel opened.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    /// The step as it will be sent.
+    pub event: ExamEvent,
+    /// Fluent key of the panel's title.
+    pub title: &'static str,
+    /// Fluent key of the confirm button.
+    pub action: &'static str,
+    /// (Fluent key of the label, value) per row.
+    pub rows: Vec<(&'static str, RowValue)>,
+}
+
+/// How long the confirm panel's confirm button stays unarmed after the panel opens:
+/// longer than the two touches of a double tap (about 0.2–0.5 s apart), short enough
+/// not to slow a deliberate confirmation.
+pub const CONFIRM_ARM_DELAY: std::time::Duration = std::time::Duration::from_millis(600);
+
+/// Draws the confirm panel of `pending` (closed for `None`) in the language shown.
+fn draw_confirm(a: &ConsoleAdapter<'_>, lang: &LanguageState, pending: Option<&Pending>) {
+    let Some(p) = pending else {
+        a.set_confirm_open(false);
+        return;
+    };
+    a.set_confirm_open(true);
+    a.set_confirm_title(lang.tr(p.title).into());
+    a.set_confirm_action(lang.tr(p.action).into());
+    a.set_confirm_rows(model(
+        p.rows
+            .iter()
+            .map(|(label, value)| FieldRow {
+                label: lang.tr(label).into(),
+                value: match value {
+                    RowValue::Plain(s) => s.clone(),
+                    RowValue::Key(k) => lang.tr(k),
+                    RowValue::Agent(k, conc) => crate::ui::staff::view::tra(
+                        lang,
+                        "console-agent-option",
+                        &[("agent", lang.tr(k)), ("conc", conc.clone())],
+                    ),
+                }
+                .into(),
+                error: SharedString::new(),
+            })
+            .collect(),
+    ));
+}
+
+/// Every Fluent key the confirm panel uses (the locale test checks them all).
+pub const CONFIRM_KEYS: &[&str] = &[
+    "confirm-title-adenosine",
+    "confirm-title-regadenoson",
+    "confirm-title-escalate",
+    "confirm-title-injection",
+    "confirm-action-start",
+    "confirm-action-escalate",
+    "confirm-action-inject",
+    "confirm-weight",
+    "confirm-dose",
+    "confirm-concentration",
+    "confirm-pump-rate",
+    "confirm-image-by",
+    "confirm-route",
+    "confirm-regadenoson-route",
+    "confirm-agent",
+    "confirm-purpose",
+    "confirm-volume",
+    "confirm-rate",
+    "confirm-total-after",
+];
+
+/// A value on the confirm panel, worded in the language shown.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RowValue {
+    /// Numbers with their units, the same in both languages.
+    Plain(String),
+    /// A Fluent key.
+    Key(String),
+    /// A contrast agent by its key, with its concentration (mmol/mL).
+    Agent(String, String),
+}
+
+impl Pending {
+    /// The confirm panel of `event` for `exam` at `now`: weight, dose, concentration and
+    /// pump rate (stress) or agent, dose, volume, rate and the total after it
+    /// (injection). `None` for a step that changes no dose.
+    pub fn for_event(event: ExamEvent, exam: &crate::domain::Exam) -> Option<Pending> {
+        let weight = exam.patient().map(|p| p.weight_kg);
+        let kg = |w: Option<f64>| {
+            w.map(|w| format!("{} kg", number(w, 1)))
+                .unwrap_or_else(|| "--".into())
+        };
+        let protocol = exam.stress();
+        let settings = protocol.settings();
+        let conc = format!("{} mg/mL", number(settings.concentration_ug_ml / 1000.0, 1));
+        let (title, action, rows) = match &event {
+            ExamEvent::StressStarted {
+                drug: StressDrug::Adenosine,
+                dose,
+                ..
+            } => {
+                let d = match dose {
+                    Some(StressDose::UgKgMin(d)) => *d,
+                    _ => settings.adenosine_dose_ug_kg_min,
+                };
+                (
+                    "confirm-title-adenosine",
+                    "confirm-action-start",
+                    vec![
+                        ("confirm-weight", RowValue::Plain(kg(weight))),
+                        (
+                            "confirm-dose",
+                            RowValue::Plain(format!("{} µg/kg/min", number(d, 0))),
+                        ),
+                        ("confirm-concentration", RowValue::Plain(conc)),
+                        (
+                            "confirm-pump-rate",
+                            RowValue::Plain(format!("{} mL/h", number(protocol.rate_ml_h(d), 1))),
+                        ),
+                        (
+                            "confirm-image-by",
+                            RowValue::Plain(format!(
+                                "{} min",
+                                number(settings.max_time_to_imaging.as_secs_f64() / 60.0, 0)
+                            )),
+                        ),
+                    ],
+                )
+            }
+            ExamEvent::StressStarted {
+                drug: StressDrug::Regadenoson,
+                dose,
+                ..
+            } => {
+                let mg = match dose {
+                    Some(StressDose::Mg(mg)) => *mg,
+                    _ => settings.regadenoson_dose_mg,
+                };
+                (
+                    "confirm-title-regadenoson",
+                    "confirm-action-start",
+                    vec![
+                        ("confirm-weight", RowValue::Plain(kg(weight))),
+                        (
+                            "confirm-dose",
+                            RowValue::Plain(format!("{} mg", number(mg, 1))),
+                        ),
+                        (
+                            "confirm-route",
+                            RowValue::Key("confirm-regadenoson-route".into()),
+                        ),
+                        (
+                            "confirm-image-by",
+                            RowValue::Plain(format!(
+                                "{} s",
+                                number(settings.regadenoson_imaging_delay.as_secs_f64(), 0)
+                            )),
+                        ),
+                    ],
+                )
+            }
+            ExamEvent::StressEscalated { dose_ug_kg_min, .. } => {
+                let now_dose = protocol.current().and_then(|r| match r.dose {
+                    StressDose::UgKgMin(d) => Some(d),
+                    StressDose::Mg(_) => None,
+                });
+                let to = dose_ug_kg_min.unwrap_or_else(|| {
+                    settings
+                        .escalation
+                        .as_ref()
+                        .map_or(settings.adenosine_max_ug_kg_min, |e| e.dose_ug_kg_min)
+                });
+                let from = now_dose.unwrap_or(settings.adenosine_dose_ug_kg_min);
+                (
+                    "confirm-title-escalate",
+                    "confirm-action-escalate",
+                    vec![
+                        ("confirm-weight", RowValue::Plain(kg(weight))),
+                        (
+                            "confirm-dose",
+                            RowValue::Plain(format!(
+                                "{} → {} µg/kg/min",
+                                number(from, 0),
+                                number(to, 0)
+                            )),
+                        ),
+                        ("confirm-concentration", RowValue::Plain(conc)),
+                        (
+                            "confirm-pump-rate",
+                            RowValue::Plain(format!(
+                                "{} → {} mL/h",
+                                number(protocol.rate_ml_h(from), 1),
+                                number(protocol.rate_ml_h(to), 1)
+                            )),
+                        ),
+                    ],
+                )
+            }
+            ExamEvent::Injected(req) => {
+                let agent = exam.agent();
+                let info = agent.and_then(|a| exam.settings().agents.get(a));
+                let mmol_per_ml = info.map(|i| i.mmol_per_ml);
+                let (ml, mmolkg) = match (req.amount, weight, mmol_per_ml) {
+                    (crate::domain::contrast::Amount::DoseMmolKg(d), Some(w), Some(c)) => (
+                        Some(crate::domain::contrast::dose_to_volume_ml(d, w, c)),
+                        Some(d),
+                    ),
+                    (crate::domain::contrast::Amount::DoseMmolKg(d), _, _) => (None, Some(d)),
+                    (crate::domain::contrast::Amount::VolumeMl(v), Some(w), Some(c)) => (
+                        Some(v),
+                        Some(crate::domain::contrast::volume_to_dose_mmol_kg(v, w, c)),
+                    ),
+                    (crate::domain::contrast::Amount::VolumeMl(v), _, _) => (Some(v), None),
+                };
+                let so_far = exam.ledger().map_or(0.0, |l| l.cumulative_mmol_kg());
+                let dash = || "--".to_string();
+                (
+                    "confirm-title-injection",
+                    "confirm-action-inject",
+                    vec![
+                        (
+                            "confirm-agent",
+                            info.map_or(RowValue::Plain(dash()), |i| {
+                                RowValue::Agent(key_for("agent", &i.id), number(i.mmol_per_ml, 2))
+                            }),
+                        ),
+                        (
+                            "confirm-purpose",
+                            RowValue::Key(key_for("purpose", &req.purpose)),
+                        ),
+                        ("confirm-weight", RowValue::Plain(kg(weight))),
+                        (
+                            "confirm-dose",
+                            RowValue::Plain(match (mmolkg, weight) {
+                                (Some(d), Some(w)) => {
+                                    format!("{} mmol/kg ({} mmol)", number(d, 3), number(d * w, 2))
+                                }
+                                (Some(d), None) => format!("{} mmol/kg", number(d, 3)),
+                                _ => dash(),
+                            }),
+                        ),
+                        (
+                            "confirm-volume",
+                            RowValue::Plain(
+                                ml.map(|v| format!("{} mL", number(v, 1)))
+                                    .unwrap_or_else(dash),
+                            ),
+                        ),
+                        (
+                            "confirm-rate",
+                            RowValue::Plain(format!(
+                                "{} mL/s, {} mL",
+                                number(req.rate_ml_s, 1),
+                                number(req.flush_ml, 0)
+                            )),
+                        ),
+                        (
+                            "confirm-total-after",
+                            RowValue::Plain(format!(
+                                "{} / {} mmol/kg",
+                                number(so_far + mmolkg.unwrap_or(0.0), 3),
+                                number(exam.dose_max_mmol_kg(), 2)
+                            )),
+                        ),
+                    ],
+                )
+            }
+            _ => return None,
+        };
+        Some(Pending {
+            event,
+            title,
+            action,
+            rows,
+        })
+    }
 }
 
 /// A refused guarded step and the limit that stopped it.
@@ -205,6 +486,8 @@ impl ConsoleUi {
             // No exam: no step waits for its lift.
             self.refusal = None;
             self.countersign = None;
+            self.confirm = None;
+            a.set_confirm_open(false);
             a.set_refusal(SharedString::new());
             a.set_countersign_open(false);
             return;
@@ -240,6 +523,23 @@ impl ConsoleUi {
         view.a
             .set_patient_banner(patient_banner(&view, session).into());
         self.show_refusal(&view, session.exam());
+        self.show_confirm(&view);
+    }
+
+    /// The confirm panel of the step waiting for its confirmation, if any.
+    fn show_confirm(&self, v: &View<'_, '_>) {
+        draw_confirm(v.a, v.lang, self.confirm.as_ref());
+    }
+
+    /// The step waiting on the confirm panel (tests, the gallery).
+    pub fn pending(&self) -> Option<&Pending> {
+        self.confirm.as_ref()
+    }
+
+    /// Opens the confirm panel for `pending` without a touch (worked states of the
+    /// gallery).
+    pub(crate) fn show_pending(&mut self, pending: Pending) {
+        self.confirm = Some(pending);
     }
 
     /// The refused step: why, what lifts it, the button that lifts it here, and the
@@ -333,6 +633,12 @@ impl ConsoleUi {
         let dash = || v.tr("vitals-missing");
         let protocol = exam.stress();
         a.set_drug_active(protocol.drug_active(v.now));
+        // Only the ordered drug can be started, and only until the protocol is past
+        // the start (a run was started).
+        let ordered = exam.exam_type().and_then(|t| t.stress_drug());
+        let before_start = protocol.runs().is_empty();
+        a.set_can_start_adenosine(before_start && ordered == Some(StressDrug::Adenosine));
+        a.set_can_start_regadenoson(before_start && ordered == Some(StressDrug::Regadenoson));
         let run = protocol.current();
         let rega = run.filter(|r| r.drug == StressDrug::Regadenoson);
         a.set_regadenoson(
@@ -1267,7 +1573,66 @@ pub fn install_callbacks(
         }
     };
     let act = Rc::new(act);
-    let f = guarded.clone();
+    // A dose-changing step opens the confirm panel first; a second touch while it is
+    // open changes nothing (the panel shows the step already waiting).
+    let confirm: Rc<dyn Fn(ExamEvent)> = {
+        let (engine, console, weak, staff) = (
+            engine.clone(),
+            console.clone(),
+            app.as_weak(),
+            staff.clone(),
+        );
+        Rc::new(move |event: ExamEvent| {
+            if console.borrow().confirm.is_some() {
+                return;
+            }
+            let pending = {
+                let published = engine.read();
+                let Some(session) = published.session() else {
+                    return;
+                };
+                Pending::for_event(event, session.exam())
+            };
+            let Some(pending) = pending else { return };
+            if let Some(app) = weak.upgrade() {
+                let a = app.global::<ConsoleAdapter>();
+                a.set_confirm_armed(false);
+                draw_confirm(&a, staff.language(), Some(&pending));
+            }
+            console.borrow_mut().confirm = Some(pending);
+            let weak = weak.clone();
+            slint::Timer::single_shot(CONFIRM_ARM_DELAY, move || {
+                if let Some(app) = weak.upgrade() {
+                    app.global::<ConsoleAdapter>().set_confirm_armed(true);
+                }
+            });
+        })
+    };
+    let (c, g, weak) = (console.clone(), guarded.clone(), app.as_weak());
+    a.on_confirm_accept(move || {
+        let armed = weak
+            .upgrade()
+            .is_some_and(|app| app.global::<ConsoleAdapter>().get_confirm_armed());
+        if !armed {
+            return;
+        }
+        // Taken once: a second touch finds nothing waiting.
+        let Some(pending) = c.borrow_mut().confirm.take() else {
+            return;
+        };
+        if let Some(app) = weak.upgrade() {
+            app.global::<ConsoleAdapter>().set_confirm_open(false);
+        }
+        g(pending.event);
+    });
+    let (c, weak) = (console.clone(), app.as_weak());
+    a.on_confirm_cancel(move || {
+        c.borrow_mut().confirm = None;
+        if let Some(app) = weak.upgrade() {
+            app.global::<ConsoleAdapter>().set_confirm_open(false);
+        }
+    });
+    let f = confirm.clone();
     a.on_start_adenosine(move || {
         f(ExamEvent::StressStarted {
             drug: StressDrug::Adenosine,
@@ -1275,7 +1640,7 @@ pub fn install_callbacks(
             authority: Default::default(),
         })
     });
-    let f = guarded.clone();
+    let f = confirm.clone();
     a.on_start_regadenoson(move || {
         f(ExamEvent::StressStarted {
             drug: StressDrug::Regadenoson,
@@ -1303,7 +1668,7 @@ pub fn install_callbacks(
     a.on_stop_infusion(move || f(ExamEvent::StressStopped));
     let f = act.clone();
     a.on_reverse_regadenoson(move || f(ExamEvent::StressStopped));
-    let f = guarded.clone();
+    let f = confirm.clone();
     a.on_escalate(move || {
         f(ExamEvent::StressEscalated {
             dose_ug_kg_min: None,
@@ -1415,7 +1780,7 @@ pub fn install_callbacks(
     a.on_edit_rate(move || e(Field::Rate));
     let e = edit;
     a.on_edit_flush(move || e(Field::Flush));
-    let (c, f) = (console.clone(), guarded.clone());
+    let (c, f) = (console.clone(), confirm);
     a.on_inject_entered(move || {
         let request = c.borrow().form.request();
         f(ExamEvent::Injected(request));

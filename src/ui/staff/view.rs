@@ -294,6 +294,11 @@ impl StaffPanel {
         }
     }
 
+    /// The language shown now.
+    pub fn language(&self) -> &LanguageState {
+        &self.inner.lang
+    }
+
     /// `key` worded in the language shown now.
     pub fn tr(&self, key: &str) -> String {
         self.inner.lang.tr(key)
