@@ -118,6 +118,22 @@ pub struct SiteFacts {
     pub clinical: crate::domain::settings::ClinicalSettings,
     /// The configured scanner (field strength for implant conditions, 2.1.2).
     pub scanner: Option<crate::domain::technique::Scanner>,
+    /// How long "pause audio" lasts (`ui.audio_pause_s`); `None`:
+    /// [`alarm_board::DEFAULT_AUDIO_PAUSE`].
+    pub audio_pause: Option<crate::domain::time::Duration>,
+}
+
+impl SiteFacts {
+    /// An empty alarm board with the site's audio-pause duration.
+    pub fn board(&self) -> AlarmBoard {
+        AlarmBoard::new(self.audio_pause.unwrap_or(alarm_board::DEFAULT_AUDIO_PAUSE))
+    }
+
+    /// The board of a running or recovered exam at `now`, with the site's audio pause.
+    pub fn board_of(&self, exam: &crate::domain::Exam, now: Instant) -> AlarmBoard {
+        AlarmBoard::from_exam(exam, now)
+            .with_audio_pause(self.audio_pause.unwrap_or(alarm_board::DEFAULT_AUDIO_PAUSE))
+    }
 }
 
 impl EngineState {
@@ -671,10 +687,10 @@ fn command(st: &mut EngineState, driver: &mut Driver, c: Command) -> Reply {
         }
         Command::Install(s) => {
             st.session = s.map(|b| *b);
-            st.board = AlarmBoard::default();
+            st.board = st.site.board();
             st.notice = None;
             if let Some(s) = st.session.as_ref() {
-                st.board = AlarmBoard::from_exam(s.exam(), s.now());
+                st.board = st.site.board_of(s.exam(), s.now());
             }
             Ok(None)
         }
@@ -701,7 +717,7 @@ fn command(st: &mut EngineState, driver: &mut Driver, c: Command) -> Reply {
                 Ok(s) => {
                     tracing::info!("resumed exam {} at {}", s.id(), s.now());
                     // Every alarm not acknowledged and every prompt still due is back.
-                    st.board = AlarmBoard::from_exam(s.exam(), s.now());
+                    st.board = st.site.board_of(s.exam(), s.now());
                     st.notice = None;
                     st.session = Some(s);
                     Ok(None)
@@ -757,7 +773,7 @@ fn recorded(st: &mut EngineState, rec: &Recorder, c: Command) -> Reply {
             }
             s.exam_mut().drain();
             st.session = Some(s);
-            st.board = AlarmBoard::default();
+            st.board = st.site.board();
             st.notice = None;
             Ok(None)
         }
@@ -765,7 +781,7 @@ fn recorded(st: &mut EngineState, rec: &Recorder, c: Command) -> Reply {
             if let Some(old) = st.session.take() {
                 old.close(rec, &actor);
             }
-            st.board = AlarmBoard::default();
+            st.board = st.site.board();
             st.notice = None;
             Ok(None)
         }

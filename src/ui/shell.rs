@@ -155,6 +155,9 @@ impl Shell {
                     model: config.scanner.model.clone(),
                     field_strength_t: config.scanner.field_strength_t,
                 }),
+                audio_pause: Some(crate::domain::time::Duration::from_millis(
+                    (config.ui.audio_pause_s * 1000.0).round() as u64,
+                )),
             },
         )));
         let input = InputPanels::install(&app);

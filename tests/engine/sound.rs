@@ -32,7 +32,7 @@ use cmr_kiosk::engine::sound::{self, HARMONICS, Synth, iec, pattern};
 use cmr_kiosk::engine::speaker::{
     NoSound, SPEAKER_OPEN_TIMEOUT, SoundFault, SoundSink, SoundStatus, Speaker,
 };
-use cmr_kiosk::engine::{Command, Engine};
+use cmr_kiosk::engine::{Command, Engine, SiteFacts};
 use cmr_kiosk::i18n::Localizer;
 use cmr_kiosk::monitor::link::{LinkEvent, ReceivedReading};
 use cmr_kiosk::monitor::{Measure, Reading, Unit};
@@ -631,6 +631,11 @@ struct Running {
 }
 
 fn adenosine_with(sink: RecordingSink) -> Running {
+    adenosine_at_site(sink, SiteFacts::default())
+}
+
+/// [`adenosine_with`] at a site configured with `site`.
+fn adenosine_at_site(sink: RecordingSink, site: SiteFacts) -> Running {
     let dir = tempfile::tempdir().unwrap();
     let (rec, rx) = recorder_support::start(&recorder_support::db(
         &dir.path().join("kiosk.db"),
@@ -640,6 +645,7 @@ fn adenosine_with(sink: RecordingSink) -> Running {
     let engine = Engine::start().unwrap();
     engine.call(Command::AttachRecorder(Arc::new(rec))).unwrap();
     engine.call(Command::AttachSound(Box::new(sink))).unwrap();
+    engine.call(Command::Configure(Box::new(site))).unwrap();
     engine
         .call(Command::Open {
             settings: ProtocolSettings::default(),
@@ -765,6 +771,34 @@ fn audio_pause_stops_the_sound_and_it_resumes_when_the_pause_ends() {
         Some(AlarmPriority::High),
         "the alarm sounds again when the pause ends"
     );
+}
+
+#[test]
+fn audio_pause_lasts_the_sites_configured_time() {
+    let sink = RecordingSink::ready();
+    let r = adenosine_at_site(
+        sink.clone(),
+        SiteFacts {
+            audio_pause: Some(cmr_kiosk::domain::Duration::from_secs(30)),
+            ..SiteFacts::default()
+        },
+    );
+    sbp_low(&r.engine);
+    let paused_at = now(&r.engine);
+    r.engine.call(Command::PauseAudio).unwrap();
+    assert_eq!(sink.last(), None);
+    at(
+        &r.engine,
+        paused_at + cmr_kiosk::domain::Duration::from_secs(29),
+    );
+    r.engine.sync();
+    assert_eq!(sink.last(), None, "still paused at 29 s");
+    at(
+        &r.engine,
+        paused_at + cmr_kiosk::domain::Duration::from_secs(31),
+    );
+    r.engine.sync();
+    assert_eq!(sink.last(), Some(AlarmPriority::High), "sounding at 31 s");
 }
 
 #[test]
