@@ -646,6 +646,17 @@ fn adenosine_at_site(sink: RecordingSink, site: SiteFacts) -> Running {
     engine.call(Command::AttachRecorder(Arc::new(rec))).unwrap();
     engine.call(Command::AttachSound(Box::new(sink))).unwrap();
     engine.call(Command::Configure(Box::new(site))).unwrap();
+    let started = start_adenosine(&engine);
+    Running {
+        engine,
+        started,
+        _dir: dir,
+    }
+}
+
+/// Opens an exam on `engine` (its recorder attached) for a 70 kg patient with a
+/// resting baseline and starts adenosine; the infusion's start.
+fn start_adenosine(engine: &Engine) -> Instant {
     engine
         .call(Command::Open {
             settings: ProtocolSettings::default(),
@@ -682,7 +693,7 @@ fn adenosine_at_site(sink: RecordingSink, site: SiteFacts) -> Running {
             "tech",
         )
         .unwrap();
-    let started = engine
+    engine
         .read()
         .session()
         .unwrap()
@@ -690,12 +701,7 @@ fn adenosine_at_site(sink: RecordingSink, site: SiteFacts) -> Running {
         .stress()
         .current()
         .unwrap()
-        .started_at;
-    Running {
-        engine,
-        started,
-        _dir: dir,
-    }
+        .started_at
 }
 
 /// SBP 85 mmHg during the infusion: below the 90 floor (SBP low, high priority), above
@@ -951,4 +957,64 @@ fn the_real_audio_output_plays_or_reports_unavailable_with_a_reason() {
         let (shown, words) = console_audio_alarm(Box::new(Speaker::open()));
         assert!(!words.is_empty() && shown.contains(&words), "{shown:?}");
     }
+}
+
+/// The console's "pause audio" button: the engine silences the alarm, and the button
+/// shows the pause's remaining time as mm:ss, counted down from the pause's fixed end.
+#[test]
+fn the_console_shows_the_audio_pause_remaining_as_mm_ss() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.database.url = format!("sqlite://{}", dir.path().join("kiosk.db").display());
+    config.database.device_id = "sound-pause".into();
+    let loc = std::rc::Rc::new(Localizer::embedded().unwrap());
+    let mut shell = Shell::new(config, loc.clone()).unwrap();
+    shell.start_recorder().unwrap();
+    let sink = RecordingSink::ready();
+    shell
+        .engine()
+        .call(Command::AttachSound(Box::new(sink.clone())))
+        .unwrap();
+    shell.start_console();
+    let engine = shell.engine().clone();
+    start_adenosine(&engine);
+    sbp_low(&engine);
+    assert_eq!(sink.last(), Some(AlarmPriority::High));
+    shell.console_tick();
+    let a = shell.app().global::<ConsoleAdapter>();
+    assert_eq!(a.get_audio_paused(), "", "not paused yet");
+    let paused_at = now(&engine);
+    a.invoke_pause_audio();
+    engine.sync();
+    assert_eq!(sink.last(), None, "the engine silenced the alarm");
+    let left = |mm_ss: &str| {
+        let mut args = fluent::FluentArgs::new();
+        args.set("left", mm_ss.to_string());
+        loc.tr_args(
+            cmr_kiosk::config::Language::ZhCn,
+            "console-audio-paused",
+            &args,
+        )
+    };
+    at(
+        &engine,
+        paused_at + cmr_kiosk::domain::Duration::from_secs(45),
+    );
+    shell.console_tick();
+    assert_eq!(a.get_audio_paused().as_str(), left("01:15"));
+    at(
+        &engine,
+        paused_at + cmr_kiosk::domain::Duration::from_millis(119_500),
+    );
+    shell.console_tick();
+    assert_eq!(a.get_audio_paused().as_str(), left("00:01"), "rounded up");
+    at(
+        &engine,
+        paused_at + cmr_kiosk::domain::Duration::from_secs(121),
+    );
+    engine.sync();
+    shell.console_tick();
+    assert_eq!(a.get_audio_paused(), "", "the pause is over");
+    assert_eq!(sink.last(), Some(AlarmPriority::High));
 }
