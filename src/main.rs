@@ -56,6 +56,10 @@ enum Command {
     /// Patient-monitor diagnostics for installers.
     #[command(subcommand)]
     Monitor(cli::monitor::MonitorCommand),
+    /// Sound an alarm priority's IEC 60601-1-8 pattern for installers: write it to a
+    /// WAV file (--out) or play it on the kiosk's audio output to test the speaker.
+    /// Exit status 2 when the audio output is unavailable (the reason is printed).
+    AlarmSound(cli::alarm_sound::AlarmSoundArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +137,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Screenshot(args)) => screenshot(config, args),
         Some(Command::Simulate { file }) => simulate(&file),
         Some(Command::Monitor(cmd)) => cli::monitor::run(cmd),
+        Some(Command::AlarmSound(args)) => cli::alarm_sound::run(args),
         Some(Command::Log(cmd)) => cli::store::log(&config, cmd),
         Some(Command::User(cmd)) => cli::store::user(&config, cmd),
         Some(Command::Sync { .. }) => cli::store::sync_once(&config),

@@ -1,6 +1,8 @@
 //! The `cmr-kiosk` subcommands other than the kiosk window: scenario runs, monitor
-//! diagnostics, and the exam log and accounts from the shell.
+//! diagnostics, the alarm sound for installers, and the exam log and accounts from
+//! the shell.
 
+pub mod alarm_sound;
 pub mod monitor;
 pub mod simulate;
 pub mod store;

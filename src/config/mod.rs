@@ -216,6 +216,10 @@ pub struct UiConfig {
     pub breath_hold_phase: BreathHoldPhase,
     /// Seconds without a touch after which a staff screen locks (30–1800).
     pub idle_lock_s: f64,
+    /// How long "pause audio" silences the alarms sounding when it is touched, in
+    /// seconds (10–120; IEC 60601-1-8 audio paused, after which the sound resumes by
+    /// itself; a higher-priority alarm sounds through it).
+    pub audio_pause_s: f64,
     /// How the window is drawn: `auto` (the software renderer unless a GPU render
     /// node is present), `software`, or `femtovg` (OpenGL).
     pub renderer: RendererChoice,
@@ -269,6 +273,7 @@ impl Default for UiConfig {
             breath_hold_threshold_s: 15.0,
             breath_hold_phase: BreathHoldPhase::EndExpiration,
             idle_lock_s: 120.0,
+            audio_pause_s: 120.0,
             renderer: RendererChoice::Auto,
         }
     }
@@ -510,6 +515,12 @@ impl Config {
             return invalid(
                 "ui.idle_lock_s",
                 format!("{} s is outside 30–1800 s", u.idle_lock_s),
+            );
+        }
+        if !(u.audio_pause_s.is_finite() && (10.0..=120.0).contains(&u.audio_pause_s)) {
+            return invalid(
+                "ui.audio_pause_s",
+                format!("{} s is outside 10–120 s", u.audio_pause_s),
             );
         }
         let url = &self.database.url;

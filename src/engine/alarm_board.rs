@@ -189,6 +189,18 @@ impl AlarmBoard {
         }
     }
 
+    /// The same board with `audio_pause` as its audio-pause duration (the site's
+    /// `ui.audio_pause_s`).
+    pub fn with_audio_pause(mut self, audio_pause: Duration) -> AlarmBoard {
+        self.audio_pause = audio_pause;
+        self
+    }
+
+    /// How long an audio pause lasts on this board.
+    pub fn audio_pause(&self) -> Duration {
+        self.audio_pause
+    }
+
     /// Takes one decision of the clinical core. Returns `true` when it changed the board.
     pub fn on_output(&mut self, output: &Output) -> bool {
         let prompt = match &output.decision {

@@ -19,10 +19,19 @@
 //! [`EngineState`]) and send commands; a command that needs its outcome
 //! ([`Engine::call`]) waits for the engine, which never blocks on I/O (rows go to the
 //! recorder's queue), at most [`ENGINE_REPLY_TIMEOUT`].
+//!
+//! The engine also decides what the alarm sound plays: after every wake it asks the
+//! board what sounds now ([`AlarmBoard::sounding`]: the highest-priority alarm,
+//! unless audio is paused for it) and tells its [`speaker::SoundSink`] when that
+//! changes; it wakes when an audio pause ends, so the sound resumes on time. The
+//! sink's health is published ([`EngineState::sound`]); an output that cannot sound
+//! is the console's technical alarm.
 
 pub mod alarm_board;
 pub mod recorder;
 pub mod session;
+pub mod sound;
+pub mod speaker;
 
 use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use std::time::Duration;
@@ -37,6 +46,7 @@ use crate::store::{AuditAction, AuditEvent, AuditOutcome};
 use alarm_board::{AlarmBoard, Prompt};
 use recorder::Recorder;
 use session::ExamSession;
+use speaker::{SoundSink, SoundStatus};
 
 /// The longest the engine sleeps with no input and no deadline: it wakes at least
 /// this often to move the published exam time and the simulator's drug cue on.
@@ -96,6 +106,8 @@ pub struct EngineState {
     readings_handled: u64,
     handled_readings: std::collections::VecDeque<HandledReading>,
     recorder: Option<Arc<Recorder>>,
+    sound: SoundStatus,
+    sounding: Option<crate::domain::AlarmPriority>,
 }
 
 /// What the site told the engine: its clinical practice values and the scanner the
@@ -106,6 +118,22 @@ pub struct SiteFacts {
     pub clinical: crate::domain::settings::ClinicalSettings,
     /// The configured scanner (field strength for implant conditions, 2.1.2).
     pub scanner: Option<crate::domain::technique::Scanner>,
+    /// How long "pause audio" lasts (`ui.audio_pause_s`); `None`:
+    /// [`alarm_board::DEFAULT_AUDIO_PAUSE`].
+    pub audio_pause: Option<crate::domain::time::Duration>,
+}
+
+impl SiteFacts {
+    /// An empty alarm board with the site's audio-pause duration.
+    pub fn board(&self) -> AlarmBoard {
+        AlarmBoard::new(self.audio_pause.unwrap_or(alarm_board::DEFAULT_AUDIO_PAUSE))
+    }
+
+    /// The board of a running or recovered exam at `now`, with the site's audio pause.
+    pub fn board_of(&self, exam: &crate::domain::Exam, now: Instant) -> AlarmBoard {
+        AlarmBoard::from_exam(exam, now)
+            .with_audio_pause(self.audio_pause.unwrap_or(alarm_board::DEFAULT_AUDIO_PAUSE))
+    }
 }
 
 impl EngineState {
@@ -154,6 +182,18 @@ impl EngineState {
     /// Whether a recorder is attached (without one, steps are refused).
     pub fn has_recorder(&self) -> bool {
         self.recorder.is_some()
+    }
+
+    /// The alarm sound output's health ([`SoundStatus::Unavailable`]: the technical
+    /// alarm "alarm sound unavailable").
+    pub fn sound(&self) -> &SoundStatus {
+        &self.sound
+    }
+
+    /// The priority whose pattern the engine last asked the sound output to play
+    /// (`None`: silent).
+    pub fn sounding(&self) -> Option<crate::domain::AlarmPriority> {
+        self.sounding
     }
 }
 
@@ -219,6 +259,9 @@ pub enum Command {
     AttachRecorder(Arc<Recorder>),
     /// The built-in simulator's drug cue: the engine tells it when the drug acts.
     AttachDrugCue(crate::monitor::sim::DrugCue),
+    /// The alarm sound output (the kiosk's [`speaker::Speaker`]); it replaces the
+    /// silent one the engine starts with.
+    AttachSound(Box<dyn SoundSink>),
     /// Put a session built elsewhere in place, or none (screenshots and UI tests of
     /// worked states; nothing is logged for what it already holds).
     Install(Option<Box<ExamSession>>),
@@ -244,6 +287,7 @@ impl std::fmt::Debug for Command {
             Command::Configure(_) => "Configure",
             Command::AttachRecorder(_) => "AttachRecorder",
             Command::AttachDrugCue(_) => "AttachDrugCue",
+            Command::AttachSound(_) => "AttachSound",
             Command::Install(_) => "Install",
             Command::ResumeAt(_) => "ResumeAt",
             Command::Sync => "Sync",
@@ -469,9 +513,21 @@ impl Engine {
 }
 
 /// The engine thread's own state beside the published one.
-#[derive(Default)]
 struct Driver {
     drug: Option<crate::monitor::sim::DrugCue>,
+    sink: Box<dyn SoundSink>,
+    /// What the sink was last told (`None`: nothing yet, so the first wake tells it).
+    told: Option<Option<crate::domain::AlarmPriority>>,
+}
+
+impl Default for Driver {
+    fn default() -> Self {
+        Driver {
+            drug: None,
+            sink: Box::new(speaker::NoSound),
+            told: None,
+        }
+    }
 }
 
 fn run(rx: mpsc::Receiver<Input>, state: Arc<Mutex<EngineState>>) {
@@ -495,12 +551,14 @@ fn run(rx: mpsc::Receiver<Input>, state: Arc<Mutex<EngineState>>) {
                 while let Ok(input) = rx.try_recv() {
                     if matches!(input, Input::Stop) {
                         settle(&mut st, &driver);
+                        driver.sink.play(None);
                         return;
                     }
                     replies.extend(step(&mut st, &mut driver, input));
                 }
             }
             changed |= settle(&mut st, &driver);
+            changed |= sound(&mut st, &mut driver);
             if changed {
                 st.revision += 1;
             }
@@ -509,16 +567,49 @@ fn run(rx: mpsc::Receiver<Input>, state: Arc<Mutex<EngineState>>) {
             let _ = tx.send(r);
         }
     }
+    driver.sink.play(None);
 }
 
-/// How long until the running exam's next deadline (at most [`ENGINE_MAX_SLEEP`]).
+/// Tells the sound output what sounds now, when that changed, and publishes its
+/// health. Returns whether anything published changed.
+fn sound(st: &mut EngineState, driver: &mut Driver) -> bool {
+    let want = st
+        .session
+        .as_ref()
+        .and_then(|s| st.board.sounding(s.now()))
+        .map(|a| a.priority);
+    let mut changed = false;
+    if driver.told != Some(want) {
+        driver.sink.play(want);
+        driver.told = Some(want);
+        changed |= st.sounding != want;
+        st.sounding = want;
+    }
+    let status = driver.sink.status();
+    if status != st.sound {
+        match &status {
+            SoundStatus::Unavailable(fault) => {
+                tracing::error!("technical alarm: alarm sound unavailable: {fault}")
+            }
+            SoundStatus::Ready { device } => tracing::info!("alarm sound ready on {device}"),
+            SoundStatus::Off | SoundStatus::Opening => {}
+        }
+        st.sound = status;
+        changed = true;
+    }
+    changed
+}
+
+/// How long until the running exam's next deadline or the end of an audio pause
+/// (at most [`ENGINE_MAX_SLEEP`]).
 fn next_wake(st: &EngineState) -> Duration {
     let Some(s) = st.session.as_ref() else {
         return ENGINE_MAX_SLEEP;
     };
-    match s.exam().poll_timeout() {
+    let now = s.now();
+    let pause_ends = st.board.audio_paused_until(now);
+    match s.exam().poll_timeout().into_iter().chain(pause_ends).min() {
         Some(due) => {
-            let now = s.now();
             let left = if due > now {
                 Duration::from_millis((due - now).as_millis())
             } else {
@@ -587,12 +678,19 @@ fn command(st: &mut EngineState, driver: &mut Driver, c: Command) -> Reply {
             driver.drug = Some(d);
             Ok(None)
         }
+        Command::AttachSound(sink) => {
+            driver.sink.play(None);
+            driver.sink = sink;
+            // The new output hears what sounds now at the end of this wake.
+            driver.told = None;
+            Ok(None)
+        }
         Command::Install(s) => {
             st.session = s.map(|b| *b);
-            st.board = AlarmBoard::default();
+            st.board = st.site.board();
             st.notice = None;
             if let Some(s) = st.session.as_ref() {
-                st.board = AlarmBoard::from_exam(s.exam(), s.now());
+                st.board = st.site.board_of(s.exam(), s.now());
             }
             Ok(None)
         }
@@ -619,7 +717,7 @@ fn command(st: &mut EngineState, driver: &mut Driver, c: Command) -> Reply {
                 Ok(s) => {
                     tracing::info!("resumed exam {} at {}", s.id(), s.now());
                     // Every alarm not acknowledged and every prompt still due is back.
-                    st.board = AlarmBoard::from_exam(s.exam(), s.now());
+                    st.board = st.site.board_of(s.exam(), s.now());
                     st.notice = None;
                     st.session = Some(s);
                     Ok(None)
@@ -675,7 +773,7 @@ fn recorded(st: &mut EngineState, rec: &Recorder, c: Command) -> Reply {
             }
             s.exam_mut().drain();
             st.session = Some(s);
-            st.board = AlarmBoard::default();
+            st.board = st.site.board();
             st.notice = None;
             Ok(None)
         }
@@ -683,7 +781,7 @@ fn recorded(st: &mut EngineState, rec: &Recorder, c: Command) -> Reply {
             if let Some(old) = st.session.take() {
                 old.close(rec, &actor);
             }
-            st.board = AlarmBoard::default();
+            st.board = st.site.board();
             st.notice = None;
             Ok(None)
         }

@@ -155,6 +155,9 @@ impl Shell {
                     model: config.scanner.model.clone(),
                     field_strength_t: config.scanner.field_strength_t,
                 }),
+                audio_pause: Some(crate::domain::time::Duration::from_millis(
+                    (config.ui.audio_pause_s * 1000.0).round() as u64,
+                )),
             },
         )));
         let input = InputPanels::install(&app);
@@ -572,6 +575,17 @@ impl Shell {
         Ok(())
     }
 
+    /// Opens the alarm sound output (the default audio device, on a thread of its own)
+    /// and hands it to the exam engine, which plays the sounding alarm's pattern on
+    /// it. Returns at once; a missing or failing device becomes the console's
+    /// technical alarm.
+    pub fn start_sound(&mut self) {
+        self.engine
+            .send(crate::engine::Command::AttachSound(Box::new(
+                crate::engine::speaker::Speaker::open(),
+            )));
+    }
+
     /// Starts the technologist console: its buttons become commands to the exam
     /// engine, and every 250 ms it redraws what the engine published (alarms flash at
     /// their IEC rates). Deadlines and alarms are the engine's, not this timer's.
@@ -658,6 +672,7 @@ impl Shell {
         if let Err(e) = self.start_dicom_watch() {
             tracing::error!("{e}");
         }
+        self.start_sound();
         self.start_console();
         self.start_staff_timer();
         let ui = &self.config.ui;

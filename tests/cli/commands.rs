@@ -300,3 +300,93 @@ fn simulate_reads_no_more_than_max_scenario_bytes() {
     assert!(err.contains(&MAX_SCENARIO_BYTES.to_string()), "{err}");
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
 }
+
+#[test]
+fn alarm_sound_out_writes_one_cycle_of_the_pattern_as_a_16_bit_wav() {
+    use cmr_kiosk::engine::sound::pattern;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, priority) in [
+        ("high", cmr_kiosk::domain::AlarmPriority::High),
+        ("medium", cmr_kiosk::domain::AlarmPriority::Medium),
+        ("low", cmr_kiosk::domain::AlarmPriority::Low),
+    ] {
+        let wav = dir.path().join(format!("{name}.wav"));
+        let out = kiosk()
+            .args(["alarm-sound", "--priority", name, "--out"])
+            .arg(&wav)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let reader = hound::WavReader::open(&wav).unwrap();
+        let spec = reader.spec();
+        assert_eq!((spec.channels, spec.bits_per_sample), (1, 16));
+        assert_eq!(spec.sample_rate, 48_000);
+        // By default one burst and its interburst interval: the file loops seamlessly.
+        let cycle_samples = u64::from(pattern(priority).cycle_ms()) * 48;
+        assert_eq!(u64::from(reader.duration()), cycle_samples, "{name}");
+        assert!(
+            reader
+                .into_samples::<i16>()
+                .any(|s| s.unwrap().unsigned_abs() > 10_000),
+            "{name}: not silent"
+        );
+    }
+    // --seconds and --rate.
+    let wav = dir.path().join("short.wav");
+    let out = kiosk()
+        .args([
+            "alarm-sound",
+            "--priority",
+            "high",
+            "--seconds",
+            "2",
+            "--rate",
+            "16000",
+            "--out",
+        ])
+        .arg(&wav)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let reader = hound::WavReader::open(&wav).unwrap();
+    assert_eq!(reader.spec().sample_rate, 16_000);
+    assert_eq!(reader.duration(), 32_000);
+}
+
+#[test]
+fn alarm_sound_refuses_out_of_range_arguments_and_names_them() {
+    for args in [
+        &["--priority", "urgent"][..],
+        &["--priority", "high", "--seconds", "0"],
+        &["--priority", "high", "--seconds", "601"],
+        &["--priority", "high", "--rate", "4000", "--out", "x.wav"],
+    ] {
+        let out = kiosk().arg("alarm-sound").args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("--"), "{args:?}: {err}");
+    }
+}
+
+/// Without `--out` it plays on the audio output: on a machine without a sound card
+/// (CI) it says why and exits 2, and never hangs.
+#[test]
+fn alarm_sound_plays_on_the_speaker_or_says_why_it_cannot() {
+    let out = kiosk()
+        .args(["alarm-sound", "--priority", "low", "--seconds", "1"])
+        .output()
+        .unwrap();
+    match out.status.code() {
+        Some(0) => assert!(String::from_utf8_lossy(&out.stdout).contains("playing")),
+        Some(2) => assert!(
+            String::from_utf8_lossy(&out.stderr).contains("alarm sound unavailable"),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        other => panic!("exit {other:?}: {}", String::from_utf8_lossy(&out.stderr)),
+    }
+}

@@ -78,6 +78,8 @@ fn unknown_keys_are_refused_by_name(#[case] text: &str, #[case] key: &str) {
 
 #[rstest]
 #[case::dpi_too_low("[ui]\ndpi = 10.0", "ui.dpi")]
+#[case::audio_pause_longer_than_2_min("[ui]\naudio_pause_s = 300.0", "ui.audio_pause_s")]
+#[case::audio_pause_too_short("[ui]\naudio_pause_s = 2.0", "ui.audio_pause_s")]
 #[case::dpi_nan("[ui]\ndpi = nan", "ui.dpi")]
 #[case::staff_target_below_9mm("[ui]\nstaff_target_mm = 7.0", "ui.staff_target_mm")]
 #[case::patient_target_below_20mm("[ui]\npatient_target_mm = 12.0", "ui.patient_target_mm")]

@@ -235,6 +235,19 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
             .iter()
             .map(|k| k.to_string()),
     );
+    // The technical alarm when the alarm sound cannot be heard, for every fault.
+    {
+        use cmr_kiosk::engine::speaker::SoundFault;
+        for fault in [
+            SoundFault::NotBuilt,
+            SoundFault::NoDevice,
+            SoundFault::Open(String::new()),
+            SoundFault::Stream(String::new()),
+        ] {
+            keys.push(fault.key().to_string());
+        }
+        keys.push("sound-unavailable-hint".to_string());
+    }
     keys.push("console-void".to_string());
     keys.push("console-void-reason".to_string());
     keys.push("console-injection-voided".to_string());

@@ -441,6 +441,7 @@ fn practice_the_sites_clinical_values_are_logged_at_opening_and_win_at_recovery(
             model: "MAGNETOM Vida".into(),
             field_strength_t: 3.0,
         }),
+        audio_pause: None,
     };
     let (rec, _rx) = start(&db(&path));
     let rec = Arc::new(rec);

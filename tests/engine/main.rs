@@ -1,4 +1,5 @@
-//! Integration tests: the exam engine, the recorder and the alarm board, with restarts.
+//! Integration tests: the exam engine, the recorder, the alarm board and the alarm
+//! sound, with restarts.
 //!
 //! One test binary per layer, so the suite links Slint and sqlx a handful of times;
 //! each module below was once its own target.
@@ -9,3 +10,4 @@ mod support;
 mod alarms;
 mod exam_engine;
 mod recorder;
+mod sound;

@@ -479,6 +479,8 @@ impl ConsoleUi {
         wall_now: chrono::NaiveDateTime,
     ) {
         let a = app.global::<ConsoleAdapter>();
+        // The technical alarm of the alarm sound, with or without an exam.
+        a.set_audio_alarm(sound_alarm_text(lang, published.sound()).into());
         let Some(session) = published.session() else {
             a.set_exam_open(false);
             self.pages_built = None;
@@ -1365,6 +1367,24 @@ impl ConsoleUi {
                 .into(),
         );
     }
+}
+
+/// The console's technical alarm when the alarm sound cannot be heard (empty: the
+/// sound output is fine or none is attached).
+pub fn sound_alarm_text(
+    lang: &LanguageState,
+    status: &crate::engine::speaker::SoundStatus,
+) -> String {
+    let Some(fault) = status.fault() else {
+        return String::new();
+    };
+    let mut args = FluentArgs::new();
+    args.set("detail", fault.detail().to_string());
+    format!(
+        "{} {}",
+        presentation(crate::engine::speaker::SOUND_FAULT_PRIORITY).marker,
+        lang.localizer().tr_args(lang.current(), fault.key(), &args)
+    )
 }
 
 /// What every part of the console needs to word itself.
