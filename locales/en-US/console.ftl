@@ -242,3 +242,4 @@ indication-myocarditis = Myocarditis
 indication-congenital = Congenital heart disease
 indication-iron_overload = Suspected iron overload
 log-settings_recorded = Site clinical values recorded
+log-self_answered = Patient's answer confirmed: { $question } — { $answer }

@@ -242,3 +242,4 @@ indication-myocarditis = 心肌炎
 indication-congenital = 先天性心脏病
 indication-iron_overload = 疑似铁过载
 log-settings_recorded = 记录本院临床参数
+log-self_answered = 患者确认回答：{ $question }——{ $answer }
