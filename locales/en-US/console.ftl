@@ -268,3 +268,4 @@ confirm-purpose = Purpose
 confirm-volume = Volume
 confirm-rate = Rate and saline flush
 confirm-total-after = Total after this injection / maximum
+log-self_answered = Patient's answer confirmed: { $question } — { $answer }

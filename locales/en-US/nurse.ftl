@@ -240,3 +240,34 @@ nurse-implant-dbdt = dB/dt limit
 admin-clinical-title = Clinical practice values (kiosk.toml [clinical]: changed by an administrator, checked at start)
 reg-indications = Indications (2.1.1)
 nurse-indications-done = Done
+
+# Safety facts need a deliberate choice (issue 17).
+fact-not-applicable-male = Not asked: registered as male
+fact-not-taken = None
+fact-hours-ago-choose = Hours ago…
+clearance-unanswered = Not cleared: answer { $list }
+nurse-blocker-facts = ⚠ Safety facts not answered: { $list }
+nurse-refused-facts = Sign-off refused: safety facts not answered — { $list }
+nurse-no-exam-type = Not cleared: no exam type chosen
+nurse-exam-type-changed = Exam type changed to { $type }
+# The verdict for the exam ordered.
+verdict-go = { $type }: go ahead
+verdict-go-conditions = { $type }: go ahead with conditions
+verdict-no = { $type }: cannot go ahead
+verdict-no-fallback = { $type }: cannot go ahead — { $fallback } possible
+verdict-next-conditions = Keep to the conditions and decisions below.
+verdict-next-fallback = Next: change to { $fallback }, or act on each finding below.
+verdict-next-none = Next: act on each finding below. No exam can go ahead as things stand.
+verdict-change-type = Change to { $fallback }
+verdict-exam-routine = Non-contrast exam
+verdict-exam-contrast = Contrast exam
+verdict-exam-adenosine_stress = Adenosine stress
+verdict-exam-regadenoson_stress = Regadenoson stress
+verdict-instead-routine = non-contrast exam
+verdict-instead-contrast = contrast exam without stress
+verdict-instead-adenosine_stress = adenosine stress exam
+verdict-instead-regadenoson_stress = regadenoson stress exam
+next-physician_override = Next: physician override (name and reason).
+next-record_implant_label = Next: find the device's MR label and record it.
+next-record_egfr = Next: enter a current eGFR, or physician override.
+next-call_physician = Next: call the physician. No override lifts this.

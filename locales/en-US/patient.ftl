@@ -77,3 +77,38 @@ patient-result-free-breathing = That is fine. We will use scans that need no bre
 patient-result-wait = Please take a seat. The nurse will come soon.
 
 unit-seconds = s
+
+# Each answer is confirmed on its own (issue 17).
+patient-confirm-yes = Confirm: Yes
+patient-confirm-no = Confirm: No
+patient-confirm-not-sure = Confirm: Not sure
+# The questions' short names (the exam log, the nurse's review).
+patient-q-implants-short = Implants
+patient-q-metal-short = Metal fragments
+patient-q-pregnancy-short = Pregnancy
+patient-q-claustrophobia-short = Fear of closed spaces
+patient-q-contrast-allergy-short = Contrast allergy
+patient-q-kidney-short = Kidney disease
+patient-q-asthma-short = Asthma
+patient-q-caffeine-short = Coffee, tea or cola today
+# What each question's picture shows.
+patient-picture-implant = Picture of a pacemaker with its wire
+patient-picture-metal = Picture of a metal splinter
+patient-picture-pregnancy = Picture of a pregnant woman
+patient-picture-claustrophobia = Picture of a person inside the narrow scanner
+patient-picture-allergy = Picture of a contrast syringe
+patient-picture-kidney = Picture of a kidney
+patient-picture-asthma = Picture of the lungs
+patient-picture-caffeine = Picture of a cup of coffee
+# The stress drug, for stress exams only.
+patient-stress-title = About the heart medicine
+patient-stress-picture = Picture of a heart
+patient-stress-what-adenosine = During the scan you get a medicine through a drip. It is called adenosine.
+patient-stress-what-regadenoson = During the scan you get one injection of a medicine. It is called regadenoson.
+patient-stress-heart = It makes your heart work as if you were exercising.
+patient-stress-feel = You may feel warm and flushed, a tight chest, or short of breath.
+patient-stress-passes-adenosine = This is normal. It stops within a minute or two after the drip stops.
+patient-stress-passes-regadenoson = This is normal. It usually passes within a few minutes. We can also give a medicine to stop it.
+patient-stress-tell = Tell us at once with the call ball or by speaking. We can hear you.
+patient-stress-watch = We watch your heart and blood pressure all the time.
+patient-bh-target = Try to hold for

@@ -268,3 +268,4 @@ confirm-purpose = 用途
 confirm-volume = 注射量
 confirm-rate = 注射流率及生理盐水冲管量
 confirm-total-after = 本次注射后累计剂量 / 上限
+log-self_answered = 患者确认回答：{ $question }——{ $answer }

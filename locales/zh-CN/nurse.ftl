@@ -240,3 +240,34 @@ nurse-implant-dbdt = dB/dt 上限
 admin-clinical-title = 本院临床参数（kiosk.toml 的 [clinical] 段，由管理员修改，启动时校验）
 reg-indications = 检查指征（2.1.1）
 nurse-indications-done = 完成
+
+# Safety facts need a deliberate choice (issue 17).
+fact-not-applicable-male = 不适用：登记为男性
+fact-not-taken = 无
+fact-hours-ago-choose = 几小时前…
+clearance-unanswered = 未放行：请回答{ $list }
+nurse-blocker-facts = ⚠ 安全信息未回答：{ $list }
+nurse-refused-facts = 不能交接：安全信息未回答——{ $list }
+nurse-no-exam-type = 未放行：未选择检查类型
+nurse-exam-type-changed = 检查类型已改为{ $type }
+# The verdict for the exam ordered.
+verdict-go = { $type }：可以进行
+verdict-go-conditions = { $type }：可以进行（有附加条件）
+verdict-no = { $type }：不能进行
+verdict-no-fallback = { $type }：不能进行；可行{ $fallback }
+verdict-next-conditions = 请遵守下列已记录的条件和医师决定。
+verdict-next-fallback = 下一步：改为{ $fallback }，或逐项处理下列情况。
+verdict-next-none = 下一步：逐项处理下列情况。目前任何检查都不能进行。
+verdict-change-type = 改为{ $fallback }
+verdict-exam-routine = 平扫检查
+verdict-exam-contrast = 增强检查
+verdict-exam-adenosine_stress = 腺苷负荷检查
+verdict-exam-regadenoson_stress = 瑞加德松负荷检查
+verdict-instead-routine = 平扫检查
+verdict-instead-contrast = 不用负荷药的增强检查
+verdict-instead-adenosine_stress = 腺苷负荷检查
+verdict-instead-regadenoson_stress = 瑞加德松负荷检查
+next-physician_override = 下一步：由医师签署豁免（姓名和理由）。
+next-record_implant_label = 下一步：查明该器械的磁共振安全标识并录入。
+next-record_egfr = 下一步：录入近期 eGFR，或由医师签署豁免。
+next-call_physician = 下一步：请呼叫医师。此项不可豁免。

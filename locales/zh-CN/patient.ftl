@@ -76,3 +76,38 @@ patient-result-free-breathing = 没关系，技师会选用不需要屏气的扫
 patient-result-wait = 请稍坐，护士马上就来。
 
 unit-seconds = 秒
+
+# Each answer is confirmed on its own (issue 17).
+patient-confirm-yes = 确认：是
+patient-confirm-no = 确认：否
+patient-confirm-not-sure = 确认：不确定
+# The questions' short names (the exam log, the nurse's review).
+patient-q-implants-short = 体内植入物
+patient-q-metal-short = 体内金属碎片
+patient-q-pregnancy-short = 妊娠
+patient-q-claustrophobia-short = 幽闭恐惧
+patient-q-contrast-allergy-short = 造影剂过敏
+patient-q-kidney-short = 肾脏病
+patient-q-asthma-short = 哮喘
+patient-q-caffeine-short = 今日咖啡、茶或可乐
+# What each question's picture shows.
+patient-picture-implant = 图：心脏起搏器和导线
+patient-picture-metal = 图：金属碎片
+patient-picture-pregnancy = 图：孕妇
+patient-picture-claustrophobia = 图：人躺在狭窄的扫描孔里
+patient-picture-allergy = 图：造影剂注射器
+patient-picture-kidney = 图：肾脏
+patient-picture-asthma = 图：肺
+patient-picture-caffeine = 图：一杯咖啡
+# The stress drug, for stress exams only.
+patient-stress-title = 关于负荷检查用药
+patient-stress-picture = 图：心脏
+patient-stress-what-adenosine = 扫描中会通过输液给您用一种药，叫腺苷。
+patient-stress-what-regadenoson = 扫描中会给您静脉注射一次药物，叫瑞加德松。
+patient-stress-heart = 它让心脏像运动时一样工作。
+patient-stress-feel = 您可能觉得脸红发热、胸闷，或者气短。
+patient-stress-passes-adenosine = 这是正常反应。停药后一两分钟内就会消失。
+patient-stress-passes-regadenoson = 这是正常反应，通常几分钟内消失。必要时我们会用药让它停止。
+patient-stress-tell = 有不适请马上捏呼叫球或直接说话，我们听得到。
+patient-stress-watch = 我们会一直监测您的心率和血压。
+patient-bh-target = 请尽量屏住

@@ -224,6 +224,13 @@ pub enum ExamEvent {
         /// Every question with its answer.
         items: Vec<SelfReportItem>,
     },
+    /// The patient confirmed one answer on the kiosk, on its own (issue 17): it
+    /// replaces an earlier answer to the same question in the self-report. No rule
+    /// reads it: the rules read [`ExamEvent::ScreeningAnswered`].
+    SelfAnswered {
+        /// The question with its answer.
+        item: SelfReportItem,
+    },
     /// The exam type chosen at registration; it decides which steps follow (3.1, 3.2).
     ExamTypeChosen {
         /// The type.
@@ -1037,6 +1044,16 @@ impl Exam {
             }
             ExamEvent::ExamTypeChosen { exam_type } => self.exam_type = Some(exam_type),
             ExamEvent::SelfReported { items } => self.self_report = items,
+            ExamEvent::SelfAnswered { item } => {
+                match self
+                    .self_report
+                    .iter_mut()
+                    .find(|i| i.question == item.question)
+                {
+                    Some(slot) => *slot = item,
+                    None => self.self_report.push(item),
+                }
+            }
             ExamEvent::PreparationChecked { item, .. } => {
                 if !self.prepared.contains(&item) {
                     self.prepared.push(item);

@@ -24,6 +24,7 @@
 //! * [`guard`]: what lifts a limit for one step (countersign, named confirmation).
 //! * [`date`]: calendar dates, for how old a laboratory value is.
 //! * [`settings`]: the site's practice values (`[clinical]`), validated.
+//! * [`verdict`]: the clearance read for the exam ordered: go, what instead, next steps.
 
 pub mod breathing;
 pub mod contrast;
@@ -40,6 +41,7 @@ pub mod settings;
 pub mod stress;
 pub mod technique;
 pub mod time;
+pub mod verdict;
 
 pub use breathing::{BreathHoldPhase, BreathHoldPractice};
 pub use contrast::{AgentId, Amount, ContrastLedger, InjectionRequest, Purpose};

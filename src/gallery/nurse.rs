@@ -4,16 +4,18 @@
 use chrono::NaiveDate;
 
 use crate::domain::screening::{Implant, ImplantKind, MrStatus, ReasonCode, ScreeningAnswers, Sex};
-use crate::domain::{ExamEvent, ExamType, PrepItem, SelfAnswer};
+use crate::domain::{ExamEvent, ExamType, PrepItem};
 use crate::ui::components::NurseTab;
+use crate::ui::nurse::facts::{Fact, FactForm};
 use crate::ui::nurse::registration::{Registration, RegistrationForm};
 use crate::ui::nurse::view::{ImplantDraft, NursePanel, NurseState, OverrideDraft};
-use crate::ui::patient::model::Question;
+use crate::ui::patient::model::{Answer, Question};
 
 /// The demonstration states of nurse mode for screenshots (never used in the kiosk):
 /// names after `nurse-` in [`super::screens::SCREENS`].
-pub const DEMOS: [&str; 7] = [
+pub const DEMOS: [&str; 8] = [
     "register",
+    "facts",
     "review",
     "override",
     "implant",
@@ -51,7 +53,7 @@ pub fn demo_registration(name: &str) -> Registration {
 /// one "not sure", eGFR 25 (contrast blocked), breath-holds practised; further states
 /// add the physician's override, an unknown aneurysm clip, preparation, sign-off.
 pub fn demo_exam(demo: &str, reg: &Registration) -> crate::domain::Exam {
-    use crate::domain::{Exam, ProtocolSettings, SelfReportItem};
+    use crate::domain::{Exam, ProtocolSettings};
     let mut exam = Exam::new(ProtocolSettings::default());
     let mut t = 0;
     let mut at = |e: ExamEvent| {
@@ -65,19 +67,20 @@ pub fn demo_exam(demo: &str, reg: &Registration) -> crate::domain::Exam {
     at(ExamEvent::ExamTypeChosen {
         exam_type: reg.exam_type,
     });
-    let items = Question::ALL
-        .iter()
-        .map(|q| SelfReportItem {
-            question: q.as_str().to_string(),
-            answer: match q {
-                Question::Pregnancy => SelfAnswer::NotSure,
-                Question::CaffeineToday => SelfAnswer::Yes,
-                _ => SelfAnswer::No,
-            },
-            needs_review: matches!(q, Question::Pregnancy | Question::CaffeineToday),
-        })
-        .collect();
-    at(ExamEvent::SelfReported { items });
+    // Each answer confirmed on its own; a man is not asked about pregnancy.
+    for q in Question::ALL
+        .into_iter()
+        .filter(|q| q.applies_to(Some(reg.sex)))
+    {
+        let answer = match q {
+            Question::ContrastAllergy => Answer::NotSure,
+            Question::CaffeineToday => Answer::Yes,
+            _ => Answer::No,
+        };
+        at(ExamEvent::SelfAnswered {
+            item: q.log_item(answer),
+        });
+    }
     // The patient's "coffee today" was yesterday's for the exam signed off: the nurse
     // recorded the time she found out.
     let mut answers = ScreeningAnswers {
@@ -169,9 +172,27 @@ impl NursePanel {
                     };
                     st.confirmed = Question::ALL
                         .iter()
-                        .take(if demo == "review" { 3 } else { 8 })
+                        .filter(|q| q.applies_to(Some(reg.sex)))
+                        .take(if matches!(demo, "review" | "facts") {
+                            3
+                        } else {
+                            8
+                        })
                         .map(|q| q.as_str().to_string())
                         .collect();
+                    // Every safety fact answered, as recorded; "facts" shows the
+                    // nurse half-way through (the rest still unanswered).
+                    let answers = demo_exam(demo, &reg).answers().clone();
+                    st.facts = FactForm::answered_as(&answers);
+                    if demo == "facts" {
+                        let mut half = FactForm::default();
+                        for f in [Fact::Dialysis, Fact::AcuteKidneyInjury, Fact::Unstable] {
+                            if let Some(v) = st.facts.get(f) {
+                                half.set(f, v);
+                            }
+                        }
+                        st.facts = half;
+                    }
                 }
             }
             if demo == "implant" {

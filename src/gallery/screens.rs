@@ -14,13 +14,14 @@ use crate::ui::shell::{DicomNotice, Shell};
 /// Every screen and key state with its command-line name, in the order the gallery
 /// shows them. Names other than the bare screen names put the screen into a
 /// demonstration state first (see [`show_named`]).
-pub const SCREENS: [(&str, Screen); 30] = [
+pub const SCREENS: [(&str, Screen); 32] = [
     ("home", Screen::Home),
     ("patient", Screen::Patient),
     ("patient-welcome", Screen::Patient),
     ("patient-not-me", Screen::Patient),
     ("patient-questionnaire", Screen::Patient),
     ("patient-instructions", Screen::Patient),
+    ("patient-stress-drug", Screen::Patient),
     ("patient-electrodes", Screen::Patient),
     ("patient-breath-hold", Screen::Patient),
     ("patient-breath-hold-result", Screen::Patient),
@@ -33,6 +34,7 @@ pub const SCREENS: [(&str, Screen); 30] = [
     ("lock", Screen::Technologist),
     ("nurse", Screen::Nurse),
     ("nurse-register", Screen::Nurse),
+    ("nurse-facts", Screen::Nurse),
     ("nurse-indications", Screen::Nurse),
     ("nurse-review", Screen::Nurse),
     ("nurse-override", Screen::Nurse),
@@ -82,35 +84,55 @@ pub fn show_named(shell: &Shell, name: &str) -> bool {
     let now = demo_now.clone();
     shell.patient().set_clock(Rc::new(move || now.get()));
     let at = |ms| Instant::from_millis(ms);
-    let answered = |c: &mut PatientController| {
+    // The demonstration patient: a man booked for adenosine stress (no pregnancy
+    // question; the stress drug is explained).
+    let greeted = |c: &mut PatientController| {
         c.set_patient(Some(demo_name));
+        c.set_exam(
+            Some(crate::domain::screening::Sex::Male),
+            Some(crate::domain::ExamType::AdenosineStress),
+        );
         c.confirm_identity(true);
-        for _ in 0..8 {
-            c.answer(Answer::No);
+    };
+    let answered = |c: &mut PatientController| {
+        greeted(c);
+        while c.step() == crate::ui::patient::model::Step::Questionnaire {
+            c.choose(Answer::No);
+            c.confirm();
         }
     };
     match name {
         "patient" => shell.patient().set_patient(None),
-        "patient-welcome" => shell.patient().set_patient(Some(demo_name)),
+        "patient-welcome" => shell.patient().with(|c, _| {
+            greeted(c);
+            c.previous();
+        }),
         "patient-not-me" => shell.patient().with(|c, _| {
             c.set_patient(Some(demo_name));
             c.confirm_identity(false);
         }),
         "patient-questionnaire" => shell.patient().with(|c, _| {
-            c.set_patient(Some(demo_name));
-            c.confirm_identity(true);
-            for a in [Answer::No, Answer::No, Answer::NotSure] {
-                c.answer(a);
+            greeted(c);
+            for _ in 0..2 {
+                c.choose(Answer::No);
+                c.confirm();
             }
-            c.previous();
+            // Touched, not yet confirmed.
+            c.choose(Answer::NotSure);
         }),
         "patient-instructions" => shell.patient().with(|c, _| answered(c)),
+        "patient-stress-drug" => shell.patient().with(|c, _| {
+            answered(c);
+            c.next();
+        }),
         "patient-electrodes" => shell.patient().with(|c, _| {
             answered(c);
+            c.next();
             c.next();
         }),
         "patient-breath-hold" => shell.patient().with(|c, _| {
             answered(c);
+            c.next();
             c.next();
             c.next();
             c.start_breath(at(0));
@@ -123,6 +145,7 @@ pub fn show_named(shell: &Shell, name: &str) -> bool {
             };
             shell.patient().with(|c, _| {
                 answered(c);
+                c.next();
                 c.next();
                 c.next();
                 c.start_breath(at(0));

@@ -146,6 +146,7 @@ pub fn permission_for(event: &ExamEvent) -> Permission {
         // A breath-hold practice is part of screening and patient preparation (2.2.3).
         ExamEvent::ScreeningAnswered { .. }
         | ExamEvent::SelfReported { .. }
+        | ExamEvent::SelfAnswered { .. }
         | ExamEvent::BreathHoldPracticed { .. }
         | ExamEvent::PreparationChecked { .. }
         | ExamEvent::SignedOff { .. } => Permission::RecordScreening,

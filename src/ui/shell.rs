@@ -497,6 +497,7 @@ impl Shell {
                         && patient.name().is_none()
                     {
                         patient.set_patient(Some(&reg.name));
+                        patient.set_exam(Some(reg.sex), Some(reg.exam_type));
                     }
                 }
             },

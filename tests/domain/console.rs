@@ -274,6 +274,67 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
     ] {
         keys.push(format!("finding-{f}"));
     }
+    // Issue 17: each patient answer confirmed on its own, its log row, the pictures,
+    // the stress drug's explanation and the breath-hold target; the nurse's facts
+    // answered by a deliberate choice and the verdict for the exam ordered.
+    for q in cmr_kiosk::ui::patient::model::Question::ALL {
+        keys.push(q.short_key().to_string());
+    }
+    for k in [
+        "patient-confirm-yes",
+        "patient-confirm-no",
+        "patient-confirm-not-sure",
+        "patient-picture-implant",
+        "patient-picture-metal",
+        "patient-picture-pregnancy",
+        "patient-picture-claustrophobia",
+        "patient-picture-allergy",
+        "patient-picture-kidney",
+        "patient-picture-asthma",
+        "patient-picture-caffeine",
+        "patient-stress-title",
+        "patient-stress-picture",
+        "patient-stress-what-adenosine",
+        "patient-stress-what-regadenoson",
+        "patient-stress-heart",
+        "patient-stress-feel",
+        "patient-stress-passes-adenosine",
+        "patient-stress-passes-regadenoson",
+        "patient-stress-tell",
+        "patient-stress-watch",
+        "patient-bh-target",
+        "log-self_answered",
+        "fact-not-applicable-male",
+        "fact-not-taken",
+        "fact-hours-ago-choose",
+        "clearance-unanswered",
+        "nurse-blocker-facts",
+        "nurse-refused-facts",
+        "nurse-no-exam-type",
+        "nurse-exam-type-changed",
+        "verdict-go",
+        "verdict-go-conditions",
+        "verdict-no",
+        "verdict-no-fallback",
+        "verdict-next-conditions",
+        "verdict-next-fallback",
+        "verdict-next-none",
+        "verdict-change-type",
+    ] {
+        keys.push(k.to_string());
+    }
+    for n in cmr_kiosk::domain::verdict::NextStep::ALL {
+        keys.push(key_for("next", &n));
+    }
+    for t in [
+        ExamType::Routine,
+        ExamType::Contrast,
+        ExamType::AdenosineStress,
+        ExamType::RegadenosonStress,
+    ] {
+        keys.push(key_for("verdict-exam", &t));
+        keys.push(key_for("verdict-instead", &t));
+    }
     for lang in Language::ALL {
         for k in &keys {
             assert!(loc.has(lang, k), "{k} missing in {}", lang.tag());

@@ -19,3 +19,4 @@ mod report;
 mod rules;
 mod scenarios;
 mod signoff;
+mod verdict;

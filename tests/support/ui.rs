@@ -125,3 +125,27 @@ pub fn confirm_step(shell: &Shell) {
     press(shell, &action);
     shell.console_tick();
 }
+
+/// Scrolls the list with the element id `list` (a Flickable) until a button labelled
+/// `label` is on screen: first down, then back up.
+pub fn scroll_to(shell: &Shell, list: &str, label: &str) {
+    let shown = || {
+        ElementHandle::find_by_accessible_label(shell.app(), label)
+            .any(|e| e.accessible_role() == Some(AccessibleRole::Button))
+    };
+    for delta in [-60.0, 60.0] {
+        for _ in 0..40 {
+            if shown() {
+                return;
+            }
+            element(shell, list).scroll(0.0, delta);
+            shell.settle();
+        }
+    }
+}
+
+/// Presses the button labelled `label` inside the scrolled list `list`.
+pub fn press_in(shell: &Shell, list: &str, label: &str) {
+    scroll_to(shell, list, label);
+    press(shell, label);
+}

@@ -17,6 +17,8 @@ mod lock_hold;
 mod nurse;
 mod off_thread;
 mod patient;
+mod patient_elderly;
+mod screening_facts;
 mod screenshot;
 mod shell;
 mod theme;

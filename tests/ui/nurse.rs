@@ -11,6 +11,9 @@
 use crate::support::ui as common;
 use common::*;
 
+/// The nurse's list of safety facts (it scrolls).
+const FACTS: &str = "ReviewTab::facts-list";
+
 use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
@@ -23,7 +26,7 @@ use cmr_kiosk::ui::components::{
     KeyboardAdapter, KeypadAdapter, NurseAdapter, Screen, SignInAdapter,
 };
 use cmr_kiosk::ui::nurse::registration::Registration;
-use cmr_kiosk::ui::patient::model::Answer;
+use cmr_kiosk::ui::patient::model::{Answer, Question, Step};
 use cmr_kiosk::ui::shell::Shell;
 
 use slint::{ComponentHandle, Model};
@@ -286,20 +289,18 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     press(&shell, &en("nurse-tab-register"));
     assert_eq!(nurse().get_today().row_count(), 1);
 
-    // The patient answers on the kiosk ("not sure" about pregnancy) and practises.
+    // The patient answers on the kiosk, each answer confirmed on its own ("not sure"
+    // about contrast allergy; a man is not asked about pregnancy), and practises.
     shell.patient().with(|c, _| {
         c.confirm_identity(true);
-        for a in [
-            Answer::No,
-            Answer::No,
-            Answer::NotSure,
-            Answer::No,
-            Answer::No,
-            Answer::No,
-            Answer::No,
-            Answer::No,
-        ] {
-            c.answer(a);
+        assert!(!c.asked().contains(&Question::Pregnancy));
+        while c.step() == Step::Questionnaire {
+            c.choose(if c.question() == Question::ContrastAllergy {
+                Answer::NotSure
+            } else {
+                Answer::No
+            });
+            c.confirm();
         }
         c.next();
         c.next();
@@ -319,31 +320,74 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
             .any(|e| matches!(e, ExamEvent::BreathHoldPracticed { holds: 1, .. })),
         "the best hold is in the exam log"
     );
+    // One log row per confirmed answer, worded with its answer on the console's log.
+    let rows: Vec<_> = log
+        .iter()
+        .filter_map(|e| match e {
+            ExamEvent::SelfAnswered { item } => Some(item.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rows.len(), 7);
+    assert!(rows.iter().all(|i| i.question != "pregnancy"));
+    let allergy = log
+        .iter()
+        .find(|e| matches!(e, ExamEvent::SelfAnswered { item } if item.question == "contrast_allergy"))
+        .unwrap();
+    let worded = cmr_kiosk::ui::console::log::word_event(&loc, Language::EnUs, allergy);
     assert!(
-        log.iter()
-            .any(|e| matches!(e, ExamEvent::SelfReported { .. }))
+        worded.contains(&en("patient-q-contrast-allergy-short"))
+            && worded.contains(&en("nurse-answer-not-sure")),
+        "{worded}"
     );
 
     // Review: the flagged answer is shown; confirming every answer is logged.
     press(&shell, &en("nurse-tab-review"));
     shell.staff_tick();
     let review = nurse().get_review();
-    assert_eq!(review.row_count(), 8);
+    assert_eq!(review.row_count(), 7);
     let flagged: Vec<_> = review.iter().filter(|r| !r.flag.is_empty()).collect();
     assert_eq!(flagged.len(), 1);
-    assert_eq!(flagged[0].question, en("patient-q-pregnancy"));
-    // Pregnancy ("not sure") reads as yes: a relative contraindication until resolved.
+    assert_eq!(flagged[0].question, en("patient-q-contrast-allergy"));
+    // Contrast allergy ("not sure") reads as yes: contrast blocked until resolved.
     assert!(
         nurse()
             .get_reasons()
             .iter()
-            .any(|r| r.text.contains(&en("reason-pregnancy_first_trimester")))
+            .any(|r| r.text.contains(&en("reason-contrast_allergy")))
     );
-    press(&shell, &en("fact-pregnancy")); // the nurse asked: not pregnant
+    // Issue 17: pregnancy is not asked of a man; every other fact needs a deliberate
+    // choice. The nurse asked him: no allergy, and no to everything else.
+    let pregnancy = nurse()
+        .get_facts()
+        .iter()
+        .find(|f| f.label == en("fact-pregnancy"))
+        .unwrap();
+    assert_eq!(pregnancy.value, en("fact-not-applicable-male"));
+    assert_eq!(pregnancy.choices.row_count(), 0);
+    for (fact, choice) in [
+        ("fact-contrast-allergy", "nurse-answer-no"),
+        ("fact-dialysis", "nurse-answer-no"),
+        ("fact-aki", "nurse-answer-no"),
+        ("fact-claustrophobia", "claustrophobia-none"),
+        ("fact-unstable", "nurse-answer-no"),
+        ("fact-asthma", "nurse-answer-no"),
+        ("fact-av-block", "nurse-answer-no"),
+        ("fact-caffeine", "fact-not-taken"),
+        ("fact-dipyridamole", "fact-not-taken"),
+    ] {
+        press_in(&shell, FACTS, &format!("{}: {}", en(fact), en(choice)));
+    }
+    assert!(nurse().get_facts().iter().all(|f| !f.unanswered));
+    assert!(
+        !nurse()
+            .get_reasons()
+            .iter()
+            .any(|r| r.text.contains(&en("reason-contrast_allergy")))
+    );
     for q in [
         "patient-q-implants",
         "patient-q-metal",
-        "patient-q-pregnancy",
         "patient-q-claustrophobia",
         "patient-q-contrast-allergy",
         "patient-q-kidney",
@@ -355,10 +399,10 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     assert!(nurse().get_review().iter().all(|r| r.confirmed));
 
     // eGFR 25 (3.1.3.2): contrast blocked, the contrast exam cannot be signed off.
-    press(&shell, &en("fact-egfr"));
+    press_in(&shell, FACTS, &en("fact-egfr"));
     keys(&shell, "25");
     press(&shell, &en("keypad-ok"));
-    press(&shell, &en("fact-egfr-date"));
+    press_in(&shell, FACTS, &en("fact-egfr-date"));
     keys(&shell, "20261120");
     press(&shell, &en("keypad-ok"));
     assert_eq!(
@@ -435,7 +479,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     );
 
     // An aneurysm clip of unknown MR status blocks the whole exam (2.1.2).
-    press(&shell, &en("nurse-add-implant"));
+    press_in(&shell, FACTS, &en("nurse-add-implant"));
     press(&shell, &en("implant-aneurysm_clip"));
     press(&shell, &en("mr-status-unknown"));
     press(&shell, &en("nurse-save"));
@@ -445,7 +489,17 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
         assert_eq!(c.status, ClearanceStatus::Blocked);
         assert!(c.has(ReasonCode::ImplantUnknown));
     }
-    assert_eq!(nurse().get_clearance(), en("clearance-blocked"));
+    assert_eq!(
+        nurse().get_clearance_level(),
+        cmr_kiosk::ui::components::ClearanceLevel::Blocked
+    );
+    assert!(
+        nurse()
+            .get_clearance()
+            .starts_with(&en("verdict-exam-contrast")),
+        "{}",
+        nurse().get_clearance()
+    );
     assert!(
         !nurse()
             .get_reasons()
@@ -464,7 +518,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     // The label is found (MR Safe): the nurse records it and removes the unknown entry.
     press(&shell, &en("nurse-tab-review"));
     let unknown = nurse().get_implants().row_data(0).unwrap();
-    press(&shell, &unknown);
+    press_in(&shell, FACTS, &unknown);
     assert_eq!(
         shell
             .engine()

@@ -1,7 +1,9 @@
 //! Patient mode under Slint's testing backend, on a simulated clock: the patient
 //! confirms a masked name, switches language mid-way, answers the whole safety
-//! questionnaire with big buttons, reads the instructions, and practises breath-holds;
-//! the answers and the best hold are recorded in the exam sink.
+//! questionnaire with big buttons — each answer touched, then confirmed on its own,
+//! each with its picture — reads the instructions, and practises breath-holds toward
+//! the site's target; each confirmed answer and the best hold are recorded in the exam
+//! sink. Staff controls (theme, monitor, vital signs) are not shown.
 //! (The testing backend can be initialised once per process: one test function.)
 
 use crate::support::ui as common;
@@ -17,7 +19,7 @@ use cmr_kiosk::domain::screening::Claustrophobia;
 use cmr_kiosk::domain::time::Instant;
 use cmr_kiosk::i18n::Localizer;
 use cmr_kiosk::ui::components::Screen;
-use cmr_kiosk::ui::patient::model::{Question, ReviewReason, VecSink};
+use cmr_kiosk::ui::patient::model::{Answer, Question, ReviewReason, VecSink};
 use cmr_kiosk::ui::shell::Shell;
 use i_slint_backend_testing::ElementHandle;
 
@@ -41,6 +43,14 @@ fn patient_answers_the_questionnaire_and_practises_breath_holds() {
     // No exam registered: a friendly "ask the nurse", no patient shown.
     tap(&shell, &zh("role-patient"));
     assert_eq!(shell.app().get_screen(), Screen::Patient);
+    // Staff controls are hidden in patient mode; the language toggle stays.
+    assert!(!has_label(&shell, &zh("theme-toggle-label")));
+    assert!(
+        ElementHandle::find_by_element_id(shell.app(), "StatusBar::vitals-text")
+            .next()
+            .is_none()
+    );
+    assert!(has_label(&shell, &zh("language-toggle-label")));
     assert_eq!(
         label_of(&shell, "PatientWelcome::message"),
         zh("patient-no-exam-body")
@@ -82,6 +92,13 @@ fn patient_answers_the_questionnaire_and_practises_breath_holds() {
         "patient-answer-no",       // asthma
         "patient-answer-no",       // caffeine
     ];
+    let confirm = |a: &str| {
+        en(match a {
+            "patient-answer-yes" => "patient-confirm-yes",
+            "patient-answer-no" => "patient-confirm-no",
+            _ => "patient-confirm-not-sure",
+        })
+    };
     for (i, (q, a)) in Question::ALL.iter().zip(answers).enumerate() {
         assert_eq!(
             label_of(&shell, "PatientQuestionnaire::question"),
@@ -91,17 +108,46 @@ fn patient_answers_the_questionnaire_and_practises_breath_holds() {
             label_of(&shell, "PatientQuestionnaire::progress"),
             format!("{} {} / 8", en("patient-q-progress"), i + 1)
         );
+        // Each question has its picture.
+        let (_, picture) = cmr_kiosk::ui::patient::view::picture(*q);
+        assert_eq!(
+            label_of(&shell, "PatientQuestionnaire::picture"),
+            en(picture)
+        );
+        // A touch marks the answer; nothing is taken until it is confirmed.
+        assert!(!has_label(&shell, &confirm(a)));
         tap(&shell, &en(a));
+        assert_eq!(sink.events().len(), i, "a touch alone records nothing");
+        assert_eq!(
+            label_of(&shell, "PatientQuestionnaire::question"),
+            en(q.key()),
+            "a touch alone does not move on"
+        );
+        tap(&shell, &confirm(a));
+        // One log row per confirmed answer, with that answer.
+        assert_eq!(
+            sink.events().get(i),
+            Some(&ExamEvent::SelfAnswered {
+                item: q.log_item(match a {
+                    "patient-answer-yes" => Answer::Yes,
+                    "patient-answer-no" => Answer::No,
+                    _ => Answer::NotSure,
+                })
+            })
+        );
     }
     // The self-report was recorded, conservatively; "not sure" is flagged.
     let events = sink.events();
-    let [
-        ExamEvent::SelfReported { items },
-        ExamEvent::ScreeningAnswered { answers },
-    ] = events.as_slice()
-    else {
-        panic!("the self-report and one screening event: {events:?}");
+    let (rows, [ExamEvent::ScreeningAnswered { answers }]) = events.split_at(8) else {
+        panic!("eight answers and one screening event: {events:?}");
     };
+    let items: Vec<_> = rows
+        .iter()
+        .map(|e| match e {
+            ExamEvent::SelfAnswered { item } => item.clone(),
+            other => panic!("an answer row: {other:?}"),
+        })
+        .collect();
     // The patient's own answers are kept for the nurse, "not sure" flagged.
     assert_eq!(items.len(), 8);
     assert!(items.iter().any(|i| i.question == "pregnancy"
@@ -128,7 +174,13 @@ fn patient_answers_the_questionnaire_and_practises_breath_holds() {
         label_of(&shell, "PatientInstructions::title"),
         en("patient-instructions-title")
     );
+    // No stress exam registered: no page about the stress drug.
     tap(&shell, &en("patient-next"));
+    assert!(
+        ElementHandle::find_by_element_id(shell.app(), "PatientStressDrug::title")
+            .next()
+            .is_none()
+    );
     assert_eq!(
         label_of(&shell, "PatientElectrodes::title"),
         en("patient-electrodes-title")
@@ -141,6 +193,11 @@ fn patient_answers_the_questionnaire_and_practises_breath_holds() {
     assert_eq!(
         label_of(&shell, "PatientBreathHold::cue-text"),
         en("patient-bh-cue-ready")
+    );
+    // The target: the site's breath-hold threshold (15 s by default).
+    assert_eq!(
+        label_of(&shell, "PatientBreathHold::target"),
+        format!("{} 15 {}", en("patient-bh-target"), en("unit-seconds"))
     );
 
     // First breath: in, out (end-expiration), hold for 12.5 s.

@@ -99,6 +99,20 @@ pub fn word_event(loc: &Localizer, lang: Language, event: &ExamEvent) -> String 
             a.set("list", names.join(&tr("report-list-separator")));
         }
         ExamEvent::ExamDated { date, .. } => a.set("date", date.to_string()),
+        ExamEvent::SelfAnswered { item } => {
+            use crate::domain::SelfAnswer;
+            let question = crate::ui::patient::model::Question::from_name(&item.question)
+                .map_or_else(|| item.question.clone(), |q| tr(q.short_key()));
+            a.set("question", question);
+            a.set(
+                "answer",
+                tr(match item.answer {
+                    SelfAnswer::Yes => "nurse-answer-yes",
+                    SelfAnswer::No => "nurse-answer-no",
+                    SelfAnswer::NotSure => "nurse-answer-not-sure",
+                }),
+            );
+        }
         _ => {}
     }
     let name = event_name(event);

@@ -15,20 +15,22 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::domain::protocol::Indication;
 use crate::domain::screening::{
-    Claustrophobia, ClearanceStatus, Implant, ImplantConditions, ImplantKind, MrStatus, Permission,
-    ReasonCode, ScreeningAnswers, Sex,
+    Claustrophobia, Implant, ImplantConditions, ImplantKind, MrStatus, Permission, ReasonCode,
+    ScreeningAnswers, Sex,
 };
+use crate::domain::verdict::{Go, NextStep, verdict};
 use crate::domain::{ExamEvent, ExamType, Lift, Outcome, PrepItem, SelfAnswer};
 use crate::engine::recorder::Recorder;
 use crate::i18n::LanguageState;
 use crate::report::key_for;
 use crate::store::accounts::AuditAction;
 use crate::ui::components::{
-    AppWindow, ChoiceRow, ClearanceLevel, FieldRow, NurseAdapter, NurseTab, PrepRow, ReasonRow,
-    ReviewRow,
+    AppWindow, ChoiceRow, ClearanceLevel, FactChoice, FactRow, FieldRow, NurseAdapter, NurseTab,
+    PrepRow, ReasonRow, ReviewRow,
 };
 use crate::ui::input::model::{NumberEntry, NumberSpec, format_number};
 use crate::ui::input::view::InputPanels;
+use crate::ui::nurse::facts::{FactForm, FactKind, FactValue};
 use crate::ui::nurse::registration::{
     Field, FieldError, Registration, RegistrationForm, age_between, parse_date,
 };
@@ -79,69 +81,7 @@ pub const MR_STATUSES: [MrStatus; 4] = [
     MrStatus::Unknown,
 ];
 
-/// The facts the nurse records on the review tab, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fact {
-    /// eGFR (2.3.1).
-    Egfr,
-    /// The date of the eGFR.
-    EgfrDate,
-    /// First-trimester pregnancy (2.1.2).
-    Pregnancy,
-    /// Claustrophobia grade (2.1.2).
-    Claustrophobia,
-    /// Haemodynamic instability (2.1.2).
-    Unstable,
-    /// Contrast allergy (2.3.1).
-    ContrastAllergy,
-    /// Asthma (3.2.3).
-    Asthma,
-    /// AV block (3.2.3).
-    AvBlock,
-    /// Hours since caffeine (3.2.3).
-    Caffeine,
-    /// Hours since dipyridamole (3.2.3).
-    Dipyridamole,
-    /// On dialysis (the reduced gadolinium maximum, no ACR group I agent).
-    Dialysis,
-    /// Acute kidney injury (the reduced gadolinium maximum, no ACR group I agent).
-    AcuteKidneyInjury,
-}
-
-impl Fact {
-    /// Every fact, in order.
-    pub const ALL: [Fact; 12] = [
-        Fact::Egfr,
-        Fact::EgfrDate,
-        Fact::Dialysis,
-        Fact::AcuteKidneyInjury,
-        Fact::Pregnancy,
-        Fact::Claustrophobia,
-        Fact::Unstable,
-        Fact::ContrastAllergy,
-        Fact::Asthma,
-        Fact::AvBlock,
-        Fact::Caffeine,
-        Fact::Dipyridamole,
-    ];
-
-    fn label_key(self) -> &'static str {
-        match self {
-            Fact::Egfr => "fact-egfr",
-            Fact::EgfrDate => "fact-egfr-date",
-            Fact::Pregnancy => "fact-pregnancy",
-            Fact::Claustrophobia => "fact-claustrophobia",
-            Fact::Unstable => "fact-unstable",
-            Fact::ContrastAllergy => "fact-contrast-allergy",
-            Fact::Asthma => "fact-asthma",
-            Fact::AvBlock => "fact-av-block",
-            Fact::Caffeine => "fact-caffeine",
-            Fact::Dipyridamole => "fact-dipyridamole",
-            Fact::Dialysis => "fact-dialysis",
-            Fact::AcuteKidneyInjury => "fact-aki",
-        }
-    }
-}
+pub use crate::ui::nurse::facts::Fact;
 
 fn sex_key(s: Sex) -> &'static str {
     match s {
@@ -194,6 +134,11 @@ pub(crate) struct NurseState {
     pub(crate) weight_warned: Option<f64>,
     pub(crate) today: Vec<Registration>,
     pub(crate) confirmed: HashSet<String>,
+    /// The safety facts as the nurse answered them (unanswered until chosen).
+    pub(crate) facts: FactForm,
+    /// The exam the answers and confirmations above belong to: another exam (opened,
+    /// resumed, installed) starts them afresh.
+    pub(crate) facts_exam: Option<crate::store::log::ExamId>,
     pub(crate) implant: Option<ImplantDraft>,
     pub(crate) override_draft: Option<OverrideDraft>,
     /// The indications chosen (2.1.1), recorded with the registration.
@@ -311,6 +256,9 @@ impl NursePanel {
         on!(on_new_exam, |p| p.new_exam());
         on!(on_confirm_review, |p, i| p.confirm_review(i as usize));
         on!(on_edit_fact, |p, i| p.edit_fact(i as usize));
+        on!(on_choose_fact, |p, i, c| p
+            .choose_fact(i as usize, c as usize));
+        on!(on_change_exam_type, |p| p.change_exam_type());
         on!(on_add_implant, |p| p.inner.state.borrow_mut().implant =
             Some(ImplantDraft::default()));
         on!(on_remove_implant, |p, i| p.remove_implant(i as usize));
@@ -640,6 +588,7 @@ impl NursePanel {
             }
             let mut st = self.inner.state.borrow_mut();
             st.confirmed.clear();
+            st.facts = FactForm::default();
             st.implant = None;
             st.override_draft = None;
         }
@@ -672,7 +621,13 @@ impl NursePanel {
                 .handle(ExamEvent::IndicationsRecorded { indications })
                 .is_some();
         if ok {
-            self.inner.patient.set_patient(Some(&reg.name));
+            // A correction of the same exam keeps what the patient has done so far.
+            if !same || self.inner.patient.name().as_deref() != Some(reg.name.as_str()) {
+                self.inner.patient.set_patient(Some(&reg.name));
+            }
+            self.inner
+                .patient
+                .set_exam(Some(reg.sex), Some(reg.exam_type));
             self.notice(
                 tra(
                     &self.inner.lang,
@@ -699,6 +654,7 @@ impl NursePanel {
         st.form = RegistrationForm::default();
         st.form_errors = false;
         st.confirmed.clear();
+        st.facts = FactForm::default();
         st.indications.clear();
         st.notice = None;
     }
@@ -764,98 +720,153 @@ impl NursePanel {
         let Some(&fact) = Fact::ALL.get(i) else {
             return;
         };
-        let mut a = self.answers();
         let patient = self
             .inner
             .engine
             .read()
             .session()
             .and_then(|s| s.exam().patient().cloned());
+        if fact.kind() != FactKind::Number {
+            return;
+        }
         let p = self.clone();
-        match fact {
-            Fact::Egfr | Fact::EgfrDate => {
-                let Some(patient) = patient else {
-                    self.notice(self.tr("nurse-register-first"), true);
-                    return;
-                };
-                let entry = if fact == Fact::Egfr {
-                    match patient.egfr {
-                        Some(v) => NumberEntry::with_value(NumberSpec::egfr(), v),
-                        None => NumberEntry::new(NumberSpec::egfr()),
-                    }
-                } else {
-                    NumberEntry::new(NumberSpec::date("fact-egfr-date"))
-                };
-                self.inner.input.open_number(entry, move |e| {
-                    let mut patient = patient.clone();
-                    if fact == Fact::Egfr {
-                        patient.egfr = e.value();
-                    } else {
-                        match parse_date(e.text()) {
-                            Some(d) if d <= today() => {
-                                patient.egfr_date = Some(d.format("%Y-%m-%d").to_string())
-                            }
-                            _ => {
-                                p.notice(
-                                    tra(
-                                        &p.inner.lang,
-                                        "reg-problem",
-                                        &[
-                                            ("field", p.tr("fact-egfr-date")),
-                                            ("problem", p.tr("reg-error-not-a-date")),
-                                        ],
-                                    ),
-                                    true,
-                                );
-                                p.refresh();
-                                return;
-                            }
-                        }
-                    }
-                    p.handle(ExamEvent::PatientRegistered { patient });
-                    p.refresh();
-                });
-                return;
+        let Some(patient) = patient else {
+            self.notice(self.tr("nurse-register-first"), true);
+            return;
+        };
+        let entry = if fact == Fact::Egfr {
+            match patient.egfr {
+                Some(v) => NumberEntry::with_value(NumberSpec::egfr(), v),
+                None => NumberEntry::new(NumberSpec::egfr()),
             }
-            Fact::Caffeine | Fact::Dipyridamole => {
-                let current = if fact == Fact::Caffeine {
-                    a.caffeine_hours_ago
-                } else {
-                    a.dipyridamole_hours_ago
+        } else {
+            NumberEntry::new(NumberSpec::date("fact-egfr-date"))
+        };
+        self.inner.input.open_number(entry, move |e| {
+            let mut patient = patient.clone();
+            if fact == Fact::Egfr {
+                patient.egfr = e.value();
+            } else {
+                match parse_date(e.text()) {
+                    Some(d) if d <= today() => {
+                        patient.egfr_date = Some(d.format("%Y-%m-%d").to_string())
+                    }
+                    _ => {
+                        p.notice(
+                            tra(
+                                &p.inner.lang,
+                                "reg-problem",
+                                &[
+                                    ("field", p.tr("fact-egfr-date")),
+                                    ("problem", p.tr("reg-error-not-a-date")),
+                                ],
+                            ),
+                            true,
+                        );
+                        p.refresh();
+                        return;
+                    }
+                }
+            }
+            p.handle(ExamEvent::PatientRegistered { patient });
+            p.refresh();
+        });
+    }
+
+    /// The registered sex, if a patient is registered.
+    fn sex(&self) -> Option<Sex> {
+        self.inner
+            .engine
+            .read()
+            .session()
+            .and_then(|s| s.exam().patient().map(|p| p.sex))
+    }
+
+    /// Lays the nurse's choices over the recorded answers and records the result
+    /// when it changes what the rules read.
+    fn record_facts(&self) {
+        let current = self.answers();
+        let answers = self.inner.state.borrow().facts.apply(&current, self.sex());
+        if answers != current {
+            self.set_answers(answers);
+        }
+    }
+
+    /// The nurse touches choice `c` of fact `i` (Yes / No, a grade, none / hours
+    /// ago): a deliberate answer, recorded at once.
+    fn choose_fact(&self, i: usize, c: usize) {
+        let Some(&fact) = Fact::ALL.get(i) else {
+            return;
+        };
+        self.follow_exam();
+        if self.inner.engine.read().session().is_none() {
+            self.notice(self.tr("nurse-register-first"), true);
+            return;
+        }
+        if !fact.asked_of(self.sex()) {
+            return;
+        }
+        let value = match (fact.kind(), c) {
+            (FactKind::YesNo, 0) => FactValue::YesNo(true),
+            (FactKind::YesNo, 1) => FactValue::YesNo(false),
+            (FactKind::Grade, 0) => FactValue::Grade(Claustrophobia::None),
+            (FactKind::Grade, 1) => FactValue::Grade(Claustrophobia::Mild),
+            (FactKind::Grade, 2) => FactValue::Grade(Claustrophobia::Severe),
+            (FactKind::Hours, 0) => FactValue::Hours(None),
+            (FactKind::Hours, 1) => {
+                // Hours ago, on the keypad; the fact is answered when the keypad is.
+                let current = match self.inner.state.borrow().facts.get(fact) {
+                    Some(FactValue::Hours(h)) => h,
+                    _ => None,
                 };
                 let spec = NumberSpec::hours(fact.label_key());
                 let entry = match current {
                     Some(v) => NumberEntry::with_value(spec, v),
                     None => NumberEntry::new(spec),
                 };
+                let p = self.clone();
                 self.inner.input.open_number(entry, move |e| {
-                    let mut a = p.answers();
-                    if fact == Fact::Caffeine {
-                        a.caffeine_hours_ago = e.value();
-                    } else {
-                        a.dipyridamole_hours_ago = e.value();
+                    if let Some(h) = e.value() {
+                        p.inner
+                            .state
+                            .borrow_mut()
+                            .facts
+                            .set(fact, FactValue::Hours(Some(h)));
+                        p.record_facts();
                     }
-                    p.set_answers(a);
                     p.refresh();
                 });
                 return;
             }
-            Fact::Pregnancy => a.pregnancy_first_trimester = !a.pregnancy_first_trimester,
-            Fact::Claustrophobia => {
-                a.claustrophobia = match a.claustrophobia {
-                    Claustrophobia::None => Claustrophobia::Mild,
-                    Claustrophobia::Mild => Claustrophobia::Severe,
-                    Claustrophobia::Severe => Claustrophobia::None,
-                }
-            }
-            Fact::Unstable => a.haemodynamically_unstable = !a.haemodynamically_unstable,
-            Fact::ContrastAllergy => a.contrast_allergy = !a.contrast_allergy,
-            Fact::Asthma => a.asthma = !a.asthma,
-            Fact::AvBlock => a.av_block = !a.av_block,
-            Fact::Dialysis => a.dialysis = !a.dialysis,
-            Fact::AcuteKidneyInjury => a.acute_kidney_injury = !a.acute_kidney_injury,
+            _ => return,
+        };
+        self.inner.state.borrow_mut().facts.set(fact, value);
+        self.record_facts();
+    }
+
+    /// Orders the exam type the clearance allows instead (the verdict's fallback).
+    fn change_exam_type(&self) {
+        let fallback = self.inner.engine.read().session().and_then(|s| {
+            let e = s.exam();
+            e.exam_type()
+                .and_then(|t| verdict(e.clearance(), t).fallback)
+        });
+        let Some(t) = fallback else { return };
+        if self
+            .handle(ExamEvent::ExamTypeChosen { exam_type: t })
+            .is_some()
+        {
+            self.inner.state.borrow_mut().form.exam_type = Some(t);
+            self.inner.patient.set_exam(self.sex(), Some(t));
+            self.notice(
+                tra(
+                    &self.inner.lang,
+                    "nurse-exam-type-changed",
+                    &[("type", self.tr(&key_for("verdict-instead", &t)))],
+                ),
+                false,
+            );
         }
-        self.set_answers(a);
     }
 
     fn remove_implant(&self, i: usize) {
@@ -1098,7 +1109,39 @@ impl NursePanel {
         });
     }
 
+    /// The names of the safety facts not yet answered, joined for a sentence (empty:
+    /// all answered).
+    fn unanswered_list(&self, sex: Option<Sex>) -> String {
+        self.inner
+            .state
+            .borrow()
+            .facts
+            .unanswered(sex)
+            .iter()
+            .map(|f| self.tr(f.label_key()))
+            .collect::<Vec<_>>()
+            .join(&self.tr("report-list-separator"))
+    }
+
     fn sign_off(&self) {
+        // Every safety fact needs a deliberate answer first; the choices are then
+        // laid over the recorded answers so the rules read exactly what was chosen.
+        self.follow_exam();
+        if self.inner.engine.read().session().is_some() {
+            let missing = self.unanswered_list(self.sex());
+            if !missing.is_empty() {
+                self.notice(
+                    tra(
+                        &self.inner.lang,
+                        "nurse-refused-facts",
+                        &[("list", missing)],
+                    ),
+                    true,
+                );
+                return;
+            }
+            self.record_facts();
+        }
         let by = self
             .inner
             .staff
@@ -1117,11 +1160,26 @@ impl NursePanel {
 
     // ------------------------------------------------------------------ drawing
 
+    /// Forgets the nurse's answers and confirmations when the running exam is not the
+    /// one they were given for.
+    fn follow_exam(&self) {
+        let id = self.inner.engine.read().session().map(|s| s.id());
+        let mut st = self.inner.state.borrow_mut();
+        if st.facts_exam != id {
+            if st.facts_exam.is_some() {
+                st.facts = FactForm::default();
+                st.confirmed.clear();
+            }
+            st.facts_exam = id;
+        }
+    }
+
     /// Redraws nurse mode from the form and the running exam.
     pub fn refresh(&self) {
         let Some(app) = self.inner.app.upgrade() else {
             return;
         };
+        self.follow_exam();
         let lang = &self.inner.lang;
         let tr = |k: &str| lang.tr(k);
         let day = today();
@@ -1221,7 +1279,13 @@ impl NursePanel {
                         ("name", r.name.clone()),
                         ("id", r.patient_id.clone()),
                         ("age", r.age_on(day).to_string()),
-                        ("type", tr(&key_for("exam-type", &r.exam_type))),
+                        (
+                            "type",
+                            tr(&key_for(
+                                "exam-type",
+                                &exam.and_then(|e| e.exam_type()).unwrap_or(r.exam_type),
+                            )),
+                        ),
                     ],
                 )
             })
@@ -1280,47 +1344,70 @@ impl NursePanel {
         }
         let answers = exam.map(|e| e.answers().clone()).unwrap_or_default();
         let patient = exam.and_then(|e| e.patient());
-        let yes_no = |b: bool| {
-            tr(if b {
-                "nurse-answer-yes"
-            } else {
-                "nurse-answer-no"
-            })
+        let sex = patient.map(|p| p.sex);
+        let hours = |h: f64| tra(lang, "nurse-hours-ago", &[("h", format_number(h, 1))]);
+        let choice = |label: &str, text: String, selected: bool| FactChoice {
+            name: format!("{label}: {text}").into(),
+            text: text.into(),
+            selected,
         };
-        let hours = |h: Option<f64>| {
-            h.map(|h| tra(lang, "nurse-hours-ago", &[("h", format_number(h, 1))]))
-                .unwrap_or_else(|| tr("nurse-hours-none"))
-        };
-        let facts: Vec<FieldRow> = Fact::ALL
+        let facts: Vec<FactRow> = Fact::ALL
             .iter()
             .map(|&f| {
-                let value = match f {
-                    Fact::Egfr => patient
-                        .and_then(|p| p.egfr)
-                        .map(|v| format_number(v, 0))
+                let label = tr(f.label_key());
+                let chosen = st.facts.get(f);
+                let asked = f.asked_of(sex);
+                let (value, choices) = match f.kind() {
+                    FactKind::Number => (
+                        match f {
+                            Fact::Egfr => patient.and_then(|p| p.egfr).map(|v| format_number(v, 0)),
+                            _ => patient.and_then(|p| p.egfr_date.clone()),
+                        }
                         .unwrap_or_else(|| empty.clone()),
-                    Fact::EgfrDate => patient
-                        .and_then(|p| p.egfr_date.clone())
-                        .unwrap_or_else(|| empty.clone()),
-                    Fact::Pregnancy => yes_no(answers.pregnancy_first_trimester),
-                    Fact::Claustrophobia => tr(match answers.claustrophobia {
-                        Claustrophobia::None => "claustrophobia-none",
-                        Claustrophobia::Mild => "claustrophobia-mild",
-                        Claustrophobia::Severe => "claustrophobia-severe",
-                    }),
-                    Fact::Unstable => yes_no(answers.haemodynamically_unstable),
-                    Fact::ContrastAllergy => yes_no(answers.contrast_allergy),
-                    Fact::Asthma => yes_no(answers.asthma),
-                    Fact::AvBlock => yes_no(answers.av_block),
-                    Fact::Caffeine => hours(answers.caffeine_hours_ago),
-                    Fact::Dipyridamole => hours(answers.dipyridamole_hours_ago),
-                    Fact::Dialysis => yes_no(answers.dialysis),
-                    Fact::AcuteKidneyInjury => yes_no(answers.acute_kidney_injury),
+                        Vec::new(),
+                    ),
+                    _ if !asked => (tr("fact-not-applicable-male"), Vec::new()),
+                    FactKind::YesNo => (
+                        String::new(),
+                        [(true, "nurse-answer-yes"), (false, "nurse-answer-no")]
+                            .iter()
+                            .map(|&(b, k)| {
+                                choice(&label, tr(k), chosen == Some(FactValue::YesNo(b)))
+                            })
+                            .collect(),
+                    ),
+                    FactKind::Grade => (
+                        String::new(),
+                        [
+                            (Claustrophobia::None, "claustrophobia-none"),
+                            (Claustrophobia::Mild, "claustrophobia-mild"),
+                            (Claustrophobia::Severe, "claustrophobia-severe"),
+                        ]
+                        .iter()
+                        .map(|&(g, k)| choice(&label, tr(k), chosen == Some(FactValue::Grade(g))))
+                        .collect(),
+                    ),
+                    FactKind::Hours => (
+                        String::new(),
+                        vec![
+                            choice(
+                                &label,
+                                tr("fact-not-taken"),
+                                chosen == Some(FactValue::Hours(None)),
+                            ),
+                            match chosen {
+                                Some(FactValue::Hours(Some(h))) => choice(&label, hours(h), true),
+                                _ => choice(&label, tr("fact-hours-ago-choose"), false),
+                            },
+                        ],
+                    ),
                 };
-                FieldRow {
-                    label: tr(f.label_key()).into(),
+                FactRow {
+                    label: label.into(),
                     value: value.into(),
-                    error: SharedString::new(),
+                    number: f.kind() == FactKind::Number,
+                    unanswered: exam.is_some() && asked && f.needs_choice() && chosen.is_none(),
+                    choices: model(choices),
                 }
             })
             .collect();
@@ -1355,7 +1442,16 @@ impl NursePanel {
             })
             .collect();
 
-        // Clearance.
+        // Clearance: the verdict for the exam ordered, once every fact is answered.
+        let unanswered: Vec<String> = st
+            .facts
+            .unanswered(sex)
+            .iter()
+            .map(|f| tr(f.label_key()))
+            .collect();
+        let unanswered = unanswered.join(&tr("report-list-separator"));
+        let mut change_type = String::new();
+        let mut next = String::new();
         let (clearance, level, contrast, stress, reasons) = match exam {
             None => (
                 tr("nurse-no-exam"),
@@ -1366,6 +1462,7 @@ impl NursePanel {
             ),
             Some(e) => {
                 let c = e.clearance();
+                let v = e.exam_type().map(|t| verdict(c, t));
                 let reasons: Vec<ReasonRow> = c
                     .reasons
                     .iter()
@@ -1394,6 +1491,15 @@ impl NursePanel {
                             })
                             .unwrap_or_default()
                             .into(),
+                        // What to do next about a finding that holds the exam back.
+                        // (An open override is its own button: no words for it.)
+                        next: v
+                            .as_ref()
+                            .and_then(|v| v.holding.iter().find(|h| h.code == r.code))
+                            .filter(|h| h.next != NextStep::PhysicianOverride)
+                            .map(|h| tr(&key_for("next", &h.next)))
+                            .unwrap_or_default()
+                            .into(),
                     })
                     .collect();
                 let perm = |p: Permission, allowed: &str, blocked: &str| {
@@ -1403,17 +1509,56 @@ impl NursePanel {
                         blocked
                     })
                 };
+                let (headline, level) = match &v {
+                    _ if !unanswered.is_empty() => (
+                        tra(
+                            lang,
+                            "clearance-unanswered",
+                            &[("list", unanswered.clone())],
+                        ),
+                        ClearanceLevel::Blocked,
+                    ),
+                    None => (tr("nurse-no-exam-type"), ClearanceLevel::Blocked),
+                    Some(v) => {
+                        let ty = ("type", tr(&key_for("verdict-exam", &v.exam_type)));
+                        match (v.go, v.fallback) {
+                            (Go::Yes, _) => {
+                                (tra(lang, "verdict-go", &[ty]), ClearanceLevel::Cleared)
+                            }
+                            (Go::WithConditions, _) => {
+                                next = tr("verdict-next-conditions");
+                                (
+                                    tra(lang, "verdict-go-conditions", &[ty]),
+                                    ClearanceLevel::Conditional,
+                                )
+                            }
+                            (Go::No, Some(f)) => {
+                                let instead = ("fallback", tr(&key_for("verdict-instead", &f)));
+                                next = tra(
+                                    lang,
+                                    "verdict-next-fallback",
+                                    std::slice::from_ref(&instead),
+                                );
+                                change_type = tra(
+                                    lang,
+                                    "verdict-change-type",
+                                    std::slice::from_ref(&instead),
+                                );
+                                (
+                                    tra(lang, "verdict-no-fallback", &[ty, instead]),
+                                    ClearanceLevel::Blocked,
+                                )
+                            }
+                            (Go::No, None) => {
+                                next = tr("verdict-next-none");
+                                (tra(lang, "verdict-no", &[ty]), ClearanceLevel::Blocked)
+                            }
+                        }
+                    }
+                };
                 (
-                    tr(match c.status {
-                        ClearanceStatus::Cleared => "clearance-cleared",
-                        ClearanceStatus::Conditional => "clearance-conditional",
-                        ClearanceStatus::Blocked => "clearance-blocked",
-                    }),
-                    match c.status {
-                        ClearanceStatus::Cleared => ClearanceLevel::Cleared,
-                        ClearanceStatus::Conditional => ClearanceLevel::Conditional,
-                        ClearanceStatus::Blocked => ClearanceLevel::Blocked,
-                    },
+                    headline,
+                    level,
                     perm(
                         c.contrast,
                         "nurse-contrast-allowed",
@@ -1465,10 +1610,10 @@ impl NursePanel {
         let blockers: Vec<SharedString> = match exam {
             None => vec![tr("nurse-no-exam").into()],
             Some(e) if e.signed_off().is_some() => Vec::new(),
-            Some(e) => e
-                .sign_off_blockers()
-                .iter()
-                .map(|c| {
+            Some(e) => (!unanswered.is_empty())
+                .then(|| tra(lang, "nurse-blocker-facts", &[("list", unanswered.clone())]).into())
+                .into_iter()
+                .chain(e.sign_off_blockers().iter().map(|c| {
                     let reason = ("reason", tr(&key_for("rejected", c)));
                     match e.lift_for(*c) {
                         Lift::Nothing => tra(lang, "nurse-blocker", &[reason]),
@@ -1479,7 +1624,7 @@ impl NursePanel {
                         ),
                     }
                     .into()
-                })
+                }))
                 .collect(),
         };
         let can_sign_off = exam.is_some_and(|e| e.signed_off().is_none()) && blockers.is_empty();
@@ -1564,7 +1709,7 @@ impl NursePanel {
 
         // Skip the redraw when nothing changed (the view is refreshed every second).
         let signature = format!(
-            "{:?}|{}|{fields:?}{sexes:?}{exam_types:?}{today_rows:?}{register_text}{patient_line}{review:?}{facts:?}{implants:?}{clearance}{level:?}{contrast}{stress}{reasons:?}{checklist:?}{breath_hold}{blockers:?}{can_sign_off}{signed_off}{implant_kinds:?}{implant_statuses:?}{implant_conditions}{override_rule}{override_fields:?}{override_error}{notice}{notice_bad}{indications_text}{indications_open}|{}|{}|{:?}",
+            "{:?}|{}|{fields:?}{sexes:?}{exam_types:?}{today_rows:?}{register_text}{patient_line}{review:?}{facts:?}{implants:?}{clearance}{level:?}{contrast}{stress}{reasons:?}{checklist:?}{breath_hold}{blockers:?}{can_sign_off}{signed_off}{implant_kinds:?}{implant_statuses:?}{implant_conditions}{override_rule}{override_fields:?}{override_error}{notice}{notice_bad}{indications_text}{indications_open}{next}{change_type}|{}|{}|{:?}",
             st.tab,
             exam.is_some(),
             st.implant.is_some(),
@@ -1594,6 +1739,8 @@ impl NursePanel {
         n.set_facts(model(facts));
         n.set_implants(model(implants));
         n.set_clearance(clearance.into());
+        n.set_clearance_next(next.into());
+        n.set_change_type(change_type.into());
         n.set_clearance_level(level);
         n.set_contrast_permission(contrast.into());
         n.set_stress_permission(stress.into());

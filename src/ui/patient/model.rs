@@ -2,9 +2,12 @@
 //! without a window.
 //!
 //! It owns the patient's path through the kiosk — identity confirmation with a masked
-//! name, the self-report safety questionnaire (yes / no / not sure), what the exam is
-//! like, the electrode pictogram and breath-hold practice (2.2.3) — and turns what the
-//! patient did into domain events sent to an [`ExamSink`]:
+//! name, the self-report safety questionnaire (yes / no / not sure, each answer
+//! confirmed on its own; questions that do not apply, such as pregnancy for a man,
+//! are not asked), what the exam is like, what the stress drug feels like (stress
+//! exams only), the electrode pictogram and breath-hold practice (2.2.3) — and turns
+//! what the patient did into domain events sent to an [`ExamSink`]:
+//! [`ExamEvent::SelfAnswered`] for each confirmed answer,
 //! [`ExamEvent::ScreeningAnswered`] when the questionnaire is complete and
 //! [`ExamEvent::BreathHoldPracticed`] when practice ends. "Not sure" answers and
 //! answers that need a detail only staff can give are kept in [`SelfReport::review`]
@@ -16,10 +19,12 @@
 
 use std::cell::RefCell;
 
-use crate::domain::ExamEvent;
 use crate::domain::breathing::BreathHoldPhase;
-use crate::domain::screening::{Claustrophobia, Implant, ImplantKind, MrStatus, ScreeningAnswers};
+use crate::domain::screening::{
+    Claustrophobia, Implant, ImplantKind, MrStatus, ScreeningAnswers, Sex,
+};
 use crate::domain::time::{Duration, Instant};
+use crate::domain::{ExamEvent, ExamType, SelfAnswer, SelfReportItem};
 
 /// Where the controller's events go. The kiosk connects this to the durable exam log.
 pub trait ExamSink {
@@ -109,6 +114,66 @@ impl Question {
         }
     }
 
+    /// Fluent key of the question's short name (the exam log, the nurse's review).
+    pub fn short_key(self) -> &'static str {
+        match self {
+            Question::Implants => "patient-q-implants-short",
+            Question::MetalFragments => "patient-q-metal-short",
+            Question::Pregnancy => "patient-q-pregnancy-short",
+            Question::Claustrophobia => "patient-q-claustrophobia-short",
+            Question::ContrastAllergy => "patient-q-contrast-allergy-short",
+            Question::KidneyDisease => "patient-q-kidney-short",
+            Question::Asthma => "patient-q-asthma-short",
+            Question::CaffeineToday => "patient-q-caffeine-short",
+        }
+    }
+
+    /// The question named `name` ([`Question::as_str`]).
+    pub fn from_name(name: &str) -> Option<Question> {
+        Question::ALL.into_iter().find(|q| q.as_str() == name)
+    }
+
+    /// Whether the question is asked of a patient of this sex: pregnancy is not asked
+    /// of a man (2.1.2 concerns pregnancy only).
+    pub fn applies_to(self, sex: Option<Sex>) -> bool {
+        !(self == Question::Pregnancy && sex == Some(Sex::Male))
+    }
+
+    /// Whether staff must add a detail the patient cannot give to a "yes" (device kind
+    /// and MR label, claustrophobia grade, hours since caffeine, eGFR).
+    fn needs_detail(self) -> bool {
+        matches!(
+            self,
+            Question::Implants
+                | Question::MetalFragments
+                | Question::Claustrophobia
+                | Question::KidneyDisease
+                | Question::CaffeineToday
+        )
+    }
+
+    /// Why the nurse must look at `answer` to this question, if she must.
+    pub fn review_reason(self, answer: Answer) -> Option<ReviewReason> {
+        match answer {
+            Answer::NotSure => Some(ReviewReason::NotSure),
+            Answer::Yes if self.needs_detail() => Some(ReviewReason::NeedsDetail),
+            _ => None,
+        }
+    }
+
+    /// One confirmed answer as the exam log keeps it for the nurse's review.
+    pub fn log_item(self, answer: Answer) -> SelfReportItem {
+        SelfReportItem {
+            question: self.as_str().to_string(),
+            answer: match answer {
+                Answer::Yes => SelfAnswer::Yes,
+                Answer::No => SelfAnswer::No,
+                Answer::NotSure => SelfAnswer::NotSure,
+            },
+            needs_review: self.review_reason(answer).is_some(),
+        }
+    }
+
     /// Fluent key of the examples under the question.
     pub fn hint_key(self) -> &'static str {
         match self {
@@ -172,25 +237,14 @@ pub struct SelfReport {
 
 impl SelfReport {
     /// The answers as the exam log keeps them for the nurse's review.
-    pub fn log_items(&self) -> Vec<crate::domain::SelfReportItem> {
-        use crate::domain::SelfAnswer;
-        self.items
-            .iter()
-            .map(|&(q, a)| crate::domain::SelfReportItem {
-                question: q.as_str().to_string(),
-                answer: match a {
-                    Answer::Yes => SelfAnswer::Yes,
-                    Answer::No => SelfAnswer::No,
-                    Answer::NotSure => SelfAnswer::NotSure,
-                },
-                needs_review: self.review.iter().any(|r| r.question == q),
-            })
-            .collect()
+    pub fn log_items(&self) -> Vec<SelfReportItem> {
+        self.items.iter().map(|&(q, a)| q.log_item(a)).collect()
     }
 
-    /// Builds the report from one answer per question (in [`Question::ALL`] order).
-    pub fn from_answers(answers: &[Answer; 8]) -> SelfReport {
-        let items: Vec<_> = Question::ALL.into_iter().zip(*answers).collect();
+    /// Builds the report from the questions asked, each with its answer, in order (a
+    /// question not asked adds nothing).
+    pub fn from_items(items: &[(Question, Answer)]) -> SelfReport {
+        let items = items.to_vec();
         let mut out = ScreeningAnswers::default();
         let mut review = Vec::new();
         for &(question, answer) in &items {
@@ -215,20 +269,7 @@ impl SelfReport {
                 (Question::Asthma, true) => out.asthma = true,
                 (Question::CaffeineToday, true) => out.caffeine_hours_ago = Some(0.0),
             }
-            let needs_detail = matches!(
-                question,
-                Question::Implants
-                    | Question::MetalFragments
-                    | Question::Claustrophobia
-                    | Question::KidneyDisease
-                    | Question::CaffeineToday
-            );
-            let reason = match answer {
-                Answer::NotSure => Some(ReviewReason::NotSure),
-                Answer::Yes if needs_detail => Some(ReviewReason::NeedsDetail),
-                _ => None,
-            };
-            if let Some(reason) = reason {
+            if let Some(reason) = question.review_reason(answer) {
                 review.push(ReviewItem {
                     question,
                     answer,
@@ -257,6 +298,9 @@ pub enum Step {
     Questionnaire,
     /// What the exam is like (2.2.1, 2.3.2).
     Instructions,
+    /// What the stress drug feels like and that it passes quickly (stress exams only,
+    /// 2.3.2: possible discomfort).
+    StressDrug,
     /// Electrode placement pictogram (2.2.2).
     Electrodes,
     /// Breath-hold practice (2.2.3).
@@ -288,7 +332,8 @@ pub const MAX_HOLD_S: u64 = 45;
 /// The site's breath-hold settings (from `ui.breath_hold_*`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BreathHoldSettings {
-    /// A best hold below this (seconds) suggests free-breathing sequences.
+    /// A best hold below this (seconds) suggests free-breathing sequences; it is also
+    /// the target the patient is asked to reach.
     pub threshold_s: f64,
     /// The phase every hold is taken at.
     pub phase: BreathHoldPhase,
@@ -318,9 +363,16 @@ pub struct PatientController {
     sink: std::rc::Rc<dyn ExamSink>,
     name: Option<String>,
     step: Step,
+    sex: Option<Sex>,
+    exam_type: Option<ExamType>,
     question: usize,
+    /// The answer touched on the question shown, not yet confirmed.
+    chosen: Option<Answer>,
+    /// Each question's confirmed answer, by [`Question::ALL`] index.
     answers: [Option<Answer>; 8],
-    recorded_answers: Option<[Answer; 8]>,
+    /// Each question's answer as last logged ([`ExamEvent::SelfAnswered`]).
+    logged: [Option<Answer>; 8],
+    recorded_answers: Option<Vec<(Question, Answer)>>,
     cycle_start: Option<Instant>,
     holds: Vec<f64>,
     recorded_holds: usize,
@@ -345,8 +397,12 @@ impl PatientController {
             sink,
             name: None,
             step: Step::NoExam,
+            sex: None,
+            exam_type: None,
             question: 0,
+            chosen: None,
             answers: [None; 8],
+            logged: [None; 8],
             recorded_answers: None,
             cycle_start: None,
             holds: Vec::new(),
@@ -403,29 +459,96 @@ impl PatientController {
         }
     }
 
-    /// The question shown (0-based index).
+    /// What the registration says about the exam: the patient's sex (pregnancy is
+    /// not asked of a man) and the exam type (a stress exam explains the drug). Call it
+    /// after [`PatientController::set_patient`]; what was answered stays.
+    pub fn set_exam(&mut self, sex: Option<Sex>, exam_type: Option<ExamType>) {
+        let shown = self.question();
+        self.sex = sex;
+        self.exam_type = exam_type;
+        let asked = self.asked();
+        self.question = asked
+            .iter()
+            .position(|q| *q == shown)
+            .unwrap_or(0)
+            .min(asked.len() - 1);
+    }
+
+    /// Whether the exam gives a stress drug (the drug's explanation is shown).
+    pub fn stress_exam(&self) -> bool {
+        self.exam_type.and_then(ExamType::stress_drug).is_some()
+    }
+
+    /// The exam type registered, if any.
+    pub fn exam_type(&self) -> Option<ExamType> {
+        self.exam_type
+    }
+
+    /// The questions asked of this patient, in order.
+    pub fn asked(&self) -> Vec<Question> {
+        Question::ALL
+            .into_iter()
+            .filter(|q| q.applies_to(self.sex))
+            .collect()
+    }
+
+    fn slot(q: Question) -> usize {
+        Question::ALL.iter().position(|x| *x == q).unwrap_or(0)
+    }
+
+    /// The question shown (0-based, among the questions asked).
     pub fn question_index(&self) -> usize {
         self.question
     }
 
     /// The question shown.
     pub fn question(&self) -> Question {
-        Question::ALL[self.question]
+        self.asked()[self.question]
     }
 
-    /// The answer already given to the question shown, if any.
+    /// The confirmed answer to the question shown, if any.
     pub fn current_answer(&self) -> Option<Answer> {
-        self.answers[self.question]
+        self.answers[Self::slot(self.question())]
     }
 
-    /// Answers the question shown and moves on; after the last question the
-    /// self-report is recorded and the instructions follow.
-    pub fn answer(&mut self, answer: Answer) {
+    /// The answer marked on the question shown: the one just touched, else the
+    /// confirmed one.
+    pub fn chosen_answer(&self) -> Option<Answer> {
+        self.chosen.or(self.current_answer())
+    }
+
+    /// Touches an answer to the question shown: it is marked, not yet taken.
+    pub fn choose(&mut self, answer: Answer) {
+        if self.step == Step::Questionnaire {
+            self.chosen = Some(answer);
+        }
+    }
+
+    /// Confirms the marked answer to the question shown: it is logged on its own
+    /// ([`ExamEvent::SelfAnswered`], once per change) and the next question follows;
+    /// after the last one the self-report is recorded and the instructions follow.
+    pub fn confirm(&mut self) {
         if self.step != Step::Questionnaire {
             return;
         }
-        self.answers[self.question] = Some(answer);
-        if self.question + 1 < Question::ALL.len() {
+        let Some(answer) = self.chosen_answer() else {
+            return;
+        };
+        let q = self.question();
+        let slot = Self::slot(q);
+        self.answers[slot] = Some(answer);
+        self.chosen = None;
+        if self.logged[slot] != Some(answer) {
+            self.sink.record(ExamEvent::SelfAnswered {
+                item: q.log_item(answer),
+            });
+            self.logged[slot] = Some(answer);
+        }
+        self.advance();
+    }
+
+    fn advance(&mut self) {
+        if self.question + 1 < self.asked().len() {
             self.question += 1;
         } else {
             self.finish_questionnaire();
@@ -433,40 +556,42 @@ impl PatientController {
     }
 
     fn finish_questionnaire(&mut self) {
-        let Some(all) = self.complete_answers() else {
-            // A skipped question: go back to it.
-            self.question = self.answers.iter().position(Option::is_none).unwrap_or(0);
+        let Some(items) = self.complete_answers() else {
+            // A question left open: go back to it.
+            let asked = self.asked();
+            self.question = asked
+                .iter()
+                .position(|q| self.answers[Self::slot(*q)].is_none())
+                .unwrap_or(0);
             return;
         };
-        if self.recorded_answers != Some(all) {
-            let report = SelfReport::from_answers(&all);
-            self.sink.record(ExamEvent::SelfReported {
-                items: report.log_items(),
-            });
+        if self.recorded_answers.as_ref() != Some(&items) {
+            let report = SelfReport::from_items(&items);
             self.sink.record(ExamEvent::ScreeningAnswered {
                 answers: report.answers,
             });
-            self.recorded_answers = Some(all);
+            self.recorded_answers = Some(items);
         }
         self.step = Step::Instructions;
     }
 
-    fn complete_answers(&self) -> Option<[Answer; 8]> {
-        let mut all = [Answer::No; 8];
-        for (slot, a) in all.iter_mut().zip(self.answers) {
-            *slot = a?;
-        }
-        Some(all)
+    fn complete_answers(&self) -> Option<Vec<(Question, Answer)>> {
+        self.asked()
+            .into_iter()
+            .map(|q| self.answers[Self::slot(q)].map(|a| (q, a)))
+            .collect()
     }
 
-    /// The self-report, once every question is answered.
+    /// The self-report, once every question asked is answered.
     pub fn self_report(&self) -> Option<SelfReport> {
         self.complete_answers()
-            .map(|a| SelfReport::from_answers(&a))
+            .map(|items| SelfReport::from_items(&items))
     }
 
-    /// Goes one screen (or one question) back. A running breath-hold is abandoned.
+    /// Goes one screen (or one question) back; an answer touched but not confirmed
+    /// is dropped. A running breath-hold is abandoned.
     pub fn previous(&mut self) {
+        self.chosen = None;
         self.step = match self.step {
             Step::Questionnaire if self.question > 0 => {
                 self.question -= 1;
@@ -474,9 +599,11 @@ impl PatientController {
             }
             Step::Questionnaire => Step::Identity,
             Step::Instructions => {
-                self.question = Question::ALL.len() - 1;
+                self.question = self.asked().len() - 1;
                 Step::Questionnaire
             }
+            Step::StressDrug => Step::Instructions,
+            Step::Electrodes if self.stress_exam() => Step::StressDrug,
             Step::Electrodes => Step::Instructions,
             Step::BreathHold => {
                 self.cycle_start = None;
@@ -487,21 +614,29 @@ impl PatientController {
         };
     }
 
-    /// Goes one screen forward (instructions → electrodes → breath-hold practice; a
-    /// fully answered questionnaire → instructions).
+    /// Goes one screen forward (instructions → the stress drug, for a stress exam →
+    /// electrodes → breath-hold practice); in the questionnaire, past a question whose
+    /// confirmed answer is unchanged.
     pub fn next(&mut self) {
         match self.step {
-            Step::Questionnaire if self.answers[self.question].is_some() => {
-                if self.question + 1 < Question::ALL.len() {
-                    self.question += 1;
-                } else {
-                    self.finish_questionnaire();
-                }
+            Step::Questionnaire
+                if self.current_answer().is_some()
+                    && self.chosen.is_none_or(|c| Some(c) == self.current_answer()) =>
+            {
+                self.chosen = None;
+                self.advance();
             }
-            Step::Instructions => self.step = Step::Electrodes,
+            Step::Instructions if self.stress_exam() => self.step = Step::StressDrug,
+            Step::Instructions | Step::StressDrug => self.step = Step::Electrodes,
             Step::Electrodes => self.step = Step::BreathHold,
             _ => {}
         }
+    }
+
+    /// The hold the patient is asked to reach, in whole seconds (the site's
+    /// breath-hold threshold: a shorter best hold suggests free breathing).
+    pub fn target_hold_s(&self) -> u64 {
+        self.settings.threshold_s.ceil().max(1.0) as u64
     }
 
     /// The two guiding cues before a hold, in order, for the site's phase.
@@ -677,6 +812,12 @@ mod tests {
         Instant::from_millis(ms)
     }
 
+    /// Touches an answer and confirms it (two touches, as on the screen).
+    fn answer(c: &mut PatientController, a: Answer) {
+        c.choose(a);
+        c.confirm();
+    }
+
     fn controller(phase: BreathHoldPhase) -> (PatientController, Rc<VecSink>) {
         let sink = Rc::new(VecSink::default());
         let c = PatientController::new(
@@ -706,7 +847,7 @@ mod tests {
         assert_eq!(c.step(), Step::NoExam);
         assert_eq!(c.masked_name(), "");
         c.confirm_identity(true);
-        c.answer(Answer::No);
+        answer(&mut c, Answer::No);
         assert_eq!(c.step(), Step::NoExam);
         c.set_patient(Some("   "));
         assert_eq!(c.step(), Step::NoExam);
@@ -742,7 +883,9 @@ mod tests {
         ];
         for (i, a) in given.into_iter().enumerate() {
             assert_eq!(c.question_index(), i);
-            c.answer(a);
+            c.choose(a);
+            assert_eq!(c.question_index(), i, "a touch alone does not move on");
+            c.confirm();
         }
         assert_eq!(c.step(), Step::Instructions);
         let report = c.self_report().unwrap();
@@ -768,16 +911,17 @@ mod tests {
                 (Question::CaffeineToday, ReviewReason::NeedsDetail),
             ]
         );
+        // Each confirmed answer is its own log row, then the rules' answers.
+        let events = sink.events();
+        assert_eq!(events.len(), 9);
+        for (e, item) in events.iter().zip(report.log_items()) {
+            assert_eq!(e, &ExamEvent::SelfAnswered { item });
+        }
         assert_eq!(
-            sink.events(),
-            [
-                ExamEvent::SelfReported {
-                    items: report.log_items()
-                },
-                ExamEvent::ScreeningAnswered {
-                    answers: report.answers.clone()
-                }
-            ]
+            events[8],
+            ExamEvent::ScreeningAnswered {
+                answers: report.answers.clone()
+            }
         );
         assert_eq!(
             report.log_items().iter().filter(|i| i.needs_review).count(),
@@ -789,11 +933,17 @@ mod tests {
         c.previous();
         assert_eq!(c.step(), Step::Questionnaire);
         assert_eq!(c.current_answer(), Some(Answer::Yes));
-        c.answer(Answer::Yes);
-        assert_eq!(sink.events().len(), 2);
+        answer(&mut c, Answer::Yes);
+        assert_eq!(sink.events().len(), 9);
         c.previous();
-        c.answer(Answer::No);
-        assert_eq!(sink.events().len(), 4);
+        answer(&mut c, Answer::No);
+        assert_eq!(sink.events().len(), 11);
+        assert_eq!(
+            sink.events()[9],
+            ExamEvent::SelfAnswered {
+                item: Question::CaffeineToday.log_item(Answer::No)
+            }
+        );
         // Unknown MR status is a hard stop in the clinical core until the nurse
         // records the device.
         let clearance = crate::domain::screening::assess(
@@ -811,10 +961,11 @@ mod tests {
 
     #[test]
     fn all_no_is_cleared_of_patient_findings_and_nothing_to_review() {
-        let report = SelfReport::from_answers(&[Answer::No; 8]);
+        let all = |a: Answer| Question::ALL.map(|q| (q, a));
+        let report = SelfReport::from_items(&all(Answer::No));
         assert_eq!(report.answers, ScreeningAnswers::default());
         assert!(report.review.is_empty());
-        let report = SelfReport::from_answers(&[Answer::NotSure; 8]);
+        let report = SelfReport::from_items(&all(Answer::NotSure));
         assert_eq!(report.review.len(), 8);
         assert_eq!(report.answers.implants.len(), 2);
     }
@@ -826,11 +977,18 @@ mod tests {
         c.confirm_identity(true);
         c.next();
         assert_eq!(c.question_index(), 0, "no skipping an unanswered question");
+        c.choose(Answer::Yes);
+        c.next();
+        assert_eq!(
+            c.question_index(),
+            0,
+            "a touched answer is not confirmed by Next"
+        );
         c.previous();
         assert_eq!(c.step(), Step::Identity);
         c.confirm_identity(true);
         for _ in 0..8 {
-            c.answer(Answer::No);
+            answer(&mut c, Answer::No);
         }
         c.next();
         assert_eq!(c.step(), Step::Electrodes);
@@ -846,7 +1004,7 @@ mod tests {
         c.set_patient(Some("王小明"));
         c.confirm_identity(true);
         for _ in 0..8 {
-            c.answer(Answer::No);
+            answer(c, Answer::No);
         }
         c.next();
         c.next();
@@ -887,7 +1045,7 @@ mod tests {
         // Finishing again without a new hold records nothing new.
         c.previous();
         c.finish_practice(at(70_000));
-        assert_eq!(sink.events().len(), 3);
+        assert_eq!(sink.events().len(), 10);
     }
 
     #[test]
@@ -933,5 +1091,49 @@ mod tests {
         c.start_breath(at(0));
         assert_eq!(c.cue(at(8_000 + MAX_HOLD_S * 1000 + 5_000)), Cue::Rest);
         assert_eq!(c.holds(), [MAX_HOLD_S as f64]);
+    }
+
+    #[test]
+    fn a_man_is_not_asked_about_pregnancy() {
+        let (mut c, sink) = controller(BreathHoldPhase::EndExpiration);
+        c.set_patient(Some("Wang Ming"));
+        c.set_exam(Some(Sex::Male), Some(ExamType::Contrast));
+        c.confirm_identity(true);
+        assert_eq!(c.asked().len(), 7);
+        assert!(!c.asked().contains(&Question::Pregnancy));
+        while c.step() == Step::Questionnaire {
+            assert_ne!(c.question(), Question::Pregnancy);
+            answer(&mut c, Answer::No);
+        }
+        let report = c.self_report().unwrap();
+        assert_eq!(report.items.len(), 7);
+        assert_eq!(sink.events().len(), 8);
+        // A woman is asked.
+        c.set_patient(Some("Li Hua"));
+        c.set_exam(Some(Sex::Female), None);
+        assert_eq!(c.asked(), Question::ALL);
+    }
+
+    #[test]
+    fn a_stress_exam_explains_the_drug_and_a_rest_exam_does_not() {
+        for (t, shown) in [
+            (ExamType::AdenosineStress, true),
+            (ExamType::RegadenosonStress, true),
+            (ExamType::Contrast, false),
+            (ExamType::Routine, false),
+        ] {
+            let (mut c, _) = controller(BreathHoldPhase::EndExpiration);
+            c.set_patient(Some("Wang Ming"));
+            c.set_exam(Some(Sex::Male), Some(t));
+            c.confirm_identity(true);
+            for _ in 0..7 {
+                answer(&mut c, Answer::No);
+            }
+            assert_eq!(c.step(), Step::Instructions);
+            c.next();
+            assert_eq!(c.step() == Step::StressDrug, shown, "{t:?}");
+            c.previous();
+            assert_eq!(c.step(), Step::Instructions);
+        }
     }
 }

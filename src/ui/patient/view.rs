@@ -12,11 +12,13 @@ use std::rc::Rc;
 use slint::ComponentHandle;
 
 use crate::domain::breathing::BreathHoldPhase;
+use crate::domain::screening::Sex;
 use crate::domain::time::Instant;
+use crate::domain::{ExamType, StressDrug};
 use crate::ui::components::{
-    AppWindow, BreathCue, PatientAdapter, PatientAnswer, PatientStep, Screen,
+    AppWindow, BreathCue, PatientAdapter, PatientAnswer, PatientStep, Pictogram, Screen,
 };
-use crate::ui::patient::model::{Answer, Cue, ExamSink, PatientController, Step};
+use crate::ui::patient::model::{Answer, Cue, ExamSink, PatientController, Question, Step};
 
 /// A source of monotonic time on the patient controller's timeline.
 pub type Clock = Rc<dyn Fn() -> Instant>;
@@ -47,6 +49,38 @@ impl std::fmt::Debug for PatientPanel {
     }
 }
 
+fn from_ui(answer: PatientAnswer) -> Option<Answer> {
+    match answer {
+        PatientAnswer::Yes => Some(Answer::Yes),
+        PatientAnswer::No => Some(Answer::No),
+        PatientAnswer::NotSure => Some(Answer::NotSure),
+        PatientAnswer::None => None,
+    }
+}
+
+fn to_ui(answer: Option<Answer>) -> PatientAnswer {
+    match answer {
+        None => PatientAnswer::None,
+        Some(Answer::Yes) => PatientAnswer::Yes,
+        Some(Answer::No) => PatientAnswer::No,
+        Some(Answer::NotSure) => PatientAnswer::NotSure,
+    }
+}
+
+/// The picture of a question and the Fluent key of its description.
+pub fn picture(q: Question) -> (Pictogram, &'static str) {
+    match q {
+        Question::Implants => (Pictogram::Implant, "patient-picture-implant"),
+        Question::MetalFragments => (Pictogram::Metal, "patient-picture-metal"),
+        Question::Pregnancy => (Pictogram::Pregnancy, "patient-picture-pregnancy"),
+        Question::Claustrophobia => (Pictogram::Claustrophobia, "patient-picture-claustrophobia"),
+        Question::ContrastAllergy => (Pictogram::Allergy, "patient-picture-allergy"),
+        Question::KidneyDisease => (Pictogram::Kidney, "patient-picture-kidney"),
+        Question::Asthma => (Pictogram::Asthma, "patient-picture-asthma"),
+        Question::CaffeineToday => (Pictogram::Caffeine, "patient-picture-caffeine"),
+    }
+}
+
 fn seconds_text(s: f64) -> String {
     format!("{}", s.floor() as u64)
 }
@@ -65,15 +99,13 @@ impl PatientPanel {
         let p = panel.clone();
         a.on_confirm_identity(move |yes| p.update(|c, _| c.confirm_identity(yes)));
         let p = panel.clone();
-        a.on_answer(move |answer| {
-            let answer = match answer {
-                PatientAnswer::Yes => Answer::Yes,
-                PatientAnswer::No => Answer::No,
-                PatientAnswer::NotSure => Answer::NotSure,
-                PatientAnswer::None => return,
-            };
-            p.update(|c, _| c.answer(answer));
+        a.on_choose(move |answer| {
+            if let Some(answer) = from_ui(answer) {
+                p.update(|c, _| c.choose(answer));
+            }
         });
+        let p = panel.clone();
+        a.on_confirm(move || p.update(|c, _| c.confirm()));
         let p = panel.clone();
         a.on_previous(move || p.update(|c, _| c.previous()));
         let p = panel.clone();
@@ -113,6 +145,12 @@ impl PatientPanel {
     /// Starts over for the registered exam's patient (`None`: no exam registered).
     pub fn set_patient(&self, name: Option<&str>) {
         self.update(|c, _| c.set_patient(name));
+    }
+
+    /// What the registration says about the exam: the patient's sex (pregnancy is not
+    /// asked of a man) and the exam type (a stress exam explains its drug).
+    pub fn set_exam(&self, sex: Option<Sex>, exam_type: Option<ExamType>) {
+        self.update(|c, _| c.set_exam(sex, exam_type));
     }
 
     /// Runs `f` on the controller (read it, or drive it in tests and demos) and
@@ -159,6 +197,7 @@ impl PatientPanel {
             Step::NotMe => PatientStep::NotMe,
             Step::Questionnaire => PatientStep::Questionnaire,
             Step::Instructions => PatientStep::Instructions,
+            Step::StressDrug => PatientStep::StressDrug,
             Step::Electrodes => PatientStep::Electrodes,
             Step::BreathHold => PatientStep::BreathHold,
             Step::Result => PatientStep::Result,
@@ -167,20 +206,16 @@ impl PatientPanel {
         let q = c.question();
         a.set_question_key(q.key().into());
         a.set_question_hint_key(q.hint_key().into());
-        a.set_progress(
-            format!(
-                "{} / {}",
-                c.question_index() + 1,
-                crate::ui::patient::model::Question::ALL.len()
-            )
-            .into(),
+        let (picture, picture_key) = picture(q);
+        a.set_question_picture(picture);
+        a.set_question_picture_key(picture_key.into());
+        a.set_progress(format!("{} / {}", c.question_index() + 1, c.asked().len()).into());
+        a.set_current_answer(to_ui(c.current_answer()));
+        a.set_chosen_answer(to_ui(c.chosen_answer()));
+        a.set_adenosine(
+            c.exam_type().and_then(ExamType::stress_drug) != Some(StressDrug::Regadenoson),
         );
-        a.set_current_answer(match c.current_answer() {
-            None => PatientAnswer::None,
-            Some(Answer::Yes) => PatientAnswer::Yes,
-            Some(Answer::No) => PatientAnswer::No,
-            Some(Answer::NotSure) => PatientAnswer::NotSure,
-        });
+        a.set_hold_target(c.target_hold_s().to_string().into());
         a.set_end_expiration(c.settings().phase == BreathHoldPhase::EndExpiration);
         let cue = c.cue(now);
         a.set_cue(match cue {
