@@ -253,9 +253,9 @@ confirm-title-adenosine = Start the adenosine infusion?
 confirm-title-regadenoson = Give the regadenoson bolus?
 confirm-title-escalate = Increase the adenosine dose?
 confirm-title-injection = Record this injection?
-confirm-action-start = Start now
-confirm-action-escalate = Increase now
-confirm-action-inject = Record injection
+confirm-action-start = Confirm and start
+confirm-action-escalate = Confirm and increase
+confirm-action-inject = Confirm and record
 confirm-weight = Weight
 confirm-dose = Dose
 confirm-concentration = Concentration
@@ -269,3 +269,7 @@ confirm-volume = Volume
 confirm-rate = Rate and saline flush
 confirm-total-after = Total after this injection / maximum
 log-self_answered = Patient's answer confirmed: { $question } — { $answer }
+
+# The view-only lock (issue 17).
+console-view-only = View only: locked after no touch. Stop infusion, Acknowledge and Pause audio still work.
+console-view-only-sign-in = Sign in

@@ -269,3 +269,7 @@ confirm-volume = 注射量
 confirm-rate = 注射流率及生理盐水冲管量
 confirm-total-after = 本次注射后累计剂量 / 上限
 log-self_answered = 患者确认回答：{ $question }——{ $answer }
+
+# The view-only lock (issue 17).
+console-view-only = 仅查看：长时间无操作已锁定。停止输注、确认报警和暂停报警音仍可使用。
+console-view-only-sign-in = 登录

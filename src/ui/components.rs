@@ -12,5 +12,5 @@ pub use generated::{
     ChartGrid, ChartMarker, CheckRow, ChoiceRow, ClearanceLevel, ConsoleAdapter, ConsoleLine,
     ConsoleTab, FactChoice, FactRow, FieldRow, I18n, InjectionRow, KeyboardAdapter, KeypadAdapter,
     MonitorState, NurseAdapter, NurseTab, PatientAdapter, PatientAnswer, PatientStep, Pictogram,
-    PrepRow, ReasonRow, ReviewRow, Role, Screen, SignInAdapter, StaffRow, Theme,
+    PrepRow, ReasonRow, ReviewRow, Role, Screen, SignInAdapter, StaffRow, Theme, ViewOnly,
 };

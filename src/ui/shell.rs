@@ -243,7 +243,10 @@ impl Shell {
                 lang.set(&app, lang.current().other());
                 n.invalidate();
                 n.refresh();
-                st.guard(app.get_screen());
+                // The view-only console stays in view (no sign-in over it).
+                if !st.view_only() {
+                    st.guard(app.get_screen());
+                }
             }
         });
 

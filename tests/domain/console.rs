@@ -248,6 +248,8 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
         }
         keys.push("sound-unavailable-hint".to_string());
     }
+    keys.push("console-view-only".to_string());
+    keys.push("console-view-only-sign-in".to_string());
     keys.push("console-void".to_string());
     keys.push("console-void-reason".to_string());
     keys.push("console-injection-voided".to_string());

@@ -1,5 +1,6 @@
-//! No idle lock mid-stress (3.2.3): with adenosine running, a signed-in technologist
-//! who touches nothing for minutes keeps the console in view; once the exam holds
+//! No lock screen mid-stress (3.2.3): with adenosine running, a signed-in technologist
+//! who touches nothing for minutes keeps the console in view under the view-only lock
+//! (only stop infusion, acknowledge, pause audio and sign in answer); once the exam holds
 //! nothing (no drug, no alarm, no countdown), the idle lock comes down as before.
 
 use crate::support::ui as common;
@@ -20,7 +21,7 @@ use cmr_kiosk::domain::{Exam, ExamEvent, ExamType, ProtocolSettings};
 use cmr_kiosk::engine::Command;
 use cmr_kiosk::engine::session::ExamSession;
 use cmr_kiosk::store::accounts::{NewStaff, Role};
-use cmr_kiosk::ui::components::{Screen, SignInAdapter};
+use cmr_kiosk::ui::components::{Screen, SignInAdapter, ViewOnly};
 
 #[test]
 fn clause_3_2_3_no_idle_lock_while_adenosine_runs() {
@@ -107,18 +108,68 @@ fn clause_3_2_3_no_idle_lock_while_adenosine_runs() {
     shell.settle();
     assert!(!signin().get_open(), "signed in");
 
-    // Ten minutes without a touch while the drug runs: no lock (the default idle
-    // lock is 120 s).
-    for minute in 1..=10 {
+    // Idle while the drug runs: no lock screen over the console — the view-only lock
+    // (issue 17): signed out, the console in view, input refused except the essential
+    // buttons, for as long as the drug acts.
+    offset.set(Duration::from_secs(121));
+    assert!(shell.staff().tick(), "the view-only lock comes down");
+    let view_only = || shell.app().global::<ViewOnly>().get_active();
+    assert!(view_only());
+    assert!(!signin().get_open(), "the console stays in view");
+    assert_eq!(shell.app().get_screen(), Screen::Technologist);
+    assert_eq!(shell.staff().actor(), None, "signed out");
+    for minute in 3..=10 {
         offset.set(Duration::from_secs(60 * minute));
-        assert!(!shell.staff().tick(), "no lock at {minute} min");
-        assert!(!signin().get_open());
+        assert!(!shell.staff().tick(), "still view-only at {minute} min");
+        assert!(view_only() && !signin().get_open());
     }
+    // Input is refused: "Back" does nothing; the running exam's data stays.
+    shell.console_tick();
+    assert!(has_label(&shell, &en("console-view-only")));
+    press(&shell, &en("back"));
+    assert_eq!(shell.app().get_screen(), Screen::Technologist);
+    assert!(
+        !has_label(&shell, &en("console-note-criterion")) || {
+            press(&shell, &en("console-note-criterion"));
+            !shell
+                .app()
+                .global::<cmr_kiosk::ui::components::ConsoleAdapter>()
+                .get_criteria_open()
+        }
+    );
+    // Stop infusion still works, logged as done from the lock screen.
+    press(&shell, &en("console-stop-infusion"));
+    shell.settle();
+    {
+        let published = shell.engine().read();
+        let exam = published.session().unwrap().exam();
+        assert!(
+            !exam.stress().infusing(),
+            "stopped from the view-only console"
+        );
+    }
+    // Signing in lifts it.
+    press(&shell, &en("console-view-only-sign-in"));
+    assert!(signin().get_open(), "the sign-in over the console");
+    assert_eq!(signin().get_title(), en("lock-title"));
+    press(&shell, "Tech Wang");
+    keys(&shell, "2580");
+    press(&shell, &en("keypad-ok"));
+    shell.settle();
+    assert!(!signin().get_open());
+    assert!(!view_only(), "signed in: the whole console answers");
+    assert_eq!(shell.staff().actor().as_deref(), Some("techwang"));
 
-    // The exam is closed: nothing holds the lock off any more.
-    shell.engine().call(Command::Install(None)).unwrap();
+    // Idle again with the exam still holding the console (observation after the
+    // drug): view-only again; then the exam is closed and nothing holds it: the full
+    // lock replaces the view-only one.
     offset.set(Duration::from_secs(60 * 10 + 121));
+    assert!(shell.staff().tick());
+    assert!(view_only());
+    shell.engine().call(Command::Install(None)).unwrap();
+    offset.set(Duration::from_secs(60 * 10 + 130));
     assert!(shell.staff().tick(), "idle lock once nothing holds it");
+    assert!(!view_only());
     assert!(signin().get_open());
     assert_eq!(signin().get_title(), en("lock-title"));
 }

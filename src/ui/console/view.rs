@@ -1830,6 +1830,8 @@ pub fn install_callbacks(
             }
         });
     });
+    let st = staff.clone();
+    a.on_sign_in(move || st.sign_in_over_view_only());
     let c = console;
     a.on_pause_audio(move || {
         let now = engine.read().session().map(|s| s.now());

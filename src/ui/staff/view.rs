@@ -21,7 +21,7 @@ use crate::i18n::LanguageState;
 use crate::store::accounts::{AuditAction, AuditAt, LoginError, NewStaff, Role, StaffAccount};
 use crate::ui::components::{
     AccountRow, Activity, AdminAdapter, AppWindow, ChoiceRow, FieldRow, Screen, SignInAdapter,
-    StaffRow,
+    StaffRow, ViewOnly,
 };
 use crate::ui::input::model::{NumberEntry, NumberSpec};
 use crate::ui::input::view::InputPanels;
@@ -201,7 +201,11 @@ impl StaffPanel {
             p.inner.input.close();
             if let Some(app) = p.inner.app.upgrade() {
                 app.global::<SignInAdapter>().set_open(false);
-                app.set_screen(Screen::Home);
+                app.global::<ViewOnly>().set_signing_in(false);
+                // Under the view-only lock, back to the console in view.
+                if !app.global::<ViewOnly>().get_active() {
+                    app.set_screen(Screen::Home);
+                }
             }
         });
 
@@ -401,6 +405,8 @@ impl StaffPanel {
         if self.inner.desk.borrow().signed_in_as(roles) {
             s.set_open(false);
             self.inner.locked_by_idle.set(false);
+            app.global::<ViewOnly>().set_active(false);
+            app.global::<ViewOnly>().set_signing_in(false);
             if screen == Screen::Admin {
                 self.refresh_admin();
             }
@@ -597,13 +603,41 @@ impl StaffPanel {
             .read()
             .session()
             .and_then(|s| s.exam().lock_hold(s.now()));
-        if hold.is_some() {
-            self.inner.desk.borrow_mut().activity(now);
+        let view_only = self.view_only();
+        if view_only && hold.is_none() {
+            // Nothing holds the console in view any more: the full lock.
+            self.set_view_only(false);
+            self.inner.locked_by_idle.set(true);
+            if let Some(screen) = self.current_screen() {
+                self.guard(screen);
+            }
+            self.changed();
+            return true;
+        }
+        if view_only {
             return false;
         }
         let locked = self.inner.desk.borrow_mut().handle_timeout(now, at);
         if locked.is_none() {
             return false;
+        }
+        if hold.is_some() {
+            // Idle while the exam holds the console in view (a drug acting, an alarm,
+            // a countdown): signed out (audited), the console stays in view and only
+            // its essential buttons answer until someone signs in.
+            self.inner.input.close();
+            self.set_view_only(true);
+            if let Some(app) = self.inner.app.upgrade() {
+                app.global::<SignInAdapter>().set_open(false);
+                if matches!(
+                    app.get_screen(),
+                    Screen::Nurse | Screen::Technologist | Screen::Admin
+                ) {
+                    app.set_screen(Screen::Technologist);
+                }
+            }
+            self.changed();
+            return true;
         }
         self.inner.input.close();
         self.inner.locked_by_idle.set(true);
@@ -612,6 +646,31 @@ impl StaffPanel {
         }
         self.changed();
         true
+    }
+
+    /// Whether the view-only lock is on: the console in view, only its essential
+    /// buttons (stop the infusion, acknowledge, pause audio, sign in) answer.
+    pub fn view_only(&self) -> bool {
+        self.inner
+            .app
+            .upgrade()
+            .is_some_and(|app| app.global::<ViewOnly>().get_active())
+    }
+
+    fn set_view_only(&self, on: bool) {
+        if let Some(app) = self.inner.app.upgrade() {
+            app.global::<ViewOnly>().set_active(on);
+            app.global::<ViewOnly>().set_signing_in(false);
+        }
+    }
+
+    /// Opens the sign-in over the view-only console (its "sign in" button).
+    pub fn sign_in_over_view_only(&self) {
+        if let Some(app) = self.inner.app.upgrade() {
+            app.global::<ViewOnly>().set_signing_in(true);
+        }
+        self.inner.locked_by_idle.set(true);
+        self.guard(Screen::Technologist);
     }
 
     // ------------------------------------------------------------------ admin
