@@ -273,3 +273,11 @@ log-self_answered = Patient's answer confirmed: { $question } — { $answer }
 # The view-only lock (issue 17).
 console-view-only = View only: locked after no touch. Stop infusion, Acknowledge and Pause audio still work.
 console-view-only-sign-in = Sign in
+
+# The far view of the stress page (issue 17).
+far-time-adenosine = On adenosine
+far-time-regadenoson = Since the bolus
+far-next-image = Image in
+far-next-image-latest = Image at the latest in
+far-now = NOW
+far-given-mg = { $mg } mg given

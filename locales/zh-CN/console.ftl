@@ -273,3 +273,11 @@ log-self_answered = 患者确认回答：{ $question }——{ $answer }
 # The view-only lock (issue 17).
 console-view-only = 仅查看：长时间无操作已锁定。停止输注、确认报警和暂停报警音仍可使用。
 console-view-only-sign-in = 登录
+
+# The far view of the stress page (issue 17).
+far-time-adenosine = 腺苷已输注
+far-time-regadenoson = 推注后已过
+far-next-image = 距负荷灌注成像
+far-next-image-latest = 距负荷灌注成像（最迟）
+far-now = 立即成像
+far-given-mg = 已给药 { $mg } mg

@@ -112,6 +112,20 @@ pub fn palette(theme: ThemeName) -> &'static Palette {
     }
 }
 
+/// Cap height of the stress page's far-view numbers (issue 17): readable from the
+/// scanner console 1–2 m away.
+pub const FAR_CAP_HEIGHT_MM: f64 = 15.0;
+
+/// Height of a digit as a share of the font size, for the bundled font (WenQuanYi
+/// Micro Hei's digits stand about 0.72 em; 0.70 is taken so the cap height is at
+/// least [`FAR_CAP_HEIGHT_MM`]).
+pub const DIGIT_HEIGHT_EM: f64 = 0.70;
+
+/// The far-view font size in logical pixels for the configured screen.
+pub fn far_font_px(dpi: f64, scale_factor: f64) -> f64 {
+    mm_to_logical_px(FAR_CAP_HEIGHT_MM / DIGIT_HEIGHT_EM, dpi, scale_factor)
+}
+
 /// Millimetres to logical pixels for a screen of `dpi` physical pixels per inch shown
 /// at `scale_factor` physical pixels per logical pixel.
 pub fn mm_to_logical_px(mm: f64, dpi: f64, scale_factor: f64) -> f64 {
@@ -139,4 +153,5 @@ pub fn apply(app: &AppWindow, theme: ThemeName, ui: &UiConfig) {
     let scale = f64::from(app.window().scale_factor());
     t.set_staff_target(mm_to_logical_px(ui.staff_target_mm, ui.dpi, scale) as f32);
     t.set_patient_target(mm_to_logical_px(ui.patient_target_mm, ui.dpi, scale) as f32);
+    t.set_font_far(far_font_px(ui.dpi, scale) as f32);
 }

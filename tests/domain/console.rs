@@ -248,6 +248,16 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
         }
         keys.push("sound-unavailable-hint".to_string());
     }
+    for k in [
+        "far-time-adenosine",
+        "far-time-regadenoson",
+        "far-next-image",
+        "far-next-image-latest",
+        "far-now",
+        "far-given-mg",
+    ] {
+        keys.push(k.to_string());
+    }
     keys.push("console-view-only".to_string());
     keys.push("console-view-only-sign-in".to_string());
     keys.push("console-void".to_string());

@@ -252,3 +252,57 @@ fn issue_17_confirm_panels_show_what_will_be_recorded() {
     // A step that changes no dose has no panel.
     assert!(Pending::for_event(ExamEvent::StressStopped, &exam).is_none());
 }
+
+/// Issue 17, far view: while adenosine runs, the time on the drug, the time to
+/// imaging and the HR and SBP changes are drawn with a digit height of at least
+/// 15 mm at the configured DPI, readable from the scanner console.
+#[test]
+fn issue_17_far_view_numbers_stand_at_least_15_mm_high() {
+    use cmr_kiosk::ui::theme::{DIGIT_HEIGHT_EM, FAR_CAP_HEIGHT_MM, mm_to_logical_px};
+    let dir = tempfile::tempdir().unwrap();
+    let (mut shell, _url, loc) = english_kiosk(dir.path(), "far-view-test");
+    let en = |k: &str| loc.tr(Language::EnUs, k);
+    let mut e = exam_of(ExamType::AdenosineStress);
+    e.handle(
+        ExamEvent::StressStarted {
+            drug: StressDrug::Adenosine,
+            dose: None,
+            authority: Default::default(),
+        },
+        Instant::from_secs(20),
+    )
+    .unwrap();
+    let s = ExamSession::preview(e, Instant::from_secs(20));
+    shell
+        .engine()
+        .call(Command::Install(Some(Box::new(s))))
+        .unwrap();
+    shell.start_console();
+    shell.app().set_screen(Screen::Technologist);
+    at(&shell, 95);
+    let font = shell
+        .app()
+        .global::<cmr_kiosk::ui::components::Theme>()
+        .get_font_far();
+    // The default screen: 96 dpi, scale 1.
+    let needed = mm_to_logical_px(FAR_CAP_HEIGHT_MM, 96.0, 1.0);
+    assert!(
+        f64::from(font) * DIGIT_HEIGHT_EM >= needed - 0.01,
+        "{font} px font gives {} px digits, {needed} px needed",
+        f64::from(font) * DIGIT_HEIGHT_EM
+    );
+    // Each far-view number is on screen, as tall as the far-view font.
+    for value in ["01:15", "02:45"] {
+        let shown =
+            i_slint_backend_testing::ElementHandle::find_by_accessible_label(shell.app(), value)
+                .next()
+                .unwrap_or_else(|| panic!("{value} in the far view"));
+        assert!(
+            shown.size().height >= font,
+            "{value}: {} px high",
+            shown.size().height
+        );
+    }
+    assert!(has_label(&shell, &en("far-time-adenosine")));
+    assert!(has_label(&shell, &en("far-next-image-latest")));
+}

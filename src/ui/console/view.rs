@@ -810,6 +810,68 @@ impl ConsoleUi {
                     )
                     .into(),
                 );
+                // The far view: the same numbers, large.
+                a.set_far_time(crate::ui::console::model::mm_ss(p.elapsed_s).into());
+                a.set_far_time_label(
+                    v.tr(match p.drug {
+                        StressDrug::Adenosine => "far-time-adenosine",
+                        StressDrug::Regadenoson => "far-time-regadenoson",
+                    })
+                    .into(),
+                );
+                let signed = |x: Option<f64>| {
+                    x.map(|x| {
+                        let r = x.round();
+                        if r > 0.0 {
+                            format!("+{}", number(r, 0))
+                        } else if r < 0.0 {
+                            format!("\u{2212}{}", number(-r, 0))
+                        } else {
+                            "0".to_string()
+                        }
+                    })
+                    .unwrap_or_else(dash)
+                };
+                a.set_far_hr(signed(p.hr_rise).into());
+                a.set_far_hr_met(p.hr_rise.is_some_and(|r| r >= p.hr_target));
+                a.set_far_sbp(signed(p.sbp_drop.map(|d| -d)).into());
+                a.set_far_sbp_met(p.sbp_drop.is_some_and(|d| d >= p.sbp_target));
+                a.set_far_given(match (p.dose, exam.patient()) {
+                    (StressDose::UgKgMin(d), Some(pt)) if p.drug == StressDrug::Adenosine => {
+                        format!(
+                            "{} · {}",
+                            a.get_stress_dose(),
+                            v.tra(
+                                "far-given-mg",
+                                &[(
+                                    "mg",
+                                    number(
+                                        d * pt.weight_kg * p.elapsed_s as f64 / 60.0 / 1000.0,
+                                        1
+                                    ),
+                                )],
+                            )
+                        )
+                        .into()
+                    }
+                    _ => SharedString::new(),
+                });
+                let (next, next_label) = if p.image_now {
+                    (v.tr("far-now"), v.tr("far-next-image"))
+                } else if let Some((due, _)) = protocol.imaging_deferred() {
+                    (
+                        crate::ui::console::model::mm_ss(
+                            due.as_millis().saturating_sub(v.now.as_millis()) / 1000,
+                        ),
+                        v.tr("far-next-image"),
+                    )
+                } else if let Some(c) = &p.max_time {
+                    (c.mm_ss(), v.tr("far-next-image-latest"))
+                } else {
+                    (dash(), v.tr("far-next-image"))
+                };
+                a.set_far_next(next.into());
+                a.set_far_next_label(next_label.into());
                 let total = protocol.settings().max_time_to_imaging.as_millis() as f32 / 1000.0;
                 match &p.max_time {
                     // A criterion met before the minimum infusion time: say when
