@@ -174,6 +174,12 @@ impl ExamSession {
         self
     }
 
+    /// The same session opened with `record` as its registration (previews and tests).
+    pub fn with_record(mut self, record: serde_json::Value) -> ExamSession {
+        self.opened = record;
+        self
+    }
+
     /// The exam's id.
     pub fn id(&self) -> ExamId {
         self.id

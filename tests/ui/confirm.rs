@@ -306,3 +306,41 @@ fn issue_17_far_view_numbers_stand_at_least_15_mm_high() {
     assert!(has_label(&shell, &en("far-time-adenosine")));
     assert!(has_label(&shell, &en("far-next-image-latest")));
 }
+
+/// Issue 17, patient banner: the console names the patient in full; the lock screen,
+/// which anyone in the room may see, only the name's first character and the ID's last
+/// four characters, with sex, age, weight and exam type.
+#[test]
+fn issue_17_lock_screen_banner_masks_the_patient() {
+    use cmr_kiosk::domain::screening::Sex;
+    use cmr_kiosk::ui::console::view::patient_banner_text;
+    use cmr_kiosk::ui::nurse::registration::Registration;
+    let dir = tempfile::tempdir().unwrap();
+    let (shell, _url, loc) = english_kiosk(dir.path(), "banner-test");
+    let en = |k: &str| loc.tr(Language::EnUs, k);
+    let reg = Registration {
+        name: "王小明".into(),
+        patient_id: "P20261206-0457".into(),
+        sex: Sex::Female,
+        birth_date: chrono::NaiveDate::from_ymd_opt(1968, 3, 2).unwrap(),
+        weight_kg: 70.0,
+        height_cm: None,
+        department: String::new(),
+        question: String::new(),
+        exam_type: ExamType::AdenosineStress,
+    };
+    let session = ExamSession::preview(exam_of(ExamType::AdenosineStress), Instant::from_secs(20))
+        .with_record(reg.to_json());
+    let full = patient_banner_text(shell.language_state(), &session, false);
+    assert!(full.contains("王小明 · P20261206-0457"), "{full}");
+    let masked = patient_banner_text(shell.language_state(), &session, true);
+    assert!(masked.contains("王** · …0457"), "{masked}");
+    assert!(
+        !masked.contains("小明") && !masked.contains("P2026"),
+        "{masked}"
+    );
+    assert!(
+        masked.contains(&en("sex-female")) && masked.contains("58") && masked.contains("70 kg"),
+        "{masked}"
+    );
+}

@@ -152,6 +152,12 @@ fn clause_3_2_3_no_idle_lock_while_adenosine_runs() {
     press(&shell, &en("console-view-only-sign-in"));
     assert!(signin().get_open(), "the sign-in over the console");
     assert_eq!(signin().get_title(), en("lock-title"));
+    // Who is on the table, on the lock screen too (masked: see tests/ui/confirm.rs).
+    let banner = signin().get_patient_banner().to_string();
+    assert!(
+        banner.contains(&en("sex-male")) && banner.contains("61") && banner.contains("70 kg"),
+        "{banner}"
+    );
     press(&shell, "Tech Wang");
     keys(&shell, "2580");
     press(&shell, &en("keypad-ok"));

@@ -1483,6 +1483,15 @@ impl View<'_, '_> {
 /// The patient on the table, from the registration (name, ID) and the exam (sex, age,
 /// weight, exam type): "" before registration.
 fn patient_banner(v: &View<'_, '_>, session: &ExamSession) -> String {
+    patient_banner_text(v.lang, session, false)
+}
+
+/// Who is on the table (issue 17): name and patient ID, sex, age, weight and exam type.
+/// `masked` (the lock screen, which anyone in the room may see): the name's first
+/// character and the ID's last four characters only — enough to notice the wrong
+/// patient, not enough to identify one.
+pub fn patient_banner_text(lang: &LanguageState, session: &ExamSession, masked: bool) -> String {
+    use crate::ui::staff::view::tra;
     let exam = session.exam();
     let Some(p) = exam.patient() else {
         return String::new();
@@ -1494,20 +1503,25 @@ fn patient_banner(v: &View<'_, '_>, session: &ExamSession) -> String {
         crate::domain::screening::Sex::Other => "sex-other",
     };
     let (exam_type, _) = crate::ui::console::model::exam_type_of(exam);
-    v.tra(
+    let who = match reg.as_ref() {
+        None => lang.tr("console-patient-unnamed"),
+        Some(r) if masked => {
+            let first: String = r.name.chars().take(1).collect();
+            let n = r.patient_id.chars().count();
+            let tail: String = r.patient_id.chars().skip(n.saturating_sub(4)).collect();
+            format!("{first}** · …{tail}")
+        }
+        Some(r) => format!("{} · {}", r.name, r.patient_id),
+    };
+    tra(
+        lang,
         "console-patient-banner",
         &[
-            (
-                "who",
-                reg.as_ref().map_or_else(
-                    || v.tr("console-patient-unnamed"),
-                    |r| format!("{} · {}", r.name, r.patient_id),
-                ),
-            ),
-            ("sex", v.tr(sex)),
+            ("who", who),
+            ("sex", lang.tr(sex)),
             ("age", p.age_years.to_string()),
             ("weight", number(p.weight_kg, 1)),
-            ("type", v.tr(&key_for("console-type", &exam_type))),
+            ("type", lang.tr(&key_for("console-type", &exam_type))),
         ],
     )
 }

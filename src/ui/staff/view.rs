@@ -424,7 +424,24 @@ impl StaffPanel {
             tra(lang, "signin-title", &[("area", lang.tr(area))])
         };
         s.set_title(title.into());
-        s.set_exam_running(self.inner.engine.read().session().is_some());
+        {
+            let published = self.inner.engine.read();
+            s.set_exam_running(published.session().is_some());
+            // The patient on the table, masked: the lock screen is seen by anyone.
+            s.set_patient_banner(
+                published
+                    .session()
+                    .map(|session| {
+                        crate::ui::console::view::patient_banner_text(
+                            &self.inner.lang,
+                            session,
+                            true,
+                        )
+                    })
+                    .unwrap_or_default()
+                    .into(),
+            );
+        }
         let known = self.inner.known.borrow().clone();
         let loading = known.is_none();
         let (accounts, has_admin, message) = match known {
