@@ -865,6 +865,17 @@ impl ConsoleUi {
                         ),
                         v.tr("far-next-image"),
                     )
+                } else if p.drug == StressDrug::Regadenoson {
+                    // Regadenoson: imaging about a minute after the bolus.
+                    let delay = protocol.settings().regadenoson_imaging_delay.as_millis() / 1000;
+                    if p.elapsed_s < delay {
+                        (
+                            crate::ui::console::model::mm_ss(delay - p.elapsed_s),
+                            v.tr("far-next-image"),
+                        )
+                    } else {
+                        (v.tr("far-now"), v.tr("far-next-image"))
+                    }
                 } else if let Some(c) = &p.max_time {
                     (c.mm_ss(), v.tr("far-next-image-latest"))
                 } else {
