@@ -281,3 +281,11 @@ far-next-image = Image in
 far-next-image-latest = Image at the latest in
 far-now = NOW
 far-given-mg = { $mg } mg given
+
+# The trend chart's units and marker labels (issue 17).
+console-chart-units = /min · mmHg
+chart-marker-stress-start = stress
+chart-marker-escalation = dose ↑
+chart-marker-stress-stop = stop
+chart-marker-injection = contrast
+chart-marker-series = series

@@ -281,3 +281,11 @@ far-next-image = 距负荷灌注成像
 far-next-image-latest = 距负荷灌注成像（最迟）
 far-now = 立即成像
 far-given-mg = 已给药 { $mg } mg
+
+# The trend chart's units and marker labels (issue 17).
+console-chart-units = 次/分 · mmHg
+chart-marker-stress-start = 负荷
+chart-marker-escalation = 加量
+chart-marker-stress-stop = 停药
+chart-marker-injection = 对比剂
+chart-marker-series = 序列

@@ -9,8 +9,9 @@ mod generated {
 
 pub use generated::{
     AccountRow, Activity, AdminAdapter, AdminTab, AlarmLevel, AlarmRow, AppWindow, BreathCue,
-    ChartGrid, ChartMarker, CheckRow, ChoiceRow, ClearanceLevel, ConsoleAdapter, ConsoleLine,
-    ConsoleTab, FactChoice, FactRow, FieldRow, I18n, InjectionRow, KeyboardAdapter, KeypadAdapter,
-    MonitorState, NurseAdapter, NurseTab, PatientAdapter, PatientAnswer, PatientStep, Pictogram,
-    PrepRow, ReasonRow, ReviewRow, Role, Screen, SignInAdapter, StaffRow, Theme, ViewOnly,
+    ChartGrid, ChartMarker, ChartTick, CheckRow, ChoiceRow, ClearanceLevel, ConsoleAdapter,
+    ConsoleLine, ConsoleTab, FactChoice, FactRow, FieldRow, I18n, InjectionRow, KeyboardAdapter,
+    KeypadAdapter, MonitorState, NurseAdapter, NurseTab, PatientAdapter, PatientAnswer,
+    PatientStep, Pictogram, PrepRow, ReasonRow, ReviewRow, Role, Screen, SignInAdapter, StaffRow,
+    Theme, ViewOnly,
 };

@@ -258,6 +258,10 @@ fn every_warning_refusal_alarm_and_purpose_has_words_in_both_languages() {
     ] {
         keys.push(k.to_string());
     }
+    keys.push("console-chart-units".to_string());
+    for kind in cmr_kiosk::ui::console::chart::MarkerKind::ALL {
+        keys.push(kind.key().to_string());
+    }
     keys.push("console-view-only".to_string());
     keys.push("console-view-only-sign-in".to_string());
     keys.push("console-void".to_string());

@@ -305,6 +305,14 @@ fn issue_17_far_view_numbers_stand_at_least_15_mm_high() {
     }
     assert!(has_label(&shell, &en("far-time-adenosine")));
     assert!(has_label(&shell, &en("far-next-image-latest")));
+    // The chart has its units and a time axis with labelled ticks (HH:MM).
+    assert!(has_label(&shell, &en("console-chart-units")));
+    let ticks = shell.app().global::<ConsoleAdapter>().get_chart_ticks();
+    assert!(ticks.row_count() >= 2, "time ticks: {}", ticks.row_count());
+    for t in ticks.iter() {
+        assert_eq!(t.label.len(), 5, "{}", t.label);
+        assert!(has_label(&shell, &t.label), "tick {} drawn", t.label);
+    }
 }
 
 /// Issue 17, patient banner: the console names the patient in full; the lock screen,

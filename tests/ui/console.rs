@@ -167,6 +167,9 @@ fn technologist_runs_a_stress_exam_by_touch() {
     let start = exam(&shell, |x| x.stress().current().unwrap().started_at);
     let start_s = start.as_millis() / 1000;
     assert_eq!(start_s, 20);
+    // The chart labels the stress start on its line (issue 17).
+    at(&shell, 21);
+    assert!(has_label(&shell, &tr("chart-marker-stress-start")));
 
     // Readings rise but stay under the criteria: progress shows, no prompt.
     at(&shell, 60);

@@ -44,6 +44,26 @@ pub enum MarkerKind {
 }
 
 impl MarkerKind {
+    /// The Fluent key of the marker's label on the chart.
+    pub fn key(self) -> &'static str {
+        match self {
+            MarkerKind::StressStart => "chart-marker-stress-start",
+            MarkerKind::Escalation => "chart-marker-escalation",
+            MarkerKind::StressStop => "chart-marker-stress-stop",
+            MarkerKind::Injection => "chart-marker-injection",
+            MarkerKind::Acquisition => "chart-marker-series",
+        }
+    }
+
+    /// Every kind (the locale test checks their keys).
+    pub const ALL: [MarkerKind; 5] = [
+        MarkerKind::StressStart,
+        MarkerKind::Escalation,
+        MarkerKind::StressStop,
+        MarkerKind::Injection,
+        MarkerKind::Acquisition,
+    ];
+
     /// A stable number for Slint (colour and legend index).
     pub fn index(self) -> i32 {
         match self {
@@ -167,6 +187,39 @@ pub struct TrendChart {
     pub from: Instant,
     /// Time drawn to.
     pub to: Instant,
+}
+
+/// Steps between the time axis's ticks, in seconds: the first that gives at most
+/// [`MAX_TIME_TICKS`] ticks in the window.
+pub const TICK_STEPS_S: [u64; 6] = [60, 120, 300, 600, 1200, 1800];
+
+/// At most this many ticks on the time axis (labels stay apart on a narrow chart).
+pub const MAX_TIME_TICKS: u64 = 6;
+
+/// The time axis's ticks in the window `from..to`: (x in `0..=VIEW`, exam time) at
+/// whole wall-clock minutes (multiples of the step), from the first inside the window.
+/// `wall_offset_ms` is the wall-clock time of day minus the exam time, in ms (any
+/// whole number of days may be added).
+pub fn time_ticks(from: Instant, to: Instant, wall_offset_ms: i64) -> Vec<(f64, Instant)> {
+    let span_s = to.as_millis().saturating_sub(from.as_millis()) / 1000;
+    let step = TICK_STEPS_S
+        .iter()
+        .copied()
+        .find(|s| span_s / s <= MAX_TIME_TICKS)
+        .unwrap_or(TICK_STEPS_S[TICK_STEPS_S.len() - 1]);
+    let step_ms = step * 1000;
+    // The first exam time at or after `from` whose wall-clock time is a multiple of
+    // the step.
+    let phase = wall_offset_ms.rem_euclid(step_ms as i64) as u64;
+    let first = (from.as_millis() + phase).div_ceil(step_ms) * step_ms - phase;
+    (0..)
+        .map(|i| first + i * step_ms)
+        .take_while(|ms| *ms <= to.as_millis())
+        .map(|ms| {
+            let t = Instant::from_millis(ms);
+            (x_of(t, from, to), t)
+        })
+        .collect()
 }
 
 /// x of time `t` in the window `from..to` (clamped to the box).
@@ -296,6 +349,26 @@ mod tests {
             d.window(Instant::from_secs(200)).1,
             Instant::from_secs(100 + 300)
         );
+    }
+
+    #[test]
+    fn time_ticks_fall_on_whole_minutes_and_stay_few() {
+        // 5 min window from 2:30: ticks each minute from 3:00.
+        let t = time_ticks(Instant::from_secs(150), Instant::from_secs(450), 0);
+        let secs: Vec<u64> = t.iter().map(|(_, at)| at.as_millis() / 1000).collect();
+        assert_eq!(secs, vec![180, 240, 300, 360, 420]);
+        assert!((t[0].0 - VIEW * 30.0 / 300.0).abs() < 1e-9);
+        // A 20 min window: every 5 min, at most MAX_TIME_TICKS.
+        let t = time_ticks(Instant::from_secs(0), Instant::from_secs(1200), 0);
+        assert_eq!(t.len(), 5);
+        assert!(t.len() as u64 <= MAX_TIME_TICKS + 1);
+        // An empty window has at most one tick.
+        assert!(time_ticks(Instant::from_secs(10), Instant::from_secs(10), 0).len() <= 1);
+        // The wall clock 09:27:10 at exam time 0: ticks at 09:28:00, 09:29:00, …
+        let offset = (9 * 3600 + 27 * 60 + 10) * 1000;
+        let t = time_ticks(Instant::from_secs(0), Instant::from_secs(300), offset);
+        let secs: Vec<u64> = t.iter().map(|(_, at)| at.as_millis() / 1000).collect();
+        assert_eq!(secs, vec![50, 110, 170, 230, 290]);
     }
 
     #[test]

@@ -28,8 +28,8 @@ use crate::i18n::LanguageState;
 use crate::monitor::feed::VitalsBoard;
 use crate::report::{key_for, number, technique_lines};
 use crate::ui::components::{
-    AlarmLevel, AlarmRow, AppWindow, ChartGrid, ChartMarker, CheckRow, ConsoleAdapter, ConsoleLine,
-    ConsoleTab, FieldRow, InjectionRow, MonitorState,
+    AlarmLevel, AlarmRow, AppWindow, ChartGrid, ChartMarker, ChartTick, CheckRow, ConsoleAdapter,
+    ConsoleLine, ConsoleTab, FieldRow, InjectionRow, MonitorState,
 };
 use crate::ui::console::chart::{TrendData, trend_chart};
 use crate::ui::console::model::{
@@ -959,6 +959,7 @@ impl ConsoleUi {
                 .map(|m| ChartMarker {
                     x: m.x as f32,
                     kind: m.kind.index(),
+                    label: v.tr(m.kind.key()).into(),
                 })
                 .collect(),
         ));
@@ -971,6 +972,20 @@ impl ConsoleUi {
                     label: number(*value, 0).into(),
                 })
                 .collect(),
+        ));
+        a.set_chart_ticks(model(
+            crate::ui::console::chart::time_ticks(chart.from, chart.to, {
+                use chrono::Timelike;
+                let wall_ms = i64::from(v.wall_now.num_seconds_from_midnight()) * 1000
+                    + i64::from(v.wall_now.nanosecond() / 1_000_000);
+                wall_ms - v.now.as_millis() as i64
+            })
+            .into_iter()
+            .map(|(x, at)| ChartTick {
+                x: x as f32,
+                label: v.clock_at(at).get(..5).unwrap_or_default().into(),
+            })
+            .collect(),
         ));
         a.set_chart_range(
             v.tra(
