@@ -1,6 +1,6 @@
 # Nurse mode, sign-in, lock screen and admin (issue 7).
-rejected-no_exam_type = Refused: choose the exam type first
-rejected-preparation_incomplete = Refused: a preparation item is not yet confirmed
+rejected-no_exam_type = Choose the exam type first
+rejected-preparation_incomplete = A preparation item is not yet confirmed
 value-empty = —
 sign-out = Sign out
 unit-egfr = mL/min/1.73 m²
@@ -111,7 +111,7 @@ nurse-contrast-blocked = Contrast: blocked
 nurse-stress-allowed = Stress drug: allowed
 nurse-stress-blocked = Stress drug: blocked
 nurse-reason = { $reason } ({ $clause })
-nurse-overridden-by = Lifted by { $name }: { $reason }
+nurse-overridden-by = Overridden by { $name }: { $reason }
 nurse-override = Physician override
 reason-implant_unknown = Implant of unknown MR status
 reason-implant_unsafe = MR-unsafe implant
@@ -127,12 +127,12 @@ reason-av_block = AV block without a pacemaker
 reason-caffeine_within_12h = Caffeine within 12 h
 reason-dipyridamole_within_24h = Dipyridamole within 24 h
 nurse-override-title = Physician override
-nurse-override-rule = Lift: { $reason } ({ $clause })
+nurse-override-rule = Override: { $reason } ({ $clause })
 nurse-override-physician = Physician (user name)
 nurse-override-reason = Documented reason
 nurse-override-save = Sign and record
 nurse-override-incomplete = The physician's user name, PIN and a reason are all needed.
-nurse-override-not-physician = Only a physician's account may lift a rule.
+nurse-override-not-physician = Only a physician's account may override a rule.
 nurse-override-done = Override recorded, signed by { $name }.
 
 ## Preparation and sign-off

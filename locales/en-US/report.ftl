@@ -2,6 +2,7 @@
 report-technique-heading = Technique
 report-exam-routine = Region: heart. Routine (non-contrast) cardiac MR examination.
 report-exam-contrast = Region: heart. Contrast-enhanced cardiac MR examination.
+report-exam-stress = Region: heart. Contrast-enhanced cardiac MR examination with pharmacological stress perfusion.
 report-scanner = Scanner: { $vendor } { $model }, { $field } T.
 report-scanner-unknown = Scanner: not recorded.
 report-sequences = Sequences: { $list }.

@@ -1,6 +1,6 @@
 # 护士模式、登录、锁屏与管理（issue 7）。
-rejected-no_exam_type = 已拒绝：请先选择检查类型
-rejected-preparation_incomplete = 已拒绝：尚有准备项目未确认
+rejected-no_exam_type = 请先选择检查类型
+rejected-preparation_incomplete = 尚有准备项目未确认
 value-empty = —
 sign-out = 退出
 unit-egfr = mL/min/1.73 m²
@@ -111,8 +111,8 @@ nurse-contrast-blocked = 对比剂：禁止
 nurse-stress-allowed = 负荷药物：允许
 nurse-stress-blocked = 负荷药物：禁止
 nurse-reason = { $reason }（{ $clause }）
-nurse-overridden-by = 已由 { $name } 解除：{ $reason }
-nurse-override = 医师解除
+nurse-overridden-by = 已由 { $name } 医师豁免：{ $reason }
+nurse-override = 医师豁免
 reason-implant_unknown = 植入物磁共振安全性未知
 reason-implant_unsafe = 磁共振不安全植入物
 reason-implant_conditional = 磁共振条件安全植入物：须在条件内扫描
@@ -126,14 +126,14 @@ reason-asthma = 哮喘：禁用腺苷或瑞加德松
 reason-av_block = 房室传导阻滞且无起搏器
 reason-caffeine_within_12h = 12 小时内摄入咖啡因
 reason-dipyridamole_within_24h = 24 小时内服用双嘧达莫
-nurse-override-title = 医师解除
-nurse-override-rule = 解除：{ $reason }（{ $clause }）
+nurse-override-title = 医师豁免
+nurse-override-rule = 豁免：{ $reason }（{ $clause }）
 nurse-override-physician = 医师（用户名）
 nurse-override-reason = 记录的理由
 nurse-override-save = 签名并记录
 nurse-override-incomplete = 需要医师用户名、PIN 与理由。
-nurse-override-not-physician = 只有医师账户可以解除规则。
-nurse-override-done = 已记录解除，签名医师：{ $name }。
+nurse-override-not-physician = 只有医师账户可以豁免规则。
+nurse-override-done = 已记录豁免，签名医师：{ $name }。
 
 ## 准备与交接
 nurse-prepare-title = 检查准备

@@ -2,6 +2,7 @@
 report-technique-heading = 检查技术
 report-exam-routine = 检查部位：心脏。心脏磁共振平扫检查。
 report-exam-contrast = 检查部位：心脏。心脏磁共振增强检查。
+report-exam-stress = 检查部位：心脏。心脏磁共振药物负荷灌注增强检查。
 report-scanner = 设备：{ $vendor } { $model }，{ $field } T。
 report-scanner-unknown = 设备：未记录。
 report-sequences = 扫描序列：{ $list }。

@@ -252,8 +252,18 @@ fn fmt_num(v: f64) -> String {
     }
 }
 
+/// `v unit`, or the bare number for a count (no unit: the message names it, so
+/// no English word reaches a Chinese line).
+fn with_unit(v: String, unit: &str) -> String {
+    if unit.is_empty() {
+        v
+    } else {
+        format!("{v} {unit}")
+    }
+}
+
 fn fmt_range(r: &Range, unit: &str) -> String {
-    format!("{}–{} {unit}", fmt_num(r.min), fmt_num(r.max))
+    with_unit(format!("{}–{}", fmt_num(r.min), fmt_num(r.max)), unit)
 }
 
 /// Check one series against its catalogue entry; an unmeasured parameter is not checked.
@@ -277,7 +287,7 @@ pub fn check_series(step: ProtocolStep, params: &SeriesParams) -> Vec<Finding> {
             out.push(Finding {
                 code,
                 clause: clause.to_string(),
-                measured: format!("{} {unit}", fmt_num(v)),
+                measured: with_unit(fmt_num(v), unit),
                 expected: fmt_range(&r, unit),
             });
         }
@@ -294,7 +304,7 @@ pub fn check_series(step: ProtocolStep, params: &SeriesParams) -> Vec<Finding> {
         FindingCode::SliceCountOutOfRange,
         s.slices,
         params.slices.map(f64::from),
-        "slices",
+        "",
     );
     if let Some(pe) = params.phase_encoding
         && !s.phase_encoding.is_empty()
@@ -314,7 +324,7 @@ pub fn check_series(step: ProtocolStep, params: &SeriesParams) -> Vec<Finding> {
                 .iter()
                 .map(name)
                 .collect::<Vec<_>>()
-                .join(" or "),
+                .join(" / "),
         });
     }
     out

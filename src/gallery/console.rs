@@ -288,7 +288,7 @@ fn preview_build(
         ExamEvent::InjectionVoided {
             injected_at: Instant::from_secs(845),
             by: "technologist".into(),
-            reason: "entered twice".into(),
+            reason: "重复录入".into(),
         },
     );
     at(

@@ -115,6 +115,79 @@ pub struct Renderer {
     shell: Shell,
     width: u32,
     height: u32,
+    worst_case: std::cell::Cell<bool>,
+}
+
+/// The longest values every staff screen shows around its content: live vitals in the
+/// status bar with an hour-old blood pressure, the exam record's technical alarm and
+/// a refused DICOM file's notice (a long file name), in the shell's language.
+pub fn fill_worst_case_app(
+    app: &crate::ui::components::AppWindow,
+    lang: &crate::i18n::LanguageState,
+) {
+    let with = |key: &str, args: &[(&str, &str)]| {
+        let mut a = fluent::FluentArgs::new();
+        for (k, v) in args {
+            a.set(*k, v.to_string());
+        }
+        lang.localizer().tr_args(lang.current(), key, &a)
+    };
+    app.set_monitor_state(crate::ui::components::MonitorState::Connected);
+    app.set_hr_text("300".into());
+    app.set_bp_text("300/200".into());
+    app.set_bp_age_text(with("vitals-bp-age", &[("minutes", "59")]).into());
+    app.set_record_alarm_text(with("record-alarm", &[("pending", "99999")]).into());
+    let reason = lang.tr("dicom-skip-out_of_bounds");
+    app.set_technical_notice_text(
+        with(
+            "technical-notice-dicom",
+            &[
+                ("count", "99999"),
+                (
+                    "file",
+                    "incoming/1.2.840.113619.2.55.3.604688119.969.1268071029.320/MR.1.2.840.113619.2.55.3.dcm",
+                ),
+                ("reason", &reason),
+            ],
+        )
+        .into(),
+    );
+}
+
+/// The longest values the console shows in its fixed places: three-digit vitals, a
+/// long name and ID in the banner, an hour's countdowns (the layout test draws every
+/// state with them).
+pub fn fill_worst_case_console(
+    app: &crate::ui::components::AppWindow,
+    lang: &crate::i18n::LanguageState,
+) {
+    use crate::ui::staff::view::tra;
+    let a = app.global::<crate::ui::components::ConsoleAdapter>();
+    a.set_hr("300".into());
+    a.set_spo2("100".into());
+    a.set_bp("300/200 (233)".into());
+    a.set_far_hr("300".into());
+    a.set_far_sbp("300/200".into());
+    a.set_far_time("59:59".into());
+    a.set_far_next("59:59".into());
+    a.set_patient_banner(
+        tra(
+            lang,
+            "console-patient-banner",
+            &[
+                (
+                    "who",
+                    "Wolfeschlegelsteinhausen-Bergerdorff, Maximiliana · 20261127123456789012"
+                        .to_string(),
+                ),
+                ("sex", lang.tr("sex-other")),
+                ("age", "105".to_string()),
+                ("weight", "250.5".to_string()),
+                ("type", lang.tr("console-type-adenosine_stress")),
+            ],
+        )
+        .into(),
+    );
 }
 
 impl Renderer {
@@ -138,7 +211,22 @@ impl Renderer {
             shell,
             width,
             height,
+            worst_case: std::cell::Cell::new(false),
         })
+    }
+
+    /// Draws the console's states with [`fill_worst_case_console`]'s values.
+    pub fn set_worst_case(&self, on: bool) {
+        self.worst_case.set(on);
+    }
+
+    /// The size the current screen's layout needs at least (logical pixels): above the
+    /// window's size, a window manager would grow the window past the display.
+    pub fn content_min_size(&self) -> (f32, f32) {
+        (
+            self.shell.app().get_content_min_width(),
+            self.shell.app().get_content_min_height(),
+        )
     }
 
     /// The shell being drawn (to put it into a state before rendering).
@@ -173,6 +261,18 @@ impl Renderer {
     /// [`crate::gallery::console::PREVIEWS`], see [`crate::gallery::console::preview_session`]) on
     /// its page and draws it.
     pub fn render_console(&self, state: &str, lang: Language, theme: ThemeName) -> Option<Frame> {
+        self.render_console_then(state, lang, theme, |_| ())
+    }
+
+    /// As [`Renderer::render_console`], calling `look` with the state still shown (for
+    /// checks of the drawn layout) before the console is put back.
+    pub fn render_console_then(
+        &self,
+        state: &str,
+        lang: Language,
+        theme: ThemeName,
+        look: impl FnOnce(&Renderer),
+    ) -> Option<Frame> {
         let (session, now) = crate::gallery::console::preview_session(state)?;
         self.shell.set_language(lang);
         self.shell.set_theme(theme);
@@ -208,7 +308,12 @@ impl Renderer {
             now,
             wall,
         );
+        if self.worst_case.get() {
+            fill_worst_case_app(self.shell.app(), self.shell.language_state());
+            fill_worst_case_console(self.shell.app(), self.shell.language_state());
+        }
         let frame = self.render();
+        look(self);
         adapter.set_tab(crate::ui::components::ConsoleTab::Stress);
         adapter.set_criteria_open(false);
         engine.call_quiet(crate::engine::Command::Install(None));
@@ -228,7 +333,11 @@ impl Renderer {
     pub fn render_named(&self, name: &str, lang: Language, theme: ThemeName) -> Option<Frame> {
         self.shell.set_language(lang);
         self.shell.set_theme(theme);
-        show_named(&self.shell, name).then(|| self.render())
+        let shown = show_named(&self.shell, name);
+        if self.worst_case.get() {
+            fill_worst_case_app(self.shell.app(), self.shell.language_state());
+        }
+        shown.then(|| self.render())
     }
 
     /// Renders every screen × language × theme into `dir` as

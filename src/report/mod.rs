@@ -30,15 +30,30 @@ pub fn number(v: f64, dp: usize) -> String {
     }
 }
 
+/// An amount of gadolinium in mmol as people write it: to 0.1 mmol from 1 mmol up
+/// (10.875 → "10.9"), to 0.01 mmol below (0.375 → "0.38").
+pub fn mmol(v: f64) -> String {
+    number(v, if v.abs() >= 1.0 { 1 } else { 2 })
+}
+
+/// A dose in mmol/kg as people write it: to 0.01 from 0.1 up (0.15, 0.2), to 0.001
+/// below, where half and quarter doses live (0.075, 0.025).
+pub fn mmol_per_kg(v: f64) -> String {
+    number(v, if v.abs() >= 0.1 { 2 } else { 3 })
+}
+
 /// The technique section: a heading and one line per fact.
 pub fn technique_lines(loc: &Localizer, lang: Language, facts: &TechniqueFacts) -> Vec<String> {
     let tr = |key: &str| loc.tr(lang, key);
     let tr_args = |key: &str, args: &FluentArgs| loc.tr_args(lang, key, args);
     let mut lines = vec![tr("report-technique-heading")];
 
-    lines.push(tr(match facts.exam_kind {
-        ExamKind::Routine => "report-exam-routine",
-        ExamKind::ContrastEnhanced => "report-exam-contrast",
+    // 5.2.3 names routine or contrast-enhanced; a stress study says it is one (a
+    // pharmacological stress perfusion exam is contrast-enhanced, but not only that).
+    lines.push(tr(match (facts.exam_kind, facts.stress.is_empty()) {
+        (ExamKind::Routine, _) => "report-exam-routine",
+        (ExamKind::ContrastEnhanced, true) => "report-exam-contrast",
+        (ExamKind::ContrastEnhanced, false) => "report-exam-stress",
     }));
 
     match (&facts.vendor, facts.field_strength_t) {
@@ -78,8 +93,8 @@ pub fn technique_lines(loc: &Localizer, lang: Language, facts: &TechniqueFacts) 
             let names: Vec<String> = used.iter().map(|g| tr(&key_for("agent", g))).collect();
             a.set("agent", names.join(&tr("report-list-separator")));
             a.set("ml", number(facts.total_ml, 1));
-            a.set("mmol", number(facts.total_mmol, 3));
-            a.set("mmolkg", number(facts.total_mmol_kg, 3));
+            a.set("mmol", mmol(facts.total_mmol));
+            a.set("mmolkg", mmol_per_kg(facts.total_mmol_kg));
             a.set("count", facts.injections.len().to_string());
             let method = facts.injection_method.unwrap_or_default();
             a.set("method", tr(&key_for("method", &method)));

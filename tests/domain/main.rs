@@ -19,4 +19,5 @@ mod report;
 mod rules;
 mod scenarios;
 mod signoff;
+mod terminology;
 mod verdict;

@@ -6,7 +6,7 @@ use cmr_kiosk::domain::contrast::{AgentId, InjectionMethod};
 use cmr_kiosk::domain::protocol::ProtocolStep;
 use cmr_kiosk::domain::technique::TechniqueFacts;
 use cmr_kiosk::i18n::Localizer;
-use cmr_kiosk::report::{key_for, number, technique_lines};
+use cmr_kiosk::report::{key_for, mmol, mmol_per_kg, number, technique_lines};
 
 fn facts_of(scenario: &str) -> TechniqueFacts {
     let path = format!("{}/tests/scenarios/{scenario}", env!("CARGO_MANIFEST_DIR"));
@@ -27,7 +27,9 @@ fn clause_5_2_3_stress_exam_in_english() {
     let text = technique_lines(&loc, Language::EnUs, &facts).join("\n");
     assert!(text.starts_with("Technique\n"), "{text}");
     assert!(
-        text.contains("Contrast-enhanced cardiac MR examination."),
+        text.contains(
+            "Contrast-enhanced cardiac MR examination with pharmacological stress perfusion."
+        ),
         "{text}"
     );
     assert!(
@@ -44,7 +46,7 @@ fn clause_5_2_3_stress_exam_in_english() {
         "{text}"
     );
     assert!(
-        text.contains(&format!("{} mmol/kg", number(facts.total_mmol_kg, 3))),
+        text.contains(&format!("{} mmol/kg", mmol_per_kg(facts.total_mmol_kg))),
         "{text}"
     );
     assert!(text.contains("power injector at"), "{text}");
@@ -64,7 +66,8 @@ fn clause_5_2_3_stress_exam_in_chinese() {
     let loc = Localizer::embedded().unwrap();
     let text = technique_lines(&loc, Language::ZhCn, &facts).join("\n");
     assert!(text.starts_with("检查技术\n"), "{text}");
-    assert!(text.contains("心脏磁共振增强检查"), "{text}");
+    // Issue 17: a stress study is named as one, not only as "增强检查".
+    assert!(text.contains("心脏磁共振药物负荷灌注增强检查"), "{text}");
     assert!(text.contains("设备：未记录。"), "{text}");
     assert!(text.contains("对比剂：钆特酸葡胺"), "{text}");
     assert!(text.contains("负荷首过灌注"), "{text}");
@@ -117,6 +120,37 @@ fn every_step_agent_and_method_has_words_in_both_languages() {
         for key in &keys {
             assert!(loc.has(lang, key), "{key} missing in {}", lang.tag());
         }
+    }
+}
+
+/// Issue 17: amounts as people write them, not 10.875 mmol.
+#[test]
+fn issue_17_mmol_is_written_to_a_tenth_and_doses_to_a_hundredth() {
+    assert_eq!(mmol(10.875), "10.9");
+    assert_eq!(mmol(7.0), "7");
+    assert_eq!(mmol(0.375), "0.38");
+    assert_eq!(mmol_per_kg(0.15), "0.15");
+    assert_eq!(mmol_per_kg(0.2), "0.2");
+    assert_eq!(mmol_per_kg(0.104_166), "0.1");
+    assert_eq!(mmol_per_kg(0.075), "0.075");
+    assert_eq!(mmol_per_kg(0.05), "0.05");
+}
+
+proptest::proptest! {
+    /// Rounded amounts stay within half a unit of the last digit written, and never
+    /// carry more decimals than their rule allows.
+    #[test]
+    fn issue_17_rounded_amounts_stay_within_half_a_step(v in 0.0f64..500.0, d in 0.0f64..0.6) {
+        let m = mmol(v);
+        let step = if v >= 1.0 { 0.1 } else { 0.01 };
+        let back: f64 = m.parse().unwrap();
+        proptest::prop_assert!((back - v).abs() <= step / 2.0 + 1e-9, "{v} -> {m}");
+        let decimals = m.split('.').nth(1).map_or(0, str::len);
+        proptest::prop_assert!(decimals <= if v >= 1.0 { 1 } else { 2 }, "{m}");
+        let k = mmol_per_kg(d);
+        let step = if d >= 0.1 { 0.01 } else { 0.001 };
+        let back: f64 = k.parse().unwrap();
+        proptest::prop_assert!((back - d).abs() <= step / 2.0 + 1e-9, "{d} -> {k}");
     }
 }
 

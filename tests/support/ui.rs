@@ -149,3 +149,14 @@ pub fn press_in(shell: &Shell, list: &str, label: &str) {
     scroll_to(shell, list, label);
     press(shell, label);
 }
+
+/// The text shown when a step was tried and refused for `reason_key` ("Refused: …").
+pub fn refused(
+    loc: &cmr_kiosk::i18n::Localizer,
+    lang: cmr_kiosk::config::Language,
+    reason_key: &str,
+) -> String {
+    let mut args = fluent::FluentArgs::new();
+    args.set("reason", loc.tr(lang, reason_key));
+    loc.tr_args(lang, "refused-step", &args)
+}

@@ -253,6 +253,32 @@ fn technologist_runs_a_stress_exam_by_touch() {
         adapter().get_bp_alarm() && !adapter().get_hr_alarm(),
         "the BP tile is red"
     );
+    // ...and flashes at the high priority's rate (IEC 60601-1-8: 1.4–2.8 Hz, 20–60 %
+    // on): sampled every 50 ms for a second, the tile is filled about half of the
+    // time and changes state about four times.
+    let mut phases = Vec::new();
+    for step in 0..20 {
+        at_t(
+            &shell,
+            start + secs(245) + cmr_kiosk::domain::Duration::from_millis(step * 50),
+        );
+        assert!(
+            adapter().get_bp_alarm(),
+            "the tile stays red in both phases"
+        );
+        phases.push(adapter().get_bp_lit());
+    }
+    let on = phases.iter().filter(|l| **l).count();
+    let changes = phases.windows(2).filter(|w| w[0] != w[1]).count();
+    assert!((6..=14).contains(&on), "lit {on} of 20 samples");
+    assert!(
+        (2..=6).contains(&changes),
+        "{changes} changes in 1 s: 1.4-2.8 Hz gives 2-6"
+    );
+    assert!(
+        !adapter().get_hr_lit(),
+        "the HR tile, without an alarm, does not flash"
+    );
     // Who is on the table, on the console (issue 17): sex, age, weight, exam type.
     let banner = adapter().get_patient_banner().to_string();
     assert!(
@@ -403,7 +429,10 @@ fn technologist_runs_a_stress_exam_by_touch() {
     tap(&shell, &tr("console-inject-entered"));
     confirm_step(&shell);
     at(&shell, stop_s + 604);
-    assert!(has_label(&shell, &tr("rejected-top_up_above_0_05")));
+    assert!(has_label(
+        &shell,
+        &refused(&loc, Language::ZhCn, "rejected-top_up_above_0_05")
+    ));
 
     // A DICOM series ticks the checklist with its findings; another step by hand.
     {

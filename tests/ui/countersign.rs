@@ -169,13 +169,19 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     touch(&shell, &en("console-inject-entered"));
     confirm_step(&shell);
     assert!(injections(&shell).is_empty(), "nothing was given");
-    assert_eq!(console().get_refusal(), en("rejected-dose_above_max"));
+    assert_eq!(
+        console().get_refusal(),
+        refused(&loc, Language::EnUs, "rejected-dose_above_max")
+    );
     assert_eq!(console().get_refusal_lift(), en("lift-countersign"));
     assert_eq!(
         console().get_refusal_action(),
         en("console-countersign-action")
     );
-    assert!(has_label(&shell, &en("rejected-dose_above_max")));
+    assert!(has_label(
+        &shell,
+        &refused(&loc, Language::EnUs, "rejected-dose_above_max")
+    ));
 
     // The countersign dialog: the technologist's own PIN does not lift a hard limit.
     touch(&shell, &en("console-countersign-action"));
@@ -241,7 +247,10 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     touch(&shell, &en("keypad-ok"));
     touch(&shell, &en("console-inject-entered"));
     confirm_step(&shell);
-    assert_eq!(console().get_refusal(), en("rejected-dose_above_max"));
+    assert_eq!(
+        console().get_refusal(),
+        refused(&loc, Language::EnUs, "rejected-dose_above_max")
+    );
     assert_eq!(injections(&shell).len(), 1);
     touch(&shell, &en("console-refusal-dismiss"));
     assert_eq!(console().get_refusal(), "");
@@ -259,7 +268,10 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     touch(&shell, &en("keypad-ok"));
     touch(&shell, &en("console-inject-entered"));
     confirm_step(&shell);
-    assert_eq!(console().get_refusal(), en("rejected-dose_implausible"));
+    assert_eq!(
+        console().get_refusal(),
+        refused(&loc, Language::EnUs, "rejected-dose_implausible")
+    );
     assert_eq!(console().get_refusal_lift(), en("lift-confirmation"));
     assert!(injections(&shell).is_empty());
     let confirm = console().get_refusal_action().to_string();
@@ -324,7 +336,10 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     touch(&shell, &en("console-inject-entered"));
     confirm_step(&shell);
     assert_eq!(injections(&shell), vec![0.1], "still one injection");
-    assert_eq!(console().get_refusal(), en("rejected-possible_duplicate"));
+    assert_eq!(
+        console().get_refusal(),
+        refused(&loc, Language::EnUs, "rejected-possible_duplicate")
+    );
     touch(&shell, &en("console-refusal-dismiss"));
 
     // Voided with a reason: off the ledger, kept on the record and the screen.

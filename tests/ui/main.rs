@@ -13,6 +13,7 @@ mod console;
 mod countersign;
 mod dicom_notice;
 mod input;
+mod layout;
 mod lock_hold;
 mod nurse;
 mod off_thread;

@@ -434,6 +434,16 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     assert!(nurse().get_blockers().iter().any(|b| {
         b.contains(&en("rejected-contrast_blocked")) && b.contains(&en("lift-clearance_override"))
     }));
+    // Nothing was tried yet: a blocker names the reason, it does not say "refused".
+    let refused_prefix = refused(&loc, Language::EnUs, "rejected-contrast_blocked")
+        .replace(&en("rejected-contrast_blocked"), "");
+    assert!(
+        nurse()
+            .get_blockers()
+            .iter()
+            .all(|b| !b.contains(refused_prefix.as_str())),
+        "issue 17: no \"refused\" before anything was tried"
+    );
     press(&shell, &en("nurse-sign-off"));
     assert!(
         shell
@@ -513,7 +523,10 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     press(&shell, &en("nurse-sign-off"));
     // The refusal says why and that no override lifts an unknown implant.
     let notice = nurse().get_notice();
-    assert!(notice.contains(&en("rejected-exam_blocked")), "{notice}");
+    assert!(
+        notice.contains(&refused(&loc, Language::EnUs, "rejected-exam_blocked")),
+        "{notice}"
+    );
     assert!(notice.contains(&en("lift-resolve_finding")), "{notice}");
     // The label is found (MR Safe): the nurse records it and removes the unknown entry.
     press(&shell, &en("nurse-tab-review"));

@@ -68,7 +68,7 @@ pub fn word_event(loc: &Localizer, lang: Language, event: &ExamEvent) -> String 
             a.set(
                 "amount",
                 match req.amount {
-                    Amount::DoseMmolKg(d) => format!("{} mmol/kg", number(d, 3)),
+                    Amount::DoseMmolKg(d) => format!("{} mmol/kg", crate::report::mmol_per_kg(d)),
                     Amount::VolumeMl(v) => format!("{} mL", number(v, 1)),
                 },
             );

@@ -26,7 +26,7 @@ use crate::engine::session::ExamSession;
 use crate::engine::{Command, Engine, EngineState};
 use crate::i18n::LanguageState;
 use crate::monitor::feed::VitalsBoard;
-use crate::report::{key_for, number, technique_lines};
+use crate::report::{key_for, mmol, mmol_per_kg, number, technique_lines};
 use crate::ui::components::{
     AlarmLevel, AlarmRow, AppWindow, ChartGrid, ChartMarker, ChartTick, CheckRow, ConsoleAdapter,
     ConsoleLine, ConsoleTab, FieldRow, InjectionRow, MonitorState,
@@ -364,9 +364,9 @@ impl Pending {
                             "confirm-dose",
                             RowValue::Plain(match (mmolkg, weight) {
                                 (Some(d), Some(w)) => {
-                                    format!("{} mmol/kg ({} mmol)", number(d, 3), number(d * w, 2))
+                                    format!("{} mmol/kg ({} mmol)", mmol_per_kg(d), mmol(d * w))
                                 }
-                                (Some(d), None) => format!("{} mmol/kg", number(d, 3)),
+                                (Some(d), None) => format!("{} mmol/kg", mmol_per_kg(d)),
                                 _ => dash(),
                             }),
                         ),
@@ -389,8 +389,8 @@ impl Pending {
                             "confirm-total-after",
                             RowValue::Plain(format!(
                                 "{} / {} mmol/kg",
-                                number(so_far + mmolkg.unwrap_or(0.0), 3),
-                                number(exam.dose_max_mmol_kg(), 2)
+                                mmol_per_kg(so_far + mmolkg.unwrap_or(0.0)),
+                                mmol_per_kg(exam.dose_max_mmol_kg())
                             )),
                         ),
                     ],
@@ -561,7 +561,10 @@ impl ConsoleUi {
                     Lift::ClearanceOverride | Lift::ResolveFinding | Lift::Nothing => String::new(),
                 };
                 (
-                    v.tr(&key_for("rejected", &r.code)),
+                    v.tra(
+                        "refused-step",
+                        &[("reason", v.tr(&key_for("rejected", &r.code)))],
+                    ),
                     v.tr(&key_for("lift", &lift)),
                     action,
                 )
@@ -1026,7 +1029,7 @@ impl ConsoleUi {
                         &[
                             ("n", c.injections.to_string()),
                             ("ml", number(c.cumulative_ml, 1)),
-                            ("mmolkg", number(c.cumulative_mmol_kg, 3)),
+                            ("mmolkg", mmol_per_kg(c.cumulative_mmol_kg)),
                         ],
                     )
                     .into(),
@@ -1039,7 +1042,9 @@ impl ConsoleUi {
             }
         }
         let (notice, refused) = match &self.notice {
-            Some((key, refused)) => (v.tr(key), *refused),
+            // A refusal says so before its reason; a warning is its own sentence.
+            Some((key, true)) => (v.tra("refused-step", &[("reason", v.tr(key))]), true),
+            Some((key, false)) => (v.tr(key), false),
             None => (String::new(), false),
         };
         a.set_notice(notice.into());
@@ -1057,7 +1062,7 @@ impl ConsoleUi {
             if f.by_volume {
                 format!("{} mL", number(f.volume_ml, 1))
             } else {
-                format!("{} mmol/kg", number(f.dose_mmol_kg, 3))
+                format!("{} mmol/kg", mmol_per_kg(f.dose_mmol_kg))
             }
             .into(),
         );
@@ -1070,7 +1075,7 @@ impl ConsoleUi {
                     if f.by_volume {
                         v.tra(
                             "console-computed-dose",
-                            &[("mmolkg", number(mmolkg, 3)), ("weight", number(w, 1))],
+                            &[("mmolkg", mmol_per_kg(mmolkg)), ("weight", number(w, 1))],
                         )
                     } else {
                         v.tra(
@@ -1088,7 +1093,7 @@ impl ConsoleUi {
                 "console-injection-line",
                 &[
                     ("purpose", v.tr(&key_for("purpose", &i.purpose))),
-                    ("mmolkg", number(i.mmol_kg, 3)),
+                    ("mmolkg", mmol_per_kg(i.mmol_kg)),
                     ("ml", number(i.volume_ml, 1)),
                     ("rate", number(i.rate_ml_s, 1)),
                     ("flush", number(i.flush_ml, 0)),
@@ -1404,15 +1409,24 @@ impl ConsoleUi {
                 .iter()
                 .any(|al| al.priority == AlarmPriority::High);
         a.set_stop_criterion(stop_criterion);
+        // The most urgent alarm on a measure, if any: its tile is alarm red and, in
+        // the lit phase of that priority's flash, filled.
         let on = |m: crate::domain::stress::VitalMeasure| {
             self.board
                 .alarms()
                 .iter()
-                .any(|al| crate::domain::stress::alarm_measure(al.code) == Some(m))
+                .filter(|al| crate::domain::stress::alarm_measure(al.code) == Some(m))
+                .map(|al| al.priority)
+                .max()
         };
-        a.set_hr_alarm(on(crate::domain::stress::VitalMeasure::Hr));
-        a.set_bp_alarm(on(crate::domain::stress::VitalMeasure::Sbp));
-        a.set_spo2_alarm(on(crate::domain::stress::VitalMeasure::Spo2));
+        let flash = |m| on(m).map(|p| lit(p, now.as_millis()));
+        use crate::domain::stress::VitalMeasure as M;
+        a.set_hr_alarm(on(M::Hr).is_some());
+        a.set_bp_alarm(on(M::Sbp).is_some());
+        a.set_spo2_alarm(on(M::Spo2).is_some());
+        a.set_hr_lit(flash(M::Hr).unwrap_or(false));
+        a.set_bp_lit(flash(M::Sbp).unwrap_or(false));
+        a.set_spo2_lit(flash(M::Spo2).unwrap_or(false));
         let rows: Vec<AlarmRow> = self
             .board
             .alarms()

@@ -360,7 +360,14 @@ impl NursePanel {
                         &self.inner.lang,
                         "nurse-refused-lift",
                         &[
-                            ("reason", self.tr(&key_for("rejected", &code))),
+                            (
+                                "reason",
+                                tra(
+                                    &self.inner.lang,
+                                    "refused-step",
+                                    &[("reason", self.tr(&key_for("rejected", &code)))],
+                                ),
+                            ),
                             ("lift", self.tr(&key_for("lift", &lift))),
                         ],
                     ),
