@@ -42,6 +42,21 @@ pub fn mmol_per_kg(v: f64) -> String {
     number(v, if v.abs() >= 0.1 { 2 } else { 3 })
 }
 
+/// A dose written beside its `limit`: as [`mmol_per_kg`], but with more decimals when
+/// that rounding would make a dose over (or under) the limit read as the limit itself
+/// (0.2049 beside 0.2 reads "0.205", never "0.2").
+pub fn mmol_per_kg_against(v: f64, limit: f64) -> String {
+    let short = mmol_per_kg(v);
+    if v != limit && short == mmol_per_kg(limit) {
+        (3..=6)
+            .map(|dp| number(v, dp))
+            .find(|s| *s != number(limit, 6))
+            .unwrap_or_else(|| number(v, 6))
+    } else {
+        short
+    }
+}
+
 /// The technique section: a heading and one line per fact.
 pub fn technique_lines(loc: &Localizer, lang: Language, facts: &TechniqueFacts) -> Vec<String> {
     let tr = |key: &str| loc.tr(lang, key);

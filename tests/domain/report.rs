@@ -6,7 +6,7 @@ use cmr_kiosk::domain::contrast::{AgentId, InjectionMethod};
 use cmr_kiosk::domain::protocol::ProtocolStep;
 use cmr_kiosk::domain::technique::TechniqueFacts;
 use cmr_kiosk::i18n::Localizer;
-use cmr_kiosk::report::{key_for, mmol, mmol_per_kg, number, technique_lines};
+use cmr_kiosk::report::{key_for, mmol, mmol_per_kg, mmol_per_kg_against, number, technique_lines};
 
 fn facts_of(scenario: &str) -> TechniqueFacts {
     let path = format!("{}/tests/scenarios/{scenario}", env!("CARGO_MANIFEST_DIR"));
@@ -136,7 +136,25 @@ fn issue_17_mmol_is_written_to_a_tenth_and_doses_to_a_hundredth() {
     assert_eq!(mmol_per_kg(0.05), "0.05");
 }
 
+/// Clause 3.1.3.2's maximum beside the total: a dose just over 0.2 never reads "0.2".
+#[test]
+fn clause_3_1_3_2_a_total_beside_the_maximum_never_rounds_onto_it() {
+    assert_eq!(mmol_per_kg_against(0.2049, 0.2), "0.205");
+    assert_eq!(mmol_per_kg_against(0.2001, 0.2), "0.2001");
+    assert_eq!(mmol_per_kg_against(0.1951, 0.2), "0.195");
+    assert_eq!(mmol_per_kg_against(0.2, 0.2), "0.2");
+    assert_eq!(mmol_per_kg_against(0.15, 0.2), "0.15");
+}
+
 proptest::proptest! {
+    /// A total other than the limit is never written as the limit.
+    #[test]
+    fn clause_3_1_3_2_totals_off_the_limit_read_differently(v in 0.0f64..0.5, limit in proptest::sample::select(vec![0.1f64, 0.2])) {
+        if (v - limit).abs() > 1e-6 {
+            proptest::prop_assert_ne!(mmol_per_kg_against(v, limit), mmol_per_kg(limit));
+        }
+    }
+
     /// Rounded amounts stay within half a unit of the last digit written, and never
     /// carry more decimals than their rule allows.
     #[test]

@@ -26,7 +26,7 @@ use crate::engine::session::ExamSession;
 use crate::engine::{Command, Engine, EngineState};
 use crate::i18n::LanguageState;
 use crate::monitor::feed::VitalsBoard;
-use crate::report::{key_for, mmol, mmol_per_kg, number, technique_lines};
+use crate::report::{key_for, mmol, mmol_per_kg, mmol_per_kg_against, number, technique_lines};
 use crate::ui::components::{
     AlarmLevel, AlarmRow, AppWindow, ChartGrid, ChartMarker, ChartTick, CheckRow, ConsoleAdapter,
     ConsoleLine, ConsoleTab, FieldRow, InjectionRow, MonitorState,
@@ -389,7 +389,10 @@ impl Pending {
                             "confirm-total-after",
                             RowValue::Plain(format!(
                                 "{} / {} mmol/kg",
-                                mmol_per_kg(so_far + mmolkg.unwrap_or(0.0)),
+                                mmol_per_kg_against(
+                                    so_far + mmolkg.unwrap_or(0.0),
+                                    exam.dose_max_mmol_kg()
+                                ),
                                 mmol_per_kg(exam.dose_max_mmol_kg())
                             )),
                         ),
