@@ -14,6 +14,8 @@ use crate::store::accounts::{
     AuditAction, AuditAt, AuditEvent, AuditOutcome, LockoutPolicy, NewStaff, Permission, PinGuard,
     Role,
 };
+use crate::store::checkpoint::{Source, Trust};
+use crate::store::keys::{Create, KeyRing};
 use crate::store::log::{DeviceId, ExamId};
 use crate::store::{Store, sync};
 
@@ -26,6 +28,10 @@ pub enum LogCommand {
         /// Only this exam (UUID).
         #[arg(long)]
         exam: Option<String>,
+        /// Also compare the log row by row with the central database's copy and
+        /// check it against the central copy's signed checkpoints.
+        #[arg(long)]
+        central: bool,
     },
 }
 
@@ -50,6 +56,17 @@ pub enum UserCommand {
         #[arg(long)]
         admin: Option<String>,
     },
+    /// Recover from a lost administrator: add an administrator without signing in.
+    /// Works only on the kiosk itself (it needs the kiosk's key folder, so run it
+    /// as the kiosk's user); logged as an admin recovery. The PIN is read from stdin.
+    RecoverAdmin {
+        /// Login name of the new administrator.
+        #[arg(long)]
+        username: String,
+        /// Name shown on screen.
+        #[arg(long)]
+        name: String,
+    },
     /// List the accounts.
     List,
     /// Disable an account (an admin authorises with `--admin NAME` and their PIN on stdin).
@@ -71,7 +88,9 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 async fn open_local(config: &Config) -> anyhow::Result<(Store, DeviceId)> {
     let url = config.database.effective_url();
-    let store = Store::open(&url)
+    let keys = KeyRing::open(&config.database.effective_key_dir(), Create::IfMissing)
+        .context("the kiosk's key folder")?;
+    let store = Store::open_with_keys(&url, Some(keys))
         .await
         .context("could not open the exam record")?;
     let device = DeviceId::new(config.database.effective_device_id())?;
@@ -89,16 +108,39 @@ fn now_at() -> AuditAt {
 /// Runs `log …`.
 pub fn log(config: &Config, cmd: LogCommand) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
-        let (store, _) = open_local(config).await?;
+        let (store, device) = open_local(config).await?;
         match cmd {
-            LogCommand::Verify { exam } => {
+            LogCommand::Verify { exam, central } => {
                 let exam = exam
                     .map(|e| e.parse::<ExamId>())
                     .transpose()
                     .map_err(|e| anyhow::anyhow!("--exam: {e}"))?;
-                let report = store.verify(exam).await?;
+                let keys = store.keys().context("the kiosk's keys")?;
+                let mut trust = Trust::of_kiosk(keys, device.as_str())
+                    .context("the witness file beside the key")?;
+                let central_store = if central {
+                    if config.database.central_url.is_empty() {
+                        bail!("no central database: set database.central_url in the configuration");
+                    }
+                    let c = Store::open(&config.database.central_url)
+                        .await
+                        .context("could not open the central database")?;
+                    for cp in c.checkpoints(device.as_str()).await? {
+                        trust.outside.push((Source::Central, cp));
+                    }
+                    Some(c)
+                } else {
+                    None
+                };
+                let report = store.verify_with(exam, &trust).await?;
                 println!("{report}");
-                Ok(if report.is_ok() {
+                let mut ok = report.is_ok();
+                if let Some(c) = central_store {
+                    let cmp = sync::compare(&store, &c).await?;
+                    println!("{cmp}");
+                    ok &= cmp.is_ok();
+                }
+                Ok(if ok {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::FAILURE
@@ -160,40 +202,55 @@ pub fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
                 let role = Role::parse(&role).with_context(|| {
                     format!("unknown role `{role}`; nurse, technologist, physician or admin")
                 })?;
-                let by = if store.has_admin().await? {
-                    let admin = admin
-                        .context("an admin exists: authorise with --admin NAME (PIN on stdin)")?;
-                    authorise(&store, &device, &admin, &mut lines).await?;
-                    admin
-                } else if role != Role::Admin {
-                    bail!("the first account must be an admin");
+                let by = if store.first_admin_allowed().await? {
+                    if role != Role::Admin {
+                        bail!("the first account must be an admin");
+                    }
+                    None
                 } else {
-                    "first-admin".to_string()
+                    let admin = admin.context(
+                        "this kiosk has an administrator: authorise with --admin NAME (PIN on stdin)",
+                    )?;
+                    authorise(&store, &device, &admin, &mut lines).await?;
+                    Some(admin)
                 };
                 let pin = read_line(&mut lines, "the new account's PIN")?;
+                let new = NewStaff {
+                    username: username.clone(),
+                    display_name: name,
+                    role,
+                    pin,
+                };
                 let added = store
-                    .add_staff(&NewStaff {
-                        username: username.clone(),
-                        display_name: name,
-                        role,
-                        pin,
-                    })
+                    .add_staff(&device, by.as_deref(), now_at(), &new)
                     .await;
-                let outcome = match &added {
-                    Ok(_) => AuditOutcome::Success,
-                    Err(e) => AuditOutcome::Failure {
-                        reason: e.to_string(),
-                    },
-                };
-                let event = AuditEvent {
-                    action: AuditAction::UserAdded,
-                    user: Some(by),
-                    subject: Some(username),
-                    outcome,
-                };
-                store.audit(&device, now_at(), &event).await?;
+                if let Err(e) = &added {
+                    let event = AuditEvent::new(
+                        AuditAction::UserAdded,
+                        by.or(Some(username.clone())),
+                        Some(username),
+                        AuditOutcome::Failure {
+                            reason: e.to_string(),
+                        },
+                    );
+                    store.audit(&device, now_at(), &event).await?;
+                }
                 let account = added?;
                 println!("added {} ({})", account.username, account.role.as_str());
+            }
+            UserCommand::RecoverAdmin { username, name } => {
+                let pin = read_line(&mut lines, "the new administrator's PIN")?;
+                let new = NewStaff {
+                    username,
+                    display_name: name,
+                    role: Role::Admin,
+                    pin,
+                };
+                let account = store.recover_admin(&device, now_at(), &new).await?;
+                println!(
+                    "recovered: {} is an administrator (logged as an admin recovery)",
+                    account.username
+                );
             }
             UserCommand::List => {
                 for a in store.list_staff().await? {
@@ -208,19 +265,20 @@ pub fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
             }
             UserCommand::Disable { username, admin } => {
                 authorise(&store, &device, &admin, &mut lines).await?;
-                let done = store.disable_staff(&username).await;
-                let event = AuditEvent {
-                    action: AuditAction::UserDisabled,
-                    user: Some(admin),
-                    subject: Some(username.clone()),
-                    outcome: match &done {
-                        Ok(()) => AuditOutcome::Success,
-                        Err(e) => AuditOutcome::Failure {
+                let done = store
+                    .disable_staff(&device, Some(&admin), now_at(), &username)
+                    .await;
+                if let Err(e) = &done {
+                    let event = AuditEvent::new(
+                        AuditAction::UserDisabled,
+                        Some(admin),
+                        Some(username.clone()),
+                        AuditOutcome::Failure {
                             reason: e.to_string(),
                         },
-                    },
-                };
-                store.audit(&device, now_at(), &event).await?;
+                    );
+                    store.audit(&device, now_at(), &event).await?;
+                }
                 done?;
                 println!("disabled {username}");
             }

@@ -292,6 +292,9 @@ pub struct Database {
     /// The central PostgreSQL database events are relayed to (`postgres://…`, with
     /// `sslmode=verify-full` for anything off this machine); empty: no relay.
     pub central_url: String,
+    /// The owner-only folder of the kiosk's keys (log signing key, PIN pepper,
+    /// database key, witness); empty: `keys` in the [`Database::state_dir`].
+    pub key_dir: String,
 }
 
 impl Database {
@@ -329,6 +332,15 @@ impl Database {
             }
         }
         default_data_dir()
+    }
+
+    /// The key folder: the configured one, or `keys` beside the database.
+    pub fn effective_key_dir(&self) -> PathBuf {
+        if self.key_dir.is_empty() {
+            self.state_dir().join("keys")
+        } else {
+            PathBuf::from(&self.key_dir)
+        }
     }
 
     /// The URL to open: the configured one, or the default SQLite file.

@@ -815,6 +815,7 @@ fn recorded(st: &mut EngineState, rec: &Recorder, c: Command) -> Reply {
                         user: Some(actor),
                         subject: Some(prompt.code().to_string()),
                         outcome: AuditOutcome::Success,
+                        account: None,
                     },
                     rec,
                 );

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Database;
 use crate::store::durable::RETRY_INTERVAL;
+use crate::store::keys::{Create, KeyError, KeyRing};
 use crate::store::log::{DeviceId, NewEntry, RecoveredExam};
 use crate::store::{DurableLog, Store, StoreAlarm, Submitted, sync};
 
@@ -70,6 +71,9 @@ pub enum RecorderError {
     /// The configured device id is not valid.
     #[error("database.device_id: {0}")]
     Device(String),
+    /// The key folder is missing, unreadable or open to others.
+    #[error("{0}")]
+    Keys(#[from] crate::store::keys::KeyError),
     /// The runtime thread could not be started.
     #[error("the recorder thread could not start: {0}")]
     Thread(#[from] std::io::Error),
@@ -84,6 +88,15 @@ impl Recorder {
         let device = DeviceId::new(db.effective_device_id())
             .map_err(|e| RecorderError::Device(e.to_string()))?;
         let url = db.effective_url();
+        // A key folder others may read, or a key that is not ours, stops the kiosk
+        // here; a folder that cannot be written yet (a missing disk) is retried
+        // with the store, rows kept in memory meanwhile.
+        let key_dir = db.effective_key_dir();
+        let keys = match KeyRing::open(&key_dir, Create::IfMissing) {
+            Ok(k) => Some(k),
+            Err(KeyError::Io { .. }) => None,
+            Err(e) => return Err(e.into()),
+        };
         let central = db.central_url.clone();
         let (tx, rx) = mpsc::unbounded_channel();
         let (stop, stop_rx) = watch::channel(false);
@@ -93,7 +106,9 @@ impl Recorder {
         let dev = device.clone();
         let thread = std::thread::Builder::new()
             .name("recorder".into())
-            .spawn(move || rt.block_on(run(url, central, dev, rx, stop_rx, report)))?;
+            .spawn(move || {
+                rt.block_on(run(url, (key_dir, keys), central, dev, rx, stop_rx, report))
+            })?;
         Ok(Recorder {
             tx,
             stop,
@@ -170,6 +185,7 @@ impl Drop for Recorder {
 
 async fn run(
     url: String,
+    (key_dir, mut keys): (std::path::PathBuf, Option<KeyRing>),
     central: String,
     device: DeviceId,
     mut rx: mpsc::UnboundedReceiver<Command>,
@@ -185,8 +201,16 @@ async fn run(
     let mut relay_stop: Option<watch::Sender<bool>> = None;
 
     loop {
-        if log.is_none() {
-            match Store::open(&url).await {
+        if log.is_none() && keys.is_none() {
+            match KeyRing::open(&key_dir, Create::IfMissing) {
+                Ok(k) => keys = Some(k),
+                Err(e) => report(RecorderReport::OpenFailed(e.to_string())),
+            }
+        }
+        if log.is_none()
+            && let Some(keys) = &keys
+        {
+            match Store::open_with_keys(&url, Some(keys.clone())).await {
                 Ok(store) => {
                     let recovered = match store.open_exam(&device).await {
                         Ok(r) => r,

@@ -29,8 +29,8 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 use uuid::Uuid;
 
-use super::log::{DeviceId, EntryKind, ExamId, NewEntry, StoredEntry};
-use super::{Store, StoreError, on_pool};
+use super::log::{DeviceId, EntryKind, ExamId, NewEntry, StoredEntry, append_in_tx};
+use super::{Store, StoreError, WriteBegin, on_pool};
 use crate::domain::ExamEvent;
 use crate::domain::time::Instant;
 
@@ -201,6 +201,12 @@ pub enum AuditAction {
     UserAdded,
     /// An account was disabled.
     UserDisabled,
+    /// An account's PIN was set again.
+    PinChanged,
+    /// A lockout ran out and the wrong-PIN count started again.
+    LockoutEnded,
+    /// An administrator was recovered from the kiosk's shell.
+    AdminRecovered,
     /// A site setting was changed on the kiosk (subject: `key = value`).
     SettingsChanged,
     /// A console prompt (reminder) was dismissed; `subject` names the prompt.
@@ -232,6 +238,46 @@ pub struct AuditEvent {
     /// Result.
     #[serde(flatten)]
     pub outcome: AuditOutcome,
+    /// An account's state after a change to it: the accounts table is a
+    /// projection of these, checked by `log verify`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountState>,
+}
+
+impl AuditEvent {
+    /// An event with no account state.
+    pub fn new(
+        action: AuditAction,
+        user: Option<String>,
+        subject: Option<String>,
+        outcome: AuditOutcome,
+    ) -> Self {
+        AuditEvent {
+            action,
+            user,
+            subject,
+            outcome,
+            account: None,
+        }
+    }
+}
+
+/// An account as logged with each change to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountState {
+    /// Account id.
+    pub id: Uuid,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Role.
+    pub role: Role,
+    /// Disabled.
+    pub disabled: bool,
+    /// SHA-256 of the stored PIN hash (hex): a swapped hash is seen, the hash
+    /// itself never leaves the kiosk.
+    pub pin_digest: String,
 }
 
 /// Where an audit event sits: the exam (if any) and both clocks.
@@ -298,9 +344,62 @@ struct StaffRow {
     disabled: bool,
     failed_pins: i32,
     created_at: DateTime<Utc>,
+    mac: String,
+}
+
+/// `SELECT` of a [`StaffRow`]'s columns, in its order, followed by `$rest`.
+macro_rules! select_staff {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, username, display_name, role, pin_hash, disabled, failed_pins, \
+             created_at, mac FROM staff",
+            $rest
+        )
+    };
 }
 
 impl StaffRow {
+    /// The bytes the row's MAC covers: every column but the wrong-PIN count
+    /// (counted atomically by SQL; its tampering is found against the log) and
+    /// the MAC itself.
+    fn mac_content(&self) -> Vec<u8> {
+        serde_json::json!([
+            "cmr-staff-v1",
+            self.id,
+            self.username,
+            self.display_name,
+            self.role,
+            self.pin_hash,
+            self.disabled,
+            self.created_at.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        ])
+        .to_string()
+        .into_bytes()
+    }
+
+    /// HMAC-SHA-256 of [`StaffRow::mac_content`] keyed from the pepper (hex).
+    fn compute_mac(&self, pepper: &[u8]) -> String {
+        use hmac::Mac;
+        let mut m = hmac::Hmac::<sha2::Sha256>::new_from_slice(pepper)
+            .expect("HMAC takes a key of any length");
+        m.update(b"cmr-staff-mac");
+        m.update(&self.mac_content());
+        hex::encode(m.finalize().into_bytes())
+    }
+
+    /// The state logged with a change.
+    fn state(&self) -> Result<AccountState, StoreError> {
+        let a = self.account()?;
+        Ok(AccountState {
+            id: a.id,
+            username: a.username,
+            display_name: a.display_name,
+            role: a.role,
+            disabled: a.disabled,
+            pin_digest: pin_digest(&self.pin_hash),
+        })
+    }
+
     fn account(&self) -> Result<StaffAccount, StoreError> {
         let corrupt = |reason: String| StoreError::Corrupt {
             row: format!("staff {}", self.username),
@@ -348,6 +447,24 @@ pub enum LoginError {
     /// The PIN is not acceptable.
     #[error("PIN must be 4 to 12 digits")]
     BadPin,
+    /// An admin's or physician's PIN is too short.
+    #[error("a {0}'s PIN must have at least 6 digits")]
+    ShortPin(Role),
+    /// The last enabled administrator cannot be disabled.
+    #[error(
+        "{0} is the last enabled administrator and cannot be disabled; add another \
+         administrator first"
+    )]
+    LastAdmin(String),
+    /// The first administrator can only be created on a database that never had one.
+    #[error(
+        "this kiosk has had an administrator: a new one is added by an administrator, or \
+         recovered with `cmr-kiosk user recover-admin` on the kiosk itself"
+    )]
+    AdminExisted,
+    /// The account's row was changed outside the kiosk (its MAC does not match).
+    #[error("account {0}'s record was changed outside the kiosk: run `cmr-kiosk log verify`")]
+    Tampered(String),
     /// The username is taken.
     #[error("username {0} already exists")]
     Exists(String),
@@ -375,19 +492,58 @@ pub fn validate_username(u: &str) -> Result<(), LoginError> {
     }
 }
 
+/// Digits an administrator's or physician's PIN needs at least (they lift
+/// clinical limits and manage accounts); other roles need [`MIN_PIN_DIGITS`].
+pub const MIN_PRIVILEGED_PIN_DIGITS: usize = 6;
+/// Digits any PIN needs at least.
+pub const MIN_PIN_DIGITS: usize = 4;
+/// Digits a PIN may have at most.
+pub const MAX_PIN_DIGITS: usize = 12;
+
 /// Check a PIN's shape (pure): 4–12 ASCII digits.
 pub fn validate_pin(pin: &str) -> Result<(), LoginError> {
-    if (4..=12).contains(&pin.len()) && pin.chars().all(|c| c.is_ascii_digit()) {
+    if (MIN_PIN_DIGITS..=MAX_PIN_DIGITS).contains(&pin.len())
+        && pin.chars().all(|c| c.is_ascii_digit())
+    {
         Ok(())
     } else {
         Err(LoginError::BadPin)
     }
 }
 
+/// Check a PIN for `role` (pure): admins and physicians need at least
+/// [`MIN_PRIVILEGED_PIN_DIGITS`] digits.
+pub fn validate_pin_for(role: Role, pin: &str) -> Result<(), LoginError> {
+    validate_pin(pin)?;
+    if matches!(role, Role::Admin | Role::Physician) && pin.len() < MIN_PRIVILEGED_PIN_DIGITS {
+        return Err(LoginError::ShortPin(role));
+    }
+    Ok(())
+}
+
+fn argon2(pepper: Option<&[u8]>) -> Result<Argon2<'_>, LoginError> {
+    match pepper {
+        None => Ok(Argon2::default()),
+        Some(secret) => Argon2::new_with_secret(
+            secret,
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::default(),
+        )
+        .map_err(|e| LoginError::Hash(e.to_string())),
+    }
+}
+
 /// Hash a PIN with Argon2id (default parameters, random salt) into a PHC string.
 pub fn hash_pin(pin: &str) -> Result<String, LoginError> {
+    hash_pin_with(pin, None)
+}
+
+/// Hash a PIN with Argon2id keyed by `pepper` (Argon2's secret input, kept
+/// outside the database): without the pepper the hash cannot be tested offline.
+pub fn hash_pin_with(pin: &str, pepper: Option<&[u8]>) -> Result<String, LoginError> {
     let salt = SaltString::generate(&mut OsRng);
-    Argon2::default()
+    argon2(pepper)?
         .hash_password(pin.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| LoginError::Hash(e.to_string()))
@@ -395,11 +551,15 @@ pub fn hash_pin(pin: &str) -> Result<String, LoginError> {
 
 /// Whether `pin` matches the PHC string `hash` (false for a malformed hash).
 pub fn verify_pin(pin: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| {
-        Argon2::default()
-            .verify_password(pin.as_bytes(), &h)
-            .is_ok()
-    })
+    verify_pin_with(pin, hash, None)
+}
+
+/// [`verify_pin`] for a hash made with `pepper`.
+pub fn verify_pin_with(pin: &str, hash: &str, pepper: Option<&[u8]>) -> bool {
+    let Ok(a) = argon2(pepper) else {
+        return false;
+    };
+    PasswordHash::new(hash).is_ok_and(|h| a.verify_password(pin.as_bytes(), &h).is_ok())
 }
 
 /// Lockout settings (site settings).
@@ -489,6 +649,21 @@ impl PinGuard {
             0
         } else {
             policy.max_attempts - a.failures
+        }
+    }
+
+    /// Take the store's count of wrong PINs for `username` (counted there
+    /// atomically, so attempts from other processes count too); at the limit the
+    /// account is locked from `now`. Returns attempts left.
+    pub fn set_failures(&mut self, username: &str, failures: u32, now: MonoInstant) -> u32 {
+        let policy = self.policy;
+        let a = self.users.entry(username.to_string()).or_default();
+        a.failures = failures;
+        if failures >= policy.max_attempts {
+            a.locked_until.get_or_insert(now + policy.lock_for);
+            0
+        } else {
+            policy.max_attempts - failures
         }
     }
 
@@ -623,6 +798,11 @@ impl IdleLock {
 
 /// A syntactically valid Argon2 hash of no real PIN: verifying against it
 /// costs the same time as a real check, so unknown usernames are not revealed.
+fn pin_digest(pin_hash: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(pin_hash.as_bytes()))
+}
+
 fn dummy_hash() -> &'static str {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     DUMMY.get_or_init(|| hash_pin("00000000").unwrap_or_default())
@@ -641,50 +821,159 @@ impl Store {
         self.append(device, &entry).await
     }
 
-    /// Add an account (the caller checks [`Permission::ManageUsers`], or that
-    /// no admin exists yet for the first one).
-    pub async fn add_staff(&self, new: &NewStaff) -> Result<StaffAccount, LoginError> {
+    fn pepper(&self) -> Option<&[u8]> {
+        self.keys().map(|k| &k.pepper()[..])
+    }
+
+    /// Whether `row`'s MAC is right (always, for a store opened without keys).
+    fn mac_ok(&self, row: &StaffRow) -> bool {
+        self.pepper().is_none_or(|p| row.compute_mac(p) == row.mac)
+    }
+
+    /// Write `row` (inserted when `insert`, else updated by id) and the audit
+    /// event recording its new state, in one transaction: there is never an
+    /// account change without its log row, nor a log row without the change.
+    async fn write_account(
+        &self,
+        device: &DeviceId,
+        at: AuditAt,
+        mut row: StaffRow,
+        insert: bool,
+        mut event: AuditEvent,
+    ) -> Result<StaffAccount, LoginError> {
+        if let Some(p) = self.pepper() {
+            row.mac = row.compute_mac(p);
+        }
+        event.account = Some(row.state()?);
+        let actor = event.user.clone().unwrap_or_else(|| "system".to_string());
+        let entry = NewEntry::new(at.exam, EntryKind::Audit, actor, at.at, at.wall, &event)?;
+        let _guard = self.append_lock().lock().await;
+        let checkpoint = on_pool!(self, |pool| {
+            let mut tx = pool
+                .begin_with(pool.write_begin())
+                .await
+                .map_err(StoreError::db("starting an account change"))?;
+            let sql = if insert {
+                "INSERT INTO staff (id, username, display_name, role, pin_hash, disabled, \
+                 failed_pins, created_at, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            } else {
+                "UPDATE staff SET username = $2, display_name = $3, role = $4, pin_hash = $5, \
+                 disabled = $6, failed_pins = $7, created_at = $8, mac = $9 WHERE id = $1"
+            };
+            sqlx::query(sql)
+                .bind(&row.id)
+                .bind(&row.username)
+                .bind(&row.display_name)
+                .bind(&row.role)
+                .bind(&row.pin_hash)
+                .bind(row.disabled)
+                .bind(row.failed_pins)
+                .bind(row.created_at)
+                .bind(&row.mac)
+                .execute(&mut *tx)
+                .await
+                .map_err(StoreError::db("writing an account"))?;
+            let appended = append_in_tx!(self, tx, device, &entry);
+            tx.commit()
+                .await
+                .map_err(StoreError::db("committing an account change"))?;
+            appended.2
+        });
+        self.witness(checkpoint.as_ref());
+        Ok(row.account()?)
+    }
+
+    /// Add an account, audited in the same transaction (the caller checks
+    /// [`Permission::ManageUsers`], or [`Store::first_admin_allowed`] for the
+    /// first one). `by` is who added it.
+    pub async fn add_staff(
+        &self,
+        device: &DeviceId,
+        by: Option<&str>,
+        at: AuditAt,
+        new: &NewStaff,
+    ) -> Result<StaffAccount, LoginError> {
         validate_username(&new.username)?;
         if new.display_name.trim().is_empty() {
             return Err(LoginError::BadDisplayName);
         }
-        validate_pin(&new.pin)?;
+        validate_pin_for(new.role, &new.pin)?;
         if self.staff_row(&new.username).await?.is_some() {
             return Err(LoginError::Exists(new.username.clone()));
         }
-        let pin_hash = hash_pin(&new.pin)?;
-        let id = Uuid::new_v4();
-        let now = Utc::now();
-        on_pool!(self, |pool| {
-            sqlx::query(
-                "INSERT INTO staff (id, username, display_name, role, pin_hash, disabled, \
-                 failed_pins, created_at) VALUES ($1, $2, $3, $4, $5, FALSE, 0, $6)",
-            )
-            .bind(id.to_string())
-            .bind(&new.username)
-            .bind(new.display_name.trim())
-            .bind(new.role.as_str())
-            .bind(&pin_hash)
-            .bind(now)
-            .execute(pool)
-            .await
-            .map_err(StoreError::db("adding an account"))?;
-        });
-        self.staff(&new.username)
-            .await?
-            .ok_or_else(|| LoginError::NoSuchUser(new.username.clone()))
+        let row = StaffRow {
+            id: Uuid::new_v4().to_string(),
+            username: new.username.clone(),
+            display_name: new.display_name.trim().to_string(),
+            role: new.role.as_str().to_string(),
+            pin_hash: hash_pin_with(&new.pin, self.pepper())?,
+            disabled: false,
+            failed_pins: 0,
+            created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 3),
+            mac: String::new(),
+        };
+        let event = AuditEvent::new(
+            AuditAction::UserAdded,
+            Some(by.unwrap_or(&new.username).to_string()),
+            Some(format!("{} ({})", new.username, new.role)),
+            AuditOutcome::Success,
+        );
+        self.write_account(device, at, row, true, event).await
+    }
+
+    /// Add an administrator without signing in: the documented recovery from a
+    /// lost administrator, run from the kiosk's own shell (it needs the key
+    /// folder); logged as [`AuditAction::AdminRecovered`].
+    pub async fn recover_admin(
+        &self,
+        device: &DeviceId,
+        at: AuditAt,
+        new: &NewStaff,
+    ) -> Result<StaffAccount, LoginError> {
+        validate_username(&new.username)?;
+        if new.display_name.trim().is_empty() {
+            return Err(LoginError::BadDisplayName);
+        }
+        validate_pin_for(Role::Admin, &new.pin)?;
+        if self.staff_row(&new.username).await?.is_some() {
+            return Err(LoginError::Exists(new.username.clone()));
+        }
+        let row = StaffRow {
+            id: Uuid::new_v4().to_string(),
+            username: new.username.clone(),
+            display_name: new.display_name.trim().to_string(),
+            role: Role::Admin.as_str().to_string(),
+            pin_hash: hash_pin_with(&new.pin, self.pepper())?,
+            disabled: false,
+            failed_pins: 0,
+            created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 3),
+            mac: String::new(),
+        };
+        let event = AuditEvent::new(
+            AuditAction::AdminRecovered,
+            Some("shell".to_string()),
+            Some(format!("{} (admin)", new.username)),
+            AuditOutcome::Success,
+        );
+        self.write_account(device, at, row, true, event).await
     }
 
     async fn staff_row(&self, username: &str) -> Result<Option<StaffRow>, StoreError> {
         Ok(on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, username, display_name, role, pin_hash, disabled, failed_pins, \
-                 created_at FROM staff WHERE username = $1",
-            )
-            .bind(username)
-            .fetch_optional(pool)
-            .await
-            .map_err(StoreError::db("reading an account"))?
+            sqlx::query_as(select_staff!(" WHERE username = $1"))
+                .bind(username)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db("reading an account"))?
+        }))
+    }
+
+    async fn staff_rows(&self) -> Result<Vec<StaffRow>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(select_staff!(" ORDER BY username"))
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("listing accounts"))?
         }))
     }
 
@@ -698,19 +987,14 @@ impl Store {
 
     /// Every account, by username.
     pub async fn list_staff(&self) -> Result<Vec<StaffAccount>, StoreError> {
-        let rows: Vec<StaffRow> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT id, username, display_name, role, pin_hash, disabled, failed_pins, \
-                 created_at FROM staff ORDER BY username",
-            )
-            .fetch_all(pool)
-            .await
-            .map_err(StoreError::db("listing accounts"))?
-        });
-        rows.iter().map(StaffRow::account).collect()
+        self.staff_rows()
+            .await?
+            .iter()
+            .map(StaffRow::account)
+            .collect()
     }
 
-    /// Whether an enabled admin exists (the CLI lets anyone add the first one).
+    /// Whether an enabled admin exists.
     pub async fn has_admin(&self) -> Result<bool, StoreError> {
         Ok(self
             .list_staff()
@@ -719,55 +1003,126 @@ impl Store {
             .any(|a| a.role == Role::Admin && !a.disabled))
     }
 
-    /// Disable an account (kept for the audit trail; never deleted).
-    pub async fn disable_staff(&self, username: &str) -> Result<(), LoginError> {
-        let n = on_pool!(self, |pool| {
-            sqlx::query("UPDATE staff SET disabled = TRUE WHERE username = $1")
-                .bind(username)
-                .execute(pool)
-                .await
-                .map_err(StoreError::db("disabling an account"))?
-                .rows_affected()
-        });
-        if n == 0 {
-            return Err(LoginError::NoSuchUser(username.to_string()));
+    /// Whether the first administrator may be created without signing in: only on
+    /// a database that has never had one (no admin account, enabled or not, and no
+    /// logged admin account), never after every admin was disabled.
+    pub async fn first_admin_allowed(&self) -> Result<bool, StoreError> {
+        if self
+            .list_staff()
+            .await?
+            .iter()
+            .any(|a| a.role == Role::Admin)
+        {
+            return Ok(false);
         }
+        Ok(!self
+            .account_history()
+            .await?
+            .values()
+            .any(|h| h.state.role == Role::Admin))
+    }
+
+    /// Disable an account (kept for the audit trail; never deleted), audited in
+    /// the same transaction. The last enabled administrator cannot be disabled.
+    pub async fn disable_staff(
+        &self,
+        device: &DeviceId,
+        by: Option<&str>,
+        at: AuditAt,
+        username: &str,
+    ) -> Result<(), LoginError> {
+        let mut row = self
+            .staff_row(username)
+            .await?
+            .ok_or_else(|| LoginError::NoSuchUser(username.to_string()))?;
+        if row.role == Role::Admin.as_str() && !row.disabled {
+            let others = self
+                .list_staff()
+                .await?
+                .iter()
+                .filter(|a| a.role == Role::Admin && !a.disabled && a.username != username)
+                .count();
+            if others == 0 {
+                return Err(LoginError::LastAdmin(username.to_string()));
+            }
+        }
+        row.disabled = true;
+        let event = AuditEvent::new(
+            AuditAction::UserDisabled,
+            by.map(str::to_string),
+            Some(username.to_string()),
+            AuditOutcome::Success,
+        );
+        self.write_account(device, at, row, false, event).await?;
         Ok(())
     }
 
-    /// Set a new PIN (resets the wrong-PIN count).
-    pub async fn set_pin(&self, username: &str, pin: &str) -> Result<(), LoginError> {
-        validate_pin(pin)?;
-        let hash = hash_pin(pin)?;
-        let n = on_pool!(self, |pool| {
-            sqlx::query("UPDATE staff SET pin_hash = $1, failed_pins = 0 WHERE username = $2")
-                .bind(&hash)
-                .bind(username)
-                .execute(pool)
-                .await
-                .map_err(StoreError::db("setting a PIN"))?
-                .rows_affected()
-        });
-        if n == 0 {
-            return Err(LoginError::NoSuchUser(username.to_string()));
-        }
+    /// Set a new PIN (resets the wrong-PIN count), audited in the same transaction.
+    pub async fn set_pin(
+        &self,
+        device: &DeviceId,
+        by: Option<&str>,
+        at: AuditAt,
+        username: &str,
+        pin: &str,
+    ) -> Result<(), LoginError> {
+        let mut row = self
+            .staff_row(username)
+            .await?
+            .ok_or_else(|| LoginError::NoSuchUser(username.to_string()))?;
+        let role = Role::parse(&row.role).unwrap_or(Role::Admin);
+        validate_pin_for(role, pin)?;
+        row.pin_hash = hash_pin_with(pin, self.pepper())?;
+        row.failed_pins = 0;
+        let event = AuditEvent::new(
+            AuditAction::PinChanged,
+            by.map(str::to_string),
+            Some(username.to_string()),
+            AuditOutcome::Success,
+        );
+        self.write_account(device, at, row, false, event).await?;
         Ok(())
     }
 
-    async fn set_failed_pins(&self, username: &str, n: u32) -> Result<(), StoreError> {
-        on_pool!(self, |pool| {
-            sqlx::query("UPDATE staff SET failed_pins = $1 WHERE username = $2")
-                .bind(i32::try_from(n).unwrap_or(i32::MAX))
-                .bind(username)
-                .execute(pool)
-                .await
-                .map_err(StoreError::db("recording a wrong PIN"))?;
+    /// Count one attempt for `username` before its PIN is checked, in one
+    /// conditional UPDATE: parallel attempts (other processes included) each
+    /// count, and none is checked once the count reached `max`. Returns the new
+    /// count, or `None` when the account is at the limit (locked).
+    async fn reserve_attempt(&self, username: &str, max: u32) -> Result<Option<u32>, StoreError> {
+        let n: Option<(i32,)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "UPDATE staff SET failed_pins = failed_pins + 1 \
+                 WHERE username = $1 AND failed_pins < $2 RETURNING failed_pins",
+            )
+            .bind(username)
+            .bind(i32::try_from(max).unwrap_or(i32::MAX))
+            .fetch_optional(pool)
+            .await
+            .map_err(StoreError::db("counting a PIN attempt"))?
         });
-        Ok(())
+        Ok(n.map(|n| u32::try_from(n.0).unwrap_or(0)))
+    }
+
+    async fn reset_failed_pins(&self, username: &str, at_least: u32) -> Result<bool, StoreError> {
+        let n = on_pool!(self, |pool| {
+            sqlx::query(
+                "UPDATE staff SET failed_pins = 0 WHERE username = $1 AND failed_pins >= $2",
+            )
+            .bind(username)
+            .bind(i32::try_from(at_least).unwrap_or(i32::MAX))
+            .execute(pool)
+            .await
+            .map_err(StoreError::db("resetting the wrong-PIN count"))?
+            .rows_affected()
+        });
+        Ok(n > 0)
     }
 
     /// Check a PIN at monotonic `now`; every attempt is audited with its outcome
-    /// (the PIN itself never). Unknown users and wrong PINs answer the same.
+    /// (the PIN itself never). Unknown users and wrong PINs answer the same. The
+    /// attempt is counted in the database before the PIN is checked, so parallel
+    /// attempts cannot get past the limit; an account whose row was changed
+    /// outside the kiosk is refused.
     pub async fn login(
         &self,
         device: &DeviceId,
@@ -777,56 +1132,195 @@ impl Store {
         now: MonoInstant,
         at: AuditAt,
     ) -> Result<StaffAccount, LoginError> {
+        let max = guard.policy().max_attempts;
         let row = self.staff_row(username).await?;
-        if let Some(row) = &row {
-            guard.seed(username, u32::try_from(row.failed_pins).unwrap_or(0), now);
-        }
-        let audit = |reason: Option<&str>| AuditEvent {
-            action: AuditAction::Login,
-            user: Some(username.to_string()),
-            subject: None,
-            outcome: match reason {
-                None => AuditOutcome::Success,
-                Some(r) => AuditOutcome::Failure {
-                    reason: r.to_string(),
+        let audit = |action: AuditAction, reason: Option<&str>| {
+            AuditEvent::new(
+                action,
+                Some(username.to_string()),
+                None,
+                match reason {
+                    None => AuditOutcome::Success,
+                    Some(r) => AuditOutcome::Failure {
+                        reason: r.to_string(),
+                    },
                 },
-            },
+            )
         };
+        let login = |reason: Option<&str>| audit(AuditAction::Login, reason);
+        let Some(row) = row else {
+            verify_pin(pin, dummy_hash());
+            let remaining = guard.failure(username, now);
+            self.audit(device, at, &login(Some("unknown user"))).await?;
+            return Err(LoginError::WrongPin { remaining });
+        };
+        if row.disabled {
+            self.audit(device, at, &login(Some("account disabled")))
+                .await?;
+            return Err(LoginError::Disabled(username.to_string()));
+        }
+        if !self.mac_ok(&row) {
+            self.audit(
+                device,
+                at,
+                &login(Some("account record changed outside the kiosk")),
+            )
+            .await?;
+            return Err(LoginError::Tampered(username.to_string()));
+        }
+        let stored = u32::try_from(row.failed_pins).unwrap_or(0);
+        guard.seed(username, stored, now);
         if let Some(retry_in) = guard.locked(username, now) {
-            self.audit(device, at, &audit(Some("locked out"))).await?;
+            self.audit(device, at, &login(Some("locked out"))).await?;
             return Err(LoginError::LockedOut {
                 username: username.to_string(),
                 retry_in,
             });
         }
-        let Some(row) = row else {
-            verify_pin(pin, dummy_hash());
-            let remaining = guard.failure(username, now);
-            self.audit(device, at, &audit(Some("unknown user"))).await?;
-            return Err(LoginError::WrongPin { remaining });
-        };
-        if row.disabled {
-            self.audit(device, at, &audit(Some("account disabled")))
+        if stored >= max && self.reset_failed_pins(username, max).await? {
+            // This process's lock ran out: the count starts again, on the record.
+            self.audit(device, at, &audit(AuditAction::LockoutEnded, None))
                 .await?;
-            return Err(LoginError::Disabled(username.to_string()));
         }
-        if !verify_pin(pin, &row.pin_hash) {
-            let remaining = guard.failure(username, now);
-            self.set_failed_pins(username, guard.failures(username))
-                .await?;
+        let Some(count) = self.reserve_attempt(username, max).await? else {
+            guard.set_failures(username, max, now);
+            self.audit(device, at, &login(Some("locked out"))).await?;
+            return Err(LoginError::LockedOut {
+                username: username.to_string(),
+                retry_in: guard.locked(username, now).unwrap_or_default(),
+            });
+        };
+        if !verify_pin_with(pin, &row.pin_hash, self.pepper()) {
+            let remaining = guard.set_failures(username, count, now);
             let reason = if remaining == 0 {
                 "wrong PIN; account locked"
             } else {
                 "wrong PIN"
             };
-            self.audit(device, at, &audit(Some(reason))).await?;
+            self.audit(device, at, &login(Some(reason))).await?;
             return Err(LoginError::WrongPin { remaining });
         }
         guard.success(username);
-        self.set_failed_pins(username, 0).await?;
-        self.audit(device, at, &audit(None)).await?;
+        self.reset_failed_pins(username, 0).await?;
+        self.audit(device, at, &login(None)).await?;
         Ok(row.account()?)
     }
+
+    /// Each account's logged history: the newest state logged with a change,
+    /// and the wrong PINs logged since the count last started again.
+    async fn account_history(
+        &self,
+    ) -> Result<std::collections::BTreeMap<String, AccountHistory>, StoreError> {
+        let rows: Vec<(String, i64, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT device_id, seq, payload FROM events WHERE kind = 'audit' \
+                 ORDER BY device_id, seq",
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("reading account changes"))?
+        });
+        let mut out: std::collections::BTreeMap<String, AccountHistory> = Default::default();
+        for (device, seq, payload) in rows {
+            let event: AuditEvent =
+                serde_json::from_str(&payload).map_err(|e| StoreError::Corrupt {
+                    row: format!("{device} #{seq}"),
+                    reason: format!("audit payload: {e}"),
+                })?;
+            if let Some(state) = event.account {
+                let h = out.entry(state.username.clone()).or_insert(AccountHistory {
+                    state: state.clone(),
+                    wrong_pins: 0,
+                });
+                if matches!(
+                    event.action,
+                    AuditAction::PinChanged | AuditAction::UserAdded | AuditAction::AdminRecovered
+                ) {
+                    h.wrong_pins = 0;
+                }
+                h.state = state;
+                continue;
+            }
+            let Some(h) = event.user.as_ref().and_then(|u| out.get_mut(u)) else {
+                continue;
+            };
+            match (event.action, &event.outcome) {
+                (AuditAction::Login, AuditOutcome::Success) | (AuditAction::LockoutEnded, _) => {
+                    h.wrong_pins = 0
+                }
+                (AuditAction::Login, AuditOutcome::Failure { reason })
+                    if reason.starts_with("wrong PIN") =>
+                {
+                    h.wrong_pins += 1
+                }
+                _ => {}
+            }
+        }
+        Ok(out)
+    }
+
+    /// The accounts table against the log: every account has its logged history
+    /// and matches its newest logged state; none was deleted; no wrong-PIN count
+    /// is below what the log counts; with the kiosk's keys, every row's MAC holds.
+    /// Returns the first difference as a sentence.
+    pub async fn verify_accounts(&self) -> Result<Option<String>, StoreError> {
+        let history = self.account_history().await?;
+        let rows = self.staff_rows().await?;
+        for row in &rows {
+            let u = &row.username;
+            if !self.mac_ok(row) {
+                return Ok(Some(format!(
+                    "account {u}'s row was changed outside the kiosk (its MAC does not match)"
+                )));
+            }
+            let Some(h) = history.get(u) else {
+                return Ok(Some(format!(
+                    "account {u} has no record in the log: it was added outside the kiosk"
+                )));
+            };
+            let state = row.state()?;
+            if state != h.state {
+                let what = [
+                    (state.role != h.state.role, "role"),
+                    (state.disabled != h.state.disabled, "disabled"),
+                    (state.display_name != h.state.display_name, "name"),
+                    (state.pin_digest != h.state.pin_digest, "PIN hash"),
+                    (state.id != h.state.id, "id"),
+                ]
+                .into_iter()
+                .filter(|(d, _)| *d)
+                .map(|(_, w)| w)
+                .collect::<Vec<_>>()
+                .join(", ");
+                return Ok(Some(format!(
+                    "account {u} differs from its logged record ({what})"
+                )));
+            }
+            if i64::from(row.failed_pins) < i64::from(h.wrong_pins) {
+                return Ok(Some(format!(
+                    "account {u}'s wrong-PIN count is {} but the log counts {}: the lockout \
+                     counter was reset outside the kiosk",
+                    row.failed_pins, h.wrong_pins
+                )));
+            }
+        }
+        for u in history.keys() {
+            if !rows.iter().any(|r| &r.username == u) {
+                return Ok(Some(format!(
+                    "account {u} is in the log but missing from the accounts table: it was \
+                     deleted outside the kiosk"
+                )));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// One account's logged history (see [`Store::verify_accounts`]).
+#[derive(Debug, Clone)]
+struct AccountHistory {
+    state: AccountState,
+    wrong_pins: u32,
 }
 
 #[cfg(test)]

@@ -25,6 +25,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::WriteBegin;
+use super::checkpoint::{CHECKPOINT_EVERY, Checkpoint, Source, Trust, Witness};
 use super::{Store, StoreError, on_pool};
 use crate::domain::{ExamEvent, LoggedEvent, time::Instant};
 
@@ -333,8 +334,15 @@ impl EventRow {
         .into_bytes()
     }
 
-    fn computed_hash(&self) -> Option<String> {
+    pub(crate) fn computed_hash(&self) -> Option<String> {
         chain_hash(&self.prev_hash, &self.canonical_content())
+    }
+
+    /// Every column equal (the wall clock to the millisecond, as hashed).
+    pub(crate) fn same_as(&self, other: &EventRow) -> bool {
+        self.canonical_content() == other.canonical_content()
+            && self.prev_hash == other.prev_hash
+            && self.hash == other.hash
     }
 }
 
@@ -349,6 +357,16 @@ pub enum Problem {
     Reordered,
     /// The chain's end does not match the recorded head.
     HeadMismatch,
+    /// The chain ends before a signed checkpoint: rows were removed, or the
+    /// database was rolled back to an older copy.
+    Truncated,
+    /// A row differs from what a signed checkpoint recorded: the chain was
+    /// rewritten (its hashes recomputed).
+    Rewritten,
+    /// A checkpoint is missing, unsigned, or signed by another key.
+    BadCheckpoint,
+    /// The accounts table differs from the account changes in the log.
+    AccountAltered,
 }
 
 impl fmt::Display for Problem {
@@ -358,6 +376,10 @@ impl fmt::Display for Problem {
             Problem::Deleted => "deleted",
             Problem::Reordered => "reordered",
             Problem::HeadMismatch => "head mismatch",
+            Problem::Truncated => "truncated",
+            Problem::Rewritten => "rewritten",
+            Problem::BadCheckpoint => "bad checkpoint",
+            Problem::AccountAltered => "account altered",
         })
     }
 }
@@ -505,6 +527,116 @@ macro_rules! insert_event {
 }
 pub(crate) use insert_event;
 
+/// The INSERT of one checkpoint row; `$suffix` as for [`insert_event`].
+macro_rules! insert_checkpoint {
+    ($cp:expr, $suffix:literal) => {
+        sqlx::query(concat!(
+            "INSERT INTO checkpoints (device_id, seq, hash, wall_clock, public_key, signature) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            $suffix
+        ))
+        .bind(&$cp.device_id)
+        .bind($cp.seq)
+        .bind(&$cp.hash)
+        .bind($cp.wall_clock)
+        .bind(&$cp.public_key)
+        .bind(&$cp.signature)
+    };
+}
+pub(crate) use insert_checkpoint;
+
+/// Append `$entry` to `$device`'s chain inside the open transaction `$tx` of
+/// `$store` (the caller holds the append lock and commits): evaluates to
+/// `(row, new, checkpoint)` where `new` is false when the event id was already
+/// stored (nothing written), and `checkpoint` is the one signed with the row when
+/// it was due. Returns early with the [`StoreError`] on failure.
+macro_rules! append_in_tx {
+    ($store:expr, $tx:ident, $device:expr, $entry:expr) => {{
+        let entry: &$crate::store::log::NewEntry = $entry;
+        let device: &$crate::store::log::DeviceId = $device;
+        let id = entry.id.to_string();
+        let exam = entry.exam.map(|e| e.to_string());
+        let mono_ms = i64::try_from(entry.at.as_millis()).map_err(|_| {
+            $crate::store::StoreError::Invalid(format!("offset {} is too large", entry.at))
+        })?;
+        let wall = chrono::SubsecRound::trunc_subsecs(entry.wall, 3);
+        let existing: Option<$crate::store::log::EventRow> = sqlx::query_as(
+            "SELECT id, exam_id, device_id, seq, wall_clock, mono_ms, actor, kind, payload, \
+             prev_hash, hash FROM events WHERE id = $1",
+        )
+        .bind(&id)
+        .fetch_optional(&mut *$tx)
+        .await
+        .map_err($crate::store::StoreError::db("looking up an event id"))?;
+        if let Some(existing) = existing {
+            (existing, false, None)
+        } else {
+            let head: Option<(i64, String)> =
+                sqlx::query_as("SELECT seq, hash FROM log_head WHERE device_id = $1")
+                    .bind(device.as_str())
+                    .fetch_optional(&mut *$tx)
+                    .await
+                    .map_err($crate::store::StoreError::db("reading the chain head"))?;
+            let (prev_seq, prev_hash) =
+                head.unwrap_or((0, $crate::store::log::GENESIS_HASH.to_string()));
+            let mut row = $crate::store::log::EventRow {
+                id: id.clone(),
+                exam_id: exam.clone(),
+                device_id: device.as_str().to_string(),
+                seq: prev_seq + 1,
+                wall_clock: wall,
+                mono_ms,
+                actor: entry.actor.clone(),
+                kind: entry.kind.as_str().to_string(),
+                payload: entry.payload.clone(),
+                prev_hash,
+                hash: String::new(),
+            };
+            row.hash = row
+                .computed_hash()
+                .ok_or_else(|| $crate::store::StoreError::Corrupt {
+                    row: format!("log_head {device}"),
+                    reason: "head hash is not 64 hex digits".into(),
+                })?;
+            $crate::store::log::insert_event!(row, "")
+                .execute(&mut *$tx)
+                .await
+                .map_err($crate::store::StoreError::db("inserting an event"))?;
+            sqlx::query(
+                "INSERT INTO log_head (device_id, seq, hash) VALUES ($1, $2, $3) \
+                 ON CONFLICT (device_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+            )
+            .bind(&row.device_id)
+            .bind(row.seq)
+            .bind(&row.hash)
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::store::StoreError::db("advancing the chain head"))?;
+            let checkpoint = $store.keys().and_then(|keys| {
+                (row.seq % $crate::store::checkpoint::CHECKPOINT_EVERY == 0
+                    || entry.kind == $crate::store::log::EntryKind::ExamClosed)
+                    .then(|| {
+                        $crate::store::checkpoint::Checkpoint::sign(
+                            keys,
+                            &row.device_id,
+                            row.seq,
+                            &row.hash,
+                            wall,
+                        )
+                    })
+            });
+            if let Some(cp) = &checkpoint {
+                $crate::store::log::insert_checkpoint!(cp, "")
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err($crate::store::StoreError::db("storing a checkpoint"))?;
+            }
+            (row, true, checkpoint)
+        }
+    }};
+}
+pub(crate) use append_in_tx;
+
 impl Store {
     /// Append one entry to `device`'s chain; returns after the row is durable
     /// (SQLite: committed with `synchronous=FULL`; PostgreSQL: committed).
@@ -517,72 +649,31 @@ impl Store {
         entry: &NewEntry,
     ) -> Result<StoredEntry, StoreError> {
         let _guard = self.append_lock().lock().await;
-        let id = entry.id.to_string();
-        let exam = entry.exam.map(|e| e.to_string());
-        let mono_ms = i64::try_from(entry.at.as_millis())
-            .map_err(|_| StoreError::Invalid(format!("offset {} is too large", entry.at)))?;
-        let wall = entry.wall.trunc_subsecs(3);
-        let row: EventRow = on_pool!(self, |pool| {
+        let (row, checkpoint) = on_pool!(self, |pool| {
             let mut tx = pool
                 .begin_with(pool.write_begin())
                 .await
                 .map_err(StoreError::db("starting an append"))?;
-            let existing: Option<EventRow> = sqlx::query_as(
-                "SELECT id, exam_id, device_id, seq, wall_clock, mono_ms, actor, kind, payload, \
-                 prev_hash, hash FROM events WHERE id = $1",
-            )
-            .bind(&id)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(StoreError::db("looking up an event id"))?;
-            if let Some(existing) = existing {
-                existing
-            } else {
-                let head: Option<(i64, String)> =
-                    sqlx::query_as("SELECT seq, hash FROM log_head WHERE device_id = $1")
-                        .bind(device.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await
-                        .map_err(StoreError::db("reading the chain head"))?;
-                let (prev_seq, prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_string()));
-                let mut row = EventRow {
-                    id: id.clone(),
-                    exam_id: exam.clone(),
-                    device_id: device.as_str().to_string(),
-                    seq: prev_seq + 1,
-                    wall_clock: wall,
-                    mono_ms,
-                    actor: entry.actor.clone(),
-                    kind: entry.kind.as_str().to_string(),
-                    payload: entry.payload.clone(),
-                    prev_hash,
-                    hash: String::new(),
-                };
-                row.hash = row.computed_hash().ok_or_else(|| StoreError::Corrupt {
-                    row: format!("log_head {device}"),
-                    reason: "head hash is not 64 hex digits".into(),
-                })?;
-                insert_event!(row, "")
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(StoreError::db("inserting an event"))?;
-                sqlx::query(
-                    "INSERT INTO log_head (device_id, seq, hash) VALUES ($1, $2, $3) \
-                     ON CONFLICT (device_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                )
-                .bind(&row.device_id)
-                .bind(row.seq)
-                .bind(&row.hash)
-                .execute(&mut *tx)
-                .await
-                .map_err(StoreError::db("advancing the chain head"))?;
+            let appended = append_in_tx!(self, tx, device, entry);
+            if appended.1 {
                 tx.commit()
                     .await
                     .map_err(StoreError::db("committing an event"))?;
-                row
             }
+            (appended.0, appended.2)
         });
+        self.witness(checkpoint.as_ref());
         row.into_entry()
+    }
+
+    /// After a commit: record a new checkpoint in the witness file. A failure is
+    /// logged (the row is durable; the next checkpoint tries again).
+    pub(crate) fn witness(&self, checkpoint: Option<&Checkpoint>) {
+        if let (Some(cp), Some(keys)) = (checkpoint, &self.inner.keys)
+            && let Err(e) = Witness::record(keys, cp)
+        {
+            tracing::error!(error = %e, "the witness file could not be updated");
+        }
     }
 
     /// Open a new exam on `device`: appends `exam_opened` at offset zero.
@@ -829,17 +920,32 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 
+    /// Verify the hash chains with no key or outside checkpoint to compare with:
+    /// [`Store::verify_with`] and an empty [`Trust`].
+    pub async fn verify(&self, exam: Option<ExamId>) -> Result<VerifyReport, StoreError> {
+        self.verify_with(exam, &Trust::default()).await
+    }
+
     /// Verify the hash chains: every chain when `exam` is `None`, otherwise the
     /// stretch of each chain that holds the exam's rows (with one row either
-    /// side, so a deleted first or last row of the exam is found too).
+    /// side, so a deleted first or last row of the exam is found too); then each
+    /// chain against its signed checkpoints, those in the database and those
+    /// `trust` brings from outside it (the witness file, the central copy).
     ///
-    /// Reports the first altered, deleted or reordered row.
-    pub async fn verify(&self, exam: Option<ExamId>) -> Result<VerifyReport, StoreError> {
+    /// The chains walked are every device named by a row, by `log_head`, by a
+    /// checkpoint or by `trust`, so an emptied log is a finding, not "0 rows".
+    /// Reports the first altered, deleted, reordered, truncated or rewritten row,
+    /// or a checkpoint that is missing or not signed by the trusted key.
+    pub async fn verify_with(
+        &self,
+        exam: Option<ExamId>,
+        trust: &Trust,
+    ) -> Result<VerifyReport, StoreError> {
         let mut report = VerifyReport::default();
         // (device, first seq to check, last seq of interest or None for the whole chain)
         let ranges: Vec<(String, i64, Option<i64>)> = match exam {
             None => self
-                .devices()
+                .chain_names(trust)
                 .await?
                 .into_iter()
                 .map(|d| (d, 1, None))
@@ -862,15 +968,183 @@ impl Store {
         };
         for (device, from, until) in ranges {
             report.devices.push(device.clone());
-            if let Some(bad) = self
+            let mut bad = self
                 .verify_chain(&device, from, until, &mut report.rows_checked)
-                .await?
-            {
-                report.first_bad = Some(bad);
+                .await?;
+            if bad.is_none() {
+                bad = self.check_checkpoints(&device, trust).await?;
+            }
+            if bad.is_some() {
+                report.first_bad = bad;
                 break;
             }
         }
+        if report.first_bad.is_none()
+            && exam.is_none()
+            && trust.accounts
+            && let Some(detail) = self.verify_accounts().await?
+        {
+            report.first_bad = Some(BadRow {
+                device: "accounts".to_string(),
+                seq: 0,
+                id: None,
+                problem: Problem::AccountAltered,
+                detail,
+            });
+        }
         Ok(report)
+    }
+
+    /// Every chain this store or `trust` knows of: devices with rows, with a
+    /// head, with a checkpoint, or named by `trust`.
+    async fn chain_names(&self, trust: &Trust) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT device_id FROM events UNION SELECT device_id FROM log_head \
+                 UNION SELECT device_id FROM checkpoints",
+            )
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("listing chains"))?
+        });
+        let mut names: std::collections::BTreeSet<String> = rows.into_iter().map(|r| r.0).collect();
+        names.extend(trust.keys.keys().cloned());
+        names.extend(trust.outside.iter().map(|(_, c)| c.device_id.clone()));
+        if let Some(only) = &trust.only {
+            names.retain(|n| only.contains(n));
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    /// The signed checkpoints of `device` in this store, in sequence order.
+    pub async fn checkpoints(&self, device: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT device_id, seq, hash, wall_clock, public_key, signature FROM checkpoints \
+                 WHERE device_id = $1 ORDER BY seq",
+            )
+            .bind(device)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("reading checkpoints"))?
+        }))
+    }
+
+    /// The hash of `device`'s row `seq`, if present.
+    async fn hash_at(&self, device: &str, seq: i64) -> Result<Option<String>, StoreError> {
+        let row: Option<(String,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT hash FROM events WHERE device_id = $1 AND seq = $2")
+                .bind(device)
+                .bind(seq)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db("reading a row's hash"))?
+        });
+        Ok(row.map(|r| r.0))
+    }
+
+    /// `device`'s chain (already walked and whole) against its checkpoints: each
+    /// signed by the trusted key (or, without one, by the key it names); none
+    /// beyond the chain's end; each matching its row's hash; and, with a trusted
+    /// key, one at every [`CHECKPOINT_EVERY`]th row.
+    async fn check_checkpoints(
+        &self,
+        device: &str,
+        trust: &Trust,
+    ) -> Result<Option<BadRow>, StoreError> {
+        let local = self.checkpoints(device).await?;
+        let trusted = trust.keys.get(device);
+        let mut all: Vec<(Source, Checkpoint)> =
+            local.iter().cloned().map(|c| (Source::Local, c)).collect();
+        all.extend(
+            trust
+                .outside
+                .iter()
+                .filter(|(_, c)| c.device_id == device)
+                .cloned(),
+        );
+        let bad = |seq: i64, problem: Problem, detail: String| BadRow {
+            device: device.to_string(),
+            seq,
+            id: None,
+            problem,
+            detail,
+        };
+        let label = |c: &Checkpoint| c.wall_clock.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+        for (source, cp) in &all {
+            let signed = match trusted {
+                Some(key) => cp.is_signed_by(key),
+                None => cp.named_key().is_some_and(|k| cp.is_signed_by(&k)),
+            };
+            if !signed {
+                return Ok(Some(bad(
+                    cp.seq,
+                    Problem::BadCheckpoint,
+                    format!(
+                        "the checkpoint for #{} in {source} is not signed by {}",
+                        cp.seq,
+                        if trusted.is_some() {
+                            "this kiosk's key"
+                        } else {
+                            "the key it names"
+                        }
+                    ),
+                )));
+            }
+        }
+        let end: Option<(i64,)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT MAX(seq) FROM events WHERE device_id = $1")
+                .bind(device)
+                .fetch_optional(pool)
+                .await
+                .map_err(StoreError::db("reading a chain's end"))?
+        });
+        let end = end.map_or(0, |e| e.0);
+        all.sort_by(|a, b| b.1.seq.cmp(&a.1.seq).then(a.0.cmp(&b.0)));
+        for (source, cp) in &all {
+            if cp.seq > end {
+                return Ok(Some(bad(
+                    end + 1,
+                    Problem::Truncated,
+                    format!(
+                        "the checkpoint signed {} in {source} records row #{}, but the chain \
+                         ends at #{end}: rows were removed or the database is an older copy",
+                        label(cp),
+                        cp.seq
+                    ),
+                )));
+            }
+            if self.hash_at(device, cp.seq).await?.as_deref() != Some(cp.hash.as_str()) {
+                return Ok(Some(bad(
+                    cp.seq,
+                    Problem::Rewritten,
+                    format!(
+                        "row #{} is not the row the checkpoint signed {} in {source} records: \
+                         the chain was rewritten",
+                        cp.seq,
+                        label(cp)
+                    ),
+                )));
+            }
+        }
+        if trusted.is_some() && trust.require_every {
+            let have: std::collections::BTreeSet<i64> = local.iter().map(|c| c.seq).collect();
+            let mut k = CHECKPOINT_EVERY;
+            while k <= end {
+                if !have.contains(&k) {
+                    return Ok(Some(bad(
+                        k,
+                        Problem::BadCheckpoint,
+                        format!(
+                            "no signed checkpoint for row #{k} (one is signed every \
+                             {CHECKPOINT_EVERY} rows): checkpoints were removed"
+                        ),
+                    )));
+                }
+                k += CHECKPOINT_EVERY;
+            }
+        }
+        Ok(None)
     }
 
     /// Walk `device`'s chain from sequence `from`; stop after the first row past

@@ -22,7 +22,10 @@
 //! the row is durable; passwords never appear in `Debug` or error messages.
 
 pub mod accounts;
+pub mod checkpoint;
 pub mod durable;
+mod encrypt;
+pub mod keys;
 pub mod log;
 pub mod sync;
 
@@ -215,6 +218,25 @@ pub enum StoreError {
     /// The request itself was wrong (empty device id, unknown exam...).
     #[error("{0}")]
     Invalid(String),
+    /// The key folder could not be used.
+    #[error(transparent)]
+    Keys(#[from] keys::KeyError),
+    /// The SQLite file cannot be read: it is encrypted and no key (or another
+    /// kiosk's key) was given.
+    #[error(
+        "{path} cannot be read: {}",
+        if *with_key {
+            "the kiosk's database key does not open it (is this another kiosk's key folder?)"
+        } else {
+            "it is encrypted; open it with the kiosk's key folder (database.key_dir)"
+        }
+    )]
+    CannotDecrypt {
+        /// The database file.
+        path: String,
+        /// Whether a key was given.
+        with_key: bool,
+    },
 }
 
 impl StoreError {
@@ -269,6 +291,9 @@ struct Inner {
     /// One appender at a time per process: the chain head is read and
     /// advanced in one transaction.
     append_lock: tokio::sync::Mutex<()>,
+    /// The kiosk's keys: with them every [`checkpoint::CHECKPOINT_EVERY`]th row and
+    /// every exam's end is signed, and an SQLite file is encrypted.
+    keys: Option<keys::KeyRing>,
 }
 
 /// The exam record store: one handle, cheap to clone, over either backend.
@@ -372,10 +397,26 @@ impl Store {
     /// `sqlite:/var/lib/cmr-kiosk/exams.db` (created with its directory if
     /// missing) or `postgres://user:password@host/db?sslmode=verify-full`.
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Self::open_with_keys(url, None).await
+    }
+
+    /// Open the kiosk's own database as configured, with its keys (the key folder is
+    /// created on first use, owner-only; one open to others is refused).
+    pub async fn open_kiosk(db: &crate::config::Database) -> Result<Store, StoreError> {
+        let keys = keys::KeyRing::open(&db.effective_key_dir(), keys::Create::IfMissing)?;
+        Self::open_with_keys(&db.effective_url(), Some(keys)).await
+    }
+
+    /// Open a store: as [`Store::open`], and with `keys` every
+    /// [`checkpoint::CHECKPOINT_EVERY`]th row and every exam's end is signed.
+    pub async fn open_with_keys(
+        url: &str,
+        keys: Option<keys::KeyRing>,
+    ) -> Result<Store, StoreError> {
         let url = DatabaseUrl::new(url);
         let lower = url.expose().to_ascii_lowercase();
         let pool = if lower.starts_with("sqlite:") {
-            let options = sqlite_options(&url)?;
+            let mut options = sqlite_options(&url)?;
             let file = options.get_filename().to_path_buf();
             if let Some(dir) = file.parent()
                 && !dir.as_os_str().is_empty()
@@ -386,20 +427,46 @@ impl Store {
                     source,
                 })?;
             }
+            if let Some(keys) = &keys {
+                encrypt::prepare(&file, keys).await?;
+                options = options.pragma("key", keys.database_key_pragma());
+            }
+            let encrypted = keys.is_some();
+            let not_a_database = |e: &sqlx::Error| {
+                e.as_database_error()
+                    .and_then(|d| d.code())
+                    .is_some_and(|c| c == "26")
+            };
+            let refused = |source: sqlx::Error| {
+                if not_a_database(&source) {
+                    StoreError::CannotDecrypt {
+                        path: file.display().to_string(),
+                        with_key: encrypted,
+                    }
+                } else {
+                    StoreError::Connect {
+                        url: url.redacted(),
+                        source,
+                    }
+                }
+            };
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
                 .connect_with(options)
                 .await
-                .map_err(|source| StoreError::Connect {
-                    url: url.redacted(),
-                    source,
-                })?;
+                .map_err(refused)?;
             sqlx::migrate!("./migrations/sqlite")
                 .run(&pool)
                 .await
-                .map_err(|source| StoreError::Migrate {
-                    backend: Backend::Sqlite,
-                    source,
+                .map_err(|source| match source {
+                    MigrateError::Execute(e) if not_a_database(&e) => StoreError::CannotDecrypt {
+                        path: file.display().to_string(),
+                        with_key: encrypted,
+                    },
+                    source => StoreError::Migrate {
+                        backend: Backend::Sqlite,
+                        source,
+                    },
                 })?;
             Pool::Sqlite(pool)
         } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
@@ -431,8 +498,14 @@ impl Store {
                 url,
                 pool,
                 append_lock: tokio::sync::Mutex::new(()),
+                keys,
             }),
         })
+    }
+
+    /// The kiosk's keys, when the store was opened with them.
+    pub fn keys(&self) -> Option<&keys::KeyRing> {
+        self.inner.keys.as_ref()
     }
 
     /// Which backend this store uses.

@@ -52,6 +52,8 @@ pub struct SyncReport {
     pub duplicates: u64,
     /// High-water mark per device after the run.
     pub marks: Vec<(String, i64)>,
+    /// Signed checkpoints the central database did not have.
+    pub checkpoints: u64,
 }
 
 /// The name a central store's marks are kept under (its redacted URL).
@@ -195,9 +197,55 @@ pub async fn sync_once(
                 return Err(gap);
             }
         }
-        report.marks.push((device, after.max(mark)));
+        let sent_to = after.max(mark);
+        report.checkpoints += relay_checkpoints(local, central, &device, sent_to).await?;
+        report.marks.push((device, sent_to));
     }
     Ok(report)
+}
+
+/// Send `device`'s signed checkpoints up to row `upto` that the central copy
+/// lacks (the witness the central database keeps for `log verify`).
+async fn relay_checkpoints(
+    local: &Store,
+    central: &Store,
+    device: &str,
+    upto: i64,
+) -> Result<u64, SyncError> {
+    let have = central
+        .checkpoints(device)
+        .await
+        .map_err(SyncError::Central)?
+        .last()
+        .map_or(0, |c| c.seq);
+    let new: Vec<_> = local
+        .checkpoints(device)
+        .await
+        .map_err(SyncError::Local)?
+        .into_iter()
+        .filter(|c| c.seq > have && c.seq <= upto)
+        .collect();
+    if new.is_empty() {
+        return Ok(0);
+    }
+    Ok(on_pool!(central, |pool| {
+        let mut tx = pool
+            .begin()
+            .await
+            .map_err(|e| SyncError::Central(StoreError::db("starting a checkpoint batch")(e)))?;
+        let mut n = 0;
+        for cp in &new {
+            n += super::log::insert_checkpoint!(cp, " ON CONFLICT (device_id, seq) DO NOTHING")
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| SyncError::Central(StoreError::db("relaying a checkpoint")(e)))?
+                .rows_affected();
+        }
+        tx.commit()
+            .await
+            .map_err(|e| SyncError::Central(StoreError::db("committing checkpoints")(e)))?;
+        n
+    }))
 }
 
 /// The kiosk's background relay: every `every`, connect to `central_url` if
@@ -240,4 +288,179 @@ pub async fn run_relay(
             _ = stop.changed() => {}
         }
     }
+}
+
+/// One difference between the local log and the central copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// The device's chain.
+    pub device: String,
+    /// The first row that differs (or is missing on one side).
+    pub seq: i64,
+    /// What differs.
+    pub detail: String,
+}
+
+/// The result of [`compare`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Comparison {
+    /// Rows compared column by column.
+    pub rows_compared: u64,
+    /// Local rows not relayed yet (normal while the relay catches up).
+    pub pending: u64,
+    /// The first difference per device.
+    pub differences: Vec<Difference>,
+    /// The central copy's own verification (its chains and checkpoints).
+    pub central: super::log::VerifyReport,
+}
+
+impl Comparison {
+    /// Both copies agree and the central copy verifies.
+    pub fn is_ok(&self) -> bool {
+        self.differences.is_empty() && self.central.is_ok()
+    }
+}
+
+impl std::fmt::Display for Comparison {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "central copy: {}", self.central)?;
+        if self.differences.is_empty() {
+            write!(
+                f,
+                "central comparison ok: {} rows identical, {} not relayed yet",
+                self.rows_compared, self.pending
+            )
+        } else {
+            write!(
+                f,
+                "central comparison FAILED: {} chain(s) differ",
+                self.differences.len()
+            )?;
+            for d in &self.differences {
+                write!(f, "\n  device {} from #{}: {}", d.device, d.seq, d.detail)?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Compare `local`'s log with `central`'s copy row by row for every chain the
+/// local store holds: every column of every row both have must be equal; the
+/// central copy must not hold rows the local log lacks (a truncated or
+/// rolled-back local log), and must hold every row the relay marked as sent.
+/// The central copy is also verified on its own, against the local kiosk's key.
+pub async fn compare(local: &Store, central: &Store) -> Result<Comparison, SyncError> {
+    let target = target_name(central);
+    let mut out = Comparison::default();
+    let mut trust = super::checkpoint::Trust::default();
+    if let Some(keys) = local.keys() {
+        for device in local.devices().await.map_err(SyncError::Local)? {
+            if !local
+                .checkpoints(&device)
+                .await
+                .map_err(SyncError::Local)?
+                .is_empty()
+            {
+                trust.keys.insert(device, keys.verifying_key());
+            }
+        }
+    }
+    let mut devices = local.devices().await.map_err(SyncError::Local)?;
+    for device in trust.keys.keys() {
+        if !devices.contains(device) {
+            devices.push(device.clone());
+        }
+    }
+    for device in devices.clone().iter() {
+        let local_max = local.max_seq(device).await.map_err(SyncError::Local)?;
+        let central_max = central.max_seq(device).await.map_err(SyncError::Central)?;
+        let mark = local
+            .sync_mark(&target, device)
+            .await
+            .map_err(SyncError::Local)?;
+        let mut differ = |seq: i64, detail: String| {
+            out.differences.push(Difference {
+                device: device.clone(),
+                seq,
+                detail,
+            })
+        };
+        let mut after = 0;
+        let mut found = false;
+        while after < local_max.min(central_max) && !found {
+            let mine = local
+                .rows_after(device, after, PAGE_ROWS)
+                .await
+                .map_err(SyncError::Local)?;
+            let theirs = central
+                .rows_after(device, after, PAGE_ROWS)
+                .await
+                .map_err(SyncError::Central)?;
+            if mine.is_empty() || theirs.is_empty() {
+                break;
+            }
+            for (a, b) in mine.iter().zip(theirs.iter()) {
+                if a.seq != b.seq {
+                    differ(
+                        a.seq.min(b.seq),
+                        format!(
+                            "row #{} is missing {}",
+                            a.seq.min(b.seq),
+                            if a.seq < b.seq {
+                                "from the central copy"
+                            } else {
+                                "here"
+                            }
+                        ),
+                    );
+                    found = true;
+                    break;
+                }
+                if !a.same_as(b) {
+                    differ(
+                        a.seq,
+                        format!(
+                            "row #{} differs between this kiosk and the central copy",
+                            a.seq
+                        ),
+                    );
+                    found = true;
+                    break;
+                }
+                out.rows_compared += 1;
+                after = a.seq;
+            }
+            if mine.len() != theirs.len() && !found {
+                break;
+            }
+        }
+        if found {
+            continue;
+        }
+        if central_max > local_max {
+            differ(
+                local_max + 1,
+                format!(
+                    "the central copy holds rows #{}..#{central_max} that are missing here: \
+                     the local log was truncated or rolled back",
+                    local_max + 1
+                ),
+            );
+        } else if mark > central_max {
+            differ(
+                central_max + 1,
+                format!(
+                    "rows up to #{mark} were relayed but the central copy ends at #{central_max}"
+                ),
+            );
+        } else {
+            out.pending += u64::try_from(local_max - central_max).unwrap_or(0);
+        }
+    }
+    trust.only = Some(devices);
+    out.central = central
+        .verify_with(None, &trust)
+        .await
+        .map_err(SyncError::Central)?;
+    Ok(out)
 }

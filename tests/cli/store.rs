@@ -84,7 +84,7 @@ fn accounts_log_verify_and_sync_from_the_command_line() {
             "--role",
             "admin",
         ],
-        "9876\n",
+        "987654\n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
 
@@ -108,13 +108,13 @@ fn accounts_log_verify_and_sync_from_the_command_line() {
         "{}",
         text(&out.stderr)
     );
-    let out = run(&cfg, &add_nurse, "9876\n1234\n");
+    let out = run(&cfg, &add_nurse, "987654\n1234\n");
     assert!(out.status.success(), "{}", text(&out.stderr));
 
     let out = run(
         &cfg,
         &["user", "disable", "wang", "--admin", "admin"],
-        "9876\n",
+        "987654\n",
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let out = run(&cfg, &["user", "list"], "");
@@ -147,4 +147,117 @@ fn accounts_log_verify_and_sync_from_the_command_line() {
     // A second run sends nothing new.
     let out = run(&cfg, &["sync", "--once"], "");
     assert!(text(&out.stdout).contains("0 new"), "{}", text(&out.stdout));
+}
+
+/// Sixty wrong admin PINs at once from the shell (issue 20): each process counts its
+/// attempt in the database before checking it, so exactly the lockout limit are
+/// checked, the rest are refused as locked, and the right PIN is then refused too.
+#[test]
+fn clause_5_3_3_sixty_parallel_wrong_pins_lock_the_account_after_the_limit() {
+    const ATTEMPTS: usize = 60;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\ndevice_id = \"cli-parallel\"\n",
+            dir.path().join("kiosk.db").display()
+        ),
+    )
+    .unwrap();
+    let add = |user: &str, role: &str, stdin: &str| {
+        let mut args = vec![
+            "user",
+            "add",
+            "--username",
+            user,
+            "--name",
+            user,
+            "--role",
+            role,
+        ];
+        if role != "admin" {
+            args.extend(["--admin", "root"]);
+        }
+        let out = run(&cfg, &args, stdin);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    };
+    add("root", "admin", "135790\n");
+    add("nina", "nurse", "135790\n2468\n");
+
+    let children: Vec<_> = (0..ATTEMPTS)
+        .map(|i| {
+            let mut child = kiosk()
+                .arg("--config")
+                .arg(&cfg)
+                .args(["user", "disable", "nina", "--admin", "root"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let pin = format!("{:06}\n", 100_000 + i);
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(pin.as_bytes())
+                .unwrap();
+            child
+        })
+        .collect();
+    let mut refused = 0;
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(!out.status.success());
+        assert!(text(&out.stderr).contains("admin login refused"));
+        refused += 1;
+    }
+    assert_eq!(refused, ATTEMPTS);
+
+    // The record: the limit's worth of PINs checked, every other attempt locked out.
+    let out = run(
+        &cfg,
+        &["user", "disable", "nina", "--admin", "root"],
+        "135790\n",
+    );
+    assert!(!out.status.success(), "the right PIN after the lockout");
+    assert!(
+        text(&out.stderr).contains("locked"),
+        "{}",
+        text(&out.stderr)
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (wrong, locked, failed_pins) = rt.block_on(async {
+        let db = cmr_kiosk::config::Database {
+            url: format!("sqlite://{}", dir.path().join("kiosk.db").display()),
+            device_id: "cli-parallel".into(),
+            ..Default::default()
+        };
+        let store = cmr_kiosk::store::Store::open_kiosk(&db).await.unwrap();
+        let rows = store.entries_after("cli-parallel", 0, 1000).await.unwrap();
+        let reasons: Vec<String> = rows
+            .iter()
+            .filter_map(|r| serde_json::from_str::<serde_json::Value>(&r.payload).ok())
+            .filter(|v| v["action"] == "login" && v["user"] == "root")
+            .filter_map(|v| v["reason"].as_str().map(str::to_string))
+            .collect();
+        let wrong = reasons
+            .iter()
+            .filter(|r| r.starts_with("wrong PIN"))
+            .count();
+        let locked = reasons
+            .iter()
+            .filter(|r| r.as_str() == "locked out")
+            .count();
+        let failed = store.staff("root").await.unwrap().unwrap().failed_pins;
+        (wrong, locked, failed)
+    });
+    let limit = cmr_kiosk::store::accounts::LockoutPolicy::default().max_attempts as usize;
+    assert_eq!(wrong, limit, "PINs checked");
+    assert_eq!(locked, ATTEMPTS - limit + 1, "attempts refused unchecked");
+    assert_eq!(failed_pins as usize, limit);
 }

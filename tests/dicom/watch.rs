@@ -95,7 +95,7 @@ fn clause_5_2_3_a_settled_series_is_logged_with_scanner_and_acquisition_times() 
     let db = Database {
         url: format!("sqlite://{}", dir.path().join("kiosk.db").display()),
         device_id: "watch-test".into(),
-        central_url: String::new(),
+        ..Default::default()
     };
     let (tx, rx) = mpsc::channel();
     let rec = Recorder::start(&db, move |r| {
@@ -190,7 +190,7 @@ fn clause_2_1_2_a_series_above_an_implant_condition_raises_the_high_alarm_from_i
     let db = Database {
         url: format!("sqlite://{}", dir.path().join("kiosk.db").display()),
         device_id: "watch-implant".into(),
-        central_url: String::new(),
+        ..Default::default()
     };
     let rec = Recorder::start(&db, |_| {}).unwrap();
     let mut session = ExamSession::open(ProtocolSettings::default(), &rec, "tech-li");

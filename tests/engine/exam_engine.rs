@@ -18,7 +18,6 @@ use cmr_kiosk::engine::{Command, Engine, LoggedDecision};
 use cmr_kiosk::i18n::Localizer;
 use cmr_kiosk::monitor::link::{LinkEvent, ReceivedReading};
 use cmr_kiosk::monitor::{Measure, Reading, Unit};
-use cmr_kiosk::store::Store;
 use cmr_kiosk::ui::components::ConsoleAdapter;
 use cmr_kiosk::ui::shell::Shell;
 use slint::{ComponentHandle, Model};
@@ -197,7 +196,7 @@ fn clause_3_2_3_image_now_and_an_sbp_alarm_are_raised_on_time_while_the_ui_threa
     let logged = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
-            let store = Store::open(&url).await.unwrap();
+            let store = crate::support::ui::kiosk_store(&url).await;
             let rows: Vec<LoggedDecision> = store
                 .exam_entries(id)
                 .await

@@ -99,7 +99,7 @@ fn a_restarted_kiosk_resumes_the_running_exam_and_its_timers() {
         .build()
         .unwrap();
     let report = rt.block_on(async {
-        Store::open(&cfg.effective_url())
+        Store::open_kiosk(&cfg)
             .await
             .unwrap()
             .verify(None)

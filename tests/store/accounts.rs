@@ -36,12 +36,22 @@ async fn store_with(dir: &tempfile::TempDir) -> Store {
         ("root", Role::Admin),
     ] {
         store
-            .add_staff(&NewStaff {
-                username: u.into(),
-                display_name: u.to_uppercase(),
-                role,
-                pin: "2468".into(),
-            })
+            .add_staff(
+                &crate::support::support_device(),
+                None,
+                crate::support::support_at(),
+                &NewStaff {
+                    username: u.into(),
+                    display_name: u.to_uppercase(),
+                    role,
+                    pin: if role == Role::Nurse {
+                        "2468"
+                    } else {
+                        "246813"
+                    }
+                    .into(),
+                },
+            )
             .await
             .unwrap();
     }
@@ -117,8 +127,15 @@ async fn wrong_pins_lock_the_account_for_the_site_time_and_every_attempt_is_audi
     assert_eq!(store.staff("nina").await.unwrap().unwrap().failed_pins, 0);
 
     let trail = audit_trail(&store).await;
-    assert_eq!(trail.len(), 6);
-    assert!(trail.iter().all(|a| a.action == AuditAction::Login));
+    assert_eq!(trail.len(), 7);
+    // The lock running out is on the record before the next attempt is counted.
+    assert_eq!(trail[5].action, AuditAction::LockoutEnded);
+    assert!(
+        trail
+            .iter()
+            .enumerate()
+            .all(|(i, a)| i == 5 || a.action == AuditAction::Login)
+    );
     assert_eq!(trail.last().unwrap().outcome, AuditOutcome::Success);
     assert!(
         matches!(&trail[2].outcome, AuditOutcome::Failure { reason } if reason.contains("locked"))
@@ -141,15 +158,20 @@ async fn unknown_users_and_disabled_accounts_are_refused() {
             .await,
         Err(LoginError::WrongPin { .. })
     ));
-    store.disable_staff("phil").await.unwrap();
+    store
+        .disable_staff(&device(), Some("root"), at(), "phil")
+        .await
+        .unwrap();
     assert!(matches!(
         store
-            .login(&device(), &mut guard, "phil", "2468", now, at())
+            .login(&device(), &mut guard, "phil", "246813", now, at())
             .await,
         Err(LoginError::Disabled(_))
     ));
     assert!(matches!(
-        store.disable_staff("nobody").await,
+        store
+            .disable_staff(&device(), Some("root"), at(), "nobody")
+            .await,
         Err(LoginError::NoSuchUser(_))
     ));
     let list = store.list_staff().await.unwrap();
@@ -173,18 +195,27 @@ async fn account_input_is_validated() {
         pin: pin.into(),
     };
     assert!(matches!(
-        store.add_staff(&new("nina", "1234")).await,
+        store
+            .add_staff(&device(), Some("root"), at(), &new("nina", "1234"))
+            .await,
         Err(LoginError::Exists(_))
     ));
     assert!(matches!(
-        store.add_staff(&new("Bad Name", "1234")).await,
+        store
+            .add_staff(&device(), Some("root"), at(), &new("Bad Name", "1234"))
+            .await,
         Err(LoginError::BadUsername(_))
     ));
     assert!(matches!(
-        store.add_staff(&new("tom", "12")).await,
+        store
+            .add_staff(&device(), Some("root"), at(), &new("tom", "12"))
+            .await,
         Err(LoginError::BadPin)
     ));
-    store.set_pin("nina", "13579").await.unwrap();
+    store
+        .set_pin(&device(), Some("root"), at(), "nina", "13579")
+        .await
+        .unwrap();
     let mut guard = PinGuard::default();
     store
         .login(&device(), &mut guard, "nina", "13579", Mono::now(), at())
@@ -283,12 +314,7 @@ async fn lock_record_view_export_and_override_are_audited_with_outcome() {
             .audit(
                 &device(),
                 here,
-                &AuditEvent {
-                    action,
-                    user: Some("phil".into()),
-                    subject: Some(exam.to_string()),
-                    outcome,
-                },
+                &AuditEvent::new(action, Some("phil".into()), Some(exam.to_string()), outcome),
             )
             .await
             .unwrap();

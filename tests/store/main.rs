@@ -6,10 +6,13 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod account_safety;
 mod accounts;
+mod at_rest;
 mod crash;
 mod log;
 mod story;
 mod sync;
+mod tamper;
 mod tls;
 mod verify_live;

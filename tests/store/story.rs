@@ -51,12 +51,17 @@ async fn story(url: &str) {
     assert!(!format!("{store:?}").contains("cmr-test-only"));
 
     store
-        .add_staff(&NewStaff {
-            username: user.clone(),
-            display_name: "Dr Story".into(),
-            role: Role::Physician,
-            pin: "112358".into(),
-        })
+        .add_staff(
+            &crate::support::support_device(),
+            None,
+            crate::support::support_at(),
+            &NewStaff {
+                username: user.clone(),
+                display_name: "Dr Story".into(),
+                role: Role::Physician,
+                pin: "112358".into(),
+            },
+        )
         .await
         .unwrap();
     let mut guard = PinGuard::default();

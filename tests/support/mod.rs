@@ -16,3 +16,17 @@ pub fn test_name(module_path: &str, name: &str) -> String {
         None => name.to_owned(),
     }
 }
+
+/// The device test set-up writes accounts under (its own chain in the kiosk's file).
+pub fn support_device() -> cmr_kiosk::store::DeviceId {
+    cmr_kiosk::store::DeviceId::new("test-setup").unwrap()
+}
+
+/// "Now", outside any exam, for set-up audit rows.
+pub fn support_at() -> cmr_kiosk::store::accounts::AuditAt {
+    cmr_kiosk::store::accounts::AuditAt {
+        exam: None,
+        at: cmr_kiosk::domain::time::Instant::ZERO,
+        wall: chrono::Utc::now(),
+    }
+}

@@ -75,13 +75,23 @@ pub fn keys(shell: &Shell, text: &str) {
     }
 }
 
+/// The kiosk's own store at `url`, opened with the kiosk's keys (the key folder
+/// beside the file, as the kiosk itself finds it).
+pub async fn kiosk_store(url: &str) -> Store {
+    let db = cmr_kiosk::config::Database {
+        url: url.to_string(),
+        ..Default::default()
+    };
+    Store::open_kiosk(&db).await.unwrap()
+}
+
 /// Runs `f` against the kiosk's store (a second connection, as an auditor would).
 pub fn with_store<T>(url: &str, f: impl AsyncFnOnce(Store) -> T) -> T {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async { f(Store::open(url).await.unwrap()).await })
+        .block_on(async { f(kiosk_store(url).await).await })
 }
 
 /// An English kiosk window at 1280×800 recording to its own SQLite file in `dir` as

@@ -50,7 +50,7 @@ fn admin_creates_accounts_and_changes_site_settings_by_touch() {
     press(&shell, &en("signin-first-admin"));
     keys(&shell, "chen");
     press(&shell, &en("keypad-ok"));
-    keys(&shell, "97531");
+    keys(&shell, "975310");
     press(&shell, &en("keypad-ok"));
     assert!(!shell.app().global::<SignInAdapter>().get_open());
     assert_eq!(shell.app().get_screen(), Screen::Admin);

@@ -589,7 +589,7 @@ fn technologist_runs_a_stress_exam_by_touch() {
         .build()
         .unwrap();
     let rows = rt.block_on(async {
-        let store = Store::open(&config.database.effective_url()).await.unwrap();
+        let store = Store::open_kiosk(&config.database).await.unwrap();
         store.exam_entries(id).await.unwrap()
     });
     let payloads: Vec<serde_json::Value> = rows

@@ -110,15 +110,20 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     with_store(&url, async |store| {
         for (u, name, role, pin) in [
             ("techwang", "Tech Wang", Role::Technologist, "2580"),
-            ("drli", "Dr Li", Role::Physician, "1357"),
+            ("drli", "Dr Li", Role::Physician, "135791"),
         ] {
             store
-                .add_staff(&NewStaff {
-                    username: u.into(),
-                    display_name: name.into(),
-                    role,
-                    pin: pin.into(),
-                })
+                .add_staff(
+                    &crate::support::support_device(),
+                    None,
+                    crate::support::support_at(),
+                    &NewStaff {
+                        username: u.into(),
+                        display_name: name.into(),
+                        role,
+                        pin: pin.into(),
+                    },
+                )
                 .await
                 .unwrap();
         }
@@ -208,7 +213,7 @@ fn clause_3_1_3_2_an_over_limit_injection_is_refused_and_a_physician_countersign
     type_in(&shell, "drli");
     touch(&shell, &en("keypad-ok"));
     touch(&shell, &en("admin-pin"));
-    type_in(&shell, "1357");
+    type_in(&shell, "135791");
     touch(&shell, &en("keypad-ok"));
     touch(&shell, &en("console-countersign-save"));
     assert!(!console().get_countersign_open());

@@ -30,12 +30,17 @@ fn clause_3_2_3_no_idle_lock_while_adenosine_runs() {
     let en = |k: &str| loc.tr(Language::EnUs, k);
     with_store(&url, async |store| {
         store
-            .add_staff(&NewStaff {
-                username: "techwang".into(),
-                display_name: "Tech Wang".into(),
-                role: Role::Technologist,
-                pin: "2580".into(),
-            })
+            .add_staff(
+                &crate::support::support_device(),
+                None,
+                crate::support::support_at(),
+                &NewStaff {
+                    username: "techwang".into(),
+                    display_name: "Tech Wang".into(),
+                    role: Role::Technologist,
+                    pin: "2580".into(),
+                },
+            )
             .await
             .unwrap();
     });

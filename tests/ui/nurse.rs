@@ -78,17 +78,22 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     {
         with_store(&url, async |store| {
             for (u, name, role, pin) in [
-                ("admin", "Admin", Role::Admin, "9999"),
+                ("admin", "Admin", Role::Admin, "999999"),
                 ("nurse1", "Nurse Zhang", Role::Nurse, "2468"),
-                ("drli", "Dr Li", Role::Physician, "1357"),
+                ("drli", "Dr Li", Role::Physician, "135791"),
             ] {
                 store
-                    .add_staff(&NewStaff {
-                        username: u.into(),
-                        display_name: name.into(),
-                        role,
-                        pin: pin.into(),
-                    })
+                    .add_staff(
+                        &crate::support::support_device(),
+                        None,
+                        crate::support::support_at(),
+                        &NewStaff {
+                            username: u.into(),
+                            display_name: name.into(),
+                            role,
+                            pin: pin.into(),
+                        },
+                    )
                     .await
                     .unwrap();
             }
@@ -479,7 +484,7 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     keys(&shell, "drli");
     press(&shell, &en("keypad-ok"));
     press(&shell, &en("admin-pin"));
-    keys(&shell, "1357");
+    keys(&shell, "135791");
     press(&shell, &en("keypad-ok"));
     press(&shell, &en("nurse-override-save"));
     assert!(!nurse().get_override_open());

@@ -7,7 +7,6 @@ use std::rc::Rc;
 
 use cmr_kiosk::config::{Config, Language};
 use cmr_kiosk::i18n::Localizer;
-use cmr_kiosk::store::Store;
 use cmr_kiosk::store::accounts::{NewStaff, Role};
 use cmr_kiosk::ui::components::{Screen, SignInAdapter};
 use cmr_kiosk::ui::shell::Shell;
@@ -23,14 +22,19 @@ fn a_pin_check_and_the_account_list_run_off_the_ui_thread() {
         .build()
         .unwrap();
     rt.block_on(async {
-        let store = Store::open(&url).await.unwrap();
+        let store = crate::support::ui::kiosk_store(&url).await;
         store
-            .add_staff(&NewStaff {
-                username: "nurse1".into(),
-                display_name: "Nurse Zhang".into(),
-                role: Role::Nurse,
-                pin: "2468".into(),
-            })
+            .add_staff(
+                &crate::support::support_device(),
+                None,
+                crate::support::support_at(),
+                &NewStaff {
+                    username: "nurse1".into(),
+                    display_name: "Nurse Zhang".into(),
+                    role: Role::Nurse,
+                    pin: "2468".into(),
+                },
+            )
             .await
             .unwrap();
     });

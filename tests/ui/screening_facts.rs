@@ -92,12 +92,17 @@ fn clause_2_1_2_safety_facts_need_a_deliberate_choice_and_the_verdict_names_the_
     let nurse = || shell.app().global::<NurseAdapter>();
     with_store(&url, async |store| {
         store
-            .add_staff(&NewStaff {
-                username: "nurse1".into(),
-                display_name: "Nurse Zhang".into(),
-                role: Role::Nurse,
-                pin: "2468".into(),
-            })
+            .add_staff(
+                &crate::support::support_device(),
+                None,
+                crate::support::support_at(),
+                &NewStaff {
+                    username: "nurse1".into(),
+                    display_name: "Nurse Zhang".into(),
+                    role: Role::Nurse,
+                    pin: "2468".into(),
+                },
+            )
             .await
             .unwrap();
     });

@@ -42,17 +42,17 @@ fn audit_of<T>(
     subject: String,
     result: &Result<T, LoginError>,
 ) -> AuditEvent {
-    AuditEvent {
+    AuditEvent::new(
         action,
         user,
-        subject: Some(subject),
-        outcome: match result {
+        Some(subject),
+        match result {
             Ok(_) => AuditOutcome::Success,
             Err(e) => AuditOutcome::Failure {
                 reason: e.to_string(),
             },
         },
-    }
+    )
 }
 
 /// The staff sign-in state of one kiosk.
@@ -216,8 +216,9 @@ impl StaffDesk {
             recorder
                 .with_store(|store| async move {
                     let accounts = store.list_staff().await?;
-                    let has_admin = store.has_admin().await?;
-                    Ok::<_, crate::store::StoreError>((accounts, has_admin))
+                    // "Create the first administrator" only on a database that never had one.
+                    let no_first_admin = !store.first_admin_allowed().await?;
+                    Ok::<_, crate::store::StoreError>((accounts, no_first_admin))
                 })
                 .ok_or(DeskError::NoStore)?
                 .map_err(|e| DeskError::Login(e.into()))
@@ -254,11 +255,11 @@ impl StaffDesk {
         };
         let add = self.add_unchecked_job(new, None, at)?;
         Ok(move || {
-            let has_admin = recorder
-                .with_store(|store| async move { store.has_admin().await })
+            let allowed = recorder
+                .with_store(|store| async move { store.first_admin_allowed().await })
                 .ok_or(DeskError::NoStore)?
                 .map_err(|e| DeskError::Login(e.into()))?;
-            if has_admin {
+            if !allowed {
                 return Err(DeskError::NotAllowed);
             }
             add()
@@ -295,14 +296,17 @@ impl StaffDesk {
         Ok(move || {
             recorder
                 .with_store(move |store| async move {
-                    let result = store.add_staff(&new).await;
-                    let event = audit_of(
-                        AuditAction::UserAdded,
-                        by.or_else(|| Some(new.username.clone())),
-                        format!("{} ({})", new.username, new.role),
-                        &result,
-                    );
-                    store.audit(&device, at, &event).await?;
+                    // A success is logged with the account, in its own transaction.
+                    let result = store.add_staff(&device, by.as_deref(), at, &new).await;
+                    if result.is_err() {
+                        let event = audit_of(
+                            AuditAction::UserAdded,
+                            by.or_else(|| Some(new.username.clone())),
+                            format!("{} ({})", new.username, new.role),
+                            &result,
+                        );
+                        store.audit(&device, at, &event).await?;
+                    }
                     result
                 })
                 .ok_or(DeskError::NoStore)?
@@ -334,9 +338,13 @@ impl StaffDesk {
         Ok(move || {
             recorder
                 .with_store(move |store| async move {
-                    let result = store.disable_staff(&username).await;
-                    let event = audit_of(AuditAction::UserDisabled, by, username, &result);
-                    store.audit(&device, at, &event).await?;
+                    let result = store
+                        .disable_staff(&device, by.as_deref(), at, &username)
+                        .await;
+                    if result.is_err() {
+                        let event = audit_of(AuditAction::UserDisabled, by, username, &result);
+                        store.audit(&device, at, &event).await?;
+                    }
                     result
                 })
                 .ok_or(DeskError::NoStore)?
@@ -355,6 +363,7 @@ impl StaffDesk {
             user: self.lock.user().map(|(u, _)| u.to_string()),
             subject,
             outcome: AuditOutcome::Success,
+            account: None,
         };
         // Written on the recorder's thread in order; the touch does not wait for it.
         recorder.spawn_store(move |store| async move {
@@ -392,6 +401,7 @@ impl StaffDesk {
             user,
             subject: None,
             outcome: AuditOutcome::Success,
+            account: None,
         };
         if let Ok(recorder) = self.recorder() {
             let device = recorder.device().clone();

@@ -84,6 +84,10 @@ pub fn desk_error_text(lang: &LanguageState, e: &DeskError) -> String {
         DeskError::Login(LoginError::BadPin) => lang.tr("admin-bad-pin"),
         DeskError::Login(LoginError::BadDisplayName) => lang.tr("admin-bad-name"),
         DeskError::Login(LoginError::Exists(_)) => lang.tr("admin-exists"),
+        DeskError::Login(LoginError::ShortPin(_)) => lang.tr("admin-short-pin"),
+        DeskError::Login(LoginError::LastAdmin(_)) => lang.tr("admin-last-admin"),
+        DeskError::Login(LoginError::AdminExisted) => lang.tr("admin-existed"),
+        DeskError::Login(LoginError::Tampered(_)) => lang.tr("signin-tampered"),
         DeskError::Login(other) => tra(lang, "signin-failed", &[("reason", other.to_string())]),
     }
 }
