@@ -11,6 +11,7 @@
 //! * [`dicom`] — header-only DICOM reading, series summaries, classification and compliance.
 //! * [`store`] — the exam record: hash-chained log on SQLite or PostgreSQL, recovery,
 //!   staff accounts, sync to the central database.
+//! * [`audit`] — the audit trail to the hospital: ATNA messages over syslog/TLS.
 //! * [`report`] — the technique section (5.2.3) worded in zh-CN or en-US through Fluent.
 //! * [`i18n`] — Fluent bundles (zh-CN, en-US) and the bridge that feeds them to Slint.
 //! * [`config`] — the site configuration (`kiosk.toml`) and the settings an
@@ -21,6 +22,7 @@
 //!   screenshots show (kept out of the production screens).
 //! * [`cli`] — the `cmr-kiosk` subcommands other than the kiosk window.
 
+pub mod audit;
 pub mod cli;
 pub mod config;
 pub mod dicom;

@@ -122,9 +122,12 @@ pub fn log(config: &Config, cmd: LogCommand) -> anyhow::Result<ExitCode> {
                     if config.database.central_url.is_empty() {
                         bail!("no central database: set database.central_url in the configuration");
                     }
-                    let c = Store::open(&config.database.central_url)
-                        .await
-                        .context("could not open the central database")?;
+                    let c = Store::open_central(
+                        &config.database.central_url,
+                        config.database.insecure_allow_unverified_tls,
+                    )
+                    .await
+                    .context("could not open the central database")?;
                     for cp in c.checkpoints(device.as_str()).await? {
                         trust.outside.push((Source::Central, cp));
                     }
@@ -135,10 +138,26 @@ pub fn log(config: &Config, cmd: LogCommand) -> anyhow::Result<ExitCode> {
                 let report = store.verify_with(exam, &trust).await?;
                 println!("{report}");
                 let mut ok = report.is_ok();
+                let mut findings = vec![report.to_string()];
                 if let Some(c) = central_store {
                     let cmp = sync::compare(&store, &c).await?;
                     println!("{cmp}");
                     ok &= cmp.is_ok();
+                    findings.push(cmp.to_string());
+                }
+                if !ok {
+                    // On the record, and so to the hospital's audit collector.
+                    let event = AuditEvent::new(
+                        AuditAction::VerificationFailed,
+                        None,
+                        Some(findings.join("; ")),
+                        AuditOutcome::Failure {
+                            reason: "the exam log did not verify".into(),
+                        },
+                    );
+                    if let Err(e) = store.audit(&device, now_at(), &event).await {
+                        eprintln!("the failed verification could not be logged: {e}");
+                    }
                 }
                 Ok(if ok {
                     ExitCode::SUCCESS
@@ -294,9 +313,12 @@ pub fn sync_once(config: &Config) -> anyhow::Result<ExitCode> {
     }
     runtime()?.block_on(async {
         let (local, _) = open_local(config).await?;
-        let central = Store::open(&config.database.central_url)
-            .await
-            .context("could not open the central database")?;
+        let central = Store::open_central(
+            &config.database.central_url,
+            config.database.insecure_allow_unverified_tls,
+        )
+        .await
+        .context("could not open the central database")?;
         let report = sync::sync_once(&local, &central, 500).await?;
         println!(
             "sent {} rows: {} new, {} already there; marks {:?}",

@@ -66,6 +66,38 @@ pub struct Config {
     /// The site's clinical practice values (limits, ranges, waits, agents), laid
     /// over the standard's numbers; changed only by whoever may edit this file.
     pub clinical: crate::domain::settings::ClinicalSettings,
+    /// The audit trail to the hospital's syslog collector (IHE ATNA).
+    pub audit: AuditConfig,
+}
+
+/// The hospital's audit collector (IHE ATNA, syslog over TLS).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// `tls://host:6514` (RFC 5425); empty: no audit trail leaves the kiosk (it stays
+    /// in the exam log).
+    pub syslog: String,
+    /// The CA (PEM) the collector's certificate must chain to; its name must match.
+    pub ca_file: String,
+    /// INSECURE: accept `tcp://` (plaintext) to another machine.
+    pub insecure_allow_plaintext: bool,
+}
+
+impl AuditConfig {
+    /// The collector, when one is configured.
+    pub fn collector(
+        &self,
+    ) -> Result<Option<crate::audit::relay::Collector>, crate::audit::relay::AuditRelayError> {
+        if self.syslog.is_empty() {
+            return Ok(None);
+        }
+        crate::audit::relay::Collector::parse(
+            &self.syslog,
+            &self.ca_file,
+            self.insecure_allow_plaintext,
+        )
+        .map(Some)
+    }
 }
 
 /// The incoming DICOM folder watched during an exam.
@@ -295,6 +327,9 @@ pub struct Database {
     /// The owner-only folder of the kiosk's keys (log signing key, PIN pepper,
     /// database key, witness); empty: `keys` in the [`Database::state_dir`].
     pub key_dir: String,
+    /// Accept `sslmode=require` (TLS without verifying the server) or `sslmode=disable`
+    /// (plaintext) to a database on another machine. Off: such URLs are refused.
+    pub insecure_allow_unverified_tls: bool,
 }
 
 impl Database {
@@ -569,6 +604,20 @@ impl Config {
                 "database.central_url",
                 "the central database must be a postgres:// URL".to_string(),
             );
+        }
+        for (key, url) in [
+            ("database.url", &d.url),
+            ("database.central_url", &d.central_url),
+        ] {
+            if url.starts_with("postgres")
+                && let Some(reason) =
+                    crate::store::postgres_tls_refusal(url, d.insecure_allow_unverified_tls)
+            {
+                return invalid(key, reason);
+            }
+        }
+        if let Err(e) = self.audit.collector() {
+            return invalid("audit.syslog", e.to_string());
         }
         let p = self.dicom.poll_interval_s;
         if !(p.is_finite() && (0.2..=60.0).contains(&p)) {

@@ -85,6 +85,16 @@ impl Recorder {
         db: &Database,
         report: impl Fn(RecorderReport) + Send + 'static,
     ) -> Result<Recorder, RecorderError> {
+        Self::start_with_audit(db, None, report)
+    }
+
+    /// Starts the recorder, and with `audit` the relay of the audit trail to the
+    /// hospital's collector (the log is its outbox).
+    pub fn start_with_audit(
+        db: &Database,
+        audit: Option<crate::audit::relay::Collector>,
+        report: impl Fn(RecorderReport) + Send + 'static,
+    ) -> Result<Recorder, RecorderError> {
         let device = DeviceId::new(db.effective_device_id())
             .map_err(|e| RecorderError::Device(e.to_string()))?;
         let url = db.effective_url();
@@ -97,7 +107,7 @@ impl Recorder {
             Err(KeyError::Io { .. }) => None,
             Err(e) => return Err(e.into()),
         };
-        let central = db.central_url.clone();
+        let central = (db.central_url.clone(), db.insecure_allow_unverified_tls);
         let (tx, rx) = mpsc::unbounded_channel();
         let (stop, stop_rx) = watch::channel(false);
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -107,7 +117,15 @@ impl Recorder {
         let thread = std::thread::Builder::new()
             .name("recorder".into())
             .spawn(move || {
-                rt.block_on(run(url, (key_dir, keys), central, dev, rx, stop_rx, report))
+                rt.block_on(run(
+                    url,
+                    (key_dir, keys),
+                    (central, audit),
+                    dev,
+                    rx,
+                    stop_rx,
+                    report,
+                ))
             })?;
         Ok(Recorder {
             tx,
@@ -186,7 +204,7 @@ impl Drop for Recorder {
 async fn run(
     url: String,
     (key_dir, mut keys): (std::path::PathBuf, Option<KeyRing>),
-    central: String,
+    (central, audit): ((String, bool), Option<crate::audit::relay::Collector>),
     device: DeviceId,
     mut rx: mpsc::UnboundedReceiver<Command>,
     mut stop: watch::Receiver<bool>,
@@ -199,6 +217,7 @@ async fn run(
     let mut tick = tokio::time::interval(RETRY_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut relay_stop: Option<watch::Sender<bool>> = None;
+    let mut audit_stop: Option<watch::Sender<bool>> = None;
 
     loop {
         if log.is_none() && keys.is_none() {
@@ -223,7 +242,7 @@ async fn run(
                         store: store.url().redacted(),
                         recovered,
                     });
-                    if !central.is_empty() {
+                    if !central.0.is_empty() {
                         let (tx, rx) = watch::channel(false);
                         tokio::spawn(sync::run_relay(
                             store.clone(),
@@ -233,6 +252,17 @@ async fn run(
                             rx,
                         ));
                         relay_stop = Some(tx);
+                    }
+                    if let Some(collector) = &audit {
+                        let (tx, rx) = watch::channel(false);
+                        tokio::spawn(crate::audit::relay::run_audit_relay(
+                            store.clone(),
+                            device.as_str().to_string(),
+                            collector.clone(),
+                            crate::audit::relay::RELAY_INTERVAL,
+                            rx,
+                        ));
+                        audit_stop = Some(tx);
                     }
                     let mut durable = DurableLog::new(store, device.clone());
                     while let Some((entry, reply)) = early.pop_front() {
@@ -313,7 +343,7 @@ async fn run(
             );
         }
     }
-    if let Some(s) = relay_stop {
+    for s in [relay_stop, audit_stop].into_iter().flatten() {
         let _ = s.send(true);
     }
 }

@@ -207,6 +207,8 @@ pub enum AuditAction {
     LockoutEnded,
     /// An administrator was recovered from the kiosk's shell.
     AdminRecovered,
+    /// `log verify` found the record altered (subject: its finding).
+    VerificationFailed,
     /// A site setting was changed on the kiosk (subject: `key = value`).
     SettingsChanged,
     /// A console prompt (reminder) was dismissed; `subject` names the prompt.

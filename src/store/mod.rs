@@ -218,6 +218,14 @@ pub enum StoreError {
     /// The request itself was wrong (empty device id, unknown exam...).
     #[error("{0}")]
     Invalid(String),
+    /// TLS settings that do not verify the server of a remote database.
+    #[error("database URL {url} is refused: {reason}")]
+    InsecureTls {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        reason: String,
+    },
     /// The key folder could not be used.
     #[error(transparent)]
     Keys(#[from] keys::KeyError),
@@ -331,6 +339,38 @@ fn is_local_host(host: &str) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Why a PostgreSQL URL's TLS settings are refused, if they are (pure): `prefer` and
+/// `allow` always (they fall back to plaintext silently); `require` (encrypted but
+/// the server unverified) and `disable` (plaintext) for any host that is not this
+/// machine, unless `allow_unverified` — the configuration's loudly named
+/// `database.insecure_allow_unverified_tls` — says so.
+pub fn postgres_tls_refusal(url: &str, allow_unverified: bool) -> Option<String> {
+    let mode = url_ssl_mode(url);
+    if let Some(m @ ("prefer" | "allow")) = mode.as_deref() {
+        return Some(format!(
+            "sslmode={m} may silently fall back to plaintext; use sslmode=verify-full"
+        ));
+    }
+    let host = PgConnectOptions::from_str(url)
+        .map(|o| o.get_host().to_string())
+        .unwrap_or_default();
+    match mode.as_deref() {
+        Some(m @ ("require" | "disable")) if !is_local_host(&host) && !allow_unverified => {
+            Some(format!(
+                "sslmode={m} to {host} does not verify the server ({}); use sslmode=verify-full \
+                 with the hospital's CA (sslrootcert=…), or set \
+                 database.insecure_allow_unverified_tls = true to accept the risk",
+                if m == "require" {
+                    "anyone in the path can pose as it"
+                } else {
+                    "exam data would travel in plaintext"
+                }
+            ))
+        }
+        _ => None,
+    }
+}
+
 /// Parse and check a PostgreSQL URL's TLS settings.
 ///
 /// `verify-full`, `verify-ca` and `require` are taken as given (the first two
@@ -339,6 +379,21 @@ fn is_local_host(host: &str) -> bool {
 /// Without `sslmode`, a loopback host connects in plaintext and any other host
 /// gets `verify-full`: a URL never silently travels unencrypted over a network.
 pub fn postgres_options(url: &DatabaseUrl) -> Result<PgConnectOptions, StoreError> {
+    postgres_options_with(url, false)
+}
+
+/// [`postgres_options`], with unverified TLS (`require`) or plaintext (`disable`) to
+/// another machine accepted when `allow_unverified` (loudly logged at every connect).
+pub fn postgres_options_with(
+    url: &DatabaseUrl,
+    allow_unverified: bool,
+) -> Result<PgConnectOptions, StoreError> {
+    if let Some(reason) = postgres_tls_refusal(url.expose(), allow_unverified) {
+        return Err(StoreError::InsecureTls {
+            url: url.redacted(),
+            reason,
+        });
+    }
     let mut options =
         PgConnectOptions::from_str(url.expose()).map_err(|e| StoreError::InvalidUrl {
             url: url.redacted(),
@@ -354,11 +409,24 @@ pub fn postgres_options(url: &DatabaseUrl) -> Result<PgConnectOptions, StoreErro
         }
         Some("disable") => {
             if !is_local_host(options.get_host()) {
-                tracing::warn!(url = %url, "sslmode=disable: exam data travels in plaintext");
+                tracing::warn!(
+                    url = %url,
+                    "INSECURE (database.insecure_allow_unverified_tls): sslmode=disable, \
+                     exam data travels in plaintext"
+                );
             }
             options = options.ssl_mode(PgSslMode::Disable);
         }
-        Some("require") => options = options.ssl_mode(PgSslMode::Require),
+        Some("require") => {
+            if !is_local_host(options.get_host()) {
+                tracing::warn!(
+                    url = %url,
+                    "INSECURE (database.insecure_allow_unverified_tls): sslmode=require, \
+                     the server's certificate is not verified"
+                );
+            }
+            options = options.ssl_mode(PgSslMode::Require);
+        }
         Some("verify-ca") => options = options.ssl_mode(PgSslMode::VerifyCa),
         Some("verify-full") => options = options.ssl_mode(PgSslMode::VerifyFull),
         Some(other) => {
@@ -412,6 +480,21 @@ impl Store {
     pub async fn open_with_keys(
         url: &str,
         keys: Option<keys::KeyRing>,
+    ) -> Result<Store, StoreError> {
+        Self::open_inner(url, keys, false).await
+    }
+
+    /// Open the central PostgreSQL database: as [`Store::open`], with unverified TLS
+    /// or plaintext to another machine accepted only when `allow_unverified`
+    /// (`database.insecure_allow_unverified_tls`).
+    pub async fn open_central(url: &str, allow_unverified: bool) -> Result<Store, StoreError> {
+        Self::open_inner(url, None, allow_unverified).await
+    }
+
+    async fn open_inner(
+        url: &str,
+        keys: Option<keys::KeyRing>,
+        allow_unverified: bool,
     ) -> Result<Store, StoreError> {
         let url = DatabaseUrl::new(url);
         let lower = url.expose().to_ascii_lowercase();
@@ -470,7 +553,7 @@ impl Store {
                 })?;
             Pool::Sqlite(pool)
         } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-            let options = postgres_options(&url)?;
+            let options = postgres_options_with(&url, allow_unverified)?;
             let pool = PgPoolOptions::new()
                 .max_connections(4)
                 .acquire_timeout(StdDuration::from_secs(5))

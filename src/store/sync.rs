@@ -253,7 +253,7 @@ async fn relay_checkpoints(
 /// kiosk works offline). Returns when `stop` turns true.
 pub async fn run_relay(
     local: Store,
-    central_url: String,
+    (central_url, allow_unverified): (String, bool),
     every: Duration,
     batch: i64,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -264,7 +264,7 @@ pub async fn run_relay(
             return;
         }
         if central.is_none() {
-            match Store::open(&central_url).await {
+            match Store::open_central(&central_url, allow_unverified).await {
                 Ok(s) => central = Some(s),
                 Err(e) => tracing::warn!(error = %e, "central database unreachable; will retry"),
             }

@@ -452,16 +452,22 @@ impl Shell {
         // The exam found running is handed to the engine from the recorder's thread;
         // the screen only hears that it was.
         let engine = self.engine.sender();
-        let recorder = crate::engine::recorder::Recorder::start(&self.config.database, move |r| {
-            if let crate::engine::recorder::RecorderReport::Opened {
-                recovered: Some(rec),
-                ..
-            } = &r
-            {
-                engine.command(crate::engine::Command::Recovered(Box::new(rec.clone())));
-            }
-            let _ = tx.send(r);
-        })?;
+        // The collector was checked when the configuration was read.
+        let audit = self.config.audit.collector().ok().flatten();
+        let recorder = crate::engine::recorder::Recorder::start_with_audit(
+            &self.config.database,
+            audit,
+            move |r| {
+                if let crate::engine::recorder::RecorderReport::Opened {
+                    recovered: Some(rec),
+                    ..
+                } = &r
+                {
+                    engine.command(crate::engine::Command::Recovered(Box::new(rec.clone())));
+                }
+                let _ = tx.send(r);
+            },
+        )?;
         let recorder = std::sync::Arc::new(recorder);
         self.engine
             .send(crate::engine::Command::AttachRecorder(recorder.clone()));

@@ -9,6 +9,7 @@ mod support;
 mod account_safety;
 mod accounts;
 mod at_rest;
+mod atna;
 mod crash;
 mod log;
 mod story;

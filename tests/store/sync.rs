@@ -193,7 +193,7 @@ async fn background_relay_catches_up_and_stops() {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let relay = tokio::spawn(run_relay(
         local.clone(),
-        url.clone(),
+        (url.clone(), false),
         Duration::from_millis(50),
         100,
         stop_rx,

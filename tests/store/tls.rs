@@ -111,3 +111,45 @@ fn central_database_tls_refuses_a_certificate_for_another_name() {
         conn.close().await.unwrap();
     });
 }
+
+/// TLS that does not verify a remote server is refused when the configuration is
+/// validated, and by the store before it connects, unless the loudly named
+/// `database.insecure_allow_unverified_tls` accepts the risk (issue 20).
+#[test]
+fn clause_5_3_3_unverified_tls_to_a_remote_database_is_refused_at_validation() {
+    use cmr_kiosk::config::Config;
+    let config = |url: &str, insecure: bool| {
+        Config::parse(&format!(
+            "[database]\ncentral_url = \"{url}\"\ninsecure_allow_unverified_tls = {insecure}\n"
+        ))
+    };
+    let remote = "postgres://cmr:secret@central-db.hospital.invalid/cmr";
+    for mode in ["require", "disable"] {
+        let url = format!("{remote}?sslmode={mode}");
+        let err = config(&url, false).expect_err("refused without the insecure key");
+        let msg = err.to_string();
+        assert!(msg.contains("database.central_url"), "{msg}");
+        assert!(msg.contains("insecure_allow_unverified_tls"), "{msg}");
+        assert!(!msg.contains("secret"), "the password never appears: {msg}");
+        config(&url, true).expect("accepted when the risk is accepted by name");
+    }
+    // Verified TLS (explicit, or the default for a remote host) needs no key.
+    config(&format!("{remote}?sslmode=verify-full"), false).unwrap();
+    config(remote, false).unwrap();
+    // This machine may use plaintext or unverified TLS.
+    config("postgres://cmr@localhost/cmr?sslmode=disable", false).unwrap();
+    config("postgres://cmr@127.0.0.1/cmr?sslmode=require", false).unwrap();
+    // Silent fallbacks are refused even with the key.
+    assert!(config(&format!("{remote}?sslmode=prefer"), true).is_err());
+
+    // The store refuses the same before any connection is attempted.
+    runtime().block_on(async {
+        let err = Store::open(&format!("{remote}?sslmode=require"))
+            .await
+            .expect_err("refused before connecting");
+        assert!(
+            matches!(err, cmr_kiosk::store::StoreError::InsecureTls { .. }),
+            "{err}"
+        );
+    });
+}

@@ -14,6 +14,7 @@ pub fn db(path: &std::path::Path, device: &str) -> Database {
         device_id: device.into(),
         central_url: String::new(),
         key_dir: String::new(),
+        insecure_allow_unverified_tls: false,
     }
 }
 
