@@ -388,7 +388,12 @@ pub fn postgres_options_with(
     url: &DatabaseUrl,
     allow_unverified: bool,
 ) -> Result<PgConnectOptions, StoreError> {
-    if let Some(reason) = postgres_tls_refusal(url.expose(), allow_unverified) {
+    // `prefer`/`allow` are refused below with their own error.
+    let fallback = matches!(
+        url_ssl_mode(url.expose()).as_deref(),
+        Some("prefer" | "allow")
+    );
+    if !fallback && let Some(reason) = postgres_tls_refusal(url.expose(), allow_unverified) {
         return Err(StoreError::InsecureTls {
             url: url.redacted(),
             reason,
