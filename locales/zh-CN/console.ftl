@@ -210,6 +210,8 @@ alarm-infusion_overdue = 输注超过最长时间：请停止输注
 alarm-asystole = 心率为 0：疑似心脏停搏，请立即查看患者
 prompt-consider_aminophylline = 考虑使用拮抗剂氨茶碱
 prompt-psir_recommended = 本组延迟增强未采用 PSIR，推荐使用 PSIR 序列（3.1.4.2）
+prompt-lge_before_window = 本组延迟增强早于时间窗开始（3.1.4）：请核对注射时间，图像不满意时待时间窗开放后重扫
+prompt-lge_after_window = 本组延迟增强晚于时间窗开始（3.1.4）：请核对图像，需要重扫时可补充不超过 0.05 mmol/kg 的对比剂
 alarm-hr_low = 心率低于 40 次/分
 alarm-implant_condition_exceeded = 序列超出植入物的磁共振条件：立即停止扫描
 rejected-dose_above_max = 钆对比剂累计剂量将超过上限（3.1.3.2）
@@ -281,7 +283,7 @@ far-time-adenosine = 腺苷已输注
 far-time-regadenoson = 推注后已过
 far-next-image = 距负荷灌注成像
 far-next-image-latest = 距负荷灌注成像（最迟）
-far-now = 立即成像
+far-now = 立即
 far-given-mg = 已给药 { $mg } mg
 
 # The trend chart's units and marker labels (issue 17).

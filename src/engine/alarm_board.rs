@@ -9,7 +9,9 @@
 //! alarm of higher priority sounds through it.
 
 use crate::domain::Exam;
-use crate::domain::output::{AlarmCode, AlarmPriority, Decision, Output, ReminderCode};
+use crate::domain::output::{
+    AlarmCode, AlarmPriority, Decision, Output, ReminderCode, WarningCode,
+};
 use crate::domain::time::{Duration, Instant};
 
 /// How long "audio paused" lasts (IEC 60601-1-8 allows up to 2 min for audio pause
@@ -69,6 +71,11 @@ pub enum Prompt {
     ConsiderAminophylline,
     /// LGE without PSIR: PSIR is recommended (3.1.4.2).
     PsirRecommended,
+    /// An LGE series started before its window opened (3.1.4): the warning stays
+    /// on the board until someone dismisses it, whatever page is shown.
+    LgeBeforeWindow,
+    /// An LGE series started after its window closed (3.1.4).
+    LgeAfterWindow,
 }
 
 impl Prompt {
@@ -84,6 +91,8 @@ impl Prompt {
             Prompt::ObservePatient => "observe_patient",
             Prompt::ConsiderAminophylline => "consider_aminophylline",
             Prompt::PsirRecommended => "psir_recommended",
+            Prompt::LgeBeforeWindow => "lge_before_window",
+            Prompt::LgeAfterWindow => "lge_after_window",
         }
     }
 }
@@ -239,6 +248,12 @@ impl AlarmBoard {
                 ReminderCode::ConsiderAminophylline => Prompt::ConsiderAminophylline,
                 ReminderCode::PsirRecommended => Prompt::PsirRecommended,
             },
+            Decision::Warning {
+                code: WarningCode::LgeBeforeWindow,
+            } => Prompt::LgeBeforeWindow,
+            Decision::Warning {
+                code: WarningCode::LgeAfterWindow,
+            } => Prompt::LgeAfterWindow,
             _ => return false,
         };
         // At most one interruptive prompt per step: the same prompt is not repeated.

@@ -10,7 +10,8 @@ use crate::engine::session::ExamSession;
 use crate::ui::components::ConsoleTab;
 
 /// Console states for screenshots, each shown on its page.
-pub const PREVIEWS: [&str; 14] = [
+pub const PREVIEWS: [&str; 15] = [
+    "agents",
     "confirm-start",
     "stress",
     "alarm",
@@ -30,7 +31,9 @@ pub const PREVIEWS: [&str; 14] = [
 /// The page a preview state is shown on.
 pub fn preview_page(name: &str) -> ConsoleTab {
     match name {
-        "contrast" | "refused" | "countersign" | "confirm-inject" => ConsoleTab::Contrast,
+        "agents" | "contrast" | "refused" | "countersign" | "confirm-inject" => {
+            ConsoleTab::Contrast
+        }
         "lge" => ConsoleTab::Lge,
         "checklist" => ConsoleTab::Checklist,
         "log" => ConsoleTab::Log,
@@ -190,7 +193,7 @@ fn preview_build(
         }
         return Some(replay(events, 290));
     }
-    if name == "confirm-start" {
+    if matches!(name, "confirm-start" | "agents") {
         return Some(replay(events, 115));
     }
     at(

@@ -14,7 +14,7 @@ use crate::ui::shell::{DicomNotice, Shell};
 /// Every screen and key state with its command-line name, in the order the gallery
 /// shows them. Names other than the bare screen names put the screen into a
 /// demonstration state first (see [`show_named`]).
-pub const SCREENS: [(&str, Screen); 32] = [
+pub const SCREENS: [(&str, Screen); 34] = [
     ("home", Screen::Home),
     ("patient", Screen::Patient),
     ("patient-welcome", Screen::Patient),
@@ -23,7 +23,9 @@ pub const SCREENS: [(&str, Screen); 32] = [
     ("patient-instructions", Screen::Patient),
     ("patient-stress-drug", Screen::Patient),
     ("patient-electrodes", Screen::Patient),
+    ("patient-breath-hold-ready", Screen::Patient),
     ("patient-breath-hold", Screen::Patient),
+    ("patient-breath-hold-again", Screen::Patient),
     ("patient-breath-hold-result", Screen::Patient),
     ("patient-breath-hold-short", Screen::Patient),
     ("keypad", Screen::Nurse),
@@ -130,12 +132,26 @@ pub fn show_named(shell: &Shell, name: &str) -> bool {
             c.next();
             c.next();
         }),
+        "patient-breath-hold-ready" => shell.patient().with(|c, _| {
+            answered(c);
+            c.next();
+            c.next();
+            c.next();
+        }),
         "patient-breath-hold" => shell.patient().with(|c, _| {
             answered(c);
             c.next();
             c.next();
             c.next();
             c.start_breath(at(0));
+        }),
+        "patient-breath-hold-again" => shell.patient().with(|c, _| {
+            answered(c);
+            c.next();
+            c.next();
+            c.next();
+            c.start_breath(at(0));
+            c.end_hold(at(8_000 + 17_000));
         }),
         "patient-breath-hold-result" | "patient-breath-hold-short" => {
             let hold_ms = if name.ends_with("short") {

@@ -284,6 +284,7 @@ impl Renderer {
             .global::<crate::ui::components::ConsoleAdapter>();
         adapter.set_tab(crate::gallery::console::preview_page(state));
         adapter.set_criteria_open(state == "criteria");
+        adapter.set_agents_open(state == "agents");
         let engine = self.shell.engine();
         engine.call_quiet(crate::engine::Command::Install(Some(Box::new(session))));
         let mut console = crate::ui::console::view::ConsoleUi::default();

@@ -42,8 +42,11 @@ impl StaffPanel {
         };
         let roles = roles_for(screen).unwrap_or(&[]);
         let lang = &self.inner.lang;
-        let rows: Vec<AccountRow> = DEMO_STAFF
-            .iter()
+        // In the kiosk's order: by username, as the store lists accounts.
+        let mut staff: Vec<_> = DEMO_STAFF.iter().collect();
+        staff.sort_by_key(|(_, username, _, _)| *username);
+        let rows: Vec<AccountRow> = staff
+            .into_iter()
             .filter(|(_, _, r, disabled)| roles.contains(r) && !disabled)
             .map(|(name, _, role, _)| AccountRow {
                 name: (*name).into(),

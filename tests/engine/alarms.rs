@@ -132,3 +132,46 @@ fn clause_3_2_3_a_hypotensive_stress_exam_raises_a_high_alarm_on_the_board() {
     assert_eq!(presentation(top.priority).marker, "***");
     assert_eq!(b.sounding(now).map(|a| a.code), Some(AlarmCode::SbpLow));
 }
+
+/// An LGE series outside its window (3.1.4) is a warning the console keeps on its
+/// board until dismissed, whatever page is shown, and a line in the console's log —
+/// not only a notice on the contrast page (found by scripts/xvfb-exam, issue 17).
+#[test]
+fn clause_3_1_4_an_lge_series_outside_its_window_stays_on_the_board_and_in_the_log() {
+    use cmr_kiosk::domain::output::WarningCode;
+    let mut b = AlarmBoard::default();
+    let warn = |at, code| Output {
+        at: Instant::from_secs(at),
+        decision: Decision::Warning { code },
+    };
+    assert!(b.on_output(&warn(600, WarningCode::LgeBeforeWindow)));
+    assert!(
+        !b.on_output(&warn(610, WarningCode::LgeBeforeWindow)),
+        "once"
+    );
+    assert!(b.on_output(&warn(2400, WarningCode::LgeAfterWindow)));
+    let shown: Vec<Prompt> = b.prompts().collect();
+    assert_eq!(shown, [Prompt::LgeBeforeWindow, Prompt::LgeAfterWindow]);
+    // Worded in both languages (the console shows `prompt-<code>`).
+    let loc = cmr_kiosk::i18n::Localizer::embedded().unwrap();
+    for lang in cmr_kiosk::config::Language::ALL {
+        for p in shown.iter() {
+            let key = format!("prompt-{}", p.code());
+            assert_ne!(loc.tr(lang, &key), key, "{key} in {lang:?}");
+        }
+    }
+    // And in the console's log, worded.
+    let journal = vec![cmr_kiosk::engine::session::JournalRow::Decision {
+        at: Instant::from_secs(600),
+        handled: Instant::from_secs(600),
+        output: warn(600, WarningCode::LgeBeforeWindow),
+    }];
+    let lines =
+        cmr_kiosk::ui::console::log::log_lines(&loc, cmr_kiosk::config::Language::ZhCn, &journal);
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0].text.contains("延迟增强早于时间窗"),
+        "{}",
+        lines[0].text
+    );
+}

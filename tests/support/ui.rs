@@ -39,8 +39,15 @@ pub fn tap(shell: &Shell, label: &str) {
 /// Presses the `n`-th button (not a text) labelled `label`; lists the buttons on the
 /// screen when there is none.
 pub fn press_nth(shell: &Shell, label: &str, n: usize) {
+    // Buttons and the console's page tabs.
+    let touchable = |e: &ElementHandle| {
+        matches!(
+            e.accessible_role(),
+            Some(AccessibleRole::Button | AccessibleRole::Tab)
+        )
+    };
     let found: Vec<ElementHandle> = ElementHandle::find_by_accessible_label(shell.app(), label)
-        .filter(|e| e.accessible_role() == Some(AccessibleRole::Button))
+        .filter(touchable)
         .collect();
     if found.is_empty() {
         let all: Vec<String> = i_slint_backend_testing::ElementRoot::root_element(shell.app())

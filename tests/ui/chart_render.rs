@@ -43,3 +43,54 @@ fn trend_lines_sit_at_their_values() {
     assert!((dbp - 78.0).abs() <= 2.0, "DBP drawn at {dbp:.1}");
     assert!((63.0..=68.0).contains(&hr), "HR drawn at {hr:.1}");
 }
+
+/// The lines sit where the time axis says (issue 17): the HR line starts at its first
+/// reading's time and ends at its last, as fractions of the plot's width — a path
+/// drawn in a square and stretched by a transform the software renderer does not
+/// apply would end elsewhere.
+#[test]
+fn trend_lines_start_and_end_at_their_readings_times() {
+    use cmr_kiosk::ui::console::chart::TrendData;
+    use i_slint_backend_testing::ElementHandle;
+    let renderer = Renderer::new(Config::default()).unwrap();
+    let mut plot = None;
+    let f = renderer
+        .render_console_then("stress", Language::EnUs, ThemeName::Day, |r| {
+            let title = r.shell().language_state().tr("console-chart-title");
+            let e = ElementHandle::find_by_accessible_label(r.shell().app(), &title)
+                .find(|e| {
+                    e.accessible_role() == Some(i_slint_backend_testing::AccessibleRole::Image)
+                })
+                .expect("the plot, labelled with the chart's title");
+            plot = Some((e.absolute_position(), e.size()));
+        })
+        .expect("the stress preview");
+    let (pos, size) = plot.unwrap();
+    let (session, now) = cmr_kiosk::gallery::console::preview_session("stress").unwrap();
+    let data = TrendData::from_journal(session.journal());
+    let (from, to) = data.window(now);
+    let frac = |at: cmr_kiosk::domain::Instant| {
+        (at.as_millis() - from.as_millis()) as f64 / (to.as_millis() - from.as_millis()) as f64
+    };
+    let first = frac(data.hr.first().unwrap().at);
+    let last = frac(data.hr.last().unwrap().at);
+    assert!(last < 0.95, "the window runs past the last reading: {last}");
+    // HR green (#1B6B2A) inside the plot.
+    let (x0, y0) = (pos.x as u32, pos.y as u32);
+    let (w, h) = (size.width as u32, size.height as u32);
+    let columns: Vec<u32> = (x0..x0 + w)
+        .filter(|&x| (y0..y0 + h).any(|y| is(f.pixel(x, y), (0x1B, 0x6B, 0x2A))))
+        .collect();
+    let (left, right) = (*columns.first().unwrap(), *columns.last().unwrap());
+    let expect = |fr: f64| x0 as f64 + fr * w as f64;
+    assert!(
+        (left as f64 - expect(first)).abs() <= 4.0,
+        "HR starts at x={left}, its first reading is at x={:.0}",
+        expect(first)
+    );
+    assert!(
+        (right as f64 - expect(last)).abs() <= 4.0,
+        "HR ends at x={right}, its last reading is at x={:.0}",
+        expect(last)
+    );
+}

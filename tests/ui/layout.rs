@@ -73,8 +73,15 @@ fn problems(renderer: &Renderer, what: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Where the touch map scrolls the nurse's safety facts (inside their list).
+const FACTS_SCROLL_AT: (f32, f32) = (704.0, 600.0);
+/// How far one mouse-wheel click scrolls a list in the kiosk (measured under Xvfb).
+const WHEEL_CLICK_PX: f32 = 120.0;
+/// Wheel clicks `scripts/xvfb-exam` scrolls the safety facts by.
+const FACTS_WHEEL_CLICKS: f32 = 3.0;
+
 /// With `CMR_TOUCH_MAP=FILE`, appends `state<TAB>label<TAB>x<TAB>y` for the centre of
-/// every button drawn: `scripts/xvfb-exam` touches the real kiosk by label through it,
+/// every button, tab and check box drawn: `scripts/xvfb-exam` touches the real kiosk by label through it,
 /// so its taps follow the layout instead of hard-coded coordinates.
 fn touch_map(renderer: &Renderer, what: &str) {
     let Ok(path) = std::env::var("CMR_TOUCH_MAP") else {
@@ -86,10 +93,16 @@ fn touch_map(renderer: &Renderer, what: &str) {
         .append(true)
         .open(path)
         .unwrap();
-    for e in ElementQuery::from_root(renderer.shell().app())
-        .match_accessible_role(AccessibleRole::Button)
-        .find_all()
-    {
+    let touchable = [
+        AccessibleRole::Button,
+        AccessibleRole::Tab,
+        AccessibleRole::Checkbox,
+    ];
+    for e in touchable.into_iter().flat_map(|role| {
+        ElementQuery::from_root(renderer.shell().app())
+            .match_accessible_role(role)
+            .find_all()
+    }) {
         let (p, s) = (e.absolute_position(), e.size());
         let label = e
             .accessible_label()
@@ -151,6 +164,23 @@ fn issue_17_every_screen_keeps_its_size_and_controls_with_worst_case_values() {
         for (name, _) in SCREENS {
             renderer.render_named(name, Language::ZhCn, ThemeName::Day);
             touch_map(&renderer, name);
+            // The safety facts run below the fold: scrolled by three wheel clicks, as
+            // the script scrolls the live list (one click moves it 120 px).
+            if name == "nurse-facts" {
+                let (x, y) = FACTS_SCROLL_AT;
+                renderer.shell().app().window().dispatch_event(
+                    slint::platform::WindowEvent::PointerScrolled {
+                        position: slint::LogicalPosition::new(x, y),
+                        delta_x: 0.0,
+                        delta_y: -WHEEL_CLICK_PX * FACTS_WHEEL_CLICKS,
+                    },
+                );
+                let f = renderer.render();
+                if let Ok(p) = std::env::var("CMR_TOUCH_MAP_DEBUG") {
+                    f.write_png(std::path::Path::new(&p)).unwrap();
+                }
+                touch_map(&renderer, "nurse-facts-scrolled");
+            }
         }
         for state in cmr_kiosk::gallery::console::PREVIEWS {
             renderer.render_console_then(state, Language::ZhCn, ThemeName::Day, |r| {

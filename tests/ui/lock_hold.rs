@@ -113,17 +113,29 @@ fn clause_3_2_3_no_idle_lock_while_adenosine_runs() {
     shell.settle();
     assert!(!signin().get_open(), "signed in");
 
+    // Turning the console's pages is a touch like any other: it restarts the idle
+    // countdown (a technologist watching the trend is not idle).
+    offset.set(Duration::from_secs(100));
+    shell.console_tick();
+    press(&shell, &en("console-tab-contrast"));
+    offset.set(Duration::from_secs(200));
+    assert!(
+        !shell.staff().tick(),
+        "a touch on a page tab restarts the idle countdown"
+    );
+    press(&shell, &en("console-tab-stress"));
+
     // Idle while the drug runs: no lock screen over the console — the view-only lock
     // (issue 17): signed out, the console in view, input refused except the essential
     // buttons, for as long as the drug acts.
-    offset.set(Duration::from_secs(121));
+    offset.set(Duration::from_secs(200 + 121));
     assert!(shell.staff().tick(), "the view-only lock comes down");
     let view_only = || shell.app().global::<ViewOnly>().get_active();
     assert!(view_only());
     assert!(!signin().get_open(), "the console stays in view");
     assert_eq!(shell.app().get_screen(), Screen::Technologist);
     assert_eq!(shell.staff().actor(), None, "signed out");
-    for minute in 3..=10 {
+    for minute in 6..=10 {
         offset.set(Duration::from_secs(60 * minute));
         assert!(!shell.staff().tick(), "still view-only at {minute} min");
         assert!(view_only() && !signin().get_open());

@@ -190,6 +190,8 @@ fn decision_key(d: &crate::domain::Decision) -> Option<String> {
     use crate::domain::output::ReminderCode;
     Some(match d {
         Decision::Alarm { code, .. } => crate::report::key_for("alarm", code),
+        // A warning the engine gave (an LGE series outside its window, a soft check).
+        Decision::Warning { code } => crate::report::key_for("warning", code),
         Decision::StressImagingDue { .. } => "prompt-image_now".into(),
         Decision::StopStressDue { .. } => "prompt-stop_infusion".into(),
         Decision::RestPerfusionReady => "prompt-rest_perfusion_ready".into(),
