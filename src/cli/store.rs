@@ -321,8 +321,8 @@ pub fn sync_once(config: &Config) -> anyhow::Result<ExitCode> {
         .context("could not open the central database")?;
         let report = sync::sync_once(&local, &central, 500).await?;
         println!(
-            "sent {} rows: {} new, {} already there; marks {:?}",
-            report.sent, report.inserted, report.duplicates, report.marks
+            "sent {} rows: {} new, {} already there; {} signed checkpoint(s) relayed; marks {:?}",
+            report.sent, report.inserted, report.duplicates, report.checkpoints, report.marks
         );
         Ok(ExitCode::SUCCESS)
     })

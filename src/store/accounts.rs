@@ -450,7 +450,7 @@ pub enum LoginError {
     #[error("PIN must be 4 to 12 digits")]
     BadPin,
     /// An admin's or physician's PIN is too short.
-    #[error("a {0}'s PIN must have at least 6 digits")]
+    #[error("the PIN of a {0} account must have at least 6 digits")]
     ShortPin(Role),
     /// The last enabled administrator cannot be disabled.
     #[error(
