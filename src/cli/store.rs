@@ -109,63 +109,73 @@ fn now_at() -> AuditAt {
 pub fn log(config: &Config, cmd: LogCommand) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let (store, device) = open_local(config).await?;
-        match cmd {
-            LogCommand::Verify { exam, central } => {
-                let exam = exam
-                    .map(|e| e.parse::<ExamId>())
-                    .transpose()
-                    .map_err(|e| anyhow::anyhow!("--exam: {e}"))?;
-                let keys = store.keys().context("the kiosk's keys")?;
-                let mut trust = Trust::of_kiosk(keys, device.as_str())
-                    .context("the witness file beside the key")?;
-                let central_store = if central {
-                    if config.database.central_url.is_empty() {
-                        bail!("no central database: set database.central_url in the configuration");
+        // Every connection closed before the process exits (see Store::close).
+        let out: anyhow::Result<ExitCode> = async {
+            match cmd {
+                LogCommand::Verify { exam, central } => {
+                    let exam = exam
+                        .map(|e| e.parse::<ExamId>())
+                        .transpose()
+                        .map_err(|e| anyhow::anyhow!("--exam: {e}"))?;
+                    let keys = store.keys().context("the kiosk's keys")?;
+                    let mut trust = Trust::of_kiosk(keys, device.as_str())
+                        .context("the witness file beside the key")?;
+                    let central_store = if central {
+                        if config.database.central_url.is_empty() {
+                            bail!(
+                                "no central database: set database.central_url in the configuration"
+                            );
+                        }
+                        let c = Store::open_central(
+                            &config.database.central_url,
+                            config.database.insecure_allow_unverified_tls,
+                        )
+                        .await
+                        .context("could not open the central database")?;
+                        for cp in c.checkpoints(device.as_str()).await? {
+                            trust.outside.push((Source::Central, cp));
+                        }
+                        Some(c)
+                    } else {
+                        None
+                    };
+                    let report = store.verify_with(exam, &trust).await?;
+                    println!("{report}");
+                    let mut ok = report.is_ok();
+                    let mut findings = vec![report.to_string()];
+                    if let Some(c) = central_store {
+                        let cmp = sync::compare(&store, &c).await;
+                        c.close().await;
+                        let cmp = cmp?;
+                        println!("{cmp}");
+                        ok &= cmp.is_ok();
+                        findings.push(cmp.to_string());
                     }
-                    let c = Store::open_central(
-                        &config.database.central_url,
-                        config.database.insecure_allow_unverified_tls,
-                    )
-                    .await
-                    .context("could not open the central database")?;
-                    for cp in c.checkpoints(device.as_str()).await? {
-                        trust.outside.push((Source::Central, cp));
+                    if !ok {
+                        // On the record, and so to the hospital's audit collector.
+                        let event = AuditEvent::new(
+                            AuditAction::VerificationFailed,
+                            None,
+                            Some(findings.join("; ")),
+                            AuditOutcome::Failure {
+                                reason: "the exam log did not verify".into(),
+                            },
+                        );
+                        if let Err(e) = store.audit(&device, now_at(), &event).await {
+                            eprintln!("the failed verification could not be logged: {e}");
+                        }
                     }
-                    Some(c)
-                } else {
-                    None
-                };
-                let report = store.verify_with(exam, &trust).await?;
-                println!("{report}");
-                let mut ok = report.is_ok();
-                let mut findings = vec![report.to_string()];
-                if let Some(c) = central_store {
-                    let cmp = sync::compare(&store, &c).await?;
-                    println!("{cmp}");
-                    ok &= cmp.is_ok();
-                    findings.push(cmp.to_string());
+                    Ok(if ok {
+                        ExitCode::SUCCESS
+                    } else {
+                        ExitCode::FAILURE
+                    })
                 }
-                if !ok {
-                    // On the record, and so to the hospital's audit collector.
-                    let event = AuditEvent::new(
-                        AuditAction::VerificationFailed,
-                        None,
-                        Some(findings.join("; ")),
-                        AuditOutcome::Failure {
-                            reason: "the exam log did not verify".into(),
-                        },
-                    );
-                    if let Err(e) = store.audit(&device, now_at(), &event).await {
-                        eprintln!("the failed verification could not be logged: {e}");
-                    }
-                }
-                Ok(if ok {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                })
             }
         }
+        .await;
+        store.close().await;
+        out
     })
 }
 
@@ -209,100 +219,106 @@ async fn authorise(
 pub fn user(config: &Config, cmd: UserCommand) -> anyhow::Result<ExitCode> {
     runtime()?.block_on(async {
         let (store, device) = open_local(config).await?;
-        let stdin = std::io::stdin();
-        let mut lines = stdin.lock().lines();
-        match cmd {
-            UserCommand::Add {
-                username,
-                name,
-                role,
-                admin,
-            } => {
-                let role = Role::parse(&role).with_context(|| {
-                    format!("unknown role `{role}`; nurse, technologist, physician or admin")
-                })?;
-                let by = if store.first_admin_allowed().await? {
-                    if role != Role::Admin {
-                        bail!("the first account must be an admin");
-                    }
-                    None
-                } else {
-                    let admin = admin.context(
-                        "this kiosk has an administrator: authorise with --admin NAME (PIN on stdin)",
-                    )?;
-                    authorise(&store, &device, &admin, &mut lines).await?;
-                    Some(admin)
-                };
-                let pin = read_line(&mut lines, "the new account's PIN")?;
-                let new = NewStaff {
-                    username: username.clone(),
-                    display_name: name,
-                    role,
-                    pin,
-                };
-                let added = store
-                    .add_staff(&device, by.as_deref(), now_at(), &new)
-                    .await;
-                if let Err(e) = &added {
-                    let event = AuditEvent::new(
-                        AuditAction::UserAdded,
-                        by.or(Some(username.clone())),
-                        Some(username),
-                        AuditOutcome::Failure {
-                            reason: e.to_string(),
-                        },
-                    );
-                    store.audit(&device, now_at(), &event).await?;
-                }
-                let account = added?;
-                println!("added {} ({})", account.username, account.role.as_str());
-            }
-            UserCommand::RecoverAdmin { username, name } => {
-                let pin = read_line(&mut lines, "the new administrator's PIN")?;
-                let new = NewStaff {
+        // Every connection closed before the process exits (see Store::close).
+        let out: anyhow::Result<ExitCode> = async {
+            let stdin = std::io::stdin();
+            let mut lines = stdin.lock().lines();
+            match cmd {
+                UserCommand::Add {
                     username,
-                    display_name: name,
-                    role: Role::Admin,
-                    pin,
-                };
-                let account = store.recover_admin(&device, now_at(), &new).await?;
-                println!(
-                    "recovered: {} is an administrator (logged as an admin recovery)",
-                    account.username
-                );
-            }
-            UserCommand::List => {
-                for a in store.list_staff().await? {
+                    name,
+                    role,
+                    admin,
+                } => {
+                    let role = Role::parse(&role).with_context(|| {
+                        format!("unknown role `{role}`; nurse, technologist, physician or admin")
+                    })?;
+                    let by = if store.first_admin_allowed().await? {
+                        if role != Role::Admin {
+                            bail!("the first account must be an admin");
+                        }
+                        None
+                    } else {
+                        let admin = admin.context(
+                            "this kiosk has an administrator: authorise with --admin NAME (PIN on stdin)",
+                        )?;
+                        authorise(&store, &device, &admin, &mut lines).await?;
+                        Some(admin)
+                    };
+                    let pin = read_line(&mut lines, "the new account's PIN")?;
+                    let new = NewStaff {
+                        username: username.clone(),
+                        display_name: name,
+                        role,
+                        pin,
+                    };
+                    let added = store
+                        .add_staff(&device, by.as_deref(), now_at(), &new)
+                        .await;
+                    if let Err(e) = &added {
+                        let event = AuditEvent::new(
+                            AuditAction::UserAdded,
+                            by.or(Some(username.clone())),
+                            Some(username),
+                            AuditOutcome::Failure {
+                                reason: e.to_string(),
+                            },
+                        );
+                        store.audit(&device, now_at(), &event).await?;
+                    }
+                    let account = added?;
+                    println!("added {} ({})", account.username, account.role.as_str());
+                }
+                UserCommand::RecoverAdmin { username, name } => {
+                    let pin = read_line(&mut lines, "the new administrator's PIN")?;
+                    let new = NewStaff {
+                        username,
+                        display_name: name,
+                        role: Role::Admin,
+                        pin,
+                    };
+                    let account = store.recover_admin(&device, now_at(), &new).await?;
                     println!(
-                        "{}\t{}\t{}\t{}",
-                        a.username,
-                        a.role.as_str(),
-                        if a.disabled { "disabled" } else { "active" },
-                        a.display_name
+                        "recovered: {} is an administrator (logged as an admin recovery)",
+                        account.username
                     );
                 }
-            }
-            UserCommand::Disable { username, admin } => {
-                authorise(&store, &device, &admin, &mut lines).await?;
-                let done = store
-                    .disable_staff(&device, Some(&admin), now_at(), &username)
-                    .await;
-                if let Err(e) = &done {
-                    let event = AuditEvent::new(
-                        AuditAction::UserDisabled,
-                        Some(admin),
-                        Some(username.clone()),
-                        AuditOutcome::Failure {
-                            reason: e.to_string(),
-                        },
-                    );
-                    store.audit(&device, now_at(), &event).await?;
+                UserCommand::List => {
+                    for a in store.list_staff().await? {
+                        println!(
+                            "{}\t{}\t{}\t{}",
+                            a.username,
+                            a.role.as_str(),
+                            if a.disabled { "disabled" } else { "active" },
+                            a.display_name
+                        );
+                    }
                 }
-                done?;
-                println!("disabled {username}");
+                UserCommand::Disable { username, admin } => {
+                    authorise(&store, &device, &admin, &mut lines).await?;
+                    let done = store
+                        .disable_staff(&device, Some(&admin), now_at(), &username)
+                        .await;
+                    if let Err(e) = &done {
+                        let event = AuditEvent::new(
+                            AuditAction::UserDisabled,
+                            Some(admin),
+                            Some(username.clone()),
+                            AuditOutcome::Failure {
+                                reason: e.to_string(),
+                            },
+                        );
+                        store.audit(&device, now_at(), &event).await?;
+                    }
+                    done?;
+                    println!("disabled {username}");
+                }
             }
+            Ok(ExitCode::SUCCESS)
         }
-        Ok(ExitCode::SUCCESS)
+        .await;
+        store.close().await;
+        out
     })
 }
 
@@ -319,7 +335,10 @@ pub fn sync_once(config: &Config) -> anyhow::Result<ExitCode> {
         )
         .await
         .context("could not open the central database")?;
-        let report = sync::sync_once(&local, &central, 500).await?;
+        let report = sync::sync_once(&local, &central, 500).await;
+        local.close().await;
+        central.close().await;
+        let report = report?;
         println!(
             "sent {} rows: {} new, {} already there; {} signed checkpoint(s) relayed; marks {:?}",
             report.sent, report.inserted, report.duplicates, report.checkpoints, report.marks

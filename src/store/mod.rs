@@ -630,7 +630,9 @@ impl Store {
         }
     }
 
-    /// Close every connection (waits for running statements).
+    /// Close every connection (waits for running statements). A command-line run
+    /// closes its store before it exits: a process that exits with SQLCipher
+    /// connections still open on their threads can crash in the library teardown.
     pub async fn close(&self) {
         match &self.inner.pool {
             Pool::Sqlite(p) => p.close().await,
