@@ -22,7 +22,13 @@ pub fn key_for<T: Serialize>(prefix: &str, value: &T) -> String {
 
 /// A number for a report: at most `dp` decimals, trailing zeros dropped.
 pub fn number(v: f64, dp: usize) -> String {
-    let s = format!("{v:.dp$}");
+    // Halves round away from zero, and a value a rounding error short of a half
+    // (3.625 × 2 = 7.250000000000001 beside an exact 7.25) rounds the same way:
+    // the same amount never reads 7.2 mmol beside 7.3 mL.
+    let scale = 10f64.powi(i32::try_from(dp).unwrap_or(9));
+    let scaled = v * scale;
+    let rounded = (scaled + scaled.signum() * 1e-9).round() / scale;
+    let s = format!("{rounded:.dp$}");
     if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     } else {

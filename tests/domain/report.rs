@@ -134,6 +134,12 @@ fn issue_17_mmol_is_written_to_a_tenth_and_doses_to_a_hundredth() {
     assert_eq!(mmol_per_kg(0.104_166), "0.1");
     assert_eq!(mmol_per_kg(0.075), "0.075");
     assert_eq!(mmol_per_kg(0.05), "0.05");
+    // Halves round up, the same way for every amount: two 3.625 mL injections of a
+    // 1 mmol/mL agent read 7.3 mL and 7.3 mmol, never 7.3 mL beside 7.2 mmol.
+    assert_eq!(mmol(7.25), "7.3");
+    assert_eq!(mmol(3.625 + 3.625), "7.3");
+    assert_eq!(cmr_kiosk::report::number(0.05 * 72.5 * 2.0, 1), "7.3");
+    assert_eq!(mmol(0.285), "0.29");
 }
 
 /// Clause 3.1.3.2's maximum beside the total: a dose just over 0.2 never reads "0.2".
