@@ -895,6 +895,19 @@ impl Store {
         at: AuditAt,
         new: &NewStaff,
     ) -> Result<StaffAccount, LoginError> {
+        let row = self.new_row(new).await?;
+        let event = AuditEvent::new(
+            AuditAction::UserAdded,
+            Some(by.unwrap_or(&new.username).to_string()),
+            Some(format!("{} ({})", new.username, new.role)),
+            AuditOutcome::Success,
+        );
+        self.write_account(device, at, row, true, event).await
+    }
+
+    /// A new account's row, its input checked (name, display name, PIN for the role)
+    /// and its PIN hashed with the pepper; refused when the name is taken.
+    async fn new_row(&self, new: &NewStaff) -> Result<StaffRow, LoginError> {
         validate_username(&new.username)?;
         if new.display_name.trim().is_empty() {
             return Err(LoginError::BadDisplayName);
@@ -903,7 +916,7 @@ impl Store {
         if self.staff_row(&new.username).await?.is_some() {
             return Err(LoginError::Exists(new.username.clone()));
         }
-        let row = StaffRow {
+        Ok(StaffRow {
             id: Uuid::new_v4().to_string(),
             username: new.username.clone(),
             display_name: new.display_name.trim().to_string(),
@@ -913,14 +926,7 @@ impl Store {
             failed_pins: 0,
             created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 3),
             mac: String::new(),
-        };
-        let event = AuditEvent::new(
-            AuditAction::UserAdded,
-            Some(by.unwrap_or(&new.username).to_string()),
-            Some(format!("{} ({})", new.username, new.role)),
-            AuditOutcome::Success,
-        );
-        self.write_account(device, at, row, true, event).await
+        })
     }
 
     /// Add an administrator without signing in: the documented recovery from a
@@ -932,25 +938,12 @@ impl Store {
         at: AuditAt,
         new: &NewStaff,
     ) -> Result<StaffAccount, LoginError> {
-        validate_username(&new.username)?;
-        if new.display_name.trim().is_empty() {
-            return Err(LoginError::BadDisplayName);
-        }
-        validate_pin_for(Role::Admin, &new.pin)?;
-        if self.staff_row(&new.username).await?.is_some() {
-            return Err(LoginError::Exists(new.username.clone()));
-        }
-        let row = StaffRow {
-            id: Uuid::new_v4().to_string(),
-            username: new.username.clone(),
-            display_name: new.display_name.trim().to_string(),
-            role: Role::Admin.as_str().to_string(),
-            pin_hash: hash_pin_with(&new.pin, self.pepper())?,
-            disabled: false,
-            failed_pins: 0,
-            created_at: chrono::SubsecRound::trunc_subsecs(Utc::now(), 3),
-            mac: String::new(),
-        };
+        let row = self
+            .new_row(&NewStaff {
+                role: Role::Admin,
+                ..new.clone()
+            })
+            .await?;
         let event = AuditEvent::new(
             AuditAction::AdminRecovered,
             Some("shell".to_string()),

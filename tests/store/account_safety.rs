@@ -11,12 +11,9 @@ use cmr_kiosk::config::Database;
 use cmr_kiosk::domain::time::Instant;
 use cmr_kiosk::store::accounts::{AuditAt, verify_pin, verify_pin_with};
 use cmr_kiosk::store::checkpoint::Trust;
-use cmr_kiosk::store::keys::{Create, KeyRing};
 use cmr_kiosk::store::{
     AuditAction, DeviceId, EntryKind, LoginError, NewStaff, PinGuard, Problem, Role, Store,
 };
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, SqliteConnection};
 
 fn device() -> DeviceId {
     DeviceId::new("kiosk-acc").unwrap()
@@ -47,16 +44,6 @@ fn staff(u: &str, role: Role, pin: &str) -> NewStaff {
     }
 }
 
-async fn raw(dir: &std::path::Path) -> SqliteConnection {
-    let keys = KeyRing::open(&dir.join("keys"), Create::Never).unwrap();
-    SqliteConnectOptions::new()
-        .filename(dir.join("kiosk.db"))
-        .pragma("key", keys.database_key_pragma())
-        .connect()
-        .await
-        .unwrap()
-}
-
 #[tokio::test]
 async fn clause_5_3_3_pins_are_keyed_by_the_pepper_and_privileged_pins_are_longer() {
     let dir = tempfile::tempdir().unwrap();
@@ -79,7 +66,7 @@ async fn clause_5_3_3_pins_are_keyed_by_the_pepper_and_privileged_pins_are_longe
         .unwrap();
     // The stored hash alone (a stolen file) does not verify the PIN: the pepper does.
     let (hash,): (String,) = sqlx::query_as("SELECT pin_hash FROM staff WHERE username = 'nina'")
-        .fetch_one(&mut raw(dir.path()).await)
+        .fetch_one(&mut crate::support::keyed_connection(dir.path()).await)
         .await
         .unwrap();
     assert!(
@@ -154,7 +141,7 @@ async fn clause_5_3_3_the_first_administrator_offer_never_returns_after_admins_a
         .unwrap();
     // Every administrator disabled, or deleted, outside the kiosk: the offer stays
     // off (the log remembers an administrator existed) and verify reports it.
-    let mut c = raw(dir.path()).await;
+    let mut c = crate::support::keyed_connection(dir.path()).await;
     sqlx::query("UPDATE staff SET disabled = TRUE")
         .execute(&mut c)
         .await
@@ -199,7 +186,7 @@ async fn clause_5_3_3_an_account_row_edited_outside_the_kiosk_cannot_sign_in() {
         .unwrap();
     // The nurse made administrator with the file open in another program.
     sqlx::query("UPDATE staff SET role = 'admin' WHERE username = 'nina'")
-        .execute(&mut raw(dir.path()).await)
+        .execute(&mut crate::support::keyed_connection(dir.path()).await)
         .await
         .unwrap();
     let mut guard = PinGuard::default();
@@ -216,7 +203,7 @@ async fn clause_5_3_3_an_account_is_never_added_without_its_log_row() {
     let store = Store::open_kiosk(&db_in(dir.path())).await.unwrap();
     // The log write fails half-way through adding the account (as a kill or a full
     // disk would): nothing of the account remains.
-    let mut c = raw(dir.path()).await;
+    let mut c = crate::support::keyed_connection(dir.path()).await;
     sqlx::query(
         "CREATE TRIGGER fail_audit BEFORE INSERT ON events WHEN NEW.kind = 'audit' \
          BEGIN SELECT RAISE(ABORT, 'disk full'); END",

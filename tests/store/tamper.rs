@@ -22,8 +22,7 @@ use cmr_kiosk::store::keys::{Create, KeyRing};
 use cmr_kiosk::store::log::{GENESIS_HASH, chain_hash};
 use cmr_kiosk::store::{DeviceId, NewStaff, PinGuard, Problem, Role, Store, VerifyReport, sync};
 use ed25519_dalek::Signer;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, Row, SqliteConnection};
+use sqlx::{Connection, Row, SqliteConnection};
 
 /// This run's device name (unique, so runs can share the central test database).
 fn device_name() -> &'static str {
@@ -60,20 +59,9 @@ fn db_of(dir: &Path) -> Database {
     }
 }
 
-/// A raw connection to the kiosk's file in `dir`, with its database key.
-async fn raw(dir: &Path) -> SqliteConnection {
-    let keys = KeyRing::open(&dir.join("keys"), Create::Never).unwrap();
-    SqliteConnectOptions::new()
-        .filename(dir.join("kiosk.db"))
-        .pragma("key", keys.database_key_pragma())
-        .connect()
-        .await
-        .unwrap()
-}
-
 /// A copy of the database file (its WAL merged first), as a backup tool would take it.
 async fn snapshot(store_dir: &Path, to: &Path) {
-    let mut c = raw(store_dir).await;
+    let mut c = crate::support::keyed_connection(store_dir).await;
     sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
         .execute(&mut c)
         .await
@@ -209,7 +197,7 @@ async fn verdict(dir: &Path) -> VerifyReport {
 
 /// The attacker's own connection to the file, triggers dropped.
 async fn attacker(dir: &Path) -> SqliteConnection {
-    let mut c = raw(dir).await;
+    let mut c = crate::support::keyed_connection(dir).await;
     for t in [
         "events_no_update",
         "events_no_delete",

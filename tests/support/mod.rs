@@ -30,3 +30,21 @@ pub fn support_at() -> cmr_kiosk::store::accounts::AuditAt {
         wall: chrono::Utc::now(),
     }
 }
+
+/// A raw connection to the kiosk database `kiosk.db` in `dir`, opened with the
+/// database key from `dir/keys` (as an administrator, or an attacker who has the
+/// key, would open it).
+pub async fn keyed_connection(dir: &std::path::Path) -> sqlx::SqliteConnection {
+    use sqlx::ConnectOptions;
+    let keys = cmr_kiosk::store::keys::KeyRing::open(
+        &dir.join("keys"),
+        cmr_kiosk::store::keys::Create::Never,
+    )
+    .unwrap();
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.join("kiosk.db"))
+        .pragma("key", keys.database_key_pragma())
+        .connect()
+        .await
+        .unwrap()
+}
