@@ -189,3 +189,19 @@ fn clause_5_3_3_a_key_folder_others_may_read_is_refused() {
         ));
     }
 }
+
+/// A key file larger than any key the kiosk writes is refused, not read
+/// (`MAX_KEY_FILE_BYTES`).
+#[test]
+fn clause_5_3_3_an_oversized_key_file_is_refused() {
+    use cmr_kiosk::store::keys::MAX_KEY_FILE_BYTES;
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("keys");
+    KeyRing::open(&folder, Create::IfMissing).unwrap();
+    let key = folder.join("signing.key");
+    std::fs::write(&key, "0".repeat(MAX_KEY_FILE_BYTES as usize + 1)).unwrap();
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let err = KeyRing::open(&folder, Create::Never).unwrap_err();
+    assert!(matches!(err, KeyError::Invalid { .. }), "{err}");
+    assert!(err.to_string().contains("at most"), "{err}");
+}

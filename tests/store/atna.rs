@@ -279,3 +279,39 @@ fn clause_5_3_3_an_audit_collector_without_verified_tls_is_refused_at_validation
     // None configured: the trail stays in the log.
     assert_eq!(Config::default().audit.collector().unwrap(), None);
 }
+
+/// A CA file larger than `MAX_CA_FILE_BYTES` is refused before any handshake, and
+/// the audit rows stay pending.
+#[tokio::test]
+async fn clause_5_3_3_an_oversized_ca_file_is_refused() {
+    use cmr_kiosk::audit::relay::MAX_CA_FILE_BYTES;
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let ca = dir.path().join("huge-ca.pem");
+    std::fs::write(&ca, vec![b'A'; MAX_CA_FILE_BYTES as usize + 1]).unwrap();
+    let db = Database {
+        url: format!("sqlite://{}", dir.path().join("kiosk.db").display()),
+        device_id: DEVICE.into(),
+        ..Default::default()
+    };
+    let store = Store::open_kiosk(&db).await.unwrap();
+    let device = DeviceId::new(DEVICE).unwrap();
+    let event = cmr_kiosk::store::AuditEvent::new(
+        cmr_kiosk::store::AuditAction::Logout,
+        Some("root".into()),
+        None,
+        cmr_kiosk::store::AuditOutcome::Success,
+    );
+    store.audit(&device, at(), &event).await.unwrap();
+    let collector = Collector::parse(
+        &format!("tls://localhost:{port}"),
+        &ca.display().to_string(),
+        false,
+    )
+    .unwrap();
+    let err = send_pending(&store, DEVICE, &collector).await.unwrap_err();
+    assert!(matches!(err, AuditRelayError::Config(_)), "{err}");
+    assert!(err.to_string().contains("too large"), "{err}");
+    drop(listener);
+}
