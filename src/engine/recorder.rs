@@ -346,4 +346,9 @@ async fn run(
     for s in [relay_stop, audit_stop].into_iter().flatten() {
         let _ = s.send(true);
     }
+    // Every connection closed before the thread ends (SQLCipher's teardown must not
+    // race open connections at process exit).
+    if let Some(l) = &log {
+        l.store().close().await;
+    }
 }
