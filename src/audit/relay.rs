@@ -229,11 +229,7 @@ pub async fn send_pending(
     let mut mark = local.sync_mark(&rows_target, device).await?;
     let mut cp_mark = local.sync_mark(&cps_target, device).await?;
     let pending_rows = local.max_seq(device).await? > mark;
-    let pending_cps = local
-        .checkpoints(device)
-        .await?
-        .last()
-        .is_some_and(|c| c.seq > cp_mark);
+    let pending_cps = local.last_checkpoint_seq(device).await? > cp_mark;
     let mut sent = Sent::default();
     if !pending_rows && !pending_cps {
         return Ok(sent);
@@ -270,10 +266,7 @@ pub async fn send_pending(
         mark = last;
         local.set_sync_mark(&rows_target, device, mark).await?;
     }
-    for cp in local.checkpoints(device).await? {
-        if cp.seq <= cp_mark {
-            continue;
-        }
+    for cp in local.checkpoints_after(device, cp_mark).await? {
         let xml = atna::checkpoint_message(&cp);
         write(
             &mut out,

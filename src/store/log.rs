@@ -1018,16 +1018,39 @@ impl Store {
 
     /// The signed checkpoints of `device` in this store, in sequence order.
     pub async fn checkpoints(&self, device: &str) -> Result<Vec<Checkpoint>, StoreError> {
+        self.checkpoints_after(device, 0).await
+    }
+
+    /// The signed checkpoints of `device` for rows after `after`, in sequence order
+    /// (the relays read only what is new since their mark).
+    pub async fn checkpoints_after(
+        &self,
+        device: &str,
+        after: i64,
+    ) -> Result<Vec<Checkpoint>, StoreError> {
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT device_id, seq, hash, wall_clock, public_key, signature FROM checkpoints \
-                 WHERE device_id = $1 ORDER BY seq",
+                 WHERE device_id = $1 AND seq > $2 ORDER BY seq",
             )
             .bind(device)
+            .bind(after)
             .fetch_all(pool)
             .await
             .map_err(StoreError::db("reading checkpoints"))?
         }))
+    }
+
+    /// The row of `device`'s newest checkpoint (0 when none).
+    pub async fn last_checkpoint_seq(&self, device: &str) -> Result<i64, StoreError> {
+        let row: (Option<i64>,) = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT MAX(seq) FROM checkpoints WHERE device_id = $1")
+                .bind(device)
+                .fetch_one(pool)
+                .await
+                .map_err(StoreError::db("reading the newest checkpoint"))?
+        });
+        Ok(row.0.unwrap_or(0))
     }
 
     /// The hash of `device`'s row `seq`, if present.
@@ -1092,14 +1115,7 @@ impl Store {
                 )));
             }
         }
-        let end: Option<(i64,)> = on_pool!(self, |pool| {
-            sqlx::query_as("SELECT MAX(seq) FROM events WHERE device_id = $1")
-                .bind(device)
-                .fetch_optional(pool)
-                .await
-                .map_err(StoreError::db("reading a chain's end"))?
-        });
-        let end = end.map_or(0, |e| e.0);
+        let end = self.max_seq(device).await?;
         all.sort_by(|a, b| b.1.seq.cmp(&a.1.seq).then(a.0.cmp(&b.0)));
         for (source, cp) in &all {
             if cp.seq > end {

@@ -213,17 +213,15 @@ async fn relay_checkpoints(
     upto: i64,
 ) -> Result<u64, SyncError> {
     let have = central
-        .checkpoints(device)
+        .last_checkpoint_seq(device)
         .await
-        .map_err(SyncError::Central)?
-        .last()
-        .map_or(0, |c| c.seq);
+        .map_err(SyncError::Central)?;
     let new: Vec<_> = local
-        .checkpoints(device)
+        .checkpoints_after(device, have)
         .await
         .map_err(SyncError::Local)?
         .into_iter()
-        .filter(|c| c.seq > have && c.seq <= upto)
+        .filter(|c| c.seq <= upto)
         .collect();
     if new.is_empty() {
         return Ok(0);
@@ -355,11 +353,11 @@ pub async fn compare(local: &Store, central: &Store) -> Result<Comparison, SyncE
     let mut trust = super::checkpoint::Trust::default();
     if let Some(keys) = local.keys() {
         for device in local.devices().await.map_err(SyncError::Local)? {
-            if !local
-                .checkpoints(&device)
+            if local
+                .last_checkpoint_seq(&device)
                 .await
                 .map_err(SyncError::Local)?
-                .is_empty()
+                > 0
             {
                 trust.keys.insert(device, keys.verifying_key());
             }
