@@ -44,6 +44,14 @@ fn staff(u: &str, role: Role, pin: &str) -> NewStaff {
     }
 }
 
+/// Adds `username` as `role` with `pin` under this test's device.
+async fn add(store: &Store, username: &str, role: Role, pin: &str) {
+    store
+        .add_staff(&device(), None, at(), &staff(username, role, pin))
+        .await
+        .unwrap();
+}
+
 #[tokio::test]
 async fn clause_5_3_3_pins_are_keyed_by_the_pepper_and_privileged_pins_are_longer() {
     let dir = tempfile::tempdir().unwrap();
@@ -56,14 +64,8 @@ async fn clause_5_3_3_pins_are_keyed_by_the_pepper_and_privileged_pins_are_longe
             Err(LoginError::ShortPin(r)) if r == role
         ));
     }
-    store
-        .add_staff(&device(), None, at(), &staff("root", Role::Admin, "135790"))
-        .await
-        .unwrap();
-    store
-        .add_staff(&device(), None, at(), &staff("nina", Role::Nurse, "2468"))
-        .await
-        .unwrap();
+    add(&store, "root", Role::Admin, "135790").await;
+    add(&store, "nina", Role::Nurse, "2468").await;
     // The stored hash alone (a stolen file) does not verify the PIN: the pepper does.
     let (hash,): (String,) = sqlx::query_as("SELECT pin_hash FROM staff WHERE username = 'nina'")
         .fetch_one(&mut crate::support::keyed_connection(dir.path()).await)
@@ -97,10 +99,7 @@ async fn clause_5_3_3_the_last_administrator_cannot_be_disabled() {
         store.first_admin_allowed().await.unwrap(),
         "a fresh database"
     );
-    store
-        .add_staff(&device(), None, at(), &staff("root", Role::Admin, "135790"))
-        .await
-        .unwrap();
+    add(&store, "root", Role::Admin, "135790").await;
     assert!(!store.first_admin_allowed().await.unwrap());
     assert!(matches!(
         store
@@ -135,10 +134,7 @@ async fn clause_5_3_3_the_last_administrator_cannot_be_disabled() {
 async fn clause_5_3_3_the_first_administrator_offer_never_returns_after_admins_are_gone() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_kiosk(&db_in(dir.path())).await.unwrap();
-    store
-        .add_staff(&device(), None, at(), &staff("root", Role::Admin, "135790"))
-        .await
-        .unwrap();
+    add(&store, "root", Role::Admin, "135790").await;
     // Every administrator disabled, or deleted, outside the kiosk: the offer stays
     // off (the log remembers an administrator existed) and verify reports it.
     let mut c = crate::support::keyed_connection(dir.path()).await;
@@ -176,14 +172,8 @@ async fn clause_5_3_3_the_first_administrator_offer_never_returns_after_admins_a
 async fn clause_5_3_3_an_account_row_edited_outside_the_kiosk_cannot_sign_in() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_kiosk(&db_in(dir.path())).await.unwrap();
-    store
-        .add_staff(&device(), None, at(), &staff("root", Role::Admin, "135790"))
-        .await
-        .unwrap();
-    store
-        .add_staff(&device(), None, at(), &staff("nina", Role::Nurse, "2468"))
-        .await
-        .unwrap();
+    add(&store, "root", Role::Admin, "135790").await;
+    add(&store, "nina", Role::Nurse, "2468").await;
     // The nurse made administrator with the file open in another program.
     sqlx::query("UPDATE staff SET role = 'admin' WHERE username = 'nina'")
         .execute(&mut crate::support::keyed_connection(dir.path()).await)
@@ -223,10 +213,7 @@ async fn clause_5_3_3_an_account_is_never_added_without_its_log_row() {
         .execute(&mut c)
         .await
         .unwrap();
-    store
-        .add_staff(&device(), None, at(), &staff("root", Role::Admin, "135790"))
-        .await
-        .unwrap();
+    add(&store, "root", Role::Admin, "135790").await;
     let rows = store.entries_after("kiosk-acc", 0, 10).await.unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].kind, EntryKind::Audit.as_str());

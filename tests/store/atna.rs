@@ -111,6 +111,19 @@ impl Drop for Rsyslog {
     }
 }
 
+/// The kiosk's store (keys beside it) in `dir`, and its device.
+async fn kiosk(dir: &Path) -> (Store, DeviceId) {
+    let db = Database {
+        url: format!("sqlite://{}", dir.join("kiosk.db").display()),
+        device_id: DEVICE.into(),
+        ..Default::default()
+    };
+    (
+        Store::open_kiosk(&db).await.unwrap(),
+        DeviceId::new(DEVICE).unwrap(),
+    )
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -145,13 +158,7 @@ async fn clause_5_3_3_the_audit_trail_reaches_the_hospital_collector_and_survive
 
     // The kiosk's record: an account added, a wrong PIN, a sign-in, an exam closed
     // (its end signed as a checkpoint).
-    let db = Database {
-        url: format!("sqlite://{}", dir.path().join("kiosk.db").display()),
-        device_id: DEVICE.into(),
-        ..Default::default()
-    };
-    let store = Store::open_kiosk(&db).await.unwrap();
-    let device = DeviceId::new(DEVICE).unwrap();
+    let (store, device) = kiosk(dir.path()).await;
     store
         .add_staff(
             &device,
@@ -290,13 +297,7 @@ async fn clause_5_3_3_an_oversized_ca_file_is_refused() {
     let port = listener.local_addr().unwrap().port();
     let ca = dir.path().join("huge-ca.pem");
     std::fs::write(&ca, vec![b'A'; MAX_CA_FILE_BYTES as usize + 1]).unwrap();
-    let db = Database {
-        url: format!("sqlite://{}", dir.path().join("kiosk.db").display()),
-        device_id: DEVICE.into(),
-        ..Default::default()
-    };
-    let store = Store::open_kiosk(&db).await.unwrap();
-    let device = DeviceId::new(DEVICE).unwrap();
+    let (store, device) = kiosk(dir.path()).await;
     let event = cmr_kiosk::store::AuditEvent::new(
         cmr_kiosk::store::AuditAction::Logout,
         Some("root".into()),
