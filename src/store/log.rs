@@ -302,9 +302,8 @@ impl EventRow {
 }
 
 /// The wall-clock label as hashed: RFC 3339, UTC, milliseconds.
-fn wall_text(wall: &DateTime<Utc>) -> String {
-    wall.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
-}
+/// How a row's wall clock is written into its canonical content (UTC, to the ms).
+const WALL_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.3fZ";
 
 /// `SHA-256(prev_hash ‖ content)` in hex; `None` if `prev_hash` is not 64 hex digits.
 pub fn chain_hash(prev_hash: &str, content: &[u8]) -> Option<String> {
@@ -315,27 +314,77 @@ pub fn chain_hash(prev_hash: &str, content: &[u8]) -> Option<String> {
     Some(hex::encode(h.finalize()))
 }
 
+/// Feeds what is serialised into it straight into a hash (no buffer).
+struct HashWriter<'a>(&'a mut Sha256);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.update(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A wall clock serialised in [`WALL_FORMAT`], without a `String`.
+struct WallText<'a>(&'a DateTime<Utc>);
+
+impl serde::Serialize for WallText<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0.format(WALL_FORMAT))
+    }
+}
+
 impl EventRow {
+    /// Writes the canonical content (a JSON array of every column but the hashes)
+    /// into `out`.
+    fn write_canonical(&self, out: impl std::io::Write) -> serde_json::Result<()> {
+        serde_json::to_writer(
+            out,
+            &(
+                "cmr-log-v1",
+                &self.id,
+                &self.exam_id,
+                &self.device_id,
+                self.seq,
+                WallText(&self.wall_clock),
+                self.mono_ms,
+                &self.actor,
+                &self.kind,
+                &self.payload,
+            ),
+        )
+    }
+
     /// The canonical content: a JSON array of every column but the hashes.
     fn canonical_content(&self) -> Vec<u8> {
-        serde_json::json!([
-            "cmr-log-v1",
-            self.id,
-            self.exam_id,
-            self.device_id,
-            self.seq,
-            wall_text(&self.wall_clock),
-            self.mono_ms,
-            self.actor,
-            self.kind,
-            self.payload
-        ])
-        .to_string()
-        .into_bytes()
+        let mut out = Vec::with_capacity(160 + self.payload.len());
+        // Writing into a Vec cannot fail.
+        let _ = self.write_canonical(&mut out);
+        out
     }
 
     pub(crate) fn computed_hash(&self) -> Option<String> {
         chain_hash(&self.prev_hash, &self.canonical_content())
+    }
+
+    /// Whether the stored hash is `SHA-256(prev_hash ‖ content)` in lower-case hex,
+    /// as [`EventRow::computed_hash`] would say, but hashing as the content is
+    /// serialised: no allocation per row (log verification walks every row).
+    pub(crate) fn hash_matches(&self) -> bool {
+        let mut prev = [0u8; 32];
+        if hex::decode_to_slice(&self.prev_hash, &mut prev).is_err() {
+            return false;
+        }
+        let mut h = Sha256::new();
+        h.update(prev);
+        if self.write_canonical(HashWriter(&mut h)).is_err() {
+            return false;
+        }
+        let mut text = [0u8; 64];
+        hex::encode_to_slice(h.finalize(), &mut text).is_ok() && text == self.hash.as_bytes()
     }
 
     /// Every column equal (the wall clock to the millisecond, as hashed).
@@ -972,7 +1021,8 @@ impl Store {
                 .verify_chain(&device, from, until, &mut report.rows_checked)
                 .await?;
             if bad.is_none() {
-                bad = self.check_checkpoints(&device, trust).await?;
+                let scope = until.map(|u| (from, u));
+                bad = self.check_checkpoints(&device, trust, scope).await?;
             }
             if bad.is_some() {
                 report.first_bad = bad;
@@ -1041,6 +1091,29 @@ impl Store {
         }))
     }
 
+    /// `device`'s checkpoints for rows `lo..=hi` and its newest one, in sequence
+    /// order.
+    async fn checkpoints_scoped(
+        &self,
+        device: &str,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<Checkpoint>, StoreError> {
+        Ok(on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT device_id, seq, hash, wall_clock, public_key, signature FROM checkpoints \
+                 WHERE device_id = $1 AND (seq BETWEEN $2 AND $3 OR seq = \
+                      (SELECT MAX(seq) FROM checkpoints WHERE device_id = $1)) ORDER BY seq",
+            )
+            .bind(device)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("reading checkpoints"))?
+        }))
+    }
+
     /// The row of `device`'s newest checkpoint (0 when none).
     pub async fn last_checkpoint_seq(&self, device: &str) -> Result<i64, StoreError> {
         let row: (Option<i64>,) = on_pool!(self, |pool| {
@@ -1066,24 +1139,67 @@ impl Store {
         Ok(row.map(|r| r.0))
     }
 
+    /// The hashes of `device`'s rows that its checkpoints in this store name, by
+    /// sequence number, in one query.
+    async fn checkpointed_hashes(
+        &self,
+        device: &str,
+        lo: i64,
+        hi: i64,
+    ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
+        let rows: Vec<(i64, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT e.seq, e.hash FROM checkpoints c JOIN events e \
+                 ON e.device_id = c.device_id AND e.seq = c.seq WHERE c.device_id = $1 \
+                 AND (c.seq BETWEEN $2 AND $3 OR c.seq = \
+                      (SELECT MAX(seq) FROM checkpoints WHERE device_id = $1))",
+            )
+            .bind(device)
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("reading the checkpointed rows"))?
+        });
+        Ok(rows.into_iter().collect())
+    }
+
     /// `device`'s chain (already walked and whole) against its checkpoints: each
     /// signed by the trusted key (or, without one, by the key it names); none
     /// beyond the chain's end; each matching its row's hash; and, with a trusted
     /// key, one at every [`CHECKPOINT_EVERY`]th row.
+    ///
+    /// With `scope` (the rows of one exam, `from..=until`), only the checkpoints
+    /// inside it and the newest one (which shows the chain is not truncated) are
+    /// checked: verifying an exam costs the exam's rows, not the kiosk's history.
     async fn check_checkpoints(
         &self,
         device: &str,
         trust: &Trust,
+        scope: Option<(i64, i64)>,
     ) -> Result<Option<BadRow>, StoreError> {
-        let local = self.checkpoints(device).await?;
+        let (lo, hi) = scope.unwrap_or((1, i64::MAX));
+        let local = self.checkpoints_scoped(device, lo, hi).await?;
+        let hashes = self.checkpointed_hashes(device, lo, hi).await?;
         let trusted = trust.keys.get(device);
         let mut all: Vec<(Source, Checkpoint)> =
             local.iter().cloned().map(|c| (Source::Local, c)).collect();
+        let outside_newest = trust
+            .outside
+            .iter()
+            .filter(|(_, c)| c.device_id == device)
+            .map(|(_, c)| c.seq)
+            .max();
         all.extend(
             trust
                 .outside
                 .iter()
                 .filter(|(_, c)| c.device_id == device)
+                .filter(|(_, c)| {
+                    scope.is_none_or(|(from, until)| {
+                        (from..=until).contains(&c.seq) || Some(c.seq) == outside_newest
+                    })
+                })
                 .cloned(),
         );
         let bad = |seq: i64, problem: Problem, detail: String| BadRow {
@@ -1130,7 +1246,11 @@ impl Store {
                     ),
                 )));
             }
-            if self.hash_at(device, cp.seq).await?.as_deref() != Some(cp.hash.as_str()) {
+            let row_hash = match hashes.get(&cp.seq) {
+                Some(h) => Some(h.clone()),
+                None => self.hash_at(device, cp.seq).await?,
+            };
+            if row_hash.as_deref() != Some(cp.hash.as_str()) {
                 return Ok(Some(bad(
                     cp.seq,
                     Problem::Rewritten,
@@ -1145,8 +1265,11 @@ impl Store {
         }
         if trusted.is_some() && trust.require_every {
             let have: std::collections::BTreeSet<i64> = local.iter().map(|c| c.seq).collect();
-            let mut k = CHECKPOINT_EVERY;
-            while k <= end {
+            let (first, last) = scope.unwrap_or((1, end));
+            // The first multiple of the period at or after `first` (rows count from 1).
+            let mut k =
+                ((first.max(1) + CHECKPOINT_EVERY - 1) / CHECKPOINT_EVERY) * CHECKPOINT_EVERY;
+            while k <= last.min(end) {
                 if !have.contains(&k) {
                     return Ok(Some(bad(
                         k,
@@ -1291,7 +1414,7 @@ impl Store {
                 ),
             )));
         }
-        let self_consistent = row.computed_hash().as_deref() == Some(row.hash.as_str());
+        let self_consistent = row.hash_matches();
         if row.prev_hash == prev_hash {
             if self_consistent {
                 return Ok(None);
@@ -1370,6 +1493,15 @@ mod tests {
         assert_eq!(h.len(), 64);
         assert_eq!(chain_hash(GENESIS_HASH, &c).unwrap(), h);
         assert!(chain_hash("zz", &c).is_none());
+        // The streamed check agrees with the hash of the buffered content.
+        let mut row = row;
+        row.hash = h.clone();
+        assert!(row.hash_matches());
+        row.hash = h.to_uppercase();
+        assert!(!row.hash_matches(), "only the lower-case hex as written");
+        row.hash = h;
+        row.payload = "{\"a\":1}".into();
+        assert!(!row.hash_matches(), "an altered payload");
     }
 
     #[test]

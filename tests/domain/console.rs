@@ -519,6 +519,67 @@ proptest::proptest! {
         proptest::prop_assert_eq!(chart.hr.matches('M').count(), strokes.len());
     }
 
+    // ---- Issue 22: the chart read by column equals the chart read point by point ----
+
+    #[test]
+    fn issue_22_indexed_chart_equals_the_full_scan(
+        gaps in proptest::collection::vec(0u64..90_000, 0..400),
+        values in proptest::collection::vec(30.0f64..250.0, 400),
+        columns in 1usize..300,
+        now_after in 0u64..600_000,
+        chunks in proptest::collection::vec(1usize..50, 1..20),
+    ) {
+        use cmr_kiosk::domain::ExamEvent;
+        use cmr_kiosk::domain::stress::Vitals;
+        use cmr_kiosk::engine::session::JournalRow;
+        use cmr_kiosk::ui::console::chart::{
+            Breaks, HR_BREAK, Point, TrendData, TrendIndex, thin, thin_indexed, trend_chart,
+        };
+        // Readings in time order, some close together (same column), some far apart
+        // (breaks), NIBP on every third.
+        let mut at = 0u64;
+        let rows: Vec<JournalRow> = gaps
+            .iter()
+            .zip(&values)
+            .enumerate()
+            .map(|(i, (g, v))| {
+                at += g;
+                JournalRow::Event {
+                    at: Instant::from_millis(at),
+                    actor: None,
+                    event: ExamEvent::VitalsReading {
+                        vitals: Vitals {
+                            hr: Some(*v),
+                            sbp: (i % 3 == 0).then_some(v + 40.0),
+                            dbp: (i % 3 == 0).then_some(v - 10.0),
+                            ..Default::default()
+                        },
+                    },
+                }
+            })
+            .collect();
+        let now = Instant::from_millis(at + now_after);
+        let data = TrendData::from_journal(&rows);
+        let (from, to) = data.window(now);
+        let hr: &[Point] = &data.hr;
+        proptest::prop_assert_eq!(
+            thin_indexed(hr, &Breaks::of(hr, HR_BREAK), from, to, columns),
+            thin(hr, from, to, columns, HR_BREAK)
+        );
+        // Followed in chunks, as the console reads the journal between redraws.
+        let mut index = TrendIndex::default();
+        let mut read = 0;
+        for c in chunks.iter().cycle() {
+            if read >= rows.len() {
+                break;
+            }
+            let next = (read + c).min(rows.len());
+            index.extend(&rows[read..next]);
+            read = next;
+        }
+        proptest::prop_assert_eq!(index.chart(now, columns), trend_chart(&data, now, columns));
+    }
+
     // ---- Injection form: dose ↔ volume for the patient's weight ----
 
     #[test]

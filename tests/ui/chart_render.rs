@@ -94,3 +94,99 @@ fn trend_lines_start_and_end_at_their_readings_times() {
         expect(last)
     );
 }
+
+/// Issue 22 (per-redraw work proportional to what changed): each redraw reads only
+/// the journal rows logged since the one before, none while the console is hidden,
+/// and the chart drawn from that running digest is the chart of the whole journal.
+#[test]
+fn issue_22_each_redraw_reads_only_the_new_rows() {
+    use cmr_kiosk::domain::ExamEvent;
+    use cmr_kiosk::domain::stress::Vitals;
+    use cmr_kiosk::domain::time::Duration;
+    use cmr_kiosk::engine::Command;
+    use cmr_kiosk::gallery::console::preview_session;
+    use cmr_kiosk::ui::components::{ConsoleAdapter, Screen};
+    use cmr_kiosk::ui::console::chart::{TrendData, trend_chart};
+    use cmr_kiosk::ui::console::view::{CHART_COLUMNS, ConsoleUi};
+    use slint::ComponentHandle;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::default();
+    config.database.url = format!("sqlite://{}", dir.path().join("kiosk.db").display());
+    let renderer = Renderer::new(config.clone()).unwrap();
+    let shell = renderer.shell();
+    shell.app().set_screen(Screen::Technologist);
+    let (session, mut now) = preview_session("stress").unwrap();
+    let engine = shell.engine().clone();
+    engine
+        .call(Command::Install(Some(Box::new(session))))
+        .unwrap();
+    let recorder = cmr_kiosk::engine::recorder::Recorder::start(&config.database, |_| {})
+        .expect("the recorder starts");
+    engine
+        .call(Command::AttachRecorder(std::sync::Arc::new(recorder)))
+        .unwrap();
+    let wall = chrono::NaiveDate::from_ymd_opt(2026, 12, 6)
+        .and_then(|d| d.and_hms_opt(9, 0, 0))
+        .unwrap();
+    let mut console = ConsoleUi::default();
+    let journal_len = || engine.read().session().unwrap().journal().len() as u64;
+    let redraw = |console: &mut ConsoleUi, now| {
+        console.refresh(
+            shell.app(),
+            shell.language_state(),
+            &engine.read(),
+            now,
+            wall,
+        )
+    };
+    let readings = |now: &mut cmr_kiosk::domain::Instant, n: u64| {
+        for i in 0..n {
+            *now += Duration::from_millis(500);
+            engine.call(Command::ResumeAt(*now)).unwrap();
+            let vitals = Vitals {
+                hr: Some(70.0 + (i % 9) as f64),
+                sbp: (i % 60 == 0).then_some(120.0),
+                dbp: (i % 60 == 0).then_some(76.0),
+                ..Default::default()
+            };
+            engine
+                .handle(ExamEvent::VitalsReading { vitals }, "monitor")
+                .unwrap();
+        }
+    };
+    redraw(&mut console, now);
+    assert_eq!(console.journal_rows_read(), journal_len());
+    // Two readings a second, a redraw every 250 ms: each row is read once.
+    for _ in 0..200 {
+        readings(&mut now, 1);
+        redraw(&mut console, now);
+        redraw(&mut console, now);
+    }
+    assert_eq!(
+        console.journal_rows_read(),
+        journal_len(),
+        "each row read once"
+    );
+    // Hidden (another screen): nothing is read.
+    let before = console.journal_rows_read();
+    shell.app().set_screen(Screen::Home);
+    for _ in 0..50 {
+        readings(&mut now, 2);
+        redraw(&mut console, now);
+    }
+    assert_eq!(console.journal_rows_read(), before, "hidden: no rows read");
+    // Shown again: the new rows only, and the chart is the whole journal's.
+    shell.app().set_screen(Screen::Technologist);
+    redraw(&mut console, now);
+    assert_eq!(console.journal_rows_read(), journal_len());
+    let a = shell.app().global::<ConsoleAdapter>();
+    let full = trend_chart(
+        &TrendData::from_journal(engine.read().session().unwrap().journal()),
+        now,
+        CHART_COLUMNS,
+    );
+    assert_eq!(a.get_chart_hr().as_str(), full.hr);
+    assert_eq!(a.get_chart_sbp().as_str(), full.sbp);
+    assert!(!full.hr.is_empty());
+}

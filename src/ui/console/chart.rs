@@ -104,6 +104,14 @@ impl TrendData {
     /// Collects readings and markers from the session's journal.
     pub fn from_journal(rows: &[JournalRow]) -> TrendData {
         let mut d = TrendData::default();
+        d.extend(rows);
+        d
+    }
+
+    /// Adds the readings and markers of `rows`, logged after everything already here
+    /// (the journal is append-only, so the console reads each row once).
+    pub fn extend(&mut self, rows: &[JournalRow]) {
+        let d = self;
         for row in rows {
             let JournalRow::Event { at, event, .. } = row else {
                 continue;
@@ -135,7 +143,6 @@ impl TrendData {
                 d.markers.push((at, kind));
             }
         }
-        d
     }
 
     /// The time span to draw at `now`: from the baseline (2 min before the first
@@ -270,6 +277,119 @@ pub fn thin(
     strokes
 }
 
+/// Where a series breaks: the indices `i` whose reading comes more than
+/// `break_after` after reading `i - 1`, in order. Kept beside an append-only series so
+/// [`thin_indexed`] need not look at every reading.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Breaks {
+    /// The indices, ascending.
+    pub at: Vec<usize>,
+    /// Readings of the series already looked at.
+    pub seen: usize,
+    /// Whether the readings are in time order (else [`thin`] reads them all).
+    pub ordered: bool,
+    /// The gap that breaks the line.
+    pub break_after: Duration,
+}
+
+impl Breaks {
+    /// Looks at the readings of `series` added since the last call.
+    pub fn follow(&mut self, series: &[Point], break_after: Duration) {
+        if self.seen == 0 {
+            self.ordered = true;
+        }
+        self.break_after = break_after;
+        for i in self.seen.max(1)..series.len() {
+            if series[i].at < series[i - 1].at {
+                self.ordered = false;
+            } else if series[i].at - series[i - 1].at > break_after {
+                self.at.push(i);
+            }
+        }
+        self.seen = series.len();
+    }
+
+    /// The breaks of a whole series.
+    pub fn of(series: &[Point], break_after: Duration) -> Breaks {
+        let mut b = Breaks::default();
+        b.follow(series, break_after);
+        b
+    }
+}
+
+/// [`thin`] for a series in time order whose breaks are known: the same strokes,
+/// found by binary search per chart column instead of by reading every point, so the
+/// cost depends on the columns, not on how long the exam has run.
+pub fn thin_indexed(
+    series: &[Point],
+    breaks: &Breaks,
+    from: Instant,
+    to: Instant,
+    columns: usize,
+) -> Vec<Vec<(f64, f64)>> {
+    let columns = columns.max(1);
+    let col = |p: &Point| {
+        ((x_of(p.at, from, to) / VIEW) * columns as f64)
+            .floor()
+            .min(columns as f64 - 1.0) as usize
+    };
+    let point = |p: &Point| (x_of(p.at, from, to), y_of(p.value));
+    let lo = series.partition_point(|p| p.at < from);
+    let hi = series.partition_point(|p| p.at <= to);
+    let is_break = |i: usize| breaks.at.binary_search(&i).is_ok();
+    let mut strokes: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut a = lo;
+    while a < hi {
+        let c = col(&series[a]);
+        let b = a + series[a..hi].partition_point(|p| col(p) <= c);
+        // The breaks strictly inside the column's readings split it into segments;
+        // each segment shows its last reading.
+        let first = breaks.at.partition_point(|&i| i <= a);
+        let last = breaks.at.partition_point(|&i| i < b);
+        let inner = &breaks.at[first..last];
+        let first_end = inner.first().copied().unwrap_or(b);
+        let shown = point(&series[first_end - 1]);
+        match strokes.last_mut() {
+            Some(stroke) if a != lo && !is_break(a) => stroke.push(shown),
+            _ => strokes.push(vec![shown]),
+        }
+        for (k, &start) in inner.iter().enumerate() {
+            let end = inner.get(k + 1).copied().unwrap_or(b);
+            debug_assert!(start < end);
+            strokes.push(vec![point(&series[end - 1])]);
+        }
+        a = b;
+    }
+    strokes
+}
+
+/// The trend data with the breaks of each series, updated row by row from the
+/// journal: what the console keeps between redraws.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendIndex {
+    /// Readings and markers.
+    pub data: TrendData,
+    hr: Breaks,
+    sbp: Breaks,
+    dbp: Breaks,
+}
+
+impl TrendIndex {
+    /// Adds `rows`, logged after everything already here.
+    pub fn extend(&mut self, rows: &[JournalRow]) {
+        self.data.extend(rows);
+        self.hr.follow(&self.data.hr, HR_BREAK);
+        self.sbp.follow(&self.data.sbp, BP_BREAK);
+        self.dbp.follow(&self.data.dbp, BP_BREAK);
+    }
+
+    /// The chart at `now` (as [`trend_chart`], at a cost independent of the exam's
+    /// length).
+    pub fn chart(&self, now: Instant, columns: usize) -> TrendChart {
+        chart_of(&self.data, [&self.hr, &self.sbp, &self.dbp], now, columns)
+    }
+}
+
 /// `Path` commands for strokes ("M x y L x y …"); a lone point becomes a short dash
 /// so it stays visible.
 pub fn commands(strokes: &[Vec<(f64, f64)>]) -> String {
@@ -292,12 +412,31 @@ pub fn commands(strokes: &[Vec<(f64, f64)>]) -> String {
 
 /// The chart at `now` with at most `columns` points per series.
 pub fn trend_chart(data: &TrendData, now: Instant, columns: usize) -> TrendChart {
+    let hr = Breaks::of(&data.hr, HR_BREAK);
+    let sbp = Breaks::of(&data.sbp, BP_BREAK);
+    let dbp = Breaks::of(&data.dbp, BP_BREAK);
+    chart_of(data, [&hr, &sbp, &dbp], now, columns)
+}
+
+fn chart_of(
+    data: &TrendData,
+    [hr, sbp, dbp]: [&Breaks; 3],
+    now: Instant,
+    columns: usize,
+) -> TrendChart {
     let (from, to) = data.window(now);
-    let line = |s: &[Point], gap| commands(&thin(s, from, to, columns, gap));
+    let line = |s: &[Point], b: &Breaks| {
+        commands(&if b.ordered {
+            thin_indexed(s, b, from, to, columns)
+        } else {
+            thin(s, from, to, columns, b.break_after)
+        })
+    };
     TrendChart {
-        hr: line(&data.hr, HR_BREAK),
-        sbp: line(&data.sbp, BP_BREAK),
-        dbp: line(&data.dbp, BP_BREAK),
+        hr: line(&data.hr, hr),
+        sbp: line(&data.sbp, sbp),
+        dbp: line(&data.dbp, dbp),
+        // Markers are few (one per step taken).
         markers: data
             .markers
             .iter()

@@ -150,37 +150,47 @@ pub fn log_lines(loc: &Localizer, lang: Language, journal: &[JournalRow]) -> Vec
     journal
         .iter()
         .rev()
-        .filter(|row| match row {
-            JournalRow::Event {
-                event: ExamEvent::VitalsReading { .. },
-                ..
-            } => false,
-            // Of the engine's decisions, the alarms and prompts it raised (the rest
-            // repeat a step already in the log).
-            JournalRow::Decision { output, .. } => decision_key(&output.decision).is_some(),
-            _ => true,
-        })
+        .filter(|row| is_shown(row))
         .take(LOG_ROWS)
-        .map(|row| match row {
-            JournalRow::Event { at, actor, event } => LogLine {
-                at: *at,
-                who: actor.clone().unwrap_or_default(),
-                text: word_event(loc, lang, event),
-            },
-            JournalRow::Audit { at, event } => LogLine {
-                at: *at,
-                who: event.user.clone().unwrap_or_default(),
-                text: word_audit(loc, lang, event),
-            },
-            JournalRow::Decision { at, output, .. } => LogLine {
-                at: *at,
-                who: String::new(),
-                text: decision_key(&output.decision)
-                    .map(|k| loc.tr(lang, &k))
-                    .unwrap_or_default(),
-            },
-        })
+        .map(|row| log_line(loc, lang, row))
         .collect()
+}
+
+/// Whether a journal row has a line in the event log: not the monitor's readings
+/// (the chart shows them) and, of the engine's decisions, only the alarms and prompts
+/// it raised (the rest repeat a step already in the log).
+pub fn is_shown(row: &JournalRow) -> bool {
+    match row {
+        JournalRow::Event {
+            event: ExamEvent::VitalsReading { .. },
+            ..
+        } => false,
+        JournalRow::Decision { output, .. } => decision_key(&output.decision).is_some(),
+        _ => true,
+    }
+}
+
+/// One row's line, worded in `lang`.
+pub fn log_line(loc: &Localizer, lang: Language, row: &JournalRow) -> LogLine {
+    match row {
+        JournalRow::Event { at, actor, event } => LogLine {
+            at: *at,
+            who: actor.clone().unwrap_or_default(),
+            text: word_event(loc, lang, event),
+        },
+        JournalRow::Audit { at, event } => LogLine {
+            at: *at,
+            who: event.user.clone().unwrap_or_default(),
+            text: word_audit(loc, lang, event),
+        },
+        JournalRow::Decision { at, output, .. } => LogLine {
+            at: *at,
+            who: String::new(),
+            text: decision_key(&output.decision)
+                .map(|k| loc.tr(lang, &k))
+                .unwrap_or_default(),
+        },
+    }
 }
 
 /// The Fluent key of an alarm or prompt the engine raised (`None` for other

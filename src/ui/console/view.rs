@@ -29,9 +29,9 @@ use crate::monitor::feed::VitalsBoard;
 use crate::report::{key_for, mmol, mmol_per_kg, mmol_per_kg_against, number, technique_lines};
 use crate::ui::components::{
     AlarmLevel, AlarmRow, AppWindow, ChartGrid, ChartMarker, ChartTick, CheckRow, ConsoleAdapter,
-    ConsoleLine, ConsoleTab, FieldRow, InjectionRow, MonitorState,
+    ConsoleLine, ConsoleTab, FieldRow, InjectionRow, MonitorState, Screen,
 };
-use crate::ui::console::chart::{TrendData, trend_chart};
+use crate::ui::console::digest::JournalDigest;
 use crate::ui::console::model::{
     ConsoleState, InjectionForm, acquired_series, checklist_for, console_state,
 };
@@ -118,7 +118,7 @@ pub struct ConsoleUi {
     /// at `injection_times[i]`; `None` for a voided row).
     injection_times: Vec<Option<Instant>>,
     /// What the log and technique pages were last built from.
-    pages_built: Option<(usize, Language, ConsoleTab, u64)>,
+    pages_built: Option<(crate::store::ExamId, usize, Language, ConsoleTab, u64)>,
     /// The step the kiosk last refused on a limit the console can lift, with the
     /// authority gathered for it so far (that step only).
     refusal: Option<Refusal>,
@@ -126,6 +126,8 @@ pub struct ConsoleUi {
     countersign: Option<CountersignDraft>,
     /// The dose-changing step on the confirm panel, waiting for its confirmation.
     confirm: Option<Pending>,
+    /// The journal as read so far (only new rows are read at each redraw).
+    digest: JournalDigest,
 }
 
 /// A dose-changing step (start stress, escalate, inject) shown on the confirm panel
@@ -448,6 +450,12 @@ impl ConsoleUi {
         }
     }
 
+    /// Journal rows read since this console started, over every exam: each row once
+    /// (issue 22; the benchmark and a test check it stays the journal's length).
+    pub fn journal_rows_read(&self) -> u64 {
+        self.digest.rows_read()
+    }
+
     /// The alarm board (for tests and the lock screen).
     pub fn board(&self) -> &AlarmBoard {
         &self.board
@@ -517,13 +525,21 @@ impl ConsoleUi {
             now,
             wall_now,
         };
+        // The lock screen shows the stress, LGE and alarm panels too; the chart,
+        // the checklist, the criteria and the pages only on the console itself, and
+        // only the journal rows logged since the last redraw are read for them.
+        let shown = app.get_screen() == Screen::Technologist;
         self.show_vitals(&view, session);
         self.show_stress(&view, &state, session);
-        self.show_chart(&view, session);
         self.show_contrast(&view, &state, session);
         self.show_lge(&view, &state, session);
-        self.show_checklist(&view, session);
-        self.show_pages(&view, session);
+        if shown {
+            self.digest.follow(session.id(), session.journal());
+            self.show_criteria(&view);
+            self.show_chart(&view);
+            self.show_checklist(&view, session);
+            self.show_pages(&view, session);
+        }
         self.show_alarms(&view, session.exam());
         view.a
             .set_patient_banner(patient_banner(&view, session).into());
@@ -722,24 +738,6 @@ impl ConsoleUi {
             CRITERIA
                 .iter()
                 .map(|c| SharedString::from(v.tr(&key_for("criterion", c))))
-                .collect(),
-        ));
-        a.set_criteria_noted(model(
-            session
-                .journal()
-                .iter()
-                .filter_map(|row| match row {
-                    crate::engine::session::JournalRow::Event {
-                        at,
-                        event: ExamEvent::StopCriterionNoted { criterion, .. },
-                        ..
-                    } => Some(ConsoleLine {
-                        time: v.clock_at(*at).into(),
-                        who: SharedString::new(),
-                        text: v.tr(&key_for("criterion", criterion)).into(),
-                    }),
-                    _ => None,
-                })
                 .collect(),
         ));
         match &s.stress {
@@ -948,13 +946,32 @@ impl ConsoleUi {
         }
     }
 
-    fn show_chart(&self, v: &View<'_, '_>, session: &ExamSession) {
+    /// The stop criteria noted so far (from the journal's digest).
+    fn show_criteria(&self, v: &View<'_, '_>) {
         let a = v.a;
-        let chart = trend_chart(
-            &TrendData::from_journal(session.journal()),
-            v.now,
-            CHART_COLUMNS,
-        );
+        a.set_criteria_noted(model(
+            self.digest
+                .criteria
+                .iter()
+                .filter_map(|row| match row {
+                    crate::engine::session::JournalRow::Event {
+                        at,
+                        event: ExamEvent::StopCriterionNoted { criterion, .. },
+                        ..
+                    } => Some(ConsoleLine {
+                        time: v.clock_at(*at).into(),
+                        who: SharedString::new(),
+                        text: v.tr(&key_for("criterion", criterion)).into(),
+                    }),
+                    _ => None,
+                })
+                .collect(),
+        ));
+    }
+
+    fn show_chart(&self, v: &View<'_, '_>) {
+        let a = v.a;
+        let chart = self.digest.trend.chart(v.now, CHART_COLUMNS);
         a.set_chart_hr(chart.hr.into());
         a.set_chart_sbp(chart.sbp.into());
         a.set_chart_dbp(chart.dbp.into());
@@ -1220,7 +1237,7 @@ impl ConsoleUi {
         let rows = checklist_for(
             exam_type,
             exam.indications(),
-            &acquired_series(session.journal(), exam),
+            &acquired_series(&self.digest.series, exam),
         );
         self.checklist_steps = rows.iter().map(|r| r.step).collect();
         let gaps = exam.coverage_gaps();
@@ -1336,7 +1353,8 @@ impl ConsoleUi {
         }
         let lang = v.lang.current();
         let key = (
-            session.journal().len(),
+            session.id(),
+            self.digest.log_rows.len(),
             lang,
             tab,
             if tab == ConsoleTab::Technique {
@@ -1351,7 +1369,11 @@ impl ConsoleUi {
         self.pages_built = Some(key);
         let loc = v.lang.localizer();
         if tab == ConsoleTab::Log {
-            let lines = crate::ui::console::log::log_lines(loc, lang, session.journal());
+            let lines: Vec<_> = self
+                .digest
+                .newest_log_rows(session.journal(), crate::ui::console::log::LOG_ROWS)
+                .map(|row| crate::ui::console::log::log_line(loc, lang, row))
+                .collect();
             v.a.set_log(model(
                 lines
                     .into_iter()
