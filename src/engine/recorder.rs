@@ -12,7 +12,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Database;
-use crate::store::durable::RETRY_INTERVAL;
+use crate::store::durable::{MAX_BATCH, RETRY_INTERVAL};
 use crate::store::keys::{Create, KeyError, KeyRing};
 use crate::store::log::{DeviceId, NewEntry, RecoveredExam};
 use crate::store::{DurableLog, Store, StoreAlarm, Submitted, sync};
@@ -218,6 +218,8 @@ async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut relay_stop: Option<watch::Sender<bool>> = None;
     let mut audit_stop: Option<watch::Sender<bool>> = None;
+    // A command taken from the queue while gathering rows, handled next.
+    let mut held: Option<Command> = None;
 
     loop {
         if log.is_none() && keys.is_none() {
@@ -295,42 +297,71 @@ async fn run(
             last_alarm = alarm;
         }
 
-        tokio::select! {
-            cmd = rx.recv() => match cmd {
-                Some(Command::Submit(entry, reply)) => match log.as_mut() {
-                    Some(l) => {
-                        let outcome = l.submit(entry).await;
+        let cmd = match held.take() {
+            Some(cmd) => cmd,
+            None => tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => cmd,
+                    None => break,
+                },
+                _ = tick.tick() => {
+                    if let Some(l) = log.as_mut().filter(|l| l.pending() > 0)
+                        && let Err(e) = l.flush().await
+                    {
+                        tracing::warn!("exam record still not writable: {e}");
+                    }
+                    continue;
+                }
+                _ = stop.changed() => break,
+            },
+        };
+        match cmd {
+            Command::Submit(entry, reply) => match log.as_mut() {
+                Some(l) => {
+                    // Rows that arrived while the last commit ran go into one
+                    // commit together (each acknowledged only once durable); a
+                    // command that is not a row waits for the next turn.
+                    let mut batch = vec![(entry, reply)];
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(Command::Submit(entry, reply)) => batch.push((entry, reply)),
+                            Ok(other) => {
+                                held = Some(other);
+                                break;
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    let (entries, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                    let outcomes = l.submit_many(entries).await;
+                    for (reply, outcome) in replies.into_iter().zip(outcomes) {
                         if let Some(reply) = reply {
                             let _ = reply.send(outcome);
                         }
                     }
-                    None => {
-                        if let Some(reply) = reply {
-                            let _ = reply.send(Submitted::Queued { pending: early.len() + 1 });
-                        }
-                        early.push_back((entry, None));
-                    }
-                },
-                Some(Command::Run(job)) => {
-                    if let Some(l) = log.as_ref() {
-                        job(l.store().clone()).await;
-                    }
                 }
-                None => break,
+                None => {
+                    if let Some(reply) = reply {
+                        let _ = reply.send(Submitted::Queued {
+                            pending: early.len() + 1,
+                        });
+                    }
+                    early.push_back((entry, None));
+                }
             },
-            _ = tick.tick() => {
-                if let Some(l) = log.as_mut().filter(|l| l.pending() > 0)
-                    && let Err(e) = l.flush().await
-                {
-                    tracing::warn!("exam record still not writable: {e}");
+            Command::Run(job) => {
+                if let Some(l) = log.as_ref() {
+                    job(l.store().clone()).await;
                 }
             }
-            _ = stop.changed() => break,
         }
     }
 
     // Shutting down: one last attempt for anything still waiting.
     if let Some(l) = log.as_mut() {
+        if let Some(Command::Submit(entry, _)) = held.take() {
+            l.submit(entry).await;
+        }
         while let Ok(cmd) = rx.try_recv() {
             if let Command::Submit(entry, _) = cmd {
                 l.submit(entry).await;

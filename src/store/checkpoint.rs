@@ -192,3 +192,102 @@ impl Trust {
         })
     }
 }
+
+/// Writes the witness file off the append path: an append commits its row (and its
+/// checkpoint, in the same transaction) and returns; the newest checkpoint is then
+/// written to the witness by this writer's thread. Writing the witness takes two
+/// file-system syncs (the file, then its folder), which on the append path cost every
+/// 64th row its own latency. The witness may lag the database by the checkpoint being
+/// written — it then records an older row, never a row the database lacks, so a lag
+/// is never taken for a truncated log. [`WitnessWriter::flush`] waits for it (the
+/// store's `close` does).
+#[derive(Debug)]
+pub struct WitnessWriter {
+    shared: std::sync::Arc<(std::sync::Mutex<WitnessQueue>, std::sync::Condvar)>,
+    thread: std::sync::Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+#[derive(Debug, Default)]
+struct WitnessQueue {
+    /// The newest checkpoint per device not yet written.
+    pending: BTreeMap<String, Checkpoint>,
+    /// A write in progress.
+    writing: bool,
+    stop: bool,
+}
+
+impl WitnessWriter {
+    /// Starts the writer for the witness beside `keys`.
+    pub fn start(keys: KeyRing) -> std::io::Result<WitnessWriter> {
+        let shared = std::sync::Arc::new((
+            std::sync::Mutex::new(WitnessQueue::default()),
+            std::sync::Condvar::new(),
+        ));
+        let s = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name("witness".into())
+            .spawn(move || {
+                let (lock, cv) = &*s;
+                loop {
+                    let batch = {
+                        let mut q = lock.lock().unwrap_or_else(|p| p.into_inner());
+                        while q.pending.is_empty() && !q.stop {
+                            q = cv.wait(q).unwrap_or_else(|p| p.into_inner());
+                        }
+                        if q.pending.is_empty() {
+                            return;
+                        }
+                        q.writing = true;
+                        std::mem::take(&mut q.pending)
+                    };
+                    for cp in batch.values() {
+                        if let Err(e) = Witness::record(&keys, cp) {
+                            tracing::error!(error = %e, "the witness file could not be updated");
+                        }
+                    }
+                    lock.lock().unwrap_or_else(|p| p.into_inner()).writing = false;
+                    cv.notify_all();
+                }
+            })?;
+        Ok(WitnessWriter {
+            shared,
+            thread: std::sync::Mutex::new(Some(thread)),
+        })
+    }
+
+    /// Queues `cp` (a newer one for the same device replaces it).
+    pub fn record(&self, cp: &Checkpoint) {
+        let (lock, cv) = &*self.shared;
+        let mut q = lock.lock().unwrap_or_else(|p| p.into_inner());
+        if q.pending
+            .get(&cp.device_id)
+            .is_none_or(|old| old.seq < cp.seq)
+        {
+            q.pending.insert(cp.device_id.clone(), cp.clone());
+        }
+        cv.notify_all();
+    }
+
+    /// Waits until every queued checkpoint is in the witness file.
+    pub fn flush(&self) {
+        let (lock, cv) = &*self.shared;
+        let mut q = lock.lock().unwrap_or_else(|p| p.into_inner());
+        while !q.pending.is_empty() || q.writing {
+            q = cv.wait(q).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+impl Drop for WitnessWriter {
+    fn drop(&mut self) {
+        {
+            let (lock, cv) = &*self.shared;
+            lock.lock().unwrap_or_else(|p| p.into_inner()).stop = true;
+            cv.notify_all();
+        }
+        // What was queued is written before the thread ends.
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -18,6 +18,10 @@ use chrono::{DateTime, Utc};
 use super::log::{DeviceId, NewEntry, StoredEntry};
 use super::{Store, StoreError};
 
+/// At most this many rows go into one durable commit (rows that arrived together,
+/// or the queue written after a failure).
+pub const MAX_BATCH: usize = 256;
+
 /// How often the shell should call [`DurableLog::flush`] while entries wait.
 pub const RETRY_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -76,42 +80,54 @@ impl DurableLog {
 
     /// Write `entry`, or keep it queued if the store fails (never dropped).
     pub async fn submit(&mut self, entry: NewEntry) -> Submitted {
-        self.queue.push_back(entry);
-        let queued_id = self.queue.back().map(|e| e.id);
-        let mut last = None;
-        while let Some(front) = self.queue.front() {
-            match self.store.append(&self.device, front).await {
-                Ok(stored) => {
-                    self.queue.pop_front();
-                    last = Some(stored);
-                }
-                Err(e) => {
-                    self.raise(&e);
-                    return Submitted::Queued {
-                        pending: self.queue.len(),
-                    };
-                }
-            }
-        }
-        self.alarm = None;
-        match last {
-            Some(stored) if Some(stored.id) == queued_id => Submitted::Written(stored),
-            _ => Submitted::Queued {
-                pending: self.queue.len(),
-            },
-        }
+        let mut outcome = self.submit_many(vec![entry]).await;
+        outcome.pop().unwrap_or(Submitted::Queued {
+            pending: self.queue.len(),
+        })
     }
 
-    /// Retry the queue; returns how many entries were written. Clears the
-    /// alarm once the queue is empty; on failure the alarm stays with the new
-    /// error and the rest stays queued.
-    pub async fn flush(&mut self) -> Result<usize, StoreError> {
+    /// Write `entries` (rows that arrived together) behind any queued ones, up to
+    /// [`MAX_BATCH`] rows per durable commit, or keep them queued if the store fails.
+    /// One outcome per entry, in order: `Written` only once the row is durable.
+    pub async fn submit_many(&mut self, entries: Vec<NewEntry>) -> Vec<Submitted> {
+        let ids: Vec<uuid::Uuid> = entries.iter().map(|e| e.id).collect();
+        self.queue.extend(entries);
+        let mut written: std::collections::HashMap<uuid::Uuid, StoredEntry> =
+            std::collections::HashMap::new();
+        let result = self
+            .write_queue(|stored| {
+                if ids.contains(&stored.id) {
+                    written.insert(stored.id, stored);
+                }
+            })
+            .await;
+        if result.is_ok() {
+            self.alarm = None;
+        }
+        let pending = self.queue.len();
+        ids.iter()
+            .map(|id| match written.remove(id) {
+                Some(stored) => Submitted::Written(stored),
+                None => Submitted::Queued { pending },
+            })
+            .collect()
+    }
+
+    /// Writes the queue front to back in batches; each written row goes to `done`.
+    /// Stops at the first failure (the alarm raised, the rest kept).
+    async fn write_queue(
+        &mut self,
+        mut done: impl FnMut(StoredEntry),
+    ) -> Result<usize, StoreError> {
         let mut written = 0;
-        while let Some(front) = self.queue.front() {
-            match self.store.append(&self.device, front).await {
-                Ok(_) => {
-                    self.queue.pop_front();
-                    written += 1;
+        while !self.queue.is_empty() {
+            let n = self.queue.len().min(MAX_BATCH);
+            let batch = &self.queue.make_contiguous()[..n];
+            match self.store.append_many(&self.device, batch).await {
+                Ok(stored) => {
+                    self.queue.drain(..n);
+                    written += stored.len();
+                    stored.into_iter().for_each(&mut done);
                 }
                 Err(e) => {
                     self.raise(&e);
@@ -119,6 +135,14 @@ impl DurableLog {
                 }
             }
         }
+        Ok(written)
+    }
+
+    /// Retry the queue; returns how many entries were written. Clears the
+    /// alarm once the queue is empty; on failure the alarm stays with the new
+    /// error and the rest stays queued.
+    pub async fn flush(&mut self) -> Result<usize, StoreError> {
+        let written = self.write_queue(|_| {}).await?;
         self.alarm = None;
         Ok(written)
     }

@@ -708,6 +708,7 @@ impl Store {
                 tx.commit()
                     .await
                     .map_err(StoreError::db("committing an event"))?;
+                self.count_commit();
             }
             (appended.0, appended.2)
         });
@@ -715,10 +716,50 @@ impl Store {
         row.into_entry()
     }
 
-    /// After a commit: record a new checkpoint in the witness file. A failure is
-    /// logged (the row is durable; the next checkpoint tries again).
+    /// Append `entries` to `device`'s chain, in order, in one transaction: one
+    /// durable commit (one sync) for rows that arrived together. Returns after every
+    /// row is durable, each as [`Store::append`] would return it (idempotent by
+    /// UUID the same way); on an error none of them is written.
+    pub async fn append_many(
+        &self,
+        device: &DeviceId,
+        entries: &[NewEntry],
+    ) -> Result<Vec<StoredEntry>, StoreError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let _guard = self.append_lock().lock().await;
+        let (rows, newest) = on_pool!(self, |pool| {
+            let mut tx = pool
+                .begin_with(pool.write_begin())
+                .await
+                .map_err(StoreError::db("starting an append"))?;
+            let mut rows = Vec::with_capacity(entries.len());
+            let mut newest = None;
+            for entry in entries {
+                let appended = append_in_tx!(self, tx, device, entry);
+                if appended.2.is_some() {
+                    newest = appended.2;
+                }
+                rows.push(appended.0);
+            }
+            tx.commit()
+                .await
+                .map_err(StoreError::db("committing events"))?;
+            (rows, newest)
+        });
+        self.count_commit();
+        self.witness(newest.as_ref());
+        rows.into_iter().map(EventRow::into_entry).collect()
+    }
+
+    /// After a commit: record a new checkpoint in the witness file (queued to the
+    /// store's witness writer). A failure is logged (the row is durable; the next
+    /// checkpoint tries again).
     pub(crate) fn witness(&self, checkpoint: Option<&Checkpoint>) {
-        if let (Some(cp), Some(keys)) = (checkpoint, &self.inner.keys)
+        if let (Some(cp), Some(writer)) = (checkpoint, &self.inner.witness) {
+            writer.record(cp);
+        } else if let (Some(cp), Some(keys)) = (checkpoint, &self.inner.keys)
             && let Err(e) = Witness::record(keys, cp)
         {
             tracing::error!(error = %e, "the witness file could not be updated");

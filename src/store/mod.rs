@@ -302,6 +302,11 @@ struct Inner {
     /// The kiosk's keys: with them every [`checkpoint::CHECKPOINT_EVERY`]th row and
     /// every exam's end is signed, and an SQLite file is encrypted.
     keys: Option<keys::KeyRing>,
+    /// Writes the newest checkpoint to the witness file off the append path.
+    witness: Option<checkpoint::WitnessWriter>,
+    /// Appending transactions committed through this handle (each one durable
+    /// commit, however many rows it held).
+    commits: std::sync::atomic::AtomicU64,
 }
 
 /// The exam record store: one handle, cheap to clone, over either backend.
@@ -581,12 +586,24 @@ impl Store {
                 url: url.redacted(),
             });
         };
+        let witness =
+            keys.as_ref()
+                .and_then(|k| match checkpoint::WitnessWriter::start(k.clone()) {
+                    Ok(w) => Some(w),
+                    Err(e) => {
+                        // Written on the append path instead.
+                        tracing::warn!("no witness writer thread: {e}");
+                        None
+                    }
+                });
         Ok(Store {
             inner: Arc::new(Inner {
                 url,
                 pool,
                 append_lock: tokio::sync::Mutex::new(()),
                 keys,
+                witness,
+                commits: std::sync::atomic::AtomicU64::new(0),
             }),
         })
     }
@@ -594,6 +611,29 @@ impl Store {
     /// The kiosk's keys, when the store was opened with them.
     pub fn keys(&self) -> Option<&keys::KeyRing> {
         self.inner.keys.as_ref()
+    }
+
+    /// Appending transactions this handle has committed (rows that arrived together
+    /// share one).
+    pub fn commits(&self) -> u64 {
+        self.inner
+            .commits
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Counts one committed appending transaction.
+    pub(crate) fn count_commit(&self) {
+        self.inner
+            .commits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Waits until the newest checkpoint is in the witness file (it is written off
+    /// the append path; `close` waits too).
+    pub fn flush_witness(&self) {
+        if let Some(w) = &self.inner.witness {
+            w.flush();
+        }
     }
 
     /// Which backend this store uses.
@@ -634,6 +674,7 @@ impl Store {
     /// closes its store before it exits: a process that exits with SQLCipher
     /// connections still open on their threads can crash in the library teardown.
     pub async fn close(&self) {
+        self.flush_witness();
         match &self.inner.pool {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,

@@ -249,3 +249,62 @@ fn a_monitor_reading_counts_from_when_it_arrived_not_from_when_the_screen_took_i
         .unwrap();
     assert_eq!(session.exam().now(), handled_at);
 }
+
+/// Issue 22 (append latency): rows that reach the recorder while a commit runs are
+/// written together in one durable commit, in the order submitted, each acknowledged
+/// only once it is durable; the chain verifies.
+#[test]
+fn issue_22_rows_arriving_together_share_one_durable_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = db(&dir.path().join("kiosk.db"));
+    let (rec, rx) = start(&cfg);
+    assert!(opened(&rx).is_none());
+    let mut session = registered_session(&rec);
+    const ROWS: usize = 400;
+    for i in 0..ROWS {
+        let vitals = Vitals {
+            hr: Some(60.0 + (i % 40) as f64),
+            ..Default::default()
+        };
+        session
+            .handle(ExamEvent::VitalsReading { vitals }, "monitor", &rec)
+            .unwrap();
+    }
+    // A last row, waited for: written only once durable, after every row before it.
+    let last = cmr_kiosk::store::NewEntry::new(
+        None,
+        cmr_kiosk::store::EntryKind::Audit,
+        "tech",
+        cmr_kiosk::domain::Instant::ZERO,
+        chrono::Utc::now(),
+        &serde_json::json!({"note": "last"}),
+    )
+    .unwrap();
+    let outcome = rec.submit_and_wait(last).expect("an outcome");
+    assert!(
+        matches!(outcome, cmr_kiosk::store::Submitted::Written(_)),
+        "{outcome:?}"
+    );
+    let exam = session.id();
+    let (commits, events, verified) = rec
+        .with_store(move |store| async move {
+            let events = store.events_for_exam(exam).await.unwrap();
+            let report = store.verify(None).await.unwrap();
+            (store.commits(), events, report.is_ok())
+        })
+        .unwrap();
+    assert!(verified, "the chain verifies");
+    let hr: Vec<f64> = events
+        .iter()
+        .filter_map(|e| match &e.event {
+            ExamEvent::VitalsReading { vitals } => vitals.hr,
+            _ => None,
+        })
+        .collect();
+    let expected: Vec<f64> = (0..ROWS).map(|i| 60.0 + (i % 40) as f64).collect();
+    assert_eq!(hr, expected, "every row, in the order submitted");
+    assert!(
+        (commits as usize) < ROWS,
+        "{ROWS} rows submitted back to back took {commits} commits"
+    );
+}

@@ -144,6 +144,8 @@ impl Pristine {
                 let older = dir.path().join("older");
                 std::fs::create_dir_all(&older).unwrap();
                 snapshot(dir.path(), &older.join("kiosk.db")).await;
+                // The witness as the database has it (written off the append path).
+                store.flush_witness();
                 copy_keys(&dir.path().join("keys"), &older.join("keys"));
             }
             let event = LoggedEvent {
@@ -173,6 +175,7 @@ impl Pristine {
             )
             .await
             .unwrap();
+        store.close().await;
         let report = verdict(dir.path()).await;
         assert!(report.is_ok(), "the pristine record verifies: {report}");
         Pristine { dir }
