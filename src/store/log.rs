@@ -822,6 +822,10 @@ impl Store {
     /// Every row of `exam`, in timeline order (offset, then device, then sequence).
     pub async fn exam_entries(&self, exam: ExamId) -> Result<Vec<StoredEntry>, StoreError> {
         let exam = exam.to_string();
+        if let Some(bulk) = &self.inner.bulk {
+            let rows = bulk.exam_rows(exam).await?;
+            return rows.into_iter().map(EventRow::into_entry).collect();
+        }
         let rows: Vec<EventRow> = on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, exam_id, device_id, seq, wall_clock, mono_ms, actor, kind, payload, \
@@ -941,6 +945,9 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>, StoreError> {
+        if let Some(bulk) = &self.inner.bulk {
+            return bulk.rows_after(device, after, limit).await;
+        }
         Ok(on_pool!(self, |pool| {
             sqlx::query_as(
                 "SELECT id, exam_id, device_id, seq, wall_clock, mono_ms, actor, kind, payload, \

@@ -22,6 +22,7 @@
 //! the row is durable; passwords never appear in `Debug` or error messages.
 
 pub mod accounts;
+mod bulk;
 pub mod checkpoint;
 pub mod durable;
 mod encrypt;
@@ -307,6 +308,8 @@ struct Inner {
     /// Appending transactions committed through this handle (each one durable
     /// commit, however many rows it held).
     commits: std::sync::atomic::AtomicU64,
+    /// Bulk reads of the log (verification, replay) on an SQLite file.
+    bulk: Option<bulk::BulkReader>,
 }
 
 /// The exam record store: one handle, cheap to clone, over either backend.
@@ -508,6 +511,7 @@ impl Store {
     ) -> Result<Store, StoreError> {
         let url = DatabaseUrl::new(url);
         let lower = url.expose().to_ascii_lowercase();
+        let mut bulk = None;
         let pool = if lower.starts_with("sqlite:") {
             let mut options = sqlite_options(&url)?;
             let file = options.get_filename().to_path_buf();
@@ -561,6 +565,15 @@ impl Store {
                         source,
                     },
                 })?;
+            let in_memory = file.as_os_str() == ":memory:" || lower.contains("mode=memory");
+            if !in_memory {
+                let key = keys.as_ref().map(|k| k.database_key_pragma());
+                match bulk::BulkReader::open(&file, key.as_deref()) {
+                    Ok(b) => bulk = Some(b),
+                    // Read through the pool instead (slower, same rows).
+                    Err(e) => tracing::warn!("no bulk reader for the log: {e}"),
+                }
+            }
             Pool::Sqlite(pool)
         } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
             let options = postgres_options_with(&url, allow_unverified)?;
@@ -604,6 +617,7 @@ impl Store {
                 keys,
                 witness,
                 commits: std::sync::atomic::AtomicU64::new(0),
+                bulk,
             }),
         })
     }
@@ -675,6 +689,9 @@ impl Store {
     /// connections still open on their threads can crash in the library teardown.
     pub async fn close(&self) {
         self.flush_witness();
+        if let Some(b) = &self.inner.bulk {
+            b.close();
+        }
         match &self.inner.pool {
             Pool::Sqlite(p) => p.close().await,
             Pool::Postgres(p) => p.close().await,
