@@ -55,8 +55,8 @@ fn vitals(i: u64) -> ExamEvent {
     ExamEvent::VitalsReading {
         vitals: Vitals {
             hr: Some(64.0 + (i % 9) as f64),
-            sbp: (i % 120 == 0).then_some(124.0 - (i % 7) as f64),
-            dbp: (i % 120 == 0).then_some(76.0),
+            sbp: i.is_multiple_of(120).then_some(124.0 - (i % 7) as f64),
+            dbp: i.is_multiple_of(120).then_some(76.0),
             spo2: Some(98.0),
             ..Default::default()
         },
@@ -241,7 +241,7 @@ fn main() {
             engine
                 .call(Command::ResumeAt(now))
                 .expect("the clock moves");
-            if i % 2 == 0 {
+            if i.is_multiple_of(2) {
                 engine
                     .handle(vitals(secs * 2 + i), "monitor")
                     .expect("a valid reading");

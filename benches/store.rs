@@ -80,8 +80,8 @@ fn reading(i: u64) -> ExamEvent {
     ExamEvent::VitalsReading {
         vitals: Vitals {
             hr: Some(60.0 + (i % 25) as f64),
-            sbp: (i % 120 == 0).then_some(118.0),
-            dbp: (i % 120 == 0).then_some(74.0),
+            sbp: i.is_multiple_of(120).then_some(118.0),
+            dbp: i.is_multiple_of(120).then_some(74.0),
             spo2: Some(98.0),
             ..Default::default()
         },
@@ -291,15 +291,29 @@ fn main() {
             best_verify = best_verify.min(t_verify);
             best_replay = best_replay.min(t_replay);
         }
-        let total = best_read + best_verify + best_replay;
         println!(
             "2-hour exam at the live rate ({count} rows checked; written in {:.1} s): \
-             read {:.1} ms + verify {:.1} ms + replay {:.1} ms = {:.1} ms (best of {runs})",
+             one after the other: read {:.1} ms + verify {:.1} ms + replay {:.1} ms = {:.1} ms (best of {runs})",
             written.as_secs_f64(),
             ms(best_read),
             ms(best_verify),
             ms(best_replay),
-            ms(total),
+            ms(best_read + best_verify + best_replay),
+        );
+        // As the kiosk does it: the exam verified while its events are read.
+        let mut best_together = Duration::MAX;
+        for _ in 0..runs {
+            let t = Mono::now();
+            let (report, events) = store.verified_events(exam, &trust).await.expect("verify");
+            assert!(report.is_ok(), "{report}");
+            let rebuilt = Exam::replay(ProtocolSettings::default(), &events).expect("replay");
+            best_together = best_together.min(t.elapsed());
+            assert!(rebuilt.now() >= Instant::from_millis((EXAM_ROWS - 5) * 500));
+        }
+        let total = best_together;
+        println!(
+            "  verified_events + replay: {:.1} ms (best of {runs})",
+            ms(total)
         );
         table(
             &format!("verify + replay, {EXAM_ROWS} rows"),

@@ -71,6 +71,18 @@ impl BulkReader {
         after: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>, StoreError> {
+        self.rows_after_then(device, after, limit, Ok).await
+    }
+
+    /// [`BulkReader::rows_after`], then `finish` on the rows, on the same blocking
+    /// thread (hashing them, say: the caller's runtime stays free).
+    pub(crate) async fn rows_after_then<T: Send + 'static>(
+        &self,
+        device: &str,
+        after: i64,
+        limit: i64,
+        finish: impl FnOnce(Vec<EventRow>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let device = device.to_string();
         self.query(
             format!(
@@ -78,23 +90,36 @@ impl BulkReader {
                  ORDER BY seq LIMIT ?3"
             ),
             move |stmt| stmt.query(rusqlite::params![device, after, limit]),
+            finish,
         )
         .await
     }
 
-    /// Every row of `exam`, in timeline order (offset, then device, then sequence).
-    pub(crate) async fn exam_rows(&self, exam: String) -> Result<Vec<EventRow>, StoreError> {
+    /// Every row of `exam`, in timeline order (offset, then device, then sequence),
+    /// then `finish` on them on the same blocking thread.
+    pub(crate) async fn exam_rows_then<T: Send + 'static>(
+        &self,
+        exam: String,
+        finish: impl FnOnce(Vec<EventRow>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         self.query(
             format!(
                 "SELECT {COLUMNS} FROM events WHERE exam_id = ?1 \
                  ORDER BY mono_ms, device_id, seq"
             ),
             move |stmt| stmt.query(rusqlite::params![exam]),
+            finish,
         )
         .await
     }
 
-    async fn query(
+    /// Every row of `exam`, in timeline order.
+    #[cfg(test)]
+    pub(crate) async fn exam_rows(&self, exam: String) -> Result<Vec<EventRow>, StoreError> {
+        self.exam_rows_then(exam, Ok).await
+    }
+
+    async fn query<T: Send + 'static>(
         &self,
         sql: String,
         run: impl for<'s> FnOnce(
@@ -102,7 +127,8 @@ impl BulkReader {
         ) -> rusqlite::Result<rusqlite::Rows<'s>>
         + Send
         + 'static,
-    ) -> Result<Vec<EventRow>, StoreError> {
+        finish: impl FnOnce(Vec<EventRow>) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         let file = self.file.clone();
         tokio::task::spawn_blocking(move || {
@@ -117,7 +143,10 @@ impl BulkReader {
             while let Some(row) = rows.next().map_err(read)? {
                 out.push(event_row(row).map_err(read)?);
             }
-            Ok(out)
+            drop(rows);
+            drop(stmt);
+            drop(guard);
+            finish(out)
         })
         .await
         .map_err(|e| failed("reading events", &self.file, e))?

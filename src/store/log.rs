@@ -333,7 +333,31 @@ struct WallText<'a>(&'a DateTime<Utc>);
 
 impl serde::Serialize for WallText<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(&self.0.format(WALL_FORMAT))
+        s.collect_str(self)
+    }
+}
+
+impl fmt::Display for WallText<'_> {
+    /// [`WALL_FORMAT`] written field by field (chrono parses the format string on
+    /// every call; verification formats every row's wall clock).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use chrono::{Datelike, Timelike};
+        let t = self.0;
+        let nanos = t.nanosecond();
+        if !(0..=9999).contains(&t.year()) || nanos >= 1_000_000_000 {
+            return write!(f, "{}", t.format(WALL_FORMAT));
+        }
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+            t.year(),
+            t.month(),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            nanos / 1_000_000
+        )
     }
 }
 
@@ -823,8 +847,11 @@ impl Store {
     pub async fn exam_entries(&self, exam: ExamId) -> Result<Vec<StoredEntry>, StoreError> {
         let exam = exam.to_string();
         if let Some(bulk) = &self.inner.bulk {
-            let rows = bulk.exam_rows(exam).await?;
-            return rows.into_iter().map(EventRow::into_entry).collect();
+            return bulk
+                .exam_rows_then(exam, |rows| {
+                    rows.into_iter().map(EventRow::into_entry).collect()
+                })
+                .await;
         }
         let rows: Vec<EventRow> = on_pool!(self, |pool| {
             sqlx::query_as(
@@ -843,8 +870,35 @@ impl Store {
     /// The clinical events of `exam`, ready for [`crate::domain::Exam::replay`].
     /// A payload that does not parse is an error naming the row, never skipped.
     pub async fn events_for_exam(&self, exam: ExamId) -> Result<Vec<LoggedEvent>, StoreError> {
+        if let Some(bulk) = &self.inner.bulk {
+            // Read and parsed on the reader's blocking thread (and its helper).
+            return bulk
+                .exam_rows_then(exam.to_string(), |rows| {
+                    let entries = rows
+                        .into_iter()
+                        .map(EventRow::into_entry)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    entries_to_events(&entries)
+                })
+                .await;
+        }
         let entries = self.exam_entries(exam).await?;
         entries_to_events(&entries)
+    }
+
+    /// The exam's rows verified ([`Store::verify_with`], scoped to the exam) and its
+    /// clinical events ready for replay, the two at once: what a kiosk resuming or
+    /// reviewing an exam it must be able to trust does.
+    pub async fn verified_events(
+        &self,
+        exam: ExamId,
+        trust: &Trust,
+    ) -> Result<(VerifyReport, Vec<LoggedEvent>), StoreError> {
+        let (report, events) = tokio::join!(
+            self.verify_with(Some(exam), trust),
+            self.events_for_exam(exam)
+        );
+        Ok((report?, events?))
     }
 
     /// The running exam of `device` (opened, not closed; the latest if several),
@@ -961,6 +1015,23 @@ impl Store {
             .await
             .map_err(StoreError::db("reading events"))?
         }))
+    }
+
+    /// [`Store::rows_after`] with each row's hash checked ([`EventRow::hash_matches`]),
+    /// on the bulk reader's blocking thread when there is one, both cores sharing the
+    /// page.
+    pub(crate) async fn rows_after_checked(
+        &self,
+        device: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<(EventRow, bool)>, StoreError> {
+        if let Some(bulk) = &self.inner.bulk {
+            return bulk
+                .rows_after_then(device, after, limit, |rows| Ok(check_hashes(rows)))
+                .await;
+        }
+        Ok(check_hashes(self.rows_after(device, after, limit).await?))
     }
 
     /// Every device with rows in this store, in name order.
@@ -1370,10 +1441,13 @@ impl Store {
             }
         }
         loop {
-            let page = self.rows_after(device, prev_seq, PAGE_ROWS).await?;
+            let page = self.rows_after_checked(device, prev_seq, PAGE_ROWS).await?;
             let end_of_chain = (page.len() as i64) < PAGE_ROWS;
-            for row in page {
-                if let Some(bad) = self.check_row(device, &row, prev_seq, &prev_hash).await? {
+            for (row, hash_ok) in page {
+                if let Some(bad) = self
+                    .check_row(device, &row, hash_ok, prev_seq, &prev_hash)
+                    .await?
+                {
                     return Ok(Some(bad));
                 }
                 *checked += 1;
@@ -1394,13 +1468,16 @@ impl Store {
             && seq > prev_seq
         {
             let page = self
-                .rows_after(device, prev_seq, (seq - prev_seq).min(PAGE_ROWS))
+                .rows_after_checked(device, prev_seq, (seq - prev_seq).min(PAGE_ROWS))
                 .await?;
             if page.is_empty() {
                 break;
             }
-            for row in page {
-                if let Some(bad) = self.check_row(device, &row, prev_seq, &prev_hash).await? {
+            for (row, hash_ok) in page {
+                if let Some(bad) = self
+                    .check_row(device, &row, hash_ok, prev_seq, &prev_hash)
+                    .await?
+                {
                     return Ok(Some(bad));
                 }
                 *checked += 1;
@@ -1439,6 +1516,7 @@ impl Store {
         &self,
         device: &str,
         row: &EventRow,
+        self_consistent: bool,
         prev_seq: i64,
         prev_hash: &str,
     ) -> Result<Option<BadRow>, StoreError> {
@@ -1462,7 +1540,6 @@ impl Store {
                 ),
             )));
         }
-        let self_consistent = row.hash_matches();
         if row.prev_hash == prev_hash {
             if self_consistent {
                 return Ok(None);
@@ -1495,7 +1572,43 @@ impl Store {
     }
 }
 
+/// Rows a page is split at for two threads (a short page is not worth a thread).
+const PARALLEL_FROM: usize = 512;
+
+/// `f` over `items`, the two halves on two threads when there are many.
+fn on_both_cores<I: Sync, O: Send>(items: &[I], f: impl Fn(&[I]) -> O + Sync) -> (O, Option<O>) {
+    if items.len() < PARALLEL_FROM {
+        return (f(items), None);
+    }
+    let (a, b) = items.split_at(items.len() / 2);
+    std::thread::scope(|s| {
+        let first = s.spawn(|| f(a));
+        let second = f(b);
+        // A thread that could not run (or panicked): the same work here.
+        let first = first.join().unwrap_or_else(|_| f(a));
+        (first, Some(second))
+    })
+}
+
+/// Each row with whether its stored hash is its content's ([`EventRow::hash_matches`]).
+fn check_hashes(rows: Vec<EventRow>) -> Vec<(EventRow, bool)> {
+    let (mut flags, rest) = on_both_cores(&rows, |part| {
+        part.iter()
+            .map(EventRow::hash_matches)
+            .collect::<Vec<bool>>()
+    });
+    flags.extend(rest.unwrap_or_default());
+    rows.into_iter().zip(flags).collect()
+}
+
 fn entries_to_events(entries: &[StoredEntry]) -> Result<Vec<LoggedEvent>, StoreError> {
+    let (first, rest) = on_both_cores(entries, entries_to_events_here);
+    let mut events = first?;
+    events.extend(rest.transpose()?.unwrap_or_default());
+    Ok(events)
+}
+
+fn entries_to_events_here(entries: &[StoredEntry]) -> Result<Vec<LoggedEvent>, StoreError> {
     entries
         .iter()
         .filter(|e| e.kind == EntryKind::ExamEvent.as_str())
@@ -1513,6 +1626,24 @@ fn entries_to_events(entries: &[StoredEntry]) -> Result<Vec<LoggedEvent>, StoreE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_wall_clock_is_written_as_chrono_writes_it() {
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let secs = (x % 8_000_000_000) as i64 - 1_000_000_000;
+            let nanos = (x >> 40) as u32 % 1_000_000_000;
+            let t = DateTime::from_timestamp(secs, nanos).unwrap();
+            assert_eq!(
+                WallText(&t).to_string(),
+                t.format(WALL_FORMAT).to_string(),
+                "{t:?}"
+            );
+        }
+    }
 
     #[test]
     fn canonical_hash_is_stable() {

@@ -469,8 +469,24 @@ pub fn sqlite_options(url: &DatabaseUrl) -> Result<SqliteConnectOptions, StoreEr
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT))
+        .busy_timeout(BUSY_TIMEOUT)
+        // The WAL is copied back into the database by a passive checkpoint the store
+        // runs beside the appends every `WAL_CHECKPOINT_EVERY` commits, not inside a
+        // commit (SQLite's automatic checkpoint, at its default 1000 pages, costs the
+        // commit that crosses it a sync of the whole database). The automatic one is
+        // kept, far out, for a WAL that never goes quiet enough to start over.
+        .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string()))
 }
+
+/// SQLite's own checkpoint runs inside the commit that takes the WAL past this many
+/// pages (40 MB): only when the passive checkpoints beside the appends cannot keep up
+/// (a WAL starts over only when a commit finds it wholly copied back).
+pub const WAL_AUTOCHECKPOINT_PAGES: u32 = 10_000;
+
+/// An SQLite store runs a passive WAL checkpoint, beside the appends, after this many
+/// appending commits (each commit writes a handful of pages: the WAL stays under two
+/// megabytes).
+pub const WAL_CHECKPOINT_EVERY: u64 = 64;
 
 impl Store {
     /// Open the store named by `url` and apply its migrations.
@@ -635,11 +651,31 @@ impl Store {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Counts one committed appending transaction.
+    /// Counts one committed appending transaction; every
+    /// [`WAL_CHECKPOINT_EVERY`]th starts a passive WAL checkpoint on another
+    /// connection, not awaited (the append returns as soon as its row is durable).
     pub(crate) fn count_commit(&self) {
-        self.inner
+        let n = self
+            .inner
             .commits
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1;
+        if n.is_multiple_of(WAL_CHECKPOINT_EVERY)
+            && let Pool::Sqlite(pool) = &self.inner.pool
+            && let Ok(rt) = tokio::runtime::Handle::try_current()
+        {
+            let pool = pool.clone();
+            rt.spawn(async move {
+                // PASSIVE never waits for readers or writers; what it cannot copy
+                // now, the next one copies.
+                if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+                    .execute(&pool)
+                    .await
+                {
+                    tracing::warn!("WAL checkpoint: {e}");
+                }
+            });
+        }
     }
 
     /// Waits until the newest checkpoint is in the witness file (it is written off

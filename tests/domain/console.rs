@@ -550,8 +550,8 @@ proptest::proptest! {
                     event: ExamEvent::VitalsReading {
                         vitals: Vitals {
                             hr: Some(*v),
-                            sbp: (i % 3 == 0).then_some(v + 40.0),
-                            dbp: (i % 3 == 0).then_some(v - 10.0),
+                            sbp: i.is_multiple_of(3).then_some(v + 40.0),
+                            dbp: i.is_multiple_of(3).then_some(v - 10.0),
                             ..Default::default()
                         },
                     },

@@ -454,3 +454,48 @@ async fn a_failing_disk_keeps_events_queued_with_an_alarm_until_written() {
     assert_eq!(&ids[2..], [e2.id, e3.id]);
     assert!(store.verify(None).await.unwrap().is_ok());
 }
+
+/// Issue 22 (append latency): no commit runs SQLite's automatic checkpoint at its
+/// default 1000 pages; the store checkpoints the WAL beside the appends instead, so
+/// the WAL stays small at the live feed's pace (without it, 1000 single-row commits
+/// leave ~20 MB of WAL).
+#[tokio::test]
+async fn issue_22_the_wal_is_checkpointed_beside_the_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&url(&dir, "wal.db")).await.unwrap();
+    let (mode, _, _) = store.sqlite_settings().await.unwrap().unwrap();
+    assert_eq!(mode, "wal");
+    let exam = store.start_exam(&device(), "tech", base()).await.unwrap();
+    for i in 0..1000 {
+        let ev = vitals_event(i);
+        store
+            .append_exam_event(&device(), exam, "monitor", &ev, wall(ev.at))
+            .await
+            .unwrap();
+        // Rows come from the live feed about twice a second: a checkpoint finishes
+        // between two commits and the next commit starts the WAL over.
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+    }
+    // The last checkpoint started may still be copying.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let wal = std::fs::metadata(dir.path().join("wal.db-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert!(
+        wal < 3 * 1024 * 1024,
+        "the WAL is {wal} bytes after 1000 commits"
+    );
+    // The store's connections leave SQLite's own checkpoint far out.
+    let options =
+        cmr_kiosk::store::sqlite_options(&cmr_kiosk::store::DatabaseUrl::new(url(&dir, "wal.db")))
+            .unwrap();
+    let mut conn = SqliteConnection::connect_with(&options).await.unwrap();
+    let (pages,): (i64,) = sqlx::query_as("PRAGMA wal_autocheckpoint")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(pages, i64::from(cmr_kiosk::store::WAL_AUTOCHECKPOINT_PAGES));
+    assert!(pages > 1000);
+    let report = store.verify(Some(exam)).await.unwrap();
+    assert!(report.is_ok(), "{report}");
+}

@@ -146,8 +146,8 @@ fn issue_22_each_redraw_reads_only_the_new_rows() {
             engine.call(Command::ResumeAt(*now)).unwrap();
             let vitals = Vitals {
                 hr: Some(70.0 + (i % 9) as f64),
-                sbp: (i % 60 == 0).then_some(120.0),
-                dbp: (i % 60 == 0).then_some(76.0),
+                sbp: i.is_multiple_of(60).then_some(120.0),
+                dbp: i.is_multiple_of(60).then_some(76.0),
                 ..Default::default()
             };
             engine
