@@ -25,7 +25,8 @@ use cmr_kiosk::engine::recorder::Recorder;
 use cmr_kiosk::engine::session::{ExamSession, JournalRow};
 use cmr_kiosk::gallery::screenshot::Renderer;
 use cmr_kiosk::ui::components::Screen;
-use cmr_kiosk::ui::console::view::ConsoleUi;
+use cmr_kiosk::ui::console::chart::TrendIndex;
+use cmr_kiosk::ui::console::view::{CHART_COLUMNS, ConsoleUi};
 
 /// Ticks timed per journal length.
 const TICKS: usize = 200;
@@ -246,20 +247,40 @@ fn main() {
                     .handle(vitals(secs * 2 + i), "monitor")
                     .expect("a valid reading");
             }
+            // The engine's lock first (not the tick's work), then the tick.
+            let published = engine.read();
             let t = Wall::now();
             console.refresh(
                 shell.app(),
                 shell.language_state(),
-                &engine.read(),
+                &published,
                 now,
                 wall(now),
             );
             tick_ms.push(t.elapsed().as_secs_f64() * 1e3);
+            drop(published);
             let r = Wall::now();
             let frame = renderer.render();
             std::hint::black_box(frame.pixels.len());
             frame_ms.push(r.elapsed().as_secs_f64() * 1e3);
         }
+        // The chart alone, from a digest of the same journal.
+        let chart_ms = {
+            let published = engine.read();
+            let journal = published.session().expect("an exam").journal();
+            let mut index = TrendIndex::default();
+            index.extend(journal);
+            let mut v: Vec<f64> = (0..TICKS)
+                .map(|_| {
+                    let t = Wall::now();
+                    std::hint::black_box(index.chart(now, CHART_COLUMNS));
+                    t.elapsed().as_secs_f64() * 1e3
+                })
+                .collect();
+            v.sort_by(f64::total_cmp);
+            percentile(&v, 0.5)
+        };
+        println!("  {label:>5}: chart alone median {chart_ms:.3} ms");
         tick_ms.sort_by(f64::total_cmp);
         frame_ms.sort_by(f64::total_cmp);
         println!(

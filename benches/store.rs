@@ -300,20 +300,33 @@ fn main() {
             ms(best_replay),
             ms(best_read + best_verify + best_replay),
         );
-        // As the kiosk does it: the exam verified while its events are read.
+        // As the kiosk does it: the exam verified while its events are read; the
+        // first run on a store just opened (every page decrypted once), then warm.
+        store.close().await;
+        let store = Store::open_kiosk(&db).await.expect("open store");
         let mut best_together = Duration::MAX;
+        let mut cold = None;
         for _ in 0..runs {
             let t = Mono::now();
             let (report, events) = store.verified_events(exam, &trust).await.expect("verify");
             assert!(report.is_ok(), "{report}");
             let rebuilt = Exam::replay(ProtocolSettings::default(), &events).expect("replay");
+            cold.get_or_insert(t.elapsed());
             best_together = best_together.min(t.elapsed());
             assert!(rebuilt.now() >= Instant::from_millis((EXAM_ROWS - 5) * 500));
         }
         let total = best_together;
+        let cold = cold.unwrap_or_default();
         println!(
-            "  verified_events + replay: {:.1} ms (best of {runs})",
+            "  verified_events + replay: first on a store just opened {:.1} ms, best of {runs} {:.1} ms",
+            ms(cold),
             ms(total)
+        );
+        table(
+            &format!("verify + replay, {EXAM_ROWS} rows, store just opened"),
+            format!("{:.1} ms", ms(cold)),
+            "target 50 ms".into(),
+            Some(ms(cold) / 50.0),
         );
         table(
             &format!("verify + replay, {EXAM_ROWS} rows"),

@@ -19,6 +19,11 @@ use super::log::EventRow;
 const COLUMNS: &str =
     "id, exam_id, device_id, seq, wall_clock, mono_ms, actor, kind, payload, prev_hash, hash";
 
+/// The bulk reader's page cache, in KiB (SQLite's default is 2,000 KiB; a 4-hour
+/// exam's rows and their index take about 20 MB). Memory is taken only as pages are
+/// read.
+pub const BULK_CACHE_KIB: u32 = 64 * 1024;
+
 /// A read connection to the kiosk's SQLite file.
 #[derive(Debug, Clone)]
 pub(crate) struct BulkReader {
@@ -48,9 +53,13 @@ impl BulkReader {
         }
         conn.busy_timeout(std::time::Duration::from_secs(5))
             .map_err(|e| failed("opening the log for reading", file, e))?;
-        // Only reads: a mistake here can never write.
-        conn.execute_batch("PRAGMA query_only = ON;")
-            .map_err(|e| failed("opening the log for reading", file, e))?;
+        // Only reads: a mistake here can never write. A page cache large enough for
+        // a long exam: each page is decrypted (AES and an HMAC) once, not once per
+        // read of it.
+        conn.execute_batch(&format!(
+            "PRAGMA query_only = ON; PRAGMA cache_size = -{BULK_CACHE_KIB};"
+        ))
+        .map_err(|e| failed("opening the log for reading", file, e))?;
         Ok(BulkReader {
             conn: Arc::new(Mutex::new(Some(conn))),
             file: file.to_path_buf(),
@@ -111,6 +120,41 @@ impl BulkReader {
             finish,
         )
         .await
+    }
+
+    /// The running exam of `device`: the newest `exam_opened` with no `exam_closed`
+    /// (the same query as the pool's, read into the same page cache as the exam's
+    /// rows that are read next).
+    pub(crate) async fn running_exam(&self, device: &str) -> Result<Option<String>, StoreError> {
+        let conn = self.conn.clone();
+        let file = self.file.clone();
+        let device = device.to_string();
+        tokio::task::spawn_blocking(move || {
+            let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(conn) = guard.as_ref() else {
+                return Err(failed(
+                    "finding the running exam",
+                    &file,
+                    "the store was closed",
+                ));
+            };
+            let read = |e: rusqlite::Error| failed("finding the running exam", &file, e);
+            let mut stmt = conn
+                .prepare(
+                    "SELECT o.exam_id FROM events o WHERE o.device_id = ?1 \
+                     AND o.kind = 'exam_opened' AND NOT EXISTS (SELECT 1 FROM events c \
+                     WHERE c.exam_id = o.exam_id AND c.kind = 'exam_closed') \
+                     ORDER BY o.seq DESC LIMIT 1",
+                )
+                .map_err(read)?;
+            let mut rows = stmt.query(rusqlite::params![device]).map_err(read)?;
+            match rows.next().map_err(read)? {
+                Some(row) => Ok(Some(row.get::<_, String>(0).map_err(read)?)),
+                None => Ok(None),
+            }
+        })
+        .await
+        .map_err(|e| failed("finding the running exam", &self.file, e))?
     }
 
     /// Every row of `exam`, in timeline order.

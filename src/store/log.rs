@@ -904,8 +904,11 @@ impl Store {
     /// The running exam of `device` (opened, not closed; the latest if several),
     /// with its events, or `None`.
     pub async fn open_exam(&self, device: &DeviceId) -> Result<Option<RecoveredExam>, StoreError> {
-        let found: Option<(String,)> = on_pool!(self, |pool| {
-            sqlx::query_as(
+        let found: Option<(String,)> = if let Some(bulk) = &self.inner.bulk {
+            bulk.running_exam(device.as_str()).await?.map(|e| (e,))
+        } else {
+            on_pool!(self, |pool| {
+                sqlx::query_as(
                 "SELECT o.exam_id FROM events o WHERE o.device_id = $1 AND o.kind = 'exam_opened' \
                  AND NOT EXISTS (SELECT 1 FROM events c WHERE c.exam_id = o.exam_id \
                                  AND c.kind = 'exam_closed') \
@@ -915,7 +918,8 @@ impl Store {
             .fetch_optional(pool)
             .await
             .map_err(StoreError::db("finding the running exam"))?
-        });
+            })
+        };
         let Some((exam,)) = found else {
             return Ok(None);
         };
