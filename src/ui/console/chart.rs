@@ -393,21 +393,38 @@ impl TrendIndex {
 /// `Path` commands for strokes ("M x y L x y …"); a lone point becomes a short dash
 /// so it stays visible.
 pub fn commands(strokes: &[Vec<(f64, f64)>]) -> String {
-    let mut out = String::new();
+    use std::fmt::Write;
+    let mut out = String::with_capacity(strokes.iter().map(Vec::len).sum::<usize>() * 14);
     for stroke in strokes {
         for (i, (x, y)) in stroke.iter().enumerate() {
             let op = if i == 0 { 'M' } else { 'L' };
             if !out.is_empty() {
                 out.push(' ');
             }
-            out.push_str(&format!("{op} {x:.1} {y:.1}"));
+            let _ = write!(out, "{op} {} {}", Tenths(*x), Tenths(*y));
         }
         if stroke.len() == 1 {
             let (x, y) = stroke[0];
-            out.push_str(&format!(" L {:.1} {y:.1}", (x + 4.0).min(VIEW)));
+            let _ = write!(out, " L {} {}", Tenths((x + 4.0).min(VIEW)), Tenths(y));
         }
     }
     out
+}
+
+/// A coordinate in the view box written to one decimal through integer formatting
+/// (a float's `{:.1}` costs about ten times as much, and a chart has up to three
+/// lines of [`crate::ui::console::view::CHART_COLUMNS`] points each redraw).
+struct Tenths(f64);
+
+impl std::fmt::Display for Tenths {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let v = self.0;
+        if !v.is_finite() || !(0.0..=1.0e9).contains(&v) {
+            return write!(f, "{v:.1}");
+        }
+        let t = (v * 10.0).round() as u64;
+        write!(f, "{}.{}", t / 10, t % 10)
+    }
 }
 
 /// The chart at `now` with at most `columns` points per series.
@@ -517,6 +534,26 @@ mod tests {
         assert_eq!(y_of(500.0), 0.0);
         assert_eq!(y_of(-3.0), VIEW);
         assert_eq!(y_of(120.0), VIEW / 2.0);
+    }
+
+    #[test]
+    fn coordinates_are_written_to_one_decimal() {
+        for (v, text) in [
+            (0.0, "0.0"),
+            (50.0, "50.0"),
+            (999.94, "999.9"),
+            (999.96, "1000.0"),
+            (12.345, "12.3"),
+            (7.06, "7.1"),
+        ] {
+            assert_eq!(Tenths(v).to_string(), text);
+        }
+        // Within half a tenth of the value everywhere in the box.
+        for i in 0..=100_000 {
+            let v = i as f64 * 0.01;
+            let back: f64 = Tenths(v).to_string().parse().unwrap();
+            assert!((back - v).abs() <= 0.05 + 1e-9, "{v} → {back}");
+        }
     }
 
     #[test]
