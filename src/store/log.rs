@@ -721,23 +721,13 @@ impl Store {
         device: &DeviceId,
         entry: &NewEntry,
     ) -> Result<StoredEntry, StoreError> {
-        let _guard = self.append_lock().lock().await;
-        let (row, checkpoint) = on_pool!(self, |pool| {
-            let mut tx = pool
-                .begin_with(pool.write_begin())
-                .await
-                .map_err(StoreError::db("starting an append"))?;
-            let appended = append_in_tx!(self, tx, device, entry);
-            if appended.1 {
-                tx.commit()
-                    .await
-                    .map_err(StoreError::db("committing an event"))?;
-                self.count_commit();
-            }
-            (appended.0, appended.2)
-        });
-        self.witness(checkpoint.as_ref());
-        row.into_entry()
+        let mut stored = self
+            .append_many(device, std::slice::from_ref(entry))
+            .await?;
+        stored.pop().ok_or_else(|| StoreError::Corrupt {
+            row: format!("{device}"),
+            reason: "an append returned no row".into(),
+        })
     }
 
     /// Append `entries` to `device`'s chain, in order, in one transaction: one
