@@ -172,3 +172,52 @@ impl DurableLog {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::log::EntryKind;
+
+    /// More rows than [`MAX_BATCH`] arriving together are written in batches of at
+    /// most `MAX_BATCH` rows each, every one acknowledged as written, in order.
+    #[test]
+    fn rows_beyond_max_batch_are_split_into_bounded_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let url = format!("sqlite://{}", dir.path().join("b.db").display());
+            let store = Store::open(&url).await.unwrap();
+            let device = DeviceId::new("batch-test").unwrap();
+            let mut log = DurableLog::new(store.clone(), device);
+            let n = MAX_BATCH * 2 + 1;
+            let entries: Vec<NewEntry> = (0..n)
+                .map(|i| {
+                    NewEntry::new(
+                        None,
+                        EntryKind::Audit,
+                        "tech",
+                        crate::domain::Instant::ZERO,
+                        Utc::now(),
+                        &serde_json::json!({ "i": i }),
+                    )
+                    .unwrap()
+                })
+                .collect();
+            let before = store.commits();
+            let out = log.submit_many(entries).await;
+            assert_eq!(store.commits() - before, 3, "{n} rows in 3 commits");
+            let seqs: Vec<i64> = out
+                .iter()
+                .map(|o| match o {
+                    Submitted::Written(s) => s.seq,
+                    other => panic!("{other:?}"),
+                })
+                .collect();
+            assert_eq!(seqs, (1..=n as i64).collect::<Vec<_>>());
+            store.close().await;
+        });
+    }
+}
