@@ -879,16 +879,64 @@ impl Store {
     /// The exam's rows verified ([`Store::verify_with`], scoped to the exam) and its
     /// clinical events ready for replay, the two at once: what a kiosk resuming or
     /// reviewing an exam it must be able to trust does.
+    ///
+    /// With the bulk reader, each chain's stretch is read once: the same rows are
+    /// hashed, walked and parsed into the events (on both cores, off the runtime).
     pub async fn verified_events(
         &self,
         exam: ExamId,
         trust: &Trust,
     ) -> Result<(VerifyReport, Vec<LoggedEvent>), StoreError> {
-        let (report, events) = tokio::join!(
-            self.verify_with(Some(exam), trust),
-            self.events_for_exam(exam)
-        );
-        Ok((report?, events?))
+        let Some(bulk) = &self.inner.bulk else {
+            let (report, events) = tokio::join!(
+                self.verify_with(Some(exam), trust),
+                self.events_for_exam(exam)
+            );
+            return Ok((report?, events?));
+        };
+        let mut report = VerifyReport::default();
+        // (mono_ms, device, seq, event): the timeline order of `events_for_exam`.
+        let mut timeline: Vec<(i64, String, i64, LoggedEvent)> = Vec::new();
+        let wanted = exam.to_string();
+        for (device, from, until) in self.exam_ranges(exam).await? {
+            report.devices.push(device.clone());
+            // The anchor row (when there is one), the exam's stretch, the row after it.
+            let start = if from > 1 { from - 1 } else { 1 };
+            let limit = until + 2 - start;
+            let wanted = wanted.clone();
+            let (page, events) = bulk
+                .rows_after_then(&device, start - 1, limit, move |rows| {
+                    let page = check_hashes(rows);
+                    let events = exam_events_of(&page, &wanted)?;
+                    Ok((page, events))
+                })
+                .await?;
+            timeline.extend(
+                events
+                    .into_iter()
+                    .map(|(at, seq, e)| (at, device.clone(), seq, e)),
+            );
+            let mut bad = self
+                .verify_chain_from(
+                    &device,
+                    from,
+                    Some(until),
+                    &mut report.rows_checked,
+                    Some((page, limit)),
+                )
+                .await?;
+            if bad.is_none() {
+                bad = self
+                    .check_checkpoints(&device, trust, Some((from, until)))
+                    .await?;
+            }
+            if bad.is_some() {
+                report.first_bad = bad;
+                break;
+            }
+        }
+        timeline.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+        Ok((report, timeline.into_iter().map(|t| t.3).collect()))
     }
 
     /// The running exam of `device` (opened, not closed; the latest if several),
@@ -1112,21 +1160,12 @@ impl Store {
                 .into_iter()
                 .map(|d| (d, 1, None))
                 .collect(),
-            Some(exam) => {
-                let rows: Vec<(String, i64, i64)> = on_pool!(self, |pool| {
-                    sqlx::query_as(
-                        "SELECT device_id, MIN(seq), MAX(seq) FROM events WHERE exam_id = $1 \
-                         GROUP BY device_id ORDER BY device_id",
-                    )
-                    .bind(exam.to_string())
-                    .fetch_all(pool)
-                    .await
-                    .map_err(StoreError::db("finding an exam's rows"))?
-                });
-                rows.into_iter()
-                    .map(|(d, lo, hi)| (d, (lo - 1).max(1), Some(hi)))
-                    .collect()
-            }
+            Some(exam) => self
+                .exam_ranges(exam)
+                .await?
+                .into_iter()
+                .map(|(d, from, until)| (d, from, Some(until)))
+                .collect(),
         };
         for (device, from, until) in ranges {
             report.devices.push(device.clone());
@@ -1156,6 +1195,25 @@ impl Store {
             });
         }
         Ok(report)
+    }
+
+    /// The stretch of each chain that holds `exam`'s rows, with the row before it
+    /// (so a deleted first row is found): (device, first seq, last seq), by device.
+    async fn exam_ranges(&self, exam: ExamId) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let rows: Vec<(String, i64, i64)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT device_id, MIN(seq), MAX(seq) FROM events WHERE exam_id = $1 \
+                 GROUP BY device_id ORDER BY device_id",
+            )
+            .bind(exam.to_string())
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("finding an exam's rows"))?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(d, lo, hi)| (d, (lo - 1).max(1), hi))
+            .collect())
     }
 
     /// Every chain this store or `trust` knows of: devices with rows, with a
@@ -1323,11 +1381,17 @@ impl Store {
             detail,
         };
         let label = |c: &Checkpoint| c.wall_clock.format("%Y-%m-%d %H:%M:%S UTC").to_string();
-        for (source, cp) in &all {
-            let signed = match trusted {
-                Some(key) => cp.is_signed_by(key),
-                None => cp.named_key().is_some_and(|k| cp.is_signed_by(&k)),
-            };
+        // A signature check costs about 50 µs: an exam's few hundred on both cores.
+        let (mut signed, rest) = on_both_cores(&all, SIGNATURES_PARALLEL_FROM, |part| {
+            part.iter()
+                .map(|(_, cp)| match trusted {
+                    Some(key) => cp.is_signed_by(key),
+                    None => cp.named_key().is_some_and(|k| cp.is_signed_by(&k)),
+                })
+                .collect::<Vec<bool>>()
+        });
+        signed.extend(rest.unwrap_or_default());
+        for ((source, cp), signed) in all.iter().zip(signed) {
             if !signed {
                 return Ok(Some(bad(
                     cp.seq,
@@ -1408,16 +1472,39 @@ impl Store {
         until: Option<i64>,
         checked: &mut u64,
     ) -> Result<Option<BadRow>, StoreError> {
+        self.verify_chain_from(device, from, until, checked, None)
+            .await
+    }
+
+    /// [`Store::verify_chain`], starting from `first`, already read and checked:
+    /// rows after `from - 2` (or from 1), at most `limit` of them, as
+    /// [`Store::rows_after_checked`] reads them.
+    async fn verify_chain_from(
+        &self,
+        device: &str,
+        from: i64,
+        until: Option<i64>,
+        checked: &mut u64,
+        first: Option<(Vec<(EventRow, bool)>, i64)>,
+    ) -> Result<Option<BadRow>, StoreError> {
         let mut prev_seq = from - 1;
         let mut prev_hash = GENESIS_HASH.to_string();
+        // The first page, and whether it ended the chain (fewer rows than asked for).
+        let mut first = first.map(|(page, limit)| {
+            let end = (page.len() as i64) < limit;
+            (page.into_iter(), end)
+        });
         if from > 1 {
             // Anchor on the row before the range (not itself checked).
-            match self
-                .rows_after(device, from - 2, 1)
-                .await?
-                .into_iter()
-                .next()
-            {
+            let anchor = match &mut first {
+                Some((page, _)) => page.next().map(|(row, _)| row),
+                None => self
+                    .rows_after(device, from - 2, 1)
+                    .await?
+                    .into_iter()
+                    .next(),
+            };
+            match anchor {
                 Some(anchor) if anchor.seq == from - 1 => prev_hash = anchor.hash,
                 found => {
                     return Ok(Some(BadRow {
@@ -1435,8 +1522,14 @@ impl Store {
             }
         }
         loop {
-            let page = self.rows_after_checked(device, prev_seq, PAGE_ROWS).await?;
-            let end_of_chain = (page.len() as i64) < PAGE_ROWS;
+            let (page, end_of_chain) = match first.take() {
+                Some(first) => first,
+                None => {
+                    let page = self.rows_after_checked(device, prev_seq, PAGE_ROWS).await?;
+                    let end = (page.len() as i64) < PAGE_ROWS;
+                    (page.into_iter(), end)
+                }
+            };
             for (row, hash_ok) in page {
                 if let Some(bad) = self
                     .check_row(device, &row, hash_ok, prev_seq, &prev_hash)
@@ -1569,9 +1662,16 @@ impl Store {
 /// Rows a page is split at for two threads (a short page is not worth a thread).
 const PARALLEL_FROM: usize = 512;
 
-/// `f` over `items`, the two halves on two threads when there are many.
-fn on_both_cores<I: Sync, O: Send>(items: &[I], f: impl Fn(&[I]) -> O + Sync) -> (O, Option<O>) {
-    if items.len() < PARALLEL_FROM {
+/// Checkpoints whose signatures are checked on two threads (each check is long).
+const SIGNATURES_PARALLEL_FROM: usize = 16;
+
+/// `f` over `items`, the two halves on two threads when there are at least `from`.
+fn on_both_cores<I: Sync, O: Send>(
+    items: &[I],
+    from: usize,
+    f: impl Fn(&[I]) -> O + Sync,
+) -> (O, Option<O>) {
+    if items.len() < from {
         return (f(items), None);
     }
     let (a, b) = items.split_at(items.len() / 2);
@@ -1586,7 +1686,7 @@ fn on_both_cores<I: Sync, O: Send>(items: &[I], f: impl Fn(&[I]) -> O + Sync) ->
 
 /// Each row with whether its stored hash is its content's ([`EventRow::hash_matches`]).
 fn check_hashes(rows: Vec<EventRow>) -> Vec<(EventRow, bool)> {
-    let (mut flags, rest) = on_both_cores(&rows, |part| {
+    let (mut flags, rest) = on_both_cores(&rows, PARALLEL_FROM, |part| {
         part.iter()
             .map(EventRow::hash_matches)
             .collect::<Vec<bool>>()
@@ -1596,7 +1696,49 @@ fn check_hashes(rows: Vec<EventRow>) -> Vec<(EventRow, bool)> {
 }
 
 fn entries_to_events(entries: &[StoredEntry]) -> Result<Vec<LoggedEvent>, StoreError> {
-    let (first, rest) = on_both_cores(entries, entries_to_events_here);
+    let (first, rest) = on_both_cores(entries, PARALLEL_FROM, entries_to_events_here);
+    let mut events = first?;
+    events.extend(rest.transpose()?.unwrap_or_default());
+    Ok(events)
+}
+
+/// The clinical events of `exam` among `rows` (one chain's, in sequence order), each
+/// with its offset and sequence number for the timeline order; parsed on both
+/// cores. A payload that does not parse is an error naming the row.
+fn exam_events_of(
+    rows: &[(EventRow, bool)],
+    exam: &str,
+) -> Result<Vec<(i64, i64, LoggedEvent)>, StoreError> {
+    let mine: Vec<&EventRow> = rows
+        .iter()
+        .map(|(row, _)| row)
+        .filter(|row| {
+            row.exam_id.as_deref() == Some(exam) && row.kind == EntryKind::ExamEvent.as_str()
+        })
+        .collect();
+    let parse = |part: &[&EventRow]| -> Result<Vec<(i64, i64, LoggedEvent)>, StoreError> {
+        part.iter()
+            .map(|row| {
+                let corrupt = |reason: String| StoreError::Corrupt {
+                    row: format!("{} #{} (event {})", row.device_id, row.seq, row.id),
+                    reason,
+                };
+                let at = u64::try_from(row.mono_ms)
+                    .map_err(|_| corrupt(format!("negative mono_ms {}", row.mono_ms)))?;
+                let event: ExamEvent = serde_json::from_str(&row.payload)
+                    .map_err(|err| corrupt(format!("payload is not an exam event: {err}")))?;
+                Ok((
+                    row.mono_ms,
+                    row.seq,
+                    LoggedEvent {
+                        at: Instant::from_millis(at),
+                        event,
+                    },
+                ))
+            })
+            .collect()
+    };
+    let (first, rest) = on_both_cores(&mine, PARALLEL_FROM, parse);
     let mut events = first?;
     events.extend(rest.transpose()?.unwrap_or_default());
     Ok(events)

@@ -20,7 +20,9 @@ use cmr_kiosk::store::accounts::{AuditAt, LockoutPolicy};
 use cmr_kiosk::store::checkpoint::{Checkpoint, Source, Trust};
 use cmr_kiosk::store::keys::{Create, KeyRing};
 use cmr_kiosk::store::log::{GENESIS_HASH, chain_hash};
-use cmr_kiosk::store::{DeviceId, NewStaff, PinGuard, Problem, Role, Store, VerifyReport, sync};
+use cmr_kiosk::store::{
+    DeviceId, ExamId, NewStaff, PinGuard, Problem, Role, Store, VerifyReport, sync,
+};
 use ed25519_dalek::Signer;
 use sqlx::{Connection, Row, SqliteConnection};
 
@@ -90,6 +92,7 @@ fn copy_keys(from: &Path, to: &Path) {
 /// closed; plus an older copy (database and witness) from mid-exam.
 struct Pristine {
     dir: tempfile::TempDir,
+    exam: ExamId,
 }
 
 impl Pristine {
@@ -178,7 +181,7 @@ impl Pristine {
         store.close().await;
         let report = verdict(dir.path()).await;
         assert!(report.is_ok(), "the pristine record verifies: {report}");
-        Pristine { dir }
+        Pristine { dir, exam }
     }
 
     /// A fresh copy of the pristine record (database and key folder) to attack.
@@ -196,6 +199,31 @@ async fn verdict(dir: &Path) -> VerifyReport {
     let trust = Trust::of_kiosk(&keys, device_name()).unwrap();
     let store = Store::open_kiosk(&db_of(dir)).await.unwrap();
     store.verify_with(None, &trust).await.unwrap()
+}
+
+/// The exam's own verification, as a kiosk reviewing or resuming it runs it: the
+/// one-read path (`verified_events`) must say what `verify_with` scoped to the
+/// exam says, and give the events `events_for_exam` gives. `None` when they agree.
+async fn exam_scope_disagrees(dir: &Path, exam: ExamId) -> Option<String> {
+    let keys = KeyRing::open(&dir.join("keys"), Create::Never).unwrap();
+    let trust = Trust::of_kiosk(&keys, device_name()).unwrap();
+    let store = Store::open_kiosk(&db_of(dir)).await.unwrap();
+    let scoped = store.verify_with(Some(exam), &trust).await.unwrap();
+    let events = store.events_for_exam(exam).await;
+    let both = store.verified_events(exam, &trust).await;
+    store.close().await;
+    match (both, events) {
+        (Ok((report, got)), Ok(events)) if report == scoped && got == events => None,
+        (Ok((report, got)), events) => Some(format!(
+            "verified_events said {report} with {} events; verify_with said {scoped}, \
+             events_for_exam {:?} events",
+            got.len(),
+            events.map(|e| e.len())
+        )),
+        // A payload that no longer parses: both reads refuse the exam.
+        (Err(_), Err(_)) => None,
+        (Err(e), Ok(_)) => Some(format!("verified_events failed alone: {e}")),
+    }
 }
 
 /// The attacker's own connection to the file, triggers dropped.
@@ -383,6 +411,7 @@ fn detected(name: &str, report: &VerifyReport, expect: &[Problem]) -> bool {
 async fn clause_5_3_3_every_local_tampering_is_reported_by_log_verify() {
     let p = Pristine::make().await;
     let mut missed = Vec::new();
+    let mut disagree = Vec::new();
     let mut count = 0;
     macro_rules! case {
         ($name:expr, $expect:expr, |$d:ident| $attack:expr) => {{
@@ -392,6 +421,10 @@ async fn clause_5_3_3_every_local_tampering_is_reported_by_log_verify() {
             count += 1;
             if !detected($name, &verdict($d).await, &$expect) {
                 missed.push($name);
+            }
+            if let Some(why) = exam_scope_disagrees($d, p.exam).await {
+                eprintln!("{:<58} exam scope disagrees: {why}", $name);
+                disagree.push($name);
             }
         }};
     }
@@ -622,6 +655,10 @@ async fn clause_5_3_3_every_local_tampering_is_reported_by_log_verify() {
     eprintln!("{} of {count} local attacks detected", count - missed.len());
     assert!(count >= 32, "{count} attacks tried");
     assert!(missed.is_empty(), "not detected: {missed:?}");
+    assert!(
+        disagree.is_empty(),
+        "the exam's one-read verification disagrees: {disagree:?}"
+    );
 }
 
 /// A rolled-back file together with a rolled-back witness is invisible locally;
