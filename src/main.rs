@@ -92,6 +92,39 @@ enum DicomCommand {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(i32).range(1..=99_999))]
         number: i32,
     },
+    /// Verify a DICOM peer (C-ECHO as the kiosk's AE title, dicom.node.ae_title).
+    /// Exit status 2 when it does not answer "success".
+    Echo {
+        /// The peer: AE@HOST:PORT.
+        peer: String,
+    },
+    /// Print the modality worklist for a day from dicom.worklist.provider (a table,
+    /// or JSON with the suggested exam type). Exit status 2 when it cannot be asked.
+    Worklist {
+        /// The scheduled date, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        date: Option<String>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Ask this provider (AE@HOST:PORT) instead of the configured one.
+        #[arg(long)]
+        provider: Option<String>,
+    },
+    /// Run the image receiver alone (C-STORE and C-ECHO SCP), storing into
+    /// dicom.incoming; print one JSON line per association event and per series
+    /// as it settles.
+    Listen {
+        /// Address to listen on (default: dicom.node.listen).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// Folder to store into (default: dicom.incoming).
+        #[arg(long, value_name = "DIR")]
+        store: Option<PathBuf>,
+        /// Stop after this many seconds (default: until interrupted).
+        #[arg(long)]
+        seconds: Option<f64>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +183,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             vendor,
             number,
         })) => dicom_synth(&step, &out, &vendor, number),
+        Some(Command::Dicom(DicomCommand::Echo { peer })) => cli::dicom::echo(&config, &peer),
+        Some(Command::Dicom(DicomCommand::Worklist {
+            date,
+            json,
+            provider,
+        })) => cli::dicom::worklist(&config, date.as_deref(), json, provider.as_deref()),
+        Some(Command::Dicom(DicomCommand::Listen {
+            listen,
+            store,
+            seconds,
+        })) => cli::dicom::listen(&config, listen.as_deref(), store, seconds),
     }
 }
 

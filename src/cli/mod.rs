@@ -3,6 +3,7 @@
 //! the shell.
 
 pub mod alarm_sound;
+pub mod dicom;
 pub mod monitor;
 pub mod simulate;
 pub mod store;

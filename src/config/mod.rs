@@ -110,6 +110,10 @@ pub struct DicomConfig {
     pub poll_interval_s: f64,
     /// A site file of extra classification rules (tried before the shipped ones).
     pub rules: String,
+    /// The kiosk as a DICOM node: its AE title and the receiver.
+    pub node: NodeConfig,
+    /// The hospital's modality worklist provider.
+    pub worklist: WorklistConfig,
 }
 
 impl Default for DicomConfig {
@@ -118,7 +122,73 @@ impl Default for DicomConfig {
             incoming: String::new(),
             poll_interval_s: 2.0,
             rules: String::new(),
+            node: NodeConfig::default(),
+            worklist: WorklistConfig::default(),
         }
+    }
+}
+
+/// The kiosk's own DICOM node (a storage and verification SCP).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeConfig {
+    /// The kiosk's AE title (called by the scanner, calling the worklist).
+    pub ae_title: String,
+    /// Address and port the receiver listens on (`0.0.0.0:11112`); empty: no
+    /// receiver. Received files go into `dicom.incoming`.
+    pub listen: String,
+    /// Calling AE titles accepted (the scanner's); empty: any.
+    pub callers: Vec<String>,
+    /// Received files kept at most, in MiB; beyond, the oldest studies are removed.
+    pub keep_mib: u64,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            ae_title: "CMR_KIOSK".into(),
+            listen: String::new(),
+            callers: Vec::new(),
+            keep_mib: 20 * 1024,
+        }
+    }
+}
+
+/// The hospital's modality worklist provider (a C-FIND SCP, usually the RIS).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WorklistConfig {
+    /// Its address, `AE@HOST:PORT`; empty: no worklist (manual registration only).
+    pub provider: String,
+    /// The scanner's AE title as the RIS schedules it; empty: any station.
+    pub station_ae: String,
+    /// The modality asked for.
+    pub modality: String,
+    /// Seconds one query may take.
+    pub timeout_s: f64,
+    /// Site rules from requested procedure to exam type, tried before the shipped
+    /// ones: `{ pattern = "CMR-S", exam = "adenosine_stress" }`.
+    pub procedure_rules: Vec<crate::dicom::node::worklist::ProcedureRule>,
+}
+
+impl Default for WorklistConfig {
+    fn default() -> Self {
+        WorklistConfig {
+            provider: String::new(),
+            station_ae: String::new(),
+            modality: "MR".into(),
+            timeout_s: 10.0,
+            procedure_rules: Vec::new(),
+        }
+    }
+}
+
+impl WorklistConfig {
+    /// The provider as a peer, `None` when none is configured.
+    pub fn peer(&self) -> Option<crate::dicom::node::Peer> {
+        let mut p: crate::dicom::node::Peer = self.provider.parse().ok()?;
+        p.timeout = std::time::Duration::from_secs_f64(self.timeout_s);
+        Some(p)
     }
 }
 
@@ -622,6 +692,58 @@ impl Config {
         let p = self.dicom.poll_interval_s;
         if !(p.is_finite() && (0.2..=60.0).contains(&p)) {
             return invalid("dicom.poll_interval_s", format!("{p} is outside 0.2–60 s"));
+        }
+        let n = &self.dicom.node;
+        if !crate::dicom::node::valid_ae_title(&n.ae_title) {
+            return invalid(
+                "dicom.node.ae_title",
+                format!("`{}` is not an AE title (1–16 characters)", n.ae_title),
+            );
+        }
+        if !n.listen.is_empty() {
+            if n.listen.parse::<std::net::SocketAddr>().is_err() {
+                return invalid(
+                    "dicom.node.listen",
+                    format!("`{}` is not ADDRESS:PORT", n.listen),
+                );
+            }
+            if self.dicom.incoming.is_empty() {
+                return invalid(
+                    "dicom.node.listen",
+                    "the receiver stores into dicom.incoming, which is empty".into(),
+                );
+            }
+        }
+        if let Some(c) = n
+            .callers
+            .iter()
+            .find(|c| !crate::dicom::node::valid_ae_title(c))
+        {
+            return invalid("dicom.node.callers", format!("`{c}` is not an AE title"));
+        }
+        if !(64..=16 * 1024 * 1024).contains(&n.keep_mib) {
+            return invalid(
+                "dicom.node.keep_mib",
+                format!("{} is outside 64 MiB – 16 TiB", n.keep_mib),
+            );
+        }
+        let w = &self.dicom.worklist;
+        if !w.provider.is_empty()
+            && let Err(e) = w.provider.parse::<crate::dicom::node::Peer>()
+        {
+            return invalid("dicom.worklist.provider", e.to_string());
+        }
+        if !(w.timeout_s.is_finite() && (1.0..=120.0).contains(&w.timeout_s)) {
+            return invalid(
+                "dicom.worklist.timeout_s",
+                format!("{} is outside 1–120 s", w.timeout_s),
+            );
+        }
+        if !w.station_ae.is_empty() && !crate::dicom::node::valid_ae_title(&w.station_ae) {
+            return invalid(
+                "dicom.worklist.station_ae",
+                format!("`{}` is not an AE title", w.station_ae),
+            );
         }
         let m = &self.monitor;
         if !BAUD_RATES.contains(&m.baud) {

@@ -568,6 +568,16 @@ enum G1 {
     None,
     Gb2312,
     Latin1,
+    /// KS X 1001 (ISO 2022 IR 149), in its EUC form.
+    Ksc,
+}
+
+/// G0 sets: ASCII, or JIS X 0208 (ISO 2022 IR 87, `ESC $ B`), two 7-bit bytes a
+/// character.
+#[derive(Clone, Copy, PartialEq)]
+enum G0 {
+    Ascii,
+    Jis0208,
 }
 
 /// Decode bytes using ISO 2022 code extensions; `initial` is the first declared set.
@@ -575,18 +585,38 @@ fn decode_iso2022(bytes: &[u8], initial: &str) -> String {
     let initial_g1 = match initial {
         "ISO 2022 IR 58" => G1::Gb2312,
         "ISO 2022 IR 100" | "ISO_IR 100" => G1::Latin1,
+        "ISO 2022 IR 149" => G1::Ksc,
         _ => G1::None,
     };
+    let initial_g0 = if initial == "ISO 2022 IR 87" {
+        G0::Jis0208
+    } else {
+        G0::Ascii
+    };
     let mut g1 = initial_g1;
+    let mut g0 = initial_g0;
     let mut out = String::new();
     let mut i = 0;
     let mut seg_start = 0;
-    let flush = |seg: &[u8], g1: G1, out: &mut String| {
+    let flush = |seg: &[u8], g0: G0, g1: G1, out: &mut String| {
         if seg.is_empty() {
+            return;
+        }
+        if g0 == G0::Jis0208 {
+            // Decoded as ISO-2022-JP, with its designation around the bytes.
+            let mut framed = b"\x1b$B".to_vec();
+            framed.extend_from_slice(seg);
+            framed.extend_from_slice(b"\x1b(B");
+            out.push_str(
+                &encoding_rs::ISO_2022_JP
+                    .decode_without_bom_handling(&framed)
+                    .0,
+            );
             return;
         }
         match g1 {
             G1::Gb2312 => out.push_str(&encoding_rs::GBK.decode_without_bom_handling(seg).0),
+            G1::Ksc => out.push_str(&encoding_rs::EUC_KR.decode_without_bom_handling(seg).0),
             G1::Latin1 => out.extend(seg.iter().map(|&b| char::from(b))),
             G1::None => out.push_str(&String::from_utf8_lossy(seg)),
         }
@@ -594,13 +624,19 @@ fn decode_iso2022(bytes: &[u8], initial: &str) -> String {
     while i < bytes.len() {
         let b = bytes[i];
         if b == 0x1b {
-            flush(&bytes[seg_start..i], g1, &mut out);
+            flush(&bytes[seg_start..i], g0, g1, &mut out);
             let rest = &bytes[i + 1..];
             let (len, next) = if rest.starts_with(b"$)A") {
                 (3, Some(G1::Gb2312))
+            } else if rest.starts_with(b"$)C") {
+                (3, Some(G1::Ksc))
             } else if rest.starts_with(b"-A") {
                 (2, Some(G1::Latin1))
+            } else if rest.starts_with(b"$B") {
+                g0 = G0::Jis0208;
+                (2, None)
             } else if rest.starts_with(b"(B") || rest.starts_with(b"(J") {
+                g0 = G0::Ascii;
                 (2, None)
             } else {
                 let n = rest
@@ -614,17 +650,27 @@ fn decode_iso2022(bytes: &[u8], initial: &str) -> String {
             }
             i += 1 + len;
             seg_start = i;
-        } else if b == b'^' || b == b'=' || b == b'\r' || b == b'\n' {
-            // PS3.5 6.1.2.5.3: the initial set is restored at delimiters.
-            flush(&bytes[seg_start..=i], g1, &mut out);
+        } else if g0 == G0::Ascii && (b == b'^' || b == b'=' || b == b'\r' || b == b'\n') {
+            // PS3.5 6.1.2.5.3: the initial sets are restored at delimiters.
+            flush(&bytes[seg_start..=i], g0, g1, &mut out);
             g1 = initial_g1;
+            g0 = initial_g0;
+            i += 1;
+            seg_start = i;
+        } else if g0 == G0::Jis0208 && (b == b'^' || b == b'=') && (i - seg_start) % 2 == 0 {
+            // A delimiter between whole two-byte characters (a JIS X 0208 byte pair
+            // never starts here): the initial sets are restored.
+            flush(&bytes[seg_start..i], g0, g1, &mut out);
+            out.push(char::from(b));
+            g1 = initial_g1;
+            g0 = initial_g0;
             i += 1;
             seg_start = i;
         } else {
             i += 1;
         }
     }
-    flush(&bytes[seg_start..], g1, &mut out);
+    flush(&bytes[seg_start..], g0, g1, &mut out);
     out
 }
 
@@ -671,6 +717,51 @@ fn decode_with_fix(raw: &str, charsets: &[String], fix: TextFix) -> String {
 }
 
 // ---------------------------------------------------------------- values
+
+/// Text of any data set (a worklist item, say) decoded as a file's header text is:
+/// by its Specific Character Set, with ISO 2022 code extensions, and undeclared
+/// non-ASCII text recovered.
+#[derive(Debug, Clone)]
+pub struct DatasetText {
+    charsets: Vec<String>,
+    fix: TextFix,
+}
+
+impl DatasetText {
+    /// The decoding `ds` declares.
+    pub fn of(ds: &InMemDicomObject) -> DatasetText {
+        let charsets = declared_charsets(ds);
+        DatasetText {
+            fix: text_fix(&charsets),
+            charsets,
+        }
+    }
+
+    /// The character sets as declared.
+    pub fn charsets(&self) -> &[String] {
+        &self.charsets
+    }
+
+    /// The decoded, trimmed text of `tag` in `ds` (a nested item of the same data
+    /// set too), `None` when absent or empty.
+    pub fn text(&self, ds: &InMemDicomObject, tag: Tag) -> Option<String> {
+        Reader {
+            file: Path::new(""),
+            charsets: self.charsets.clone(),
+            fix: self.fix,
+        }
+        .text(ds, tag)
+    }
+}
+
+fn declared_charsets(ds: &InMemDicomObject) -> Vec<String> {
+    ds.get(tags::SPECIFIC_CHARACTER_SET)
+        .and_then(|e| e.to_multi_str().ok().map(|v| v.into_owned()))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|s| s.trim().to_string())
+        .collect()
+}
 
 fn tag_str(tag: Tag) -> String {
     format!("({:04X},{:04X})", tag.group(), tag.element())
@@ -859,13 +950,7 @@ fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
 }
 
 fn extract(ds: &InMemDicomObject, file: &Path) -> Result<DicomHeader, HeaderError> {
-    let charsets: Vec<String> = ds
-        .get(tags::SPECIFIC_CHARACTER_SET)
-        .and_then(|e| e.to_multi_str().ok().map(|v| v.into_owned()))
-        .unwrap_or_default()
-        .into_iter()
-        .map(|s| s.trim().to_string())
-        .collect();
+    let charsets = declared_charsets(ds);
     let r = Reader {
         file,
         fix: text_fix(&charsets),
@@ -1152,6 +1237,40 @@ mod tests {
         bytes.push(b'=');
         let s = decode_iso2022(&bytes, "");
         assert_eq!(s, "Wang^XiaoDong=王^小东=");
+    }
+
+    #[test]
+    fn iso2022_ir87_decodes_jis_x0208_in_g0() {
+        // PS3.5 H.3.1: "Yamada^Tarou=" ESC $ B 山田 ESC ( B "^" ESC $ B 太郎 ESC ( B "="
+        let jis = |s: &str| encoding_rs::ISO_2022_JP.encode(s).0.into_owned();
+        let mut bytes = b"Yamada^Tarou=".to_vec();
+        bytes.extend(jis("山田"));
+        bytes.push(b'^');
+        bytes.extend(jis("太郎"));
+        bytes.push(b'=');
+        assert!(
+            bytes.windows(3).any(|w| w == b"\x1b$B"),
+            "escaped as JIS X 0208"
+        );
+        let s = decode_iso2022(&bytes, "");
+        assert_eq!(s, "Yamada^Tarou=山田^太郎=");
+    }
+
+    #[test]
+    fn iso2022_ir149_decodes_ks_x1001_after_escape() {
+        // PS3.5 I.2: "Hong^Gildong=" ESC $ ) C 洪^吉洞 (KS X 1001) "="
+        let mut bytes = b"Hong^Gildong=".to_vec();
+        bytes.extend_from_slice(b"\x1b$)C");
+        bytes.extend_from_slice(&encoding_rs::EUC_KR.encode("洪").0);
+        bytes.push(b'^');
+        bytes.extend_from_slice(b"\x1b$)C");
+        bytes.extend_from_slice(&encoding_rs::EUC_KR.encode("吉洞").0);
+        bytes.push(b'=');
+        let s = decode_iso2022(&bytes, "");
+        assert_eq!(s, "Hong^Gildong=洪^吉洞=");
+        // Declared as the initial set, the G1 bytes decode without an escape.
+        let bytes = encoding_rs::EUC_KR.encode("홍^길동").0.into_owned();
+        assert_eq!(decode_iso2022(&bytes, "ISO 2022 IR 149"), "홍^길동");
     }
 
     #[test]

@@ -16,11 +16,14 @@
 //!   facts, skipped files) and its table/JSON renderings.
 //! * [`watch`]: the incoming folder during an exam: new files read once they hold
 //!   still, settled series reported as exam events.
+//! * [`node`]: the kiosk as a DICOM node: the modality worklist (C-FIND SCU) and
+//!   an image receiver (C-STORE and C-ECHO SCP) that stores into the incoming folder.
 //! * [`synth`]: synthetic exams written as DICOM (tests, benchmarks, simulator).
 
 pub mod bounds;
 pub mod classify;
 pub mod header;
+pub mod node;
 pub mod scan;
 pub mod series;
 pub mod synth;

@@ -334,6 +334,13 @@ pub(crate) fn list_files(dir: &Path) -> Result<Listing, ScanError> {
         let mut entries: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
         entries.sort();
         for p in entries {
+            // Hidden entries are being written (the receiver's spool, a copy tool's
+            // temporary file): never read half a file.
+            if p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            {
+                continue;
+            }
             let Ok(lmeta) = std::fs::symlink_metadata(&p) else {
                 continue; // gone since the listing
             };

@@ -9,5 +9,6 @@ mod support;
 mod coverage;
 mod files;
 mod hostile;
+mod node;
 mod scan;
 mod watch;

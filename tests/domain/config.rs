@@ -111,6 +111,29 @@ fn unknown_keys_are_refused_by_name(#[case] text: &str, #[case] key: &str) {
 #[case::device_id("[database]\ndevice_id = \"kiosk 1\"", "database.device_id")]
 #[case::central_url("[database]\ncentral_url = \"sqlite://x.db\"", "database.central_url")]
 #[case::dicom_poll("[dicom]\npoll_interval_s = 0.0", "dicom.poll_interval_s")]
+#[case::node_ae_too_long(
+    "[dicom.node]\nae_title = \"SEVENTEEN_CHARS_X\"",
+    "dicom.node.ae_title"
+)]
+#[case::node_listen_bad(
+    "[dicom]\nincoming = \"/x\"\n[dicom.node]\nlisten = \"here\"",
+    "dicom.node.listen"
+)]
+#[case::node_listen_without_incoming(
+    "[dicom.node]\nlisten = \"0.0.0.0:11112\"",
+    "dicom.node.listen"
+)]
+#[case::node_caller("[dicom.node]\ncallers = [\"A\\\\B\"]", "dicom.node.callers")]
+#[case::node_keep("[dicom.node]\nkeep_mib = 1", "dicom.node.keep_mib")]
+#[case::worklist_provider(
+    "[dicom.worklist]\nprovider = \"ris.example:104\"",
+    "dicom.worklist.provider"
+)]
+#[case::worklist_timeout("[dicom.worklist]\ntimeout_s = 0.1", "dicom.worklist.timeout_s")]
+#[case::worklist_station(
+    "[dicom.worklist]\nstation_ae = \"A_STATION_TITLE_X\"",
+    "dicom.worklist.station_ae"
+)]
 #[case::database("[database]\nurl = \"mysql://x\"", "database.url")]
 fn out_of_range_values_are_refused_by_key(#[case] text: &str, #[case] key: &str) {
     match Config::parse(text).unwrap_err() {

@@ -1,0 +1,855 @@
+//! The kiosk as a DICOM node (issue 14), against real peers from Debian's dcmtk
+//! (`scripts/setup --test` installs it): `storescu` and `echoscu` sending to the
+//! kiosk's receiver, `storescp` answering the kiosk's echo, `wlmscpfs` serving a
+//! worklist made with `dump2dcm`; and the bad-input cases on raw sockets.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use cmr_kiosk::dicom::node::{
+    self, Counters, NodeEvent, Peer, Receiver, ReceiverSettings, WorklistQuery,
+};
+use cmr_kiosk::dicom::synth::{
+    SynthStudy, VendorStyle, standard_series, write_enhanced, write_standard_exam,
+};
+use cmr_kiosk::dicom::{Rules, scan_dir};
+use cmr_kiosk::domain::protocol::{ExamType, ProtocolStep};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::mpsc;
+
+/// A dcmtk tool, or a clear failure naming the package.
+fn tool(name: &str) -> Command {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "{name} is missing: the dcmtk package is installed by scripts/setup --test"
+    );
+    let mut c = Command::new(name);
+    c.stdin(Stdio::null());
+    c
+}
+
+/// A free TCP port on the loopback interface.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Waits until something listens on `port`.
+fn wait_listening(port: u16) {
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("nothing listens on {port}");
+}
+
+/// A child process killed when dropped.
+struct Peer2(Child);
+
+impl Drop for Peer2 {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The kiosk's receiver on a loopback port, with its events and counters.
+struct Running {
+    addr: SocketAddr,
+    counters: Arc<Counters>,
+    events: mpsc::Receiver<NodeEvent>,
+    store: PathBuf,
+    _task: tokio::task::JoinHandle<()>,
+}
+
+async fn receiver(store: &Path, callers: &[&str], idle: Duration) -> Running {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let counters = Arc::new(Counters::default());
+    let (tx, events) = mpsc::channel(node::receiver::EVENT_QUEUE);
+    let r = Receiver::new(
+        ReceiverSettings {
+            ae_title: "CMR_KIOSK".into(),
+            callers: callers.iter().map(|c| c.to_string()).collect(),
+            store: store.to_path_buf(),
+            keep_bytes: 1 << 40,
+            idle,
+        },
+        counters.clone(),
+        tx,
+    )
+    .unwrap();
+    Running {
+        addr,
+        counters,
+        events,
+        store: store.to_path_buf(),
+        _task: tokio::spawn(r.serve(listener)),
+    }
+}
+
+impl Running {
+    /// Every event so far.
+    fn drain(&mut self) -> Vec<NodeEvent> {
+        let mut out = Vec::new();
+        while let Ok(e) = self.events.try_recv() {
+            out.push(e);
+        }
+        out
+    }
+
+    fn count(&self, i: usize) -> u64 {
+        self.counters.snapshot()[i]
+    }
+}
+
+const ASSOCIATIONS: usize = 0;
+const REJECTED: usize = 1;
+const ABORTED: usize = 2;
+const STORED: usize = 3;
+const REFUSED: usize = 4;
+const ECHOES: usize = 5;
+
+/// Runs a blocking command off the runtime; its exit status and output.
+async fn run(mut c: Command) -> (bool, String) {
+    tokio::task::spawn_blocking(move || {
+        let out = c.output().unwrap();
+        (
+            out.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    })
+    .await
+    .unwrap()
+}
+
+fn storescu(addr: SocketAddr, dir: &Path, implicit: bool) -> Command {
+    let mut c = tool("storescu");
+    c.args(["-aet", "SCANNER", "-aec", "CMR_KIOSK", "+sd", "+r", "-nh"]);
+    if implicit {
+        c.arg("-xi");
+    }
+    c.arg("127.0.0.1").arg(addr.port().to_string()).arg(dir);
+    c
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn transfer_syntax(file: &Path) -> String {
+    dicom_object::OpenFileOptions::new()
+        .read_until(dicom_dictionary_std::tags::PIXEL_DATA)
+        .open_file(file)
+        .unwrap()
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string()
+}
+
+/// A whole synthetic exam (several hundred classic files, one enhanced multi-frame
+/// series) sent by storescu, half in Implicit VR and half in Explicit VR: every file
+/// is stored and acknowledged, and the received folder reads as the source folder
+/// does (same series, classification and findings).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_storescu_sends_a_whole_exam_and_every_series_arrives() {
+    let src = tempfile::tempdir().unwrap();
+    let root = "1.2.826.0.1.3680043.9.7140";
+    let study = SynthStudy::new(VendorStyle::Siemens, root);
+    let implicit_dir = src.path().join("implicit");
+    let explicit_dir = src.path().join("explicit");
+    std::fs::create_dir_all(&implicit_dir).unwrap();
+    std::fs::create_dir_all(&explicit_dir).unwrap();
+    let mut files = write_standard_exam(&implicit_dir, &study, false).unwrap();
+    // Every step acquired a second time (repeats are common), as series 101….
+    for (k, step) in ProtocolStep::ALL.into_iter().enumerate() {
+        let mut again = standard_series(VendorStyle::Siemens, step, &format!("{root}.2"));
+        again.number = 101 + k as i32;
+        again.uid = format!("{root}.2.{}", again.number);
+        files.extend(
+            cmr_kiosk::dicom::synth::write_series(&implicit_dir, &study, &again, false).unwrap(),
+        );
+    }
+    // Move half the files (every series whose number is even) to the explicit side.
+    let mut moved = 0;
+    for f in &files {
+        let h = cmr_kiosk::dicom::read_header(f).unwrap();
+        if h.series.number.unwrap_or(0) % 2 == 0 {
+            std::fs::rename(f, explicit_dir.join(f.file_name().unwrap())).unwrap();
+            moved += 1;
+        }
+    }
+    let mut enhanced = standard_series(VendorStyle::Siemens, ProtocolStep::Cine4ch, root);
+    enhanced.number = 901;
+    enhanced.uid = format!("{root}.901");
+    write_enhanced(&explicit_dir, &study, &enhanced, true).unwrap();
+    let sent = files.len() + 1;
+    assert!(
+        sent >= 300,
+        "a whole exam is several hundred files ({sent})"
+    );
+    assert!(moved > 0 && moved < files.len());
+
+    let store = tempfile::tempdir().unwrap();
+    let mut rx = receiver(store.path(), &["SCANNER"], Duration::from_secs(30)).await;
+    let (ok_i, out_i) = run(storescu(rx.addr, &implicit_dir, true)).await;
+    assert!(ok_i, "storescu (implicit): {out_i}");
+    let (ok_e, out_e) = run(storescu(rx.addr, &explicit_dir, false)).await;
+    assert!(ok_e, "storescu (explicit): {out_e}");
+    // One more series, deflated on the wire: stored inflated (Explicit VR LE).
+    let deflated_dir = src.path().join("deflated");
+    std::fs::create_dir_all(&deflated_dir).unwrap();
+    let mut lge = standard_series(VendorStyle::Siemens, ProtocolStep::Lge, root);
+    lge.number = 902;
+    lge.uid = format!("{root}.902");
+    let deflated =
+        cmr_kiosk::dicom::synth::write_series(&deflated_dir, &study, &lge, true).unwrap();
+    let mut c = tool("storescu");
+    c.args(["-aet", "SCANNER", "-aec", "CMR_KIOSK", "+sd", "+r", "-xd"])
+        .arg("127.0.0.1")
+        .arg(rx.addr.port().to_string())
+        .arg(&deflated_dir);
+    let (ok_d, out_d) = run(c).await;
+    assert!(ok_d, "storescu (deflated): {out_d}");
+    let sent = sent + deflated.len();
+
+    assert_eq!(
+        rx.count(STORED) as usize,
+        sent,
+        "every instance acknowledged"
+    );
+    assert_eq!(rx.count(REFUSED), 0);
+    assert_eq!(rx.count(ABORTED), 0);
+    assert_eq!(rx.count(ASSOCIATIONS), 3);
+    let events = rx.drain();
+    let stored: Vec<&PathBuf> = events
+        .iter()
+        .filter_map(|e| match e {
+            NodeEvent::Stored { file, .. } => Some(file),
+            _ => None,
+        })
+        .collect();
+    let syntaxes: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            NodeEvent::Stored {
+                transfer_syntax, ..
+            } => Some(transfer_syntax.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        syntaxes,
+        [
+            "1.2.840.10008.1.2",
+            "1.2.840.10008.1.2.1",
+            "1.2.840.10008.1.2.1.99"
+        ]
+        .into(),
+        "implicit, explicit and deflated on the wire"
+    );
+    assert_eq!(stored.len(), sent);
+    // Each acknowledged file is on disk under its study, in the TS it was sent in.
+    let study_dir = rx.store.join(&study.study_uid);
+    assert!(
+        stored
+            .iter()
+            .all(|f| f.starts_with(&study_dir) && f.is_file())
+    );
+    let received = files_under(&study_dir);
+    assert_eq!(received.len(), sent);
+    let implicit_one = received
+        .iter()
+        .find(|f| {
+            let h = cmr_kiosk::dicom::read_header(f).unwrap();
+            h.series.number.unwrap_or(0) % 2 == 1 && !h.enhanced
+        })
+        .unwrap();
+    assert_eq!(transfer_syntax(implicit_one), "1.2.840.10008.1.2");
+    let enhanced_file = study_dir.join(format!("{root}.901.1.dcm"));
+    let enhanced_file = if enhanced_file.is_file() {
+        enhanced_file
+    } else {
+        received
+            .iter()
+            .find(|f| cmr_kiosk::dicom::read_header(f).unwrap().enhanced)
+            .cloned()
+            .expect("the enhanced series arrived")
+    };
+    assert_eq!(transfer_syntax(&enhanced_file), "1.2.840.10008.1.2.1");
+    // Nothing is left in the spool.
+    assert!(files_under(&rx.store.join(node::receiver::SPOOL_DIR)).is_empty());
+
+    // The received folder reads as the source does.
+    let rules = Rules::builtin();
+    let from_source = scan_dir(src.path(), &rules).unwrap();
+    let from_network = scan_dir(store.path(), &rules).unwrap();
+    let key = |r: &cmr_kiosk::dicom::ScanReport| {
+        let mut v: Vec<String> = r
+            .series
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {} files={} {:?} findings={}",
+                    s.summary.series_uid,
+                    s.summary.description.clone().unwrap_or_default(),
+                    s.summary.files,
+                    s.classification,
+                    s.findings.len()
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(key(&from_network), key(&from_source));
+    assert!(
+        from_network.skipped.is_empty(),
+        "{:?}",
+        from_network.skipped
+    );
+}
+
+/// echoscu verifies the receiver; a wrong called AE title and a caller not on the
+/// list are rejected (A-ASSOCIATE-RJ), counted and reported, and the receiver goes
+/// on answering.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_echoscu_is_answered_and_strangers_are_rejected() {
+    let store = tempfile::tempdir().unwrap();
+    let mut rx = receiver(store.path(), &["SCANNER"], Duration::from_secs(30)).await;
+    let echo = |called: &str, calling: &str| {
+        let mut c = tool("echoscu");
+        c.args(["-aet", calling, "-aec", called])
+            .arg("127.0.0.1")
+            .arg(rx.addr.port().to_string());
+        c
+    };
+    let (ok, out) = run(echo("CMR_KIOSK", "SCANNER")).await;
+    assert!(ok, "echoscu: {out}");
+    assert_eq!(rx.count(ECHOES), 1);
+    let (ok, out) = run(echo("SOMEONE_ELSE", "SCANNER")).await;
+    assert!(!ok, "a wrong called AE title is rejected: {out}");
+    assert!(out.contains("Called AE Title Not Recognized"), "{out}");
+    let (ok, out) = run(echo("CMR_KIOSK", "INTRUDER")).await;
+    assert!(!ok, "a caller not on the list is rejected: {out}");
+    assert!(out.contains("Calling AE Title Not Recognized"), "{out}");
+    assert_eq!(rx.count(REJECTED), 2);
+    let (ok, out) = run(echo("CMR_KIOSK", "SCANNER")).await;
+    assert!(ok, "still answering: {out}");
+    assert_eq!(rx.count(ECHOES), 2);
+    let rejected: Vec<String> = rx
+        .drain()
+        .into_iter()
+        .filter_map(|e| match e {
+            NodeEvent::Rejected { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(rejected.len(), 2, "{rejected:?}");
+}
+
+/// `cmr-kiosk dicom echo` (the client) against dcmtk's storescp; a port where
+/// nobody listens is an error naming the association, not a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_the_kiosk_echoes_storescp() {
+    let port = free_port();
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut c = tool("storescp");
+    c.args(["-aet", "PACS", "-od"])
+        .arg(out_dir.path())
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _scp = Peer2(c.spawn().unwrap());
+    wait_listening(port);
+    let peer: Peer = format!("PACS@127.0.0.1:{port}").parse().unwrap();
+    let rtt = node::client::echo("CMR_KIOSK", &peer).await.unwrap();
+    assert!(rtt < Duration::from_secs(5));
+    let nobody: Peer = format!("PACS@127.0.0.1:{}", free_port()).parse().unwrap();
+    let e = node::client::echo("CMR_KIOSK", &nobody).await.unwrap_err();
+    assert!(matches!(e, node::NodeError::Association(_)), "{e}");
+}
+
+/// One worklist file's dump (dump2dcm's input), `name` already in the bytes of the
+/// declared character set.
+fn worklist_dump(charset: &str, name: &[u8], i: usize, date: &str) -> Vec<u8> {
+    let mut d = Vec::new();
+    d.extend_from_slice(format!("(0008,0005) CS [{charset}]\n").as_bytes());
+    d.extend_from_slice(format!("(0008,0050) SH [ACC{i:05}]\n").as_bytes());
+    d.extend_from_slice(b"(0010,0010) PN [");
+    d.extend_from_slice(name);
+    d.extend_from_slice(b"]\n");
+    d.extend_from_slice(format!("(0010,0020) LO [P{i:06}]\n").as_bytes());
+    d.extend_from_slice(b"(0010,0030) DA [19800615]\n");
+    d.extend_from_slice(
+        format!(
+            "(0010,0040) CS [{}]\n",
+            if i.is_multiple_of(2) { "F" } else { "M" }
+        )
+        .as_bytes(),
+    );
+    d.extend_from_slice(b"(0010,1020) DS [1.72]\n");
+    d.extend_from_slice(b"(0010,1030) DS [68.5]\n");
+    d.extend_from_slice(format!("(0020,000d) UI [1.2.826.0.1.3680043.9.7141.{i}]\n").as_bytes());
+    let procedure: &[u8] = if i.is_multiple_of(3) {
+        "心脏磁共振腺苷负荷灌注".as_bytes()
+    } else {
+        b"Cardiac MR with contrast"
+    };
+    let procedure = if charset == "GB18030" {
+        encoding_rs::GB18030
+            .encode(std::str::from_utf8(procedure).unwrap())
+            .0
+            .into_owned()
+    } else {
+        procedure.to_vec()
+    };
+    d.extend_from_slice(b"(0032,1060) LO [");
+    d.extend_from_slice(&procedure);
+    d.extend_from_slice(b"]\n");
+    d.extend_from_slice(format!("(0040,1001) SH [RP{i}]\n").as_bytes());
+    d.extend_from_slice(b"(0040,0100) SQ (Sequence with undefined length)\n");
+    d.extend_from_slice(b"(fffe,e000) na (Item with undefined length)\n");
+    d.extend_from_slice(b"  (0008,0060) CS [MR]\n");
+    d.extend_from_slice(b"  (0040,0001) AE [MR_SCANNER]\n");
+    d.extend_from_slice(format!("  (0040,0002) DA [{date}]\n").as_bytes());
+    d.extend_from_slice(
+        format!("  (0040,0003) TM [{:02}{:02}00]\n", 7 + i % 12, i % 60).as_bytes(),
+    );
+    d.extend_from_slice(b"  (0040,0007) LO [CMR]\n");
+    d.extend_from_slice(format!("  (0040,0009) SH [SPS{i}]\n").as_bytes());
+    d.extend_from_slice(b"(fffe,e00d) na (ItemDelimitationItem)\n");
+    d.extend_from_slice(b"(fffe,e0dd) na (SequenceDelimitationItem)\n");
+    d
+}
+
+/// The worklist from dcmtk's wlmscpfs: 200 items for the day (Chinese names in
+/// GB18030 and in UTF-8), others on another day not returned; names decoded, the
+/// requested procedure mapped to an exam type.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_the_worklist_comes_from_wlmscpfs_with_chinese_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let ae_dir = dir.path().join("RIS_MWL");
+    std::fs::create_dir_all(&ae_dir).unwrap();
+    std::fs::write(ae_dir.join("lockfile"), b"").unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let names = ["王^小明", "张^伟", "李^娜", "欧阳^娜娜"];
+    let mut expected = Vec::new();
+    for i in 0..210 {
+        let date = if i < 200 { "20261207" } else { "20261208" };
+        let name = names[i % names.len()];
+        let (charset, bytes) = if i % 2 == 0 {
+            ("GB18030", encoding_rs::GB18030.encode(name).0.into_owned())
+        } else {
+            ("ISO_IR 192", name.as_bytes().to_vec())
+        };
+        let dump = ae_dir.join(format!("item{i}.dump"));
+        std::fs::write(&dump, worklist_dump(charset, &bytes, i, date)).unwrap();
+        let mut c = tool("dump2dcm");
+        c.arg(&dump).arg(ae_dir.join(format!("item{i}.wl")));
+        let (ok, out) = run(c).await;
+        assert!(ok, "dump2dcm: {out}");
+        if i < 200 {
+            expected.push((format!("P{i:06}"), name.replace('^', "")));
+        }
+    }
+    let port = free_port();
+    let mut c = tool("wlmscpfs");
+    c.args(["-dfp"])
+        .arg(dir.path())
+        .args(["-csk", "--single-process"])
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _scp = Peer2(c.spawn().unwrap());
+    wait_listening(port);
+    let peer: Peer = format!("RIS_MWL@127.0.0.1:{port}").parse().unwrap();
+    let items = node::client::worklist(
+        "CMR_KIOSK",
+        &peer,
+        &WorklistQuery {
+            date: day,
+            station_ae: "MR_SCANNER".into(),
+            modality: "MR".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(items.len(), 200, "the day's items only");
+    let mut got: Vec<(String, String)> = items
+        .iter()
+        .map(|i| (i.patient_id.clone(), i.display_name()))
+        .collect();
+    got.sort();
+    expected.sort();
+    assert_eq!(got, expected, "every name decoded from its character set");
+    let first = items.iter().find(|i| i.patient_id == "P000000").unwrap();
+    assert_eq!(first.accession, "ACC00000");
+    assert_eq!(first.sex.as_deref(), Some("F"));
+    assert_eq!(first.birth_date, NaiveDate::from_ymd_opt(1980, 6, 15));
+    assert_eq!(first.weight_kg, Some(68.5));
+    assert_eq!(first.height_m, Some(1.72));
+    assert_eq!(first.study_uid, "1.2.826.0.1.3680043.9.7141.0");
+    assert_eq!(first.requested_procedure, "心脏磁共振腺苷负荷灌注");
+    assert_eq!(first.station_ae, "MR_SCANNER");
+    assert_eq!(first.scheduled.map(|s| s.date()), Some(day));
+    let rules = node::worklist::builtin_procedure_rules();
+    assert_eq!(
+        node::worklist::suggested_exam(first, &rules),
+        Some(ExamType::AdenosineStress)
+    );
+    let second = items.iter().find(|i| i.patient_id == "P000001").unwrap();
+    assert_eq!(
+        node::worklist::suggested_exam(second, &rules),
+        Some(ExamType::Contrast)
+    );
+    // Scheduled order.
+    assert!(items.windows(2).all(|w| w[0].scheduled <= w[1].scheduled));
+    // Another station's list is empty.
+    let none = node::client::worklist(
+        "CMR_KIOSK",
+        &peer,
+        &WorklistQuery {
+            date: day,
+            station_ae: "CT_SCANNER".into(),
+            modality: "MR".into(),
+        },
+    )
+    .await
+    .unwrap();
+    assert!(none.is_empty());
+}
+
+/// A valid A-ASSOCIATE-RQ for `called` from `calling` proposing `abstract_syntax`
+/// in Implicit VR Little Endian, as bytes on the wire.
+fn associate_rq(calling: &str, called: &str, abstract_syntax: &str) -> Vec<u8> {
+    use dicom_ul::pdu::{AssociationRQ, PresentationContextProposed, UserVariableItem};
+    let rq = dicom_ul::pdu::Pdu::AssociationRQ(AssociationRQ {
+        protocol_version: 1,
+        calling_ae_title: calling.into(),
+        called_ae_title: called.into(),
+        application_context_name: "1.2.840.10008.3.1.1.1".into(),
+        presentation_contexts: vec![PresentationContextProposed {
+            id: 1,
+            abstract_syntax: abstract_syntax.into(),
+            transfer_syntaxes: vec!["1.2.840.10008.1.2".into()],
+        }],
+        user_variables: vec![UserVariableItem::MaxLength(16384)],
+    });
+    let mut out = Vec::new();
+    dicom_ul::pdu::write_pdu(&mut out, &rq).unwrap();
+    out
+}
+
+/// Reads whatever the receiver answers until it closes (or 5 s).
+async fn answer(s: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
+    out
+}
+
+/// Every bad-input case: each is answered per the standard (reject or abort),
+/// counted and reported, and the receiver keeps serving; an instance acknowledged
+/// before an abort stays, the one cut off is not kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_bad_peers_are_refused_counted_and_the_receiver_goes_on() {
+    let store = tempfile::tempdir().unwrap();
+    let mut rx = receiver(store.path(), &[], Duration::from_millis(1500)).await;
+    let connect = || tokio::net::TcpStream::connect(rx.addr);
+
+    // Garbage instead of an association request.
+    let mut s = connect().await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: kiosk\r\n\r\n")
+        .await
+        .unwrap();
+    let _ = answer(&mut s).await;
+
+    // A PDU claiming nearly 4 GiB: refused before its body is read.
+    let mut s = connect().await.unwrap();
+    s.write_all(&[0x01, 0x00, 0xFF, 0xFF, 0xFF, 0xF0, 0x00, 0x01])
+        .await
+        .unwrap();
+    let t = std::time::Instant::now();
+    let _ = answer(&mut s).await;
+    assert!(t.elapsed() < Duration::from_secs(4), "not waited for");
+
+    // A truncated association request, then the connection closed.
+    let mut s = connect().await.unwrap();
+    let rq = associate_rq("SCANNER", "CMR_KIOSK", node::dimse::VERIFICATION);
+    s.write_all(&rq[..rq.len() / 2]).await.unwrap();
+    drop(s);
+
+    // A peer that connects and never sends; and one that associates, then falls
+    // silent.
+    let mut silent = connect().await.unwrap();
+    let quiet = dicom_ul::association::client::ClientAssociationOptions::new()
+        .calling_ae_title("SCANNER")
+        .called_ae_title("CMR_KIOSK")
+        .with_abstract_syntax(node::dimse::VERIFICATION)
+        .establish_async(rx.addr)
+        .await
+        .unwrap();
+
+    // A wrong called AE title: A-ASSOCIATE-RJ (PDU type 3).
+    let mut s = connect().await.unwrap();
+    s.write_all(&associate_rq(
+        "SCANNER",
+        "NOT_THE_KIOSK",
+        node::dimse::VERIFICATION,
+    ))
+    .await
+    .unwrap();
+    let a = answer(&mut s).await;
+    assert_eq!(a.first(), Some(&0x03), "A-ASSOCIATE-RJ: {a:?}");
+
+    // An unknown SOP class only: nothing acceptable, the context is refused.
+    let mut s = connect().await.unwrap();
+    s.write_all(&associate_rq(
+        "SCANNER",
+        "CMR_KIOSK",
+        "1.2.840.10008.5.1.4.1.1.2",
+    ))
+    .await
+    .unwrap();
+    let a = answer(&mut s).await;
+    assert!(
+        matches!(a.first(), Some(&0x02) | Some(&0x03)),
+        "AC with the context refused, or RJ: {a:?}"
+    );
+    if a.first() == Some(&0x02) {
+        // The presentation context result: abstract syntax not supported (3).
+        assert!(a.windows(4).any(|w| w == [0x21, 0x00, 0x00, 0x08]) || a.contains(&0x03));
+    }
+
+    // The silent peers are dropped after the idle time (the associated one with an
+    // A-ABORT).
+    let a = answer(&mut silent).await;
+    assert!(a.is_empty() || a[0] == 0x07, "closed or A-ABORT: {a:?}");
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    drop(quiet);
+
+    // An association aborted in the middle of an instance: the instances
+    // acknowledged before stay, the cut one is not kept.
+    let src = tempfile::tempdir().unwrap();
+    let root = "1.2.826.0.1.3680043.9.7142";
+    let study = SynthStudy::new(VendorStyle::Ge, root);
+    let mut s3 = standard_series(VendorStyle::Ge, ProtocolStep::CineSax, root);
+    s3.number = 3;
+    let files = cmr_kiosk::dicom::synth::write_series(src.path(), &study, &s3, true).unwrap();
+    let kept = send_then_abort(rx.addr, &files[..3], &files[3]).await;
+    assert_eq!(kept, 3, "three acknowledged before the abort");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let received = files_under(&store.path().join(&study.study_uid));
+    assert_eq!(received.len(), 3, "{received:?}");
+    assert!(files_under(&store.path().join(node::receiver::SPOOL_DIR)).is_empty());
+
+    // A C-STORE of a CT image on an MR context: refused with 0x0122, not stored.
+    let status = store_wrong_class(rx.addr).await;
+    assert_eq!(status, node::dimse::status::SOP_CLASS_NOT_SUPPORTED);
+
+    // Still serving.
+    let peer: Peer = format!("CMR_KIOSK@127.0.0.1:{}", rx.addr.port())
+        .parse()
+        .unwrap();
+    node::client::echo("SCANNER", &peer).await.unwrap();
+
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let events = rx.drain();
+    let reasons: Vec<String> = events
+        .iter()
+        .filter_map(|e| match e {
+            NodeEvent::Rejected { reason, .. } | NodeEvent::Aborted { reason, .. } => {
+                Some(reason.clone())
+            }
+            NodeEvent::Refused { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    eprintln!("{reasons:#?}");
+    assert!(
+        rx.count(REJECTED) >= 6,
+        "garbage, huge, truncated, silent, wrong AE, no context: {reasons:?}"
+    );
+    assert!(
+        rx.count(ABORTED) >= 2,
+        "the silent peer and the cut transfer: {reasons:?}"
+    );
+    assert_eq!(rx.count(REFUSED), 1, "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("no PDU for")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("aborted by the peer")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("SOP class")),
+        "{reasons:?}"
+    );
+    assert_eq!(rx.count(ECHOES), 1);
+}
+
+/// Sends `ok` by C-STORE on one association, then half of `cut`, then aborts;
+/// returns how many were acknowledged with success.
+async fn send_then_abort(addr: SocketAddr, ok: &[PathBuf], cut: &Path) -> usize {
+    use dicom_ul::association::client::ClientAssociationOptions;
+    use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
+    let mut assoc = ClientAssociationOptions::new()
+        .calling_ae_title("SCANNER")
+        .called_ae_title("CMR_KIOSK")
+        .with_presentation_context(node::dimse::MR_IMAGE_STORAGE, vec!["1.2.840.10008.1.2.1"])
+        .establish_async(addr)
+        .await
+        .unwrap();
+    let pc = assoc.presentation_contexts()[0].id;
+    let body = |f: &Path| {
+        let obj = dicom_object::open_file(f).unwrap();
+        let mut out = Vec::new();
+        obj.write_dataset_with_ts(
+            &mut out,
+            &dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN.erased(),
+        )
+        .unwrap();
+        let sop = obj
+            .meta()
+            .media_storage_sop_instance_uid()
+            .trim_end_matches('\0')
+            .to_string();
+        (out, sop)
+    };
+    let mut acknowledged = 0;
+    for (i, f) in ok.iter().enumerate() {
+        let (data, sop) = body(f);
+        let cmd = node::dimse::request(
+            node::dimse::field::C_STORE_RQ,
+            i as u16 + 1,
+            node::dimse::MR_IMAGE_STORAGE,
+            true,
+            Some(&sop),
+        );
+        for (kind, bytes) in [(PDataValueType::Command, cmd), (PDataValueType::Data, data)] {
+            for (n, chunk) in bytes.chunks(8000).enumerate() {
+                let last = (n + 1) * 8000 >= bytes.len();
+                assoc
+                    .send(&Pdu::PData {
+                        data: vec![PDataValue {
+                            presentation_context_id: pc,
+                            value_type: kind.clone(),
+                            is_last: last,
+                            data: chunk.to_vec(),
+                        }],
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+        if let Pdu::PData { data } = assoc.receive().await.unwrap() {
+            let rsp = node::dimse::decode(&data[0].data).unwrap();
+            if rsp.status == Some(0) {
+                acknowledged += 1;
+            }
+        }
+    }
+    let (data, sop) = body(cut);
+    let cmd = node::dimse::request(
+        node::dimse::field::C_STORE_RQ,
+        99,
+        node::dimse::MR_IMAGE_STORAGE,
+        true,
+        Some(&sop),
+    );
+    for (kind, bytes, last) in [
+        (PDataValueType::Command, cmd, true),
+        (PDataValueType::Data, data[..data.len() / 2].to_vec(), false),
+    ] {
+        assoc
+            .send(&Pdu::PData {
+                data: vec![PDataValue {
+                    presentation_context_id: pc,
+                    value_type: kind,
+                    is_last: last,
+                    data: bytes,
+                }],
+            })
+            .await
+            .unwrap();
+    }
+    assoc.abort().await.unwrap();
+    acknowledged
+}
+
+/// A C-STORE naming CT Image Storage on an association that proposed it next to MR;
+/// the CT context is refused at negotiation, so the request goes on the MR context.
+async fn store_wrong_class(addr: SocketAddr) -> u16 {
+    use dicom_ul::association::client::ClientAssociationOptions;
+    use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
+    let mut assoc = ClientAssociationOptions::new()
+        .calling_ae_title("SCANNER")
+        .called_ae_title("CMR_KIOSK")
+        .with_presentation_context(node::dimse::MR_IMAGE_STORAGE, vec!["1.2.840.10008.1.2"])
+        .establish_async(addr)
+        .await
+        .unwrap();
+    let pc = assoc.presentation_contexts()[0].id;
+    let cmd = node::dimse::request(
+        node::dimse::field::C_STORE_RQ,
+        1,
+        "1.2.840.10008.5.1.4.1.1.2",
+        true,
+        Some("1.2.3.4.5"),
+    );
+    for (kind, bytes) in [
+        (PDataValueType::Command, cmd),
+        (
+            PDataValueType::Data,
+            vec![0x08, 0x00, 0x16, 0x00, 0x00, 0x00, 0x00, 0x00],
+        ),
+    ] {
+        assoc
+            .send(&Pdu::PData {
+                data: vec![PDataValue {
+                    presentation_context_id: pc,
+                    value_type: kind,
+                    is_last: true,
+                    data: bytes,
+                }],
+            })
+            .await
+            .unwrap();
+    }
+    let Pdu::PData { data } = assoc.receive().await.unwrap() else {
+        panic!("no answer")
+    };
+    let _ = assoc.release().await;
+    node::dimse::decode(&data[0].data).unwrap().status.unwrap()
+}
