@@ -91,6 +91,7 @@ pub fn classify(e: &AuditEvent) -> Classified {
             'U',
         ),
         A::PromptDismissed => (dcm("110110", "Patient Record"), None, 'U'),
+        A::DicomNode => (dcm("110104", "DICOM Instances Transferred"), None, 'C'),
         A::VerificationFailed => (
             security_alert,
             Some(dcm("110135", "Object Security Attributes Changed")),

@@ -213,6 +213,10 @@ pub enum AuditAction {
     SettingsChanged,
     /// A console prompt (reminder) was dismissed; `subject` names the prompt.
     PromptDismissed,
+    /// The DICOM node: an association accepted, rejected or aborted, an instance
+    /// stored or refused, a study removed for space; `user` is the calling AE
+    /// title.
+    DicomNode,
 }
 
 /// Success or failure of an audited action.

@@ -89,6 +89,8 @@ pub struct Shell {
     engine: crate::engine::Engine,
     recorder_timer: Option<slint::Timer>,
     dicom_watch: Option<(slint::Timer, std::sync::Arc<std::sync::atomic::AtomicBool>)>,
+    /// The DICOM image receiver, when `dicom.node.listen` is set.
+    dicom_node: Option<crate::dicom::node::service::NodeService>,
     /// Files the DICOM watch refused, for the staff screens' technical notice.
     dicom_notice: Rc<std::cell::RefCell<DicomNotice>>,
     console: Option<(slint::Timer, Rc<dyn Fn()>)>,
@@ -265,6 +267,7 @@ impl Shell {
             engine,
             recorder_timer: None,
             dicom_watch: None,
+            dicom_node: None,
             dicom_notice,
             console: None,
             staff,
@@ -585,6 +588,36 @@ impl Shell {
         Ok(())
     }
 
+    /// Starts the DICOM image receiver when `dicom.node.listen` is set: received
+    /// files go into the incoming folder the watch reads; every association,
+    /// stored or refused instance and removal is an audit row in the log.
+    pub fn start_dicom_node(&mut self) -> Result<(), String> {
+        let cfg = &self.config.dicom;
+        if cfg.node.listen.is_empty() {
+            return Ok(());
+        }
+        let settings = crate::dicom::node::ReceiverSettings {
+            ae_title: cfg.node.ae_title.clone(),
+            callers: cfg.node.callers.clone(),
+            store: std::path::PathBuf::from(&cfg.incoming),
+            keep_bytes: cfg.node.keep_mib * 1024 * 1024,
+            idle: crate::dicom::node::receiver::ASSOCIATION_IDLE,
+        };
+        let node = crate::dicom::node::service::NodeService::start(
+            &cfg.node.listen,
+            settings,
+            crate::dicom::node::service::log_to(self.recorder.clone()),
+        )
+        .map_err(|e| format!("dicom.node.listen {}: {e}", cfg.node.listen))?;
+        tracing::info!(
+            "DICOM receiver listening on {} as {}",
+            node.local_addr,
+            cfg.node.ae_title
+        );
+        self.dicom_node = Some(node);
+        Ok(())
+    }
+
     /// Opens the alarm sound output (the default audio device, on a thread of its own)
     /// and hands it to the exam engine, which plays the sounding alarm's pattern on
     /// it. Returns at once; a missing or failing device becomes the console's
@@ -680,6 +713,9 @@ impl Shell {
             self.app.set_record_alarm_text(e.to_string().into());
         }
         if let Err(e) = self.start_dicom_watch() {
+            tracing::error!("{e}");
+        }
+        if let Err(e) = self.start_dicom_node() {
             tracing::error!("{e}");
         }
         self.start_sound();

@@ -853,3 +853,118 @@ async fn store_wrong_class(addr: SocketAddr) -> u16 {
     let _ = assoc.release().await;
     node::dimse::decode(&data[0].data).unwrap().status.unwrap()
 }
+
+/// The receiver as the kiosk runs it (its own thread, `dicom.node` settings):
+/// every association, stored instance and rejection is an audit row in the kiosk's
+/// log, and the files land where the exam's folder watch reads them.
+#[test]
+fn issue_14_the_kiosks_receiver_logs_each_association_and_file() {
+    use cmr_kiosk::dicom::node::service::{AUDIT_ACTOR, NodeService, log_to};
+    use cmr_kiosk::dicom::watch::{FolderWatch, WatchEvent};
+    use cmr_kiosk::store::Store;
+    use cmr_kiosk::store::accounts::{AuditAction, AuditEvent, AuditOutcome};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::support::recorder::db(&dir.path().join("kiosk.db"), "kiosk-node");
+    let (recorder, reports) = crate::support::recorder::start(&db);
+    crate::support::recorder::opened(&reports);
+    let recorder = Arc::new(recorder);
+    let incoming = dir.path().join("incoming");
+    let node = NodeService::start(
+        "127.0.0.1:0",
+        ReceiverSettings {
+            ae_title: "CMR_KIOSK".into(),
+            callers: vec!["SCANNER".into()],
+            store: incoming.clone(),
+            keep_bytes: 1 << 40,
+            idle: Duration::from_secs(30),
+        },
+        log_to(Some(recorder.clone())),
+    )
+    .unwrap();
+    let port = node.local_addr.port();
+
+    let src = tempfile::tempdir().unwrap();
+    let root = "1.2.826.0.1.3680043.9.7143";
+    let study = SynthStudy::new(VendorStyle::Philips, root);
+    let mut rest = standard_series(VendorStyle::Philips, ProtocolStep::RestPerfusion, root);
+    rest.number = 7;
+    let files = cmr_kiosk::dicom::synth::write_series(src.path(), &study, &rest, false).unwrap();
+    let mut c = tool("storescu");
+    c.args(["-aet", "SCANNER", "-aec", "CMR_KIOSK", "+sd"])
+        .arg("127.0.0.1")
+        .arg(port.to_string())
+        .arg(src.path());
+    let out = c.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut c = tool("echoscu");
+    c.args(["-aet", "STRANGER", "-aec", "CMR_KIOSK", "127.0.0.1"])
+        .arg(port.to_string());
+    assert!(!c.output().unwrap().status.success());
+    assert_eq!(node.counters.snapshot()[STORED] as usize, files.len());
+    drop(node);
+
+    // The exam's watch sees the series as it would from a share.
+    let mut watch = FolderWatch::new(&incoming, Rules::builtin());
+    let mut settled: Vec<WatchEvent> = Vec::new();
+    for _ in 0..5 {
+        settled.extend(watch.poll());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let series: Vec<_> = settled
+        .iter()
+        .filter_map(|e| match e {
+            WatchEvent::Series { report, .. } => Some(report),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(series.len(), 1, "{settled:?}");
+    assert_eq!(series[0].summary.files, files.len());
+    assert_eq!(
+        series[0].classification.step(),
+        Some(ProtocolStep::RestPerfusion)
+    );
+
+    // The log holds the rows.
+    drop(recorder);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let rows = rt.block_on(async {
+        let store = Store::open_kiosk(&db).await.unwrap();
+        let rows = store.entries_after("kiosk-node", 0, 10_000).await.unwrap();
+        store.close().await;
+        rows
+    });
+    let audits: Vec<AuditEvent> = rows
+        .iter()
+        .filter(|r| r.actor == AUDIT_ACTOR)
+        .map(|r| serde_json::from_str(&r.payload).unwrap())
+        .collect();
+    assert!(audits.iter().all(|a| a.action == AuditAction::DicomNode));
+    let stored = audits
+        .iter()
+        .filter(|a| {
+            a.subject
+                .as_deref()
+                .is_some_and(|s| s.starts_with("stored "))
+        })
+        .count();
+    assert_eq!(stored, files.len(), "one row per acknowledged file");
+    assert!(
+        audits.iter().any(|a| a.user.as_deref() == Some("SCANNER")
+            && a.subject
+                .as_deref()
+                .is_some_and(|s| s.starts_with("association from SCANNER"))),
+        "the association"
+    );
+    assert!(
+        audits
+            .iter()
+            .any(|a| matches!(&a.outcome, AuditOutcome::Failure { reason }
+            if reason.contains("calling AE title not recognized"))),
+        "the stranger's rejection: {audits:#?}"
+    );
+}

@@ -5,12 +5,14 @@
 //! * [`dimse`]: command sets, UIDs and status codes.
 //! * [`receiver`]: C-STORE and C-ECHO SCP; received files go into the exam's
 //!   incoming folder, durable before they are acknowledged.
+//! * [`service`]: the receiver on its own thread, its events as audit rows.
 //! * [`client`]: C-ECHO and the worklist C-FIND.
 //! * [`worklist`]: the worklist query and items, procedure → exam type rules.
 
 pub mod client;
 pub mod dimse;
 pub mod receiver;
+pub mod service;
 pub mod worklist;
 
 use std::str::FromStr;
