@@ -17,6 +17,19 @@ nurse-register-title = Patient and exam
 nurse-today-title = Today's exams
 nurse-today-empty = No exam registered on this kiosk today.
 nurse-today-row = { $name } · { $id } · { $type }
+nurse-worklist-title = Worklist (RIS)
+nurse-worklist-off = No worklist is set up on this kiosk: type the patient in.
+nurse-worklist-loading = Asking the RIS for today's list…
+nurse-worklist-down = The worklist is unavailable ({ $reason }): type the patient in.
+nurse-worklist-count = { $count ->
+    [0] Nothing scheduled today. Type the patient in, or ask again.
+    [one] One patient scheduled today: touch to fill the form.
+   *[other] { $count } patients scheduled today: touch one to fill the form.
+}
+nurse-worklist-row = { $time }  { $name } · { $sex } { $age } y · { $id }
+nurse-worklist-order = { $accession } · { $procedure }
+nurse-worklist-refresh = Ask again
+nurse-worklist-picked = Filled from the worklist (accession { $accession }): check it, then complete the rest.
 nurse-register = Register and open the exam
 nurse-update = Save corrections
 nurse-new-exam = New patient

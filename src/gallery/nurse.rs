@@ -8,13 +8,14 @@ use crate::domain::{ExamEvent, ExamType, PrepItem};
 use crate::ui::components::NurseTab;
 use crate::ui::nurse::facts::{Fact, FactForm};
 use crate::ui::nurse::registration::{Registration, RegistrationForm};
-use crate::ui::nurse::view::{ImplantDraft, NursePanel, NurseState, OverrideDraft};
+use crate::ui::nurse::view::{ImplantDraft, NursePanel, NurseState, OverrideDraft, WorklistState};
 use crate::ui::patient::model::{Answer, Question};
 
 /// The demonstration states of nurse mode for screenshots (never used in the kiosk):
 /// names after `nurse-` in [`super::screens::SCREENS`].
-pub const DEMOS: [&str; 8] = [
+pub const DEMOS: [&str; 9] = [
     "register",
+    "worklist",
     "facts",
     "review",
     "override",
@@ -46,7 +47,57 @@ pub fn demo_registration(name: &str) -> Registration {
         }
         .into(),
         exam_type: ExamType::AdenosineStress,
+        order: None,
     }
+}
+
+/// A made-up morning's worklist for screenshots, in the script of `name` (the
+/// patient named in the shown language comes second).
+pub fn demo_worklist(name: &str) -> Vec<crate::dicom::node::WorklistItem> {
+    let chinese = !name.is_ascii();
+    let people: [(&str, &str, &str, &str); 4] = if chinese {
+        [
+            ("李^娜", "F", "心脏磁共振增强", "08:30"),
+            ("王^小明", "M", "心脏磁共振腺苷负荷灌注", "09:30"),
+            ("欧阳^娜娜", "F", "心脏磁共振平扫", "10:30"),
+            ("张^伟", "M", "心脏磁共振瑞加德松负荷灌注", "11:00"),
+        ]
+    } else {
+        [
+            ("Li^Na", "F", "Cardiac MR with contrast", "08:30"),
+            (
+                "Wang^Xiaoming",
+                "M",
+                "Cardiac MR adenosine stress perfusion",
+                "09:30",
+            ),
+            ("Ouyang^Nana", "F", "Cardiac MR non-contrast", "10:30"),
+            ("Zhang^Wei", "M", "Cardiac MR regadenoson stress", "11:00"),
+        ]
+    };
+    people
+        .iter()
+        .enumerate()
+        .map(
+            |(i, (n, sex, procedure, time))| crate::dicom::node::WorklistItem {
+                patient_name: n.to_string(),
+                patient_id: format!("P00123{:02}", 40 + i),
+                sex: Some(sex.to_string()),
+                birth_date: NaiveDate::from_ymd_opt(1958 + 7 * i as i32, 5, 2),
+                weight_kg: Some(62.0 + 4.0 * i as f64),
+                height_m: Some(1.62 + 0.03 * i as f64),
+                accession: format!("CMR2611270{}", 12 + i),
+                study_uid: format!("1.2.826.0.1.3680043.9.7145.{i}"),
+                requested_procedure: procedure.to_string(),
+                scheduled: NaiveDate::from_ymd_opt(2026, 11, 27)
+                    .zip(chrono::NaiveTime::parse_from_str(time, "%H:%M").ok())
+                    .map(|(d, t)| d.and_time(t)),
+                station_ae: "MR_SCANNER".into(),
+                modality: "MR".into(),
+                ..Default::default()
+            },
+        )
+        .collect()
 }
 
 /// The demonstration exam behind `demo`: registered, the patient's self-report with
@@ -154,6 +205,9 @@ impl NursePanel {
                         ..Default::default()
                     };
                     st.form_errors = true;
+                }
+                "worklist" => {
+                    st.worklist = WorklistState::Ready(demo_worklist(name));
                 }
                 "indications" => {
                     st.form = RegistrationForm::from_registration(&reg);

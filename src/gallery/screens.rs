@@ -14,7 +14,7 @@ use crate::ui::shell::{DicomNotice, Shell};
 /// Every screen and key state with its command-line name, in the order the gallery
 /// shows them. Names other than the bare screen names put the screen into a
 /// demonstration state first (see [`show_named`]).
-pub const SCREENS: [(&str, Screen); 34] = [
+pub const SCREENS: [(&str, Screen); 35] = [
     ("home", Screen::Home),
     ("patient", Screen::Patient),
     ("patient-welcome", Screen::Patient),
@@ -36,6 +36,7 @@ pub const SCREENS: [(&str, Screen); 34] = [
     ("lock", Screen::Technologist),
     ("nurse", Screen::Nurse),
     ("nurse-register", Screen::Nurse),
+    ("nurse-worklist", Screen::Nurse),
     ("nurse-facts", Screen::Nurse),
     ("nurse-indications", Screen::Nurse),
     ("nurse-review", Screen::Nurse),
@@ -249,7 +250,7 @@ pub fn show_named(shell: &Shell, name: &str) -> bool {
             if let Some(demo) = name.strip_prefix("nurse-") {
                 let reg = super::nurse::demo_registration(demo_name);
                 let exam = super::nurse::demo_exam(demo, &reg);
-                if demo != "register" {
+                if demo != "register" && demo != "worklist" {
                     let session = crate::engine::session::ExamSession::preview_with_record(
                         exam,
                         Instant::from_secs(120),

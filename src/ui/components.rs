@@ -13,5 +13,5 @@ pub use generated::{
     ConsoleLine, ConsoleTab, FactChoice, FactRow, FieldRow, I18n, InjectionRow, KeyboardAdapter,
     KeypadAdapter, MonitorState, NurseAdapter, NurseTab, PatientAdapter, PatientAnswer,
     PatientStep, Pictogram, PrepRow, ReasonRow, ReviewRow, Role, Screen, SignInAdapter, StaffRow,
-    Theme, ViewOnly,
+    Theme, ViewOnly, WorklistRow,
 };

@@ -233,6 +233,7 @@ impl Shell {
             patient.clone(),
             engine.clone(),
         );
+        nurse.set_worklist(crate::ui::nurse::view::WorklistSource::from_config(&config));
         let n = nurse.clone();
         staff.on_change(Rc::new(move || n.refresh()));
         nurse.refresh();

@@ -21,44 +21,12 @@ use cmr_kiosk::domain::protocol::{ExamType, ProtocolStep};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
-/// A dcmtk tool, or a clear failure naming the package.
-fn tool(name: &str) -> Command {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false);
-    assert!(
-        found,
-        "{name} is missing: the dcmtk package is installed by scripts/setup --test"
-    );
-    let mut c = Command::new(name);
-    c.stdin(Stdio::null());
-    c
-}
-
-/// A free TCP port on the loopback interface.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Waits until something listens on `port`.
-fn wait_listening(port: u16) {
-    for _ in 0..200 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(25));
-    }
-    panic!("nothing listens on {port}");
-}
+use crate::support::mwl::{self, Scheduled, free_port, tool, wait_listening};
 
 /// A child process killed when dropped.
-struct Peer2(Child);
+struct Killed(Child);
 
-impl Drop for Peer2 {
+impl Drop for Killed {
     fn drop(&mut self) {
         let _ = self.0.kill();
         let _ = self.0.wait();
@@ -389,7 +357,7 @@ async fn issue_14_the_kiosk_echoes_storescp() {
         .arg(port.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let _scp = Peer2(c.spawn().unwrap());
+    let _scp = Killed(c.spawn().unwrap());
     wait_listening(port);
     let peer: Peer = format!("PACS@127.0.0.1:{port}").parse().unwrap();
     let rtt = node::client::echo("CMR_KIOSK", &peer).await.unwrap();
@@ -399,99 +367,38 @@ async fn issue_14_the_kiosk_echoes_storescp() {
     assert!(matches!(e, node::NodeError::Association(_)), "{e}");
 }
 
-/// One worklist file's dump (dump2dcm's input), `name` already in the bytes of the
-/// declared character set.
-fn worklist_dump(charset: &str, name: &[u8], i: usize, date: &str) -> Vec<u8> {
-    let mut d = Vec::new();
-    d.extend_from_slice(format!("(0008,0005) CS [{charset}]\n").as_bytes());
-    d.extend_from_slice(format!("(0008,0050) SH [ACC{i:05}]\n").as_bytes());
-    d.extend_from_slice(b"(0010,0010) PN [");
-    d.extend_from_slice(name);
-    d.extend_from_slice(b"]\n");
-    d.extend_from_slice(format!("(0010,0020) LO [P{i:06}]\n").as_bytes());
-    d.extend_from_slice(b"(0010,0030) DA [19800615]\n");
-    d.extend_from_slice(
-        format!(
-            "(0010,0040) CS [{}]\n",
-            if i.is_multiple_of(2) { "F" } else { "M" }
-        )
-        .as_bytes(),
-    );
-    d.extend_from_slice(b"(0010,1020) DS [1.72]\n");
-    d.extend_from_slice(b"(0010,1030) DS [68.5]\n");
-    d.extend_from_slice(format!("(0020,000d) UI [1.2.826.0.1.3680043.9.7141.{i}]\n").as_bytes());
-    let procedure: &[u8] = if i.is_multiple_of(3) {
-        "心脏磁共振腺苷负荷灌注".as_bytes()
-    } else {
-        b"Cardiac MR with contrast"
-    };
-    let procedure = if charset == "GB18030" {
-        encoding_rs::GB18030
-            .encode(std::str::from_utf8(procedure).unwrap())
-            .0
-            .into_owned()
-    } else {
-        procedure.to_vec()
-    };
-    d.extend_from_slice(b"(0032,1060) LO [");
-    d.extend_from_slice(&procedure);
-    d.extend_from_slice(b"]\n");
-    d.extend_from_slice(format!("(0040,1001) SH [RP{i}]\n").as_bytes());
-    d.extend_from_slice(b"(0040,0100) SQ (Sequence with undefined length)\n");
-    d.extend_from_slice(b"(fffe,e000) na (Item with undefined length)\n");
-    d.extend_from_slice(b"  (0008,0060) CS [MR]\n");
-    d.extend_from_slice(b"  (0040,0001) AE [MR_SCANNER]\n");
-    d.extend_from_slice(format!("  (0040,0002) DA [{date}]\n").as_bytes());
-    d.extend_from_slice(
-        format!("  (0040,0003) TM [{:02}{:02}00]\n", 7 + i % 12, i % 60).as_bytes(),
-    );
-    d.extend_from_slice(b"  (0040,0007) LO [CMR]\n");
-    d.extend_from_slice(format!("  (0040,0009) SH [SPS{i}]\n").as_bytes());
-    d.extend_from_slice(b"(fffe,e00d) na (ItemDelimitationItem)\n");
-    d.extend_from_slice(b"(fffe,e0dd) na (SequenceDelimitationItem)\n");
-    d
-}
-
 /// The worklist from dcmtk's wlmscpfs: 200 items for the day (Chinese names in
 /// GB18030 and in UTF-8), others on another day not returned; names decoded, the
 /// requested procedure mapped to an exam type.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_14_the_worklist_comes_from_wlmscpfs_with_chinese_names() {
-    let dir = tempfile::tempdir().unwrap();
-    let ae_dir = dir.path().join("RIS_MWL");
-    std::fs::create_dir_all(&ae_dir).unwrap();
-    std::fs::write(ae_dir.join("lockfile"), b"").unwrap();
     let day = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
     let names = ["王^小明", "张^伟", "李^娜", "欧阳^娜娜"];
     let mut expected = Vec::new();
+    let mut scheduled = Vec::new();
     for i in 0..210 {
-        let date = if i < 200 { "20261207" } else { "20261208" };
         let name = names[i % names.len()];
-        let (charset, bytes) = if i % 2 == 0 {
-            ("GB18030", encoding_rs::GB18030.encode(name).0.into_owned())
-        } else {
-            ("ISO_IR 192", name.as_bytes().to_vec())
-        };
-        let dump = ae_dir.join(format!("item{i}.dump"));
-        std::fs::write(&dump, worklist_dump(charset, &bytes, i, date)).unwrap();
-        let mut c = tool("dump2dcm");
-        c.arg(&dump).arg(ae_dir.join(format!("item{i}.wl")));
-        let (ok, out) = run(c).await;
-        assert!(ok, "dump2dcm: {out}");
         if i < 200 {
             expected.push((format!("P{i:06}"), name.replace('^', "")));
         }
+        scheduled.push(Scheduled {
+            charset: if i % 2 == 0 { "GB18030" } else { "ISO_IR 192" },
+            name,
+            id: format!("P{i:06}"),
+            sex: if i % 2 == 0 { "F" } else { "M" },
+            accession: format!("ACC{i:05}"),
+            procedure: if i % 3 == 0 {
+                "心脏磁共振腺苷负荷灌注"
+            } else {
+                "Cardiac MR with contrast"
+            },
+            date: if i < 200 { "20261207" } else { "20261208" }.into(),
+            time: format!("{:02}{:02}00", 7 + i % 12, i % 60),
+            study_uid: format!("1.2.826.0.1.3680043.9.7141.{i}"),
+        });
     }
-    let port = free_port();
-    let mut c = tool("wlmscpfs");
-    c.args(["-dfp"])
-        .arg(dir.path())
-        .args(["-csk", "--single-process"])
-        .arg(port.to_string())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let _scp = Peer2(c.spawn().unwrap());
-    wait_listening(port);
+    let wlm = mwl::serve(&scheduled);
+    let port = wlm.port;
     let peer: Peer = format!("RIS_MWL@127.0.0.1:{port}").parse().unwrap();
     let items = node::client::worklist(
         "CMR_KIOSK",

@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod hostile_dicom;
+pub mod mwl;
 pub mod pg_tls;
 pub mod recorder;
 pub mod ui;

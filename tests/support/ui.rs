@@ -108,11 +108,21 @@ pub fn english_kiosk(
     dir: &std::path::Path,
     device: &str,
 ) -> (Shell, String, std::rc::Rc<cmr_kiosk::i18n::Localizer>) {
+    english_kiosk_with(dir, device, |_| {})
+}
+
+/// [`english_kiosk`] with `setup` applied to its configuration first.
+pub fn english_kiosk_with(
+    dir: &std::path::Path,
+    device: &str,
+    setup: impl FnOnce(&mut cmr_kiosk::config::Config),
+) -> (Shell, String, std::rc::Rc<cmr_kiosk::i18n::Localizer>) {
     use cmr_kiosk::config::{Config, Language};
     use slint::ComponentHandle;
     i_slint_backend_testing::init_no_event_loop();
     let url = format!("sqlite://{}", dir.join("kiosk.db").display());
     let mut config = Config::default();
+    setup(&mut config);
     config.database.url = url.clone();
     config.database.device_id = device.into();
     config.ui.language = Language::EnUs;

@@ -336,6 +336,7 @@ fn issue_17_lock_screen_banner_masks_the_patient() {
         department: String::new(),
         question: String::new(),
         exam_type: ExamType::AdenosineStress,
+        order: None,
     };
     let session = ExamSession::preview(exam_of(ExamType::AdenosineStress), Instant::from_secs(20))
         .with_record(reg.to_json());

@@ -23,3 +23,4 @@ mod screening_facts;
 mod screenshot;
 mod shell;
 mod theme;
+mod worklist;

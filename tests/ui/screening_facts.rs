@@ -44,6 +44,7 @@ fn install(shell: &Shell, sex: Sex) {
         department: "Cardiology".into(),
         question: "Ischaemia?".into(),
         exam_type: ExamType::AdenosineStress,
+        order: None,
     };
     let mut e = Exam::new(ProtocolSettings::default());
     let mut events = vec![

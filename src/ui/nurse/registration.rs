@@ -36,6 +36,21 @@ pub struct Registration {
     pub question: String,
     /// The exam type.
     pub exam_type: ExamType,
+    /// The order this exam fulfils, when it came from the worklist.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Order>,
+}
+
+/// The RIS order behind an exam picked from the modality worklist: what the scanner
+/// and PACS will use to file the images and the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Order {
+    /// Accession number (the order key).
+    pub accession: String,
+    /// Study Instance UID the scanner uses.
+    pub study_uid: String,
+    /// The requested procedure as the RIS wrote it.
+    pub requested_procedure: String,
 }
 
 impl Registration {
@@ -189,6 +204,8 @@ pub struct RegistrationForm {
     pub exam_type: Option<ExamType>,
     /// A weight the nurse confirmed although unusual for the age (this value only).
     pub weight_confirmed: Option<f64>,
+    /// The worklist order the form was filled from, if any.
+    pub order: Option<Order>,
 }
 
 /// Whole years from `birth` to `today` (0 for a date after today).
@@ -233,6 +250,42 @@ impl RegistrationForm {
             question: r.question.clone(),
             exam_type: Some(r.exam_type),
             weight_confirmed: Some(r.weight_kg),
+            order: r.order.clone(),
+        }
+    }
+
+    /// A form filled from a worklist item: identity, body measures and the order as
+    /// the RIS sent them, the exam type its requested procedure suggests under
+    /// `rules`. What the RIS did not send stays empty for the nurse to fill.
+    pub fn from_worklist(
+        item: &crate::dicom::node::WorklistItem,
+        rules: &[crate::dicom::node::worklist::ProcedureRule],
+    ) -> RegistrationForm {
+        RegistrationForm {
+            name: item.display_name(),
+            patient_id: item.patient_id.clone(),
+            sex: match item.sex.as_deref() {
+                Some("F") => Some(Sex::Female),
+                Some("M") => Some(Sex::Male),
+                Some("O") => Some(Sex::Other),
+                _ => None,
+            },
+            birth_date: item
+                .birth_date
+                .map(|d| d.format("%Y%m%d").to_string())
+                .unwrap_or_default(),
+            weight_kg: item.weight_kg,
+            // Patient's Size is in metres.
+            height_cm: item.height_m.map(|m| (m * 1000.0).round() / 10.0),
+            department: String::new(),
+            question: String::new(),
+            exam_type: crate::dicom::node::worklist::suggested_exam(item, rules),
+            weight_confirmed: None,
+            order: Some(Order {
+                accession: item.accession.clone(),
+                study_uid: item.study_uid.clone(),
+                requested_procedure: item.requested_procedure.clone(),
+            }),
         }
     }
 
@@ -316,6 +369,7 @@ impl RegistrationForm {
             department: self.department.trim().to_string(),
             question: self.question.trim().to_string(),
             exam_type,
+            order: self.order.clone(),
         })
     }
 }
@@ -340,7 +394,48 @@ mod tests {
             question: "胸痛，排除心肌缺血".into(),
             exam_type: Some(ExamType::AdenosineStress),
             weight_confirmed: None,
+            order: None,
         }
+    }
+
+    #[test]
+    fn issue_14_a_worklist_item_fills_the_form_and_keeps_its_order() {
+        use crate::dicom::node::WorklistItem;
+        let item = WorklistItem {
+            patient_name: "Wang^Xiaoming=王^小明".into(),
+            patient_id: "P0012345".into(),
+            sex: Some("M".into()),
+            birth_date: NaiveDate::from_ymd_opt(1968, 5, 2),
+            weight_kg: Some(72.5),
+            height_m: Some(1.72),
+            accession: "ACC00012".into(),
+            study_uid: "1.2.3.4".into(),
+            requested_procedure: "心脏磁共振腺苷负荷灌注".into(),
+            ..Default::default()
+        };
+        let rules = crate::dicom::node::worklist::builtin_procedure_rules();
+        let mut form = RegistrationForm::from_worklist(&item, &rules);
+        assert_eq!(form.name, "王小明");
+        assert_eq!(form.sex, Some(Sex::Male));
+        assert_eq!(form.birth_date, "19680502");
+        assert_eq!(form.height_cm, Some(172.0));
+        assert_eq!(form.exam_type, Some(ExamType::AdenosineStress));
+        // What the worklist does not carry is typed by the nurse.
+        assert!(form.complete(today()).is_err());
+        form.department = "心内科".into();
+        form.question = "胸痛".into();
+        let reg = form.complete(today()).unwrap();
+        let order = reg.order.clone().unwrap();
+        assert_eq!(order.accession, "ACC00012");
+        assert_eq!(order.study_uid, "1.2.3.4");
+        // The order travels in the exam_opened record and comes back from it.
+        let back = Registration::from_json(&reg.to_json()).unwrap();
+        assert_eq!(back, reg);
+        assert_eq!(reg.to_json()["order"]["accession"], "ACC00012");
+        // A record without an order (typed by hand, or from before) still reads.
+        let mut manual = reg.to_json();
+        manual.as_object_mut().unwrap().remove("order");
+        assert_eq!(Registration::from_json(&manual).unwrap().order, None);
     }
 
     /// Issue 17: 7.25 kg for an 81-year-old (72.5 mistyped) is not taken without a

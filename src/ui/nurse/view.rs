@@ -26,7 +26,7 @@ use crate::report::key_for;
 use crate::store::accounts::AuditAction;
 use crate::ui::components::{
     AppWindow, ChoiceRow, ClearanceLevel, FactChoice, FactRow, FieldRow, NurseAdapter, NurseTab,
-    PrepRow, ReasonRow, ReviewRow,
+    PrepRow, ReasonRow, ReviewRow, WorklistRow,
 };
 use crate::ui::input::model::{NumberEntry, NumberSpec, format_number};
 use crate::ui::input::view::InputPanels;
@@ -146,7 +146,54 @@ pub(crate) struct NurseState {
     /// Whether the indications picker is open.
     pub(crate) indications_open: bool,
     pub(crate) notice: Option<(String, bool)>,
+    /// Today's modality worklist from the RIS.
+    pub(crate) worklist: WorklistState,
     pub(crate) last_drawn: String,
+}
+
+/// Where the worklist stands.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) enum WorklistState {
+    /// No provider configured: registration by hand only.
+    #[default]
+    Off,
+    /// Being asked.
+    Loading,
+    /// Today's scheduled procedures.
+    Ready(Vec<crate::dicom::node::WorklistItem>),
+    /// The provider could not be asked (why): registration by hand.
+    Down(String),
+}
+
+/// Where the worklist comes from and how its items map to exam types.
+#[derive(Debug, Clone)]
+pub struct WorklistSource {
+    /// The kiosk's AE title (calling).
+    pub calling: String,
+    /// The provider.
+    pub peer: crate::dicom::node::Peer,
+    /// The scanner's AE title as scheduled (empty: any).
+    pub station_ae: String,
+    /// The modality asked for.
+    pub modality: String,
+    /// Requested procedure → exam type: the site's rules, then the shipped ones.
+    pub rules: Vec<crate::dicom::node::worklist::ProcedureRule>,
+}
+
+impl WorklistSource {
+    /// The worklist `config` names, `None` when none is configured.
+    pub fn from_config(config: &crate::config::Config) -> Option<WorklistSource> {
+        let w = &config.dicom.worklist;
+        let mut rules = w.procedure_rules.clone();
+        rules.extend(crate::dicom::node::worklist::builtin_procedure_rules());
+        Some(WorklistSource {
+            calling: config.dicom.node.ae_title.clone(),
+            peer: w.peer()?,
+            station_ae: w.station_ae.clone(),
+            modality: w.modality.clone(),
+            rules,
+        })
+    }
 }
 
 pub(crate) struct Inner {
@@ -157,6 +204,7 @@ pub(crate) struct Inner {
     patient: PatientPanel,
     engine: crate::engine::Engine,
     recorder: RefCell<Option<std::sync::Arc<Recorder>>>,
+    worklist_source: RefCell<Option<WorklistSource>>,
     pub(crate) state: RefCell<NurseState>,
 }
 
@@ -199,6 +247,7 @@ impl NursePanel {
                 patient,
                 engine,
                 recorder: RefCell::new(None),
+                worklist_source: RefCell::new(None),
                 state: RefCell::new(NurseState::default()),
             }),
         };
@@ -216,8 +265,11 @@ impl NursePanel {
             p.inner.state.borrow_mut().tab = t;
             if t == NurseTab::Register {
                 p.load_today();
+                p.load_worklist();
             }
         });
+        on!(on_refresh_worklist, |p| p.load_worklist());
+        on!(on_pick_worklist, |p, i| p.pick_worklist(i as usize));
         on!(on_edit_field, |p, i| p.edit_field(i as usize));
         on!(on_choose_sex, |p, i| p.inner.state.borrow_mut().form.sex =
             SEXES.get(i as usize).copied());
@@ -396,6 +448,89 @@ impl NursePanel {
             .read()
             .session()
             .and_then(|s| Registration::from_json(s.record()))
+    }
+
+    /// Sets where today's worklist comes from (`None`: registration by hand only).
+    pub fn set_worklist(&self, source: Option<WorklistSource>) {
+        let off = source.is_none();
+        *self.inner.worklist_source.borrow_mut() = source;
+        if off {
+            self.inner.state.borrow_mut().worklist = WorklistState::Off;
+        }
+    }
+
+    /// Asks the worklist provider for today's list, off the UI thread (a slow or
+    /// absent RIS never holds the screen); the list is drawn when it comes back, or
+    /// the form says why it did not and stays open for typing.
+    pub fn load_worklist(&self) {
+        let Some(src) = self.inner.worklist_source.borrow().clone() else {
+            return;
+        };
+        if self.inner.state.borrow().worklist == WorklistState::Loading {
+            return;
+        }
+        self.inner.state.borrow_mut().worklist = WorklistState::Loading;
+        let query = crate::dicom::node::WorklistQuery {
+            date: today(),
+            station_ae: src.station_ae.clone(),
+            modality: src.modality.clone(),
+        };
+        let work = move || -> Result<Vec<crate::dicom::node::WorklistItem>, String> {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
+            rt.block_on(crate::dicom::node::client::worklist(
+                &src.calling,
+                &src.peer,
+                &query,
+            ))
+            .map_err(|e| e.to_string())
+        };
+        let p = self.clone();
+        self.inner.staff.jobs().spawn(work, move |r| {
+            p.inner.state.borrow_mut().worklist = match r {
+                Ok(items) => WorklistState::Ready(items),
+                Err(e) => {
+                    tracing::warn!("worklist: {e}");
+                    WorklistState::Down(e)
+                }
+            };
+            p.refresh();
+        });
+    }
+
+    /// Fills the form from worklist item `i`: identity, measures, the order, the
+    /// suggested exam type; the nurse checks it and types what the RIS did not send.
+    fn pick_worklist(&self, i: usize) {
+        let rules = self
+            .inner
+            .worklist_source
+            .borrow()
+            .as_ref()
+            .map(|s| s.rules.clone())
+            .unwrap_or_default();
+        let mut st = self.inner.state.borrow_mut();
+        let WorklistState::Ready(items) = &st.worklist else {
+            return;
+        };
+        let Some(item) = items.get(i) else { return };
+        let form = RegistrationForm::from_worklist(item, &rules);
+        let accession = item.accession.clone();
+        st.form = form;
+        st.form_errors = false;
+        st.weight_warned = None;
+        // Another patient: their indications are chosen again.
+        st.indications.clear();
+        drop(st);
+        self.notice(
+            tra(
+                &self.inner.lang,
+                "nurse-worklist-picked",
+                &[("accession", accession)],
+            ),
+            false,
+        );
     }
 
     fn load_today(&self) {
@@ -1271,6 +1406,66 @@ impl NursePanel {
                 .into()
             })
             .collect();
+        let (worklist_status, worklist_bad, worklist_rows): (String, bool, Vec<WorklistRow>) =
+            match &st.worklist {
+                WorklistState::Off => (tr("nurse-worklist-off"), false, Vec::new()),
+                WorklistState::Loading => (tr("nurse-worklist-loading"), false, Vec::new()),
+                WorklistState::Down(why) => (
+                    tra(lang, "nurse-worklist-down", &[("reason", why.clone())]),
+                    true,
+                    Vec::new(),
+                ),
+                WorklistState::Ready(items) => (
+                    tra(
+                        lang,
+                        "nurse-worklist-count",
+                        &[("count", items.len().to_string())],
+                    ),
+                    false,
+                    items
+                        .iter()
+                        .map(|i| WorklistRow {
+                            hint: tra(
+                                lang,
+                                "nurse-worklist-order",
+                                &[
+                                    ("accession", i.accession.clone()),
+                                    ("procedure", i.requested_procedure.clone()),
+                                ],
+                            )
+                            .into(),
+                            text: tra(
+                                lang,
+                                "nurse-worklist-row",
+                                &[
+                                    (
+                                        "time",
+                                        i.scheduled
+                                            .map(|t| t.format("%H:%M").to_string())
+                                            .unwrap_or_default(),
+                                    ),
+                                    ("name", i.display_name()),
+                                    ("id", i.patient_id.clone()),
+                                    (
+                                        "sex",
+                                        match i.sex.as_deref() {
+                                            Some("F") => tr("sex-female"),
+                                            Some("M") => tr("sex-male"),
+                                            _ => tr("sex-other"),
+                                        },
+                                    ),
+                                    (
+                                        "age",
+                                        i.age_on(day).map(|a| a.to_string()).unwrap_or_default(),
+                                    ),
+                                ],
+                            )
+                            .into(),
+                        })
+                        .collect(),
+                ),
+            };
+        let worklist_configured = st.worklist != WorklistState::Off;
         let register_text = if registration.is_some() {
             tr("nurse-update")
         } else {
@@ -1716,7 +1911,7 @@ impl NursePanel {
 
         // Skip the redraw when nothing changed (the view is refreshed every second).
         let signature = format!(
-            "{:?}|{}|{fields:?}{sexes:?}{exam_types:?}{today_rows:?}{register_text}{patient_line}{review:?}{facts:?}{implants:?}{clearance}{level:?}{contrast}{stress}{reasons:?}{checklist:?}{breath_hold}{blockers:?}{can_sign_off}{signed_off}{implant_kinds:?}{implant_statuses:?}{implant_conditions}{override_rule}{override_fields:?}{override_error}{notice}{notice_bad}{indications_text}{indications_open}{next}{change_type}|{}|{}|{:?}",
+            "{:?}|{}|{fields:?}{sexes:?}{exam_types:?}{today_rows:?}{register_text}{patient_line}{review:?}{facts:?}{implants:?}{clearance}{level:?}{contrast}{stress}{reasons:?}{checklist:?}{breath_hold}{blockers:?}{can_sign_off}{signed_off}{implant_kinds:?}{implant_statuses:?}{implant_conditions}{override_rule}{override_fields:?}{override_error}{notice}{notice_bad}{indications_text}{indications_open}{next}{change_type}{worklist_status}{worklist_bad}{worklist_configured}{worklist_rows:?}|{}|{}|{:?}",
             st.tab,
             exam.is_some(),
             st.implant.is_some(),
@@ -1741,6 +1936,10 @@ impl NursePanel {
         n.set_sexes(model(sexes));
         n.set_exam_types(model(exam_types));
         n.set_today(model(today_rows));
+        n.set_worklist(model(worklist_rows));
+        n.set_worklist_status(worklist_status.into());
+        n.set_worklist_bad(worklist_bad);
+        n.set_worklist_configured(worklist_configured);
         n.set_register_text(register_text.into());
         n.set_review(model(review));
         n.set_facts(model(facts));
