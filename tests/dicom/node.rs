@@ -209,6 +209,38 @@ async fn issue_14_storescu_sends_a_whole_exam_and_every_series_arrives() {
     let (ok_d, out_d) = run(c).await;
     assert!(ok_d, "storescu (deflated): {out_d}");
     let sent = sent + deflated.len();
+    // One more series compressed by dcmtk (JPEG Lossless SV1) and one in JPEG-LS:
+    // stored as sent, pixel data never decoded.
+    let mut compressed = 0;
+    for (n, encoder, propose, step) in [
+        (903, "dcmcjpeg", "-xs", ProtocolStep::StressPerfusion),
+        (904, "dcmcjpls", "-xt", ProtocolStep::RestPerfusion),
+    ] {
+        let raw_dir = src.path().join(format!("raw{n}"));
+        let out_dir = src.path().join(format!("compressed{n}"));
+        std::fs::create_dir_all(&raw_dir).unwrap();
+        std::fs::create_dir_all(&out_dir).unwrap();
+        let mut series = standard_series(VendorStyle::Siemens, step, root);
+        series.number = n;
+        series.uid = format!("{root}.{n}");
+        for f in cmr_kiosk::dicom::synth::write_series(&raw_dir, &study, &series, true).unwrap() {
+            let mut c = tool(encoder);
+            c.arg(&f).arg(out_dir.join(f.file_name().unwrap()));
+            let (ok, out) = run(c).await;
+            assert!(ok, "{encoder}: {out}");
+            compressed += 1;
+        }
+        // The source scan reads the compressed files, not the raw ones.
+        std::fs::remove_dir_all(&raw_dir).unwrap();
+        let mut c = tool("storescu");
+        c.args(["-aet", "SCANNER", "-aec", "CMR_KIOSK", "+sd", propose])
+            .arg("127.0.0.1")
+            .arg(rx.addr.port().to_string())
+            .arg(&out_dir);
+        let (ok, out) = run(c).await;
+        assert!(ok, "storescu ({encoder}): {out}");
+    }
+    let sent = sent + compressed;
 
     assert_eq!(
         rx.count(STORED) as usize,
@@ -217,7 +249,7 @@ async fn issue_14_storescu_sends_a_whole_exam_and_every_series_arrives() {
     );
     assert_eq!(rx.count(REFUSED), 0);
     assert_eq!(rx.count(ABORTED), 0);
-    assert_eq!(rx.count(ASSOCIATIONS), 3);
+    assert_eq!(rx.count(ASSOCIATIONS), 5);
     let events = rx.drain();
     let stored: Vec<&PathBuf> = events
         .iter()
@@ -240,10 +272,12 @@ async fn issue_14_storescu_sends_a_whole_exam_and_every_series_arrives() {
         [
             "1.2.840.10008.1.2",
             "1.2.840.10008.1.2.1",
-            "1.2.840.10008.1.2.1.99"
+            "1.2.840.10008.1.2.1.99",
+            "1.2.840.10008.1.2.4.70",
+            "1.2.840.10008.1.2.4.80",
         ]
         .into(),
-        "implicit, explicit and deflated on the wire"
+        "implicit, explicit, deflated, JPEG lossless and JPEG-LS on the wire"
     );
     assert_eq!(stored.len(), sent);
     // Each acknowledged file is on disk under its study, in the TS it was sent in.
