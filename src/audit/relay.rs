@@ -142,37 +142,7 @@ impl Collector {
             .ca_file
             .as_ref()
             .ok_or_else(|| AuditRelayError::Config("no CA file".into()))?;
-        let len = std::fs::metadata(path)
-            .map_err(|e| AuditRelayError::Config(format!("{}: {e}", path.display())))?
-            .len();
-        if len > MAX_CA_FILE_BYTES {
-            return Err(AuditRelayError::Config(format!(
-                "{}: {len} bytes is too large for a CA file",
-                path.display()
-            )));
-        }
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in CertificateDer::pem_file_iter(path)
-            .map_err(|e| AuditRelayError::Config(format!("{}: {e}", path.display())))?
-        {
-            let cert =
-                cert.map_err(|e| AuditRelayError::Config(format!("{}: {e}", path.display())))?;
-            roots
-                .add(cert)
-                .map_err(|e| AuditRelayError::Config(format!("{}: {e}", path.display())))?;
-        }
-        if roots.is_empty() {
-            return Err(AuditRelayError::Config(format!(
-                "{}: no certificate in the CA file",
-                path.display()
-            )));
-        }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        Ok(rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| AuditRelayError::Config(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth())
+        ca_client_config(path).map_err(AuditRelayError::Config)
     }
 
     /// Connect (TCP, then the verified TLS handshake).
@@ -310,4 +280,28 @@ pub async fn run_audit_relay(
             _ = stop.changed() => {}
         }
     }
+}
+
+/// A TLS client configuration (rustls on ring) that trusts only the certificates in
+/// the PEM file `path` (at most [`MAX_CA_FILE_BYTES`]): never the system's. Used for
+/// every TLS peer the kiosk calls (the audit collector, the worklist provider).
+pub fn ca_client_config(path: &std::path::Path) -> Result<rustls::ClientConfig, String> {
+    let err = |e: &dyn std::fmt::Display| format!("{}: {e}", path.display());
+    let len = std::fs::metadata(path).map_err(|e| err(&e))?.len();
+    if len > MAX_CA_FILE_BYTES {
+        return Err(err(&format!("{len} bytes is too large for a CA file")));
+    }
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(path).map_err(|e| err(&e))? {
+        roots.add(cert.map_err(|e| err(&e))?).map_err(|e| err(&e))?;
+    }
+    if roots.is_empty() {
+        return Err(err(&"no certificate in the CA file"));
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
 }

@@ -56,12 +56,26 @@ pub fn worklist(
     provider: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
     let w = &config.dicom.worklist;
-    let mut peer = match provider {
-        Some(p) => p.parse::<Peer>()?,
-        None => match w.peer() {
-            Some(p) => p,
-            None => bail!("no worklist provider: set dicom.worklist.provider or --provider"),
-        },
+    let configured = w
+        .peer()
+        .map_err(|e| anyhow::anyhow!("dicom.worklist.tls_ca_file: {e}"))?;
+    let mut peer = match (provider, configured) {
+        (Some(p), configured) => {
+            let mut peer = p.parse::<Peer>()?;
+            // The configured CA applies to a provider named on the command line too.
+            if !w.tls_ca_file.is_empty() {
+                let ca = std::path::Path::new(&w.tls_ca_file);
+                let tls = crate::audit::relay::ca_client_config(ca)
+                    .map_err(|e| anyhow::anyhow!("dicom.worklist.tls_ca_file: {e}"))?;
+                peer.tls = Some(Arc::new(tls));
+            }
+            drop(configured);
+            peer
+        }
+        (None, Some(p)) => p,
+        (None, None) => {
+            bail!("no worklist provider: set dicom.worklist.provider or --provider")
+        }
     };
     peer.timeout = std::time::Duration::from_secs_f64(w.timeout_s);
     let today = chrono::Local::now().date_naive();

@@ -166,6 +166,9 @@ pub struct WorklistConfig {
     pub modality: String,
     /// Seconds one query may take.
     pub timeout_s: f64,
+    /// A PEM file of the CA the provider's TLS certificate chains to; set: the query
+    /// goes over TLS (the certificate must name the provider's host), empty: TCP.
+    pub tls_ca_file: String,
     /// Site rules from requested procedure to exam type, tried before the shipped
     /// ones: `{ pattern = "CMR-S", exam = "adenosine_stress" }`.
     pub procedure_rules: Vec<crate::dicom::node::worklist::ProcedureRule>,
@@ -178,17 +181,26 @@ impl Default for WorklistConfig {
             station_ae: String::new(),
             modality: "MR".into(),
             timeout_s: 10.0,
+            tls_ca_file: String::new(),
             procedure_rules: Vec::new(),
         }
     }
 }
 
 impl WorklistConfig {
-    /// The provider as a peer, `None` when none is configured.
-    pub fn peer(&self) -> Option<crate::dicom::node::Peer> {
-        let mut p: crate::dicom::node::Peer = self.provider.parse().ok()?;
+    /// The provider as a peer, `None` when none is configured; an unreadable CA
+    /// file is an error naming it.
+    pub fn peer(&self) -> Result<Option<crate::dicom::node::Peer>, String> {
+        let Ok(mut p) = self.provider.parse::<crate::dicom::node::Peer>() else {
+            return Ok(None);
+        };
         p.timeout = std::time::Duration::from_secs_f64(self.timeout_s);
-        Some(p)
+        if !self.tls_ca_file.is_empty() {
+            let config =
+                crate::audit::relay::ca_client_config(std::path::Path::new(&self.tls_ca_file))?;
+            p.tls = Some(std::sync::Arc::new(config));
+        }
+        Ok(Some(p))
     }
 }
 
@@ -732,6 +744,11 @@ impl Config {
             && let Err(e) = w.provider.parse::<crate::dicom::node::Peer>()
         {
             return invalid("dicom.worklist.provider", e.to_string());
+        }
+        if !w.tls_ca_file.is_empty()
+            && let Err(e) = w.peer()
+        {
+            return invalid("dicom.worklist.tls_ca_file", e);
         }
         if !(w.timeout_s.is_finite() && (1.0..=120.0).contains(&w.timeout_s)) {
             return invalid(

@@ -909,3 +909,102 @@ fn issue_14_the_kiosks_receiver_logs_each_association_and_file() {
         "the stranger's rejection: {audits:#?}"
     );
 }
+
+/// TLS (PS3.15 B.1): the kiosk's echo reaches dcmtk's storescp over TLS and its
+/// worklist query reaches wlmscpfs behind a TLS terminator (stunnel), both trusting
+/// only the CA the configuration names; a certificate from another CA is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_echo_and_worklist_over_tls_trust_only_the_configured_ca() {
+    use crate::support::pg_tls::TestCa;
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new();
+    let loopback: std::net::IpAddr = "127.0.0.1".parse().unwrap();
+    let cert = ca.server_cert(&["localhost"], &[loopback]);
+    let (key_file, cert_file, ca_file) = (
+        dir.path().join("server.key"),
+        dir.path().join("server.crt"),
+        dir.path().join("ca.crt"),
+    );
+    std::fs::write(&key_file, &cert.key_pem).unwrap();
+    std::fs::write(&cert_file, &cert.cert_pem).unwrap();
+    std::fs::write(&ca_file, &ca.cert_pem).unwrap();
+    let other_ca_file = dir.path().join("other-ca.crt");
+    std::fs::write(&other_ca_file, TestCa::new().cert_pem).unwrap();
+    let tls = |ca: &Path| {
+        Some(Arc::new(
+            cmr_kiosk::audit::relay::ca_client_config(ca).unwrap(),
+        ))
+    };
+
+    // Echo over TLS to dcmtk's storescp.
+    let port = free_port();
+    let out_dir = tempfile::tempdir().unwrap();
+    let mut c = tool("storescp");
+    c.args(["-aet", "PACS", "-ic", "+tls"])
+        .arg(&key_file)
+        .arg(&cert_file)
+        .arg("-od")
+        .arg(out_dir.path())
+        .arg(port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _scp = Killed(c.spawn().unwrap());
+    wait_listening(port);
+    let mut peer: Peer = format!("PACS@127.0.0.1:{port}").parse().unwrap();
+    peer.tls = tls(&ca_file);
+    node::client::echo("CMR_KIOSK", &peer).await.unwrap();
+    peer.tls = tls(&other_ca_file);
+    let e = node::client::echo("CMR_KIOSK", &peer).await.unwrap_err();
+    assert!(matches!(e, node::NodeError::Association(_)), "{e}");
+
+    // The worklist over TLS: wlmscpfs behind stunnel.
+    let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+    let wlm = mwl::serve(&[Scheduled {
+        charset: "GB18030",
+        name: "李^娜",
+        id: "P000777".into(),
+        sex: "F",
+        accession: "ACC00777".into(),
+        procedure: "心脏磁共振增强",
+        date: "20261207".into(),
+        time: "083000".into(),
+        study_uid: "1.2.826.0.1.3680043.9.7147.1".into(),
+    }]);
+    let tls_port = free_port();
+    let conf = dir.path().join("stunnel.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "foreground = yes\npid =\n[mwl]\naccept = 127.0.0.1:{tls_port}\n\
+             connect = 127.0.0.1:{}\ncert = {}\nkey = {}\n",
+            wlm.port,
+            cert_file.display(),
+            key_file.display()
+        ),
+    )
+    .unwrap();
+    let mut c = tool("stunnel");
+    c.arg(&conf).stdout(Stdio::null()).stderr(Stdio::null());
+    let _tunnel = Killed(c.spawn().unwrap());
+    wait_listening(tls_port);
+    let mut ris: Peer = format!("RIS_MWL@127.0.0.1:{tls_port}").parse().unwrap();
+    ris.tls = tls(&ca_file);
+    let query = WorklistQuery {
+        date: today,
+        station_ae: "MR_SCANNER".into(),
+        modality: "MR".into(),
+    };
+    let items = node::client::worklist("CMR_KIOSK", &ris, &query)
+        .await
+        .unwrap();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0].display_name(), "李娜");
+    assert_eq!(items[0].accession, "ACC00777");
+    // Plain TCP to the TLS port is not a worklist.
+    ris.tls = None;
+    assert!(
+        node::client::worklist("CMR_KIOSK", &ris, &query)
+            .await
+            .is_err()
+    );
+}

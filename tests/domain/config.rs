@@ -129,6 +129,10 @@ fn unknown_keys_are_refused_by_name(#[case] text: &str, #[case] key: &str) {
     "[dicom.worklist]\nprovider = \"ris.example:104\"",
     "dicom.worklist.provider"
 )]
+#[case::worklist_ca(
+    "[dicom.worklist]\nprovider = \"RIS@ris.example:104\"\ntls_ca_file = \"/nonexistent/ca.pem\"",
+    "dicom.worklist.tls_ca_file"
+)]
 #[case::worklist_timeout("[dicom.worklist]\ntimeout_s = 0.1", "dicom.worklist.timeout_s")]
 #[case::worklist_station(
     "[dicom.worklist]\nstation_ae = \"A_STATION_TITLE_X\"",

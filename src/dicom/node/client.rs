@@ -28,7 +28,52 @@ pub const MAX_WORKLIST_ITEMS: usize = 2000;
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 
-type Association = dicom_ul::association::client::AsyncClientAssociation<tokio::net::TcpStream>;
+/// An association over TCP or TLS.
+enum Association {
+    Plain(dicom_ul::association::client::AsyncClientAssociation<tokio::net::TcpStream>),
+    Tls(
+        dicom_ul::association::client::AsyncClientAssociation<
+            dicom_ul::association::client::AsyncTlsStream,
+        >,
+    ),
+}
+
+impl Association {
+    fn contexts(&self) -> &[dicom_ul::pdu::PresentationContextNegotiated] {
+        match self {
+            Association::Plain(a) => a.presentation_contexts(),
+            Association::Tls(a) => a.presentation_contexts(),
+        }
+    }
+
+    async fn send(&mut self, pdu: &Pdu) -> Result<(), dicom_ul::association::Error> {
+        match self {
+            Association::Plain(a) => a.send(pdu).await,
+            Association::Tls(a) => a.send(pdu).await,
+        }
+    }
+
+    async fn receive(&mut self) -> Result<Pdu, dicom_ul::association::Error> {
+        match self {
+            Association::Plain(a) => a.receive().await,
+            Association::Tls(a) => a.receive().await,
+        }
+    }
+
+    async fn release(self) {
+        let _ = match self {
+            Association::Plain(a) => a.release().await,
+            Association::Tls(a) => a.release().await,
+        };
+    }
+
+    async fn abort(self) {
+        let _ = match self {
+            Association::Plain(a) => a.abort().await,
+            Association::Tls(a) => a.abort().await,
+        };
+    }
+}
 
 async fn connect(
     calling: &str,
@@ -47,19 +92,28 @@ async fn connect(
         .read_timeout(peer.timeout)
         .write_timeout(peer.timeout)
         .connection_timeout(peer.timeout);
-    let assoc = options
-        .establish_async((peer.host.as_str(), peer.port))
-        .await
-        .map_err(|e| NodeError::Association(super::chain(&e)))?;
+    let assoc = match &peer.tls {
+        None => options
+            .establish_async((peer.host.as_str(), peer.port))
+            .await
+            .map(Association::Plain),
+        Some(tls) => options
+            .tls_config(tls.clone())
+            .server_name(&peer.host)
+            .establish_tls_async((peer.host.as_str(), peer.port))
+            .await
+            .map(Association::Tls),
+    }
+    .map_err(|e| NodeError::Association(super::chain(&e)))?;
     let pc = assoc
-        .presentation_contexts()
+        .contexts()
         .iter()
         .find(|c| c.reason == PresentationContextResultReason::Acceptance)
         .map(|c| (c.id, c.transfer_syntax.trim_end_matches('\0').to_string()));
     match pc {
         Some((id, ts)) => Ok((assoc, id, ts)),
         None => {
-            let _ = assoc.abort().await;
+            assoc.abort().await;
             Err(NodeError::Refused(format!(
                 "{} does not accept {abstract_syntax}",
                 peer.ae_title
@@ -148,7 +202,7 @@ pub async fn echo(calling: &str, peer: &Peer) -> Result<Duration, NodeError> {
             .await
             .map_err(|e| NodeError::Protocol(super::chain(&e)))?;
         let (rsp, _) = receive_message(&mut assoc).await?;
-        let _ = assoc.release().await;
+        assoc.release().await;
         match rsp.status {
             Some(status::SUCCESS) if rsp.field == field::C_ECHO_RSP => Ok(start.elapsed()),
             other => Err(NodeError::Refused(format!(
@@ -199,7 +253,7 @@ pub async fn worklist(
         loop {
             let (rsp, data) = receive_message(&mut assoc).await?;
             if rsp.field != field::C_FIND_RSP {
-                let _ = assoc.abort().await;
+                assoc.abort().await;
                 return Err(NodeError::Protocol(format!(
                     "expected C-FIND-RSP, got command {:#06x}",
                     rsp.field
@@ -212,7 +266,7 @@ pub async fn worklist(
                         .map_err(|e| NodeError::Protocol(format!("an item cannot be read: {e}")))?;
                     items.push(item_of(&ds));
                     if items.len() > MAX_WORKLIST_ITEMS {
-                        let _ = assoc.abort().await;
+                        assoc.abort().await;
                         return Err(NodeError::Refused(format!(
                             "more than {MAX_WORKLIST_ITEMS} worklist items"
                         )));
@@ -220,7 +274,7 @@ pub async fn worklist(
                 }
                 Some(status::SUCCESS) => break,
                 other => {
-                    let _ = assoc.release().await;
+                    assoc.release().await;
                     return Err(NodeError::Refused(format!(
                         "the worklist query failed with status {:#06x}{}",
                         other.unwrap_or(0xFFFF),
@@ -231,7 +285,7 @@ pub async fn worklist(
                 }
             }
         }
-        let _ = assoc.release().await;
+        assoc.release().await;
         items.sort_by(|a, b| (a.scheduled, &a.patient_id).cmp(&(b.scheduled, &b.patient_id)));
         Ok(items)
     })

@@ -24,17 +24,20 @@ pub use worklist::{WorklistItem, WorklistQuery};
 /// How long a client exchange (echo, worklist) may take by default.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A DICOM peer: AE title, host and port.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A DICOM peer: AE title, host and port, and TLS when it speaks it.
+#[derive(Debug, Clone)]
 pub struct Peer {
     /// Its AE title.
     pub ae_title: String,
-    /// Host name or address.
+    /// Host name or address (also the name its TLS certificate must carry).
     pub host: String,
     /// TCP port.
     pub port: u16,
     /// The deadline for one whole exchange with it.
     pub timeout: Duration,
+    /// TLS (PS3.15 B.1, the secure transport connection profile) with this client
+    /// configuration; `None`: plain TCP.
+    pub tls: Option<std::sync::Arc<tokio_rustls::rustls::ClientConfig>>,
 }
 
 /// Why a peer address could not be read.
@@ -62,6 +65,7 @@ impl FromStr for Peer {
                 .to_string(),
             port,
             timeout: DEFAULT_TIMEOUT,
+            tls: None,
         })
     }
 }

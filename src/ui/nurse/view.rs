@@ -188,7 +188,8 @@ impl WorklistSource {
         rules.extend(crate::dicom::node::worklist::builtin_procedure_rules());
         Some(WorklistSource {
             calling: config.dicom.node.ae_title.clone(),
-            peer: w.peer()?,
+            // A CA file that cannot be read was refused when the configuration was.
+            peer: w.peer().ok().flatten()?,
             station_ae: w.station_ae.clone(),
             modality: w.modality.clone(),
             rules,
