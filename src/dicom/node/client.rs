@@ -32,8 +32,10 @@ const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 enum Association {
     Plain(dicom_ul::association::client::AsyncClientAssociation<tokio::net::TcpStream>),
     Tls(
-        dicom_ul::association::client::AsyncClientAssociation<
-            dicom_ul::association::client::AsyncTlsStream,
+        Box<
+            dicom_ul::association::client::AsyncClientAssociation<
+                dicom_ul::association::client::AsyncTlsStream,
+            >,
         >,
     ),
 }
@@ -63,14 +65,14 @@ impl Association {
     async fn release(self) {
         let _ = match self {
             Association::Plain(a) => a.release().await,
-            Association::Tls(a) => a.release().await,
+            Association::Tls(a) => (*a).release().await,
         };
     }
 
     async fn abort(self) {
         let _ = match self {
             Association::Plain(a) => a.abort().await,
-            Association::Tls(a) => a.abort().await,
+            Association::Tls(a) => (*a).abort().await,
         };
     }
 }
@@ -102,7 +104,7 @@ async fn connect(
             .server_name(&peer.host)
             .establish_tls_async((peer.host.as_str(), peer.port))
             .await
-            .map(Association::Tls),
+            .map(|a| Association::Tls(Box::new(a))),
     }
     .map_err(|e| NodeError::Association(super::chain(&e)))?;
     let pc = assoc
