@@ -30,7 +30,7 @@ const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 
 /// An association over TCP or TLS.
 enum Association {
-    Plain(dicom_ul::association::client::AsyncClientAssociation<tokio::net::TcpStream>),
+    Plain(Box<dicom_ul::association::client::AsyncClientAssociation<tokio::net::TcpStream>>),
     Tls(
         Box<
             dicom_ul::association::client::AsyncClientAssociation<
@@ -64,14 +64,14 @@ impl Association {
 
     async fn release(self) {
         let _ = match self {
-            Association::Plain(a) => a.release().await,
+            Association::Plain(a) => (*a).release().await,
             Association::Tls(a) => (*a).release().await,
         };
     }
 
     async fn abort(self) {
         let _ = match self {
-            Association::Plain(a) => a.abort().await,
+            Association::Plain(a) => (*a).abort().await,
             Association::Tls(a) => (*a).abort().await,
         };
     }
@@ -98,7 +98,7 @@ async fn connect(
         None => options
             .establish_async((peer.host.as_str(), peer.port))
             .await
-            .map(Association::Plain),
+            .map(|a| Association::Plain(Box::new(a))),
         Some(tls) => options
             .tls_config(tls.clone())
             .server_name(&peer.host)
