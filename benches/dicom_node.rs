@@ -129,6 +129,7 @@ fn main() {
                 store: store.clone(),
                 keep_bytes: 1 << 40,
                 idle: Duration::from_secs(30),
+                discard_after: None,
             },
             counters.clone(),
             tx,
@@ -200,6 +201,7 @@ fn main() {
             store: watched.clone(),
             keep_bytes: 1 << 40,
             idle: Duration::from_secs(30),
+            discard_after: None,
         };
         let (tx, mut rx) = tokio::sync::mpsc::channel(4096);
         let port = rt.block_on(async {

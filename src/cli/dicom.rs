@@ -150,6 +150,7 @@ pub fn listen(
         store: store.clone(),
         keep_bytes: n.keep_mib * 1024 * 1024,
         idle: node::receiver::ASSOCIATION_IDLE,
+        discard_after: n.discard_after(),
     };
     let rt = runtime()?;
     rt.block_on(async move {

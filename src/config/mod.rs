@@ -141,6 +141,17 @@ pub struct NodeConfig {
     pub callers: Vec<String>,
     /// Received files kept at most, in MiB; beyond, the oldest studies are removed.
     pub keep_mib: u64,
+    /// Minutes after its last file a received study is discarded (the exam's watch
+    /// has read it; PACS keeps the originals); 0: kept, under `keep_mib`.
+    pub discard_after_min: f64,
+}
+
+impl NodeConfig {
+    /// How long a quiet study is kept, `None` to keep it (under the cap).
+    pub fn discard_after(&self) -> Option<std::time::Duration> {
+        (self.discard_after_min > 0.0)
+            .then(|| std::time::Duration::from_secs_f64(self.discard_after_min * 60.0))
+    }
 }
 
 impl Default for NodeConfig {
@@ -150,6 +161,7 @@ impl Default for NodeConfig {
             listen: String::new(),
             callers: Vec::new(),
             keep_mib: 20 * 1024,
+            discard_after_min: 0.0,
         }
     }
 }
@@ -737,6 +749,13 @@ impl Config {
             return invalid(
                 "dicom.node.keep_mib",
                 format!("{} is outside 64 MiB – 16 TiB", n.keep_mib),
+            );
+        }
+        let d = n.discard_after_min;
+        if !(d.is_finite() && (d == 0.0 || (5.0..=10_080.0).contains(&d))) {
+            return invalid(
+                "dicom.node.discard_after_min",
+                format!("{d} is neither 0 (keep) nor 5 min – 7 days"),
             );
         }
         let w = &self.dicom.worklist;

@@ -603,6 +603,7 @@ impl Shell {
             store: std::path::PathBuf::from(&cfg.incoming),
             keep_bytes: cfg.node.keep_mib * 1024 * 1024,
             idle: crate::dicom::node::receiver::ASSOCIATION_IDLE,
+            discard_after: cfg.node.discard_after(),
         };
         let node = crate::dicom::node::service::NodeService::start(
             &cfg.node.listen,

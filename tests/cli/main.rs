@@ -7,5 +7,6 @@
 mod support;
 
 mod commands;
+mod dicom_node;
 mod store;
 mod synth;

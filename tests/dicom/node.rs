@@ -54,6 +54,7 @@ async fn receiver(store: &Path, callers: &[&str], idle: Duration) -> Running {
             store: store.to_path_buf(),
             keep_bytes: 1 << 40,
             idle,
+            discard_after: None,
         },
         counters.clone(),
         tx,
@@ -80,6 +81,18 @@ impl Running {
 
     fn count(&self, i: usize) -> u64 {
         self.counters.snapshot()[i]
+    }
+
+    /// Counter `i` once it reaches `n` (the receiver counts right after it
+    /// answered, so a peer may have exited a moment earlier), or as it is after 5 s.
+    async fn count_reaches(&self, i: usize, n: u64) -> u64 {
+        for _ in 0..100 {
+            if self.count(i) >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.count(i)
     }
 }
 
@@ -357,17 +370,17 @@ async fn issue_14_echoscu_is_answered_and_strangers_are_rejected() {
     };
     let (ok, out) = run(echo("CMR_KIOSK", "SCANNER")).await;
     assert!(ok, "echoscu: {out}");
-    assert_eq!(rx.count(ECHOES), 1);
+    assert_eq!(rx.count_reaches(ECHOES, 1).await, 1);
     let (ok, out) = run(echo("SOMEONE_ELSE", "SCANNER")).await;
     assert!(!ok, "a wrong called AE title is rejected: {out}");
     assert!(out.contains("Called AE Title Not Recognized"), "{out}");
     let (ok, out) = run(echo("CMR_KIOSK", "INTRUDER")).await;
     assert!(!ok, "a caller not on the list is rejected: {out}");
     assert!(out.contains("Calling AE Title Not Recognized"), "{out}");
-    assert_eq!(rx.count(REJECTED), 2);
+    assert_eq!(rx.count_reaches(REJECTED, 2).await, 2);
     let (ok, out) = run(echo("CMR_KIOSK", "SCANNER")).await;
     assert!(ok, "still answering: {out}");
-    assert_eq!(rx.count(ECHOES), 2);
+    assert_eq!(rx.count_reaches(ECHOES, 2).await, 2);
     let rejected: Vec<String> = rx
         .drain()
         .into_iter()
@@ -819,6 +832,7 @@ fn issue_14_the_kiosks_receiver_logs_each_association_and_file() {
             store: incoming.clone(),
             keep_bytes: 1 << 40,
             idle: Duration::from_secs(30),
+            discard_after: None,
         },
         log_to(Some(recorder.clone())),
     )
@@ -1007,4 +1021,51 @@ async fn issue_14_echo_and_worklist_over_tls_trust_only_the_configured_ca() {
             .await
             .is_err()
     );
+}
+
+/// More associations than the receiver serves at once: the next one is answered
+/// A-ASSOCIATE-RJ (transient, local limit exceeded: PS3.8 9.3.4), counted, and a
+/// slot frees once a silent peer is dropped.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_one_association_too_many_is_refused_for_the_local_limit() {
+    let store = tempfile::tempdir().unwrap();
+    let mut rx = receiver(store.path(), &[], Duration::from_millis(800)).await;
+    let mut held = Vec::new();
+    for _ in 0..node::receiver::MAX_ASSOCIATIONS {
+        held.push(tokio::net::TcpStream::connect(rx.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut extra = tokio::net::TcpStream::connect(rx.addr).await.unwrap();
+    extra
+        .write_all(&associate_rq(
+            "SCANNER",
+            "CMR_KIOSK",
+            node::dimse::VERIFICATION,
+        ))
+        .await
+        .unwrap();
+    let a = answer(&mut extra).await;
+    // A-ASSOCIATE-RJ: type 3; result 2 (transient), source 3 (service provider,
+    // presentation), reason 2 (local limit exceeded).
+    assert_eq!(a.first(), Some(&0x03), "{a:?}");
+    assert_eq!(&a[7..10], &[0x02, 0x03, 0x02], "{a:?}");
+    let reasons: Vec<String> = rx
+        .drain()
+        .into_iter()
+        .filter_map(|e| match e {
+            NodeEvent::Rejected { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r.contains("local limit")),
+        "{reasons:?}"
+    );
+    // The silent ones are dropped after the idle time; then the kiosk answers again.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let peer: Peer = format!("CMR_KIOSK@127.0.0.1:{}", rx.addr.port())
+        .parse()
+        .unwrap();
+    node::client::echo("SCANNER", &peer).await.unwrap();
+    drop(held);
 }

@@ -125,6 +125,10 @@ fn unknown_keys_are_refused_by_name(#[case] text: &str, #[case] key: &str) {
 )]
 #[case::node_caller("[dicom.node]\ncallers = [\"A\\\\B\"]", "dicom.node.callers")]
 #[case::node_keep("[dicom.node]\nkeep_mib = 1", "dicom.node.keep_mib")]
+#[case::node_discard(
+    "[dicom.node]\ndiscard_after_min = 1.0",
+    "dicom.node.discard_after_min"
+)]
 #[case::worklist_provider(
     "[dicom.worklist]\nprovider = \"ris.example:104\"",
     "dicom.worklist.provider"

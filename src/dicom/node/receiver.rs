@@ -65,6 +65,10 @@ pub struct ReceiverSettings {
     pub keep_bytes: u64,
     /// How long an association may stay silent ([`ASSOCIATION_IDLE`]).
     pub idle: Duration,
+    /// Discard received studies once they have had no new file for this long (the
+    /// exam's watch read them long before; PACS keeps the originals); `None`: keep
+    /// them, under `keep_bytes`.
+    pub discard_after: Option<Duration>,
 }
 
 /// Running totals, for the service screen and the tests.
@@ -251,6 +255,22 @@ impl Receiver {
 
     /// Serves associations until the task is dropped.
     pub async fn serve(self, listener: TcpListener) {
+        if let Some(after) = self.settings.discard_after {
+            let this = self.clone_handles();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(
+                    (after / 4).clamp(Duration::from_millis(50), Duration::from_secs(60)),
+                );
+                loop {
+                    tick.tick().await;
+                    let removed = this.keeper.lock().await.sweep(after);
+                    for (study, bytes) in removed {
+                        this.counters.removed.fetch_add(1, Ordering::Relaxed);
+                        this.report(NodeEvent::Removed { study, bytes }).await;
+                    }
+                }
+            });
+        }
         let slots = Arc::new(Semaphore::new(MAX_ASSOCIATIONS));
         loop {
             let (socket, peer) = match listener.accept().await {
@@ -977,6 +997,32 @@ impl Keeper {
         }
     }
 
+    /// Removes the studies that gained no file for `after` (by their folder's
+    /// modification time); the ones removed.
+    fn sweep(&mut self, after: Duration) -> Vec<(PathBuf, u64)> {
+        let now = std::time::SystemTime::now();
+        let idle: Vec<PathBuf> = self
+            .studies
+            .keys()
+            .filter(|p| {
+                std::fs::metadata(p)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|age| age >= after)
+            })
+            .cloned()
+            .collect();
+        let mut removed = Vec::new();
+        for dir in idle {
+            let bytes = self.studies.remove(&dir).unwrap_or(0);
+            if dir.starts_with(&self.store) && std::fs::remove_dir_all(&dir).is_ok() {
+                removed.push((dir, bytes));
+            }
+        }
+        removed
+    }
+
     /// `bytes` more in `study`; the studies removed to stay under the cap.
     fn added(&mut self, study: &Path, bytes: u64) -> Vec<(PathBuf, u64)> {
         *self.studies.entry(study.to_path_buf()).or_default() += bytes;
@@ -999,5 +1045,61 @@ impl Keeper {
             }
         }
         removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn study(store: &Path, name: &str, files: usize, bytes: usize) -> PathBuf {
+        let dir = store.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..files {
+            std::fs::write(dir.join(format!("{i}.dcm")), vec![0u8; bytes]).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn the_size_cap_removes_the_oldest_studies_first_never_the_one_being_written() {
+        let store = tempfile::tempdir().unwrap();
+        let old = study(store.path(), "1.1", 4, 1000);
+        std::thread::sleep(Duration::from_millis(20));
+        let middle = study(store.path(), "1.2", 4, 1000);
+        std::fs::create_dir_all(store.path().join(SPOOL_DIR)).unwrap();
+        let mut keeper = Keeper::scan(store.path(), 9000);
+        assert_eq!(keeper.studies.len(), 2, "the spool is not a study");
+        // 8,000 bytes kept: a new study of 2,000 goes over the cap of 9,000.
+        let new = study(store.path(), "1.3", 2, 1000);
+        let removed = keeper.added(&new, 2000);
+        assert_eq!(removed, vec![(old.clone(), 4000)]);
+        assert!(!old.exists() && middle.exists() && new.exists());
+        // The study being written is never removed, even alone over the cap.
+        let removed = keeper.added(&new, 20_000);
+        assert_eq!(removed, vec![(middle.clone(), 4000)]);
+        assert!(new.exists());
+        assert!(keeper.added(&new, 1).is_empty());
+    }
+
+    #[test]
+    fn discarding_removes_only_studies_that_have_gone_quiet() {
+        let store = tempfile::tempdir().unwrap();
+        let quiet = study(store.path(), "1.1", 2, 100);
+        std::thread::sleep(Duration::from_millis(120));
+        let busy = study(store.path(), "1.2", 2, 100);
+        let mut keeper = Keeper::scan(store.path(), u64::MAX);
+        let removed = keeper.sweep(Duration::from_millis(100));
+        assert_eq!(removed, vec![(quiet.clone(), 200)]);
+        assert!(!quiet.exists() && busy.exists());
+        assert!(keeper.sweep(Duration::from_secs(60)).is_empty());
+    }
+
+    #[test]
+    fn uids_are_checked_before_they_name_a_file() {
+        assert!(is_uid("1.2.840.10008.5.1.4.1.1.4"));
+        for bad in ["", "../etc", "1..2", ".1", "1.", "1.2/3", &"1".repeat(65)] {
+            assert!(!is_uid(bad), "{bad}");
+        }
     }
 }
