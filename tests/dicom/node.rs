@@ -254,6 +254,35 @@ async fn issue_14_storescu_sends_a_whole_exam_and_every_series_arrives() {
         assert!(ok, "storescu ({encoder}): {out}");
     }
     let sent = sent + compressed;
+    // A JPEG 2000 series (dcmtk has no JPEG 2000 encoder: the pixel data here is a
+    // made-up codestream, which the kiosk never decodes): stored as sent.
+    let j2k_dir = src.path().join("j2k");
+    std::fs::create_dir_all(&j2k_dir).unwrap();
+    let mut cine = standard_series(VendorStyle::Siemens, ProtocolStep::CineSax, root);
+    cine.number = 905;
+    cine.uid = format!("{root}.905");
+    let j2k = cmr_kiosk::dicom::synth::write_series(&j2k_dir, &study, &cine, false).unwrap();
+    for f in &j2k {
+        let mut obj = dicom_object::open_file(f).unwrap();
+        obj.put(dicom_core::DataElement::new(
+            dicom_dictionary_std::tags::PIXEL_DATA,
+            dicom_core::VR::OB,
+            dicom_core::value::Value::from(dicom_core::value::PixelFragmentSequence::new(
+                Vec::<u32>::new(),
+                vec![vec![0xFF, 0x4F, 0xFF, 0x51, 0, 0, 0, 0]],
+            )),
+        ));
+        obj.update_meta(|m| m.transfer_syntax = "1.2.840.10008.1.2.4.90".into());
+        obj.write_to_file(f).unwrap();
+    }
+    let mut c = tool("storescu");
+    c.args(["-aet", "SCANNER", "-aec", "CMR_KIOSK", "+sd", "-xv"])
+        .arg("127.0.0.1")
+        .arg(rx.addr.port().to_string())
+        .arg(&j2k_dir);
+    let (ok, out) = run(c).await;
+    assert!(ok, "storescu (JPEG 2000): {out}");
+    let sent = sent + j2k.len();
 
     assert_eq!(
         rx.count(STORED) as usize,
@@ -262,7 +291,7 @@ async fn issue_14_storescu_sends_a_whole_exam_and_every_series_arrives() {
     );
     assert_eq!(rx.count(REFUSED), 0);
     assert_eq!(rx.count(ABORTED), 0);
-    assert_eq!(rx.count(ASSOCIATIONS), 5);
+    assert_eq!(rx.count(ASSOCIATIONS), 6);
     let events = rx.drain();
     let stored: Vec<&PathBuf> = events
         .iter()
@@ -288,9 +317,10 @@ async fn issue_14_storescu_sends_a_whole_exam_and_every_series_arrives() {
             "1.2.840.10008.1.2.1.99",
             "1.2.840.10008.1.2.4.70",
             "1.2.840.10008.1.2.4.80",
+            "1.2.840.10008.1.2.4.90",
         ]
         .into(),
-        "implicit, explicit, deflated, JPEG lossless and JPEG-LS on the wire"
+        "implicit, explicit, deflated, JPEG lossless, JPEG-LS and JPEG 2000 on the wire"
     );
     assert_eq!(stored.len(), sent);
     // Each acknowledged file is on disk under its study, in the TS it was sent in.
