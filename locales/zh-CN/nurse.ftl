@@ -17,13 +17,13 @@ nurse-register-title = 患者与检查
 nurse-today-title = 今日检查
 nurse-today-empty = 本机今日尚无登记的检查。
 nurse-today-row = { $name } · { $id } · { $type }
-nurse-worklist-title = 检查预约（RIS 工作列表）
+nurse-worklist-title = 检查预约（放射信息系统工作列表）
 nurse-worklist-off = 本机未配置工作列表，请手工登记患者信息。
-nurse-worklist-loading = 正在从 RIS 获取今日预约……
+nurse-worklist-loading = 正在从放射信息系统获取今日预约……
 nurse-worklist-down = 工作列表暂不可用（{ $reason }），请手工登记患者信息。
 nurse-worklist-count = { $count ->
     [0] 今日暂无预约。请手工登记，或重新获取。
-   *[other] 今日共 { $count } 位预约患者，点选即可填入登记表。
+   *[1] 今日共 { $count } 位预约患者，点选即可填入登记表。
 }
 nurse-worklist-row = { $time }  { $name } · { $sex } { $age }岁 · { $id }
 nurse-worklist-order = { $accession } · { $procedure }
