@@ -83,6 +83,17 @@ impl Running {
         self.counters.snapshot()[i]
     }
 
+    /// The reasons of the rejections reported so far (other events dropped).
+    fn rejections(&mut self) -> Vec<String> {
+        self.drain()
+            .into_iter()
+            .filter_map(|e| match e {
+                NodeEvent::Rejected { reason, .. } => Some(reason),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Counter `i` once it reaches `n` (the receiver counts right after it
     /// answered, so a peer may have exited a moment earlier), or as it is after 5 s.
     async fn count_reaches(&self, i: usize, n: u64) -> u64 {
@@ -411,14 +422,7 @@ async fn issue_14_echoscu_is_answered_and_strangers_are_rejected() {
     let (ok, out) = run(echo("CMR_KIOSK", "SCANNER")).await;
     assert!(ok, "still answering: {out}");
     assert_eq!(rx.count_reaches(ECHOES, 2).await, 2);
-    let rejected: Vec<String> = rx
-        .drain()
-        .into_iter()
-        .filter_map(|e| match e {
-            NodeEvent::Rejected { reason, .. } => Some(reason),
-            _ => None,
-        })
-        .collect();
+    let rejected: Vec<String> = rx.rejections();
     assert_eq!(rejected.len(), 2, "{rejected:?}");
 }
 
@@ -1079,14 +1083,7 @@ async fn issue_14_one_association_too_many_is_refused_for_the_local_limit() {
     // presentation), reason 2 (local limit exceeded).
     assert_eq!(a.first(), Some(&0x03), "{a:?}");
     assert_eq!(&a[7..10], &[0x02, 0x03, 0x02], "{a:?}");
-    let reasons: Vec<String> = rx
-        .drain()
-        .into_iter()
-        .filter_map(|e| match e {
-            NodeEvent::Rejected { reason, .. } => Some(reason),
-            _ => None,
-        })
-        .collect();
+    let reasons: Vec<String> = rx.rejections();
     assert!(
         reasons.iter().any(|r| r.contains("local limit")),
         "{reasons:?}"

@@ -386,14 +386,7 @@ impl Receiver {
                         }
                         _ => chain(&e),
                     };
-                    self.discard(&mut state).await;
-                    self.counters.aborted.fetch_add(1, Ordering::Relaxed);
-                    self.report(NodeEvent::Aborted {
-                        peer,
-                        calling: calling.clone(),
-                        reason,
-                    })
-                    .await;
+                    self.aborted(&mut state, peer, &calling, reason).await;
                     let _ = assoc.abort().await;
                     return;
                 }
@@ -404,27 +397,19 @@ impl Receiver {
                         match self.pdv(&mut state, &contexts, &calling, pdv).await {
                             Ok(Some(reply)) => {
                                 if let Err(e) = assoc.send(&reply).await {
-                                    self.discard(&mut state).await;
-                                    self.counters.aborted.fetch_add(1, Ordering::Relaxed);
-                                    self.report(NodeEvent::Aborted {
+                                    self.aborted(
+                                        &mut state,
                                         peer,
-                                        calling: calling.clone(),
-                                        reason: format!("answer not sent: {}", chain(&e)),
-                                    })
+                                        &calling,
+                                        format!("answer not sent: {}", chain(&e)),
+                                    )
                                     .await;
                                     return;
                                 }
                             }
                             Ok(None) => {}
                             Err(reason) => {
-                                self.discard(&mut state).await;
-                                self.counters.aborted.fetch_add(1, Ordering::Relaxed);
-                                self.report(NodeEvent::Aborted {
-                                    peer,
-                                    calling: calling.clone(),
-                                    reason,
-                                })
-                                .await;
+                                self.aborted(&mut state, peer, &calling, reason).await;
                                 let _ = assoc.abort().await;
                                 return;
                             }
@@ -437,30 +422,41 @@ impl Receiver {
                     return;
                 }
                 Pdu::AbortRQ { source } => {
-                    self.discard(&mut state).await;
-                    self.counters.aborted.fetch_add(1, Ordering::Relaxed);
-                    self.report(NodeEvent::Aborted {
+                    self.aborted(
+                        &mut state,
                         peer,
-                        calling: calling.clone(),
-                        reason: format!("aborted by the peer ({source:?})"),
-                    })
+                        &calling,
+                        format!("aborted by the peer ({source:?})"),
+                    )
                     .await;
                     return;
                 }
                 other => {
-                    self.discard(&mut state).await;
-                    self.counters.aborted.fetch_add(1, Ordering::Relaxed);
-                    self.report(NodeEvent::Aborted {
+                    self.aborted(
+                        &mut state,
                         peer,
-                        calling: calling.clone(),
-                        reason: format!("unexpected PDU: {}", other.short_description()),
-                    })
+                        &calling,
+                        format!("unexpected PDU: {}", other.short_description()),
+                    )
                     .await;
                     let _ = assoc.abort().await;
                     return;
                 }
             }
         }
+    }
+
+    /// The association ends in an abort (the peer's, or ours for bad input): the
+    /// instance in flight is dropped, the abort counted and reported.
+    async fn aborted(&self, state: &mut State, peer: SocketAddr, calling: &str, reason: String) {
+        self.discard(state).await;
+        self.counters.aborted.fetch_add(1, Ordering::Relaxed);
+        self.report(NodeEvent::Aborted {
+            peer,
+            calling: calling.to_string(),
+            reason,
+        })
+        .await;
     }
 
     /// Removes the half-received instance, if any.
