@@ -43,6 +43,16 @@ struct Running {
 }
 
 async fn receiver(store: &Path, callers: &[&str], idle: Duration) -> Running {
+    receiver_at_most(store, callers, idle, node::receiver::MAX_INSTANCE_BYTES).await
+}
+
+/// [`receiver`] accepting instances of at most `max_instance` bytes.
+async fn receiver_at_most(
+    store: &Path,
+    callers: &[&str],
+    idle: Duration,
+    max_instance: u64,
+) -> Running {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let counters = Arc::new(Counters::default());
@@ -59,7 +69,8 @@ async fn receiver(store: &Path, callers: &[&str], idle: Duration) -> Running {
         counters.clone(),
         tx,
     )
-    .unwrap();
+    .unwrap()
+    .with_max_instance_bytes(max_instance);
     Running {
         addr,
         counters,
@@ -1095,4 +1106,146 @@ async fn issue_14_one_association_too_many_is_refused_for_the_local_limit() {
         .unwrap();
     node::client::echo("SCANNER", &peer).await.unwrap();
     drop(held);
+}
+
+/// The bounds crossed: a command set longer than `MAX_COMMAND_BYTES` aborts the
+/// association; an instance over the receiver's size limit is refused with "out of
+/// resources" (0xA700) and nothing is kept, a deflated one measured after inflating;
+/// the association goes on; a worklist longer than asked for is cancelled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_14_commands_instances_and_worklists_over_their_bounds_are_refused() {
+    use dicom_ul::association::client::ClientAssociationOptions;
+    use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
+    let store = tempfile::tempdir().unwrap();
+    let mut rx = receiver_at_most(store.path(), &[], Duration::from_secs(30), 20_000).await;
+
+    // A command set of 64 KiB + 1 in fragments.
+    let mut assoc = ClientAssociationOptions::new()
+        .calling_ae_title("SCANNER")
+        .called_ae_title("CMR_KIOSK")
+        .with_abstract_syntax(node::dimse::VERIFICATION)
+        .establish_async(rx.addr)
+        .await
+        .unwrap();
+    let pc = assoc.presentation_contexts()[0].id;
+    let mut sent = 0;
+    while sent <= node::receiver::MAX_COMMAND_BYTES {
+        let n = 8000;
+        let r = assoc
+            .send(&Pdu::PData {
+                data: vec![PDataValue {
+                    presentation_context_id: pc,
+                    value_type: PDataValueType::Command,
+                    is_last: false,
+                    data: vec![0; n],
+                }],
+            })
+            .await;
+        if r.is_err() {
+            break;
+        }
+        sent += n;
+    }
+    let _ = assoc.receive().await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let aborted: Vec<String> = rx
+        .drain()
+        .into_iter()
+        .filter_map(|e| match e {
+            NodeEvent::Aborted { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        aborted
+            .iter()
+            .any(|r| r.contains("command set longer than")),
+        "{aborted:?}"
+    );
+
+    // Instances of about 18 KB and 45 KB against a limit of 20,000 bytes, plain and
+    // deflated (the deflated one is small on the wire, large once inflated).
+    let src = tempfile::tempdir().unwrap();
+    let root = "1.2.826.0.1.3680043.9.7150";
+    let study = SynthStudy::new(VendorStyle::Siemens, root);
+    let mut small = standard_series(VendorStyle::Siemens, ProtocolStep::Lge, root);
+    small.number = 1;
+    small.uid = format!("{root}.1");
+    let mut big = small.clone();
+    big.number = 2;
+    big.uid = format!("{root}.2");
+    let small_dir = src.path().join("small");
+    let big_dir = src.path().join("big");
+    std::fs::create_dir_all(&small_dir).unwrap();
+    std::fs::create_dir_all(&big_dir).unwrap();
+    let small_files =
+        cmr_kiosk::dicom::synth::write_series(&small_dir, &study, &small, false).unwrap();
+    let big_files = cmr_kiosk::dicom::synth::write_series(&big_dir, &study, &big, true).unwrap();
+    assert!(std::fs::metadata(&small_files[0]).unwrap().len() < 20_000);
+    assert!(std::fs::metadata(&big_files[0]).unwrap().len() > 20_000);
+    for (dir, deflate) in [(&small_dir, false), (&big_dir, false), (&big_dir, true)] {
+        let mut c = tool("storescu");
+        c.args(["-aet", "SCANNER", "-aec", "CMR_KIOSK", "+sd", "-nh"]);
+        if deflate {
+            c.arg("-xd");
+        }
+        c.arg("127.0.0.1").arg(rx.addr.port().to_string()).arg(dir);
+        let _ = run(c).await;
+    }
+    let refused: Vec<(u16, String)> = rx
+        .drain()
+        .into_iter()
+        .filter_map(|e| match e {
+            NodeEvent::Refused { status, reason, .. } => Some((status, reason)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(refused.len(), 2 * big_files.len(), "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .all(|(s, r)| *s == node::dimse::status::OUT_OF_RESOURCES
+                && r.contains("instance larger than 20000 bytes"))
+    );
+    let kept = files_under(&store.path().join(&study.study_uid));
+    assert_eq!(
+        kept.len(),
+        small_files.len(),
+        "only the small series is kept"
+    );
+    assert!(files_under(&store.path().join(node::receiver::SPOOL_DIR)).is_empty());
+
+    // A worklist longer than asked for is cancelled, not read to the end.
+    let wlm = mwl::serve(
+        &(0..5)
+            .map(|i| Scheduled {
+                charset: "ISO_IR 192",
+                name: "张^伟",
+                id: format!("P{i:06}"),
+                sex: "M",
+                accession: format!("ACC{i:05}"),
+                procedure: "心脏磁共振平扫",
+                date: "20261207".into(),
+                time: "090000".into(),
+                study_uid: format!("1.2.826.0.1.3680043.9.7151.{i}"),
+            })
+            .collect::<Vec<_>>(),
+    );
+    let ris: Peer = format!("RIS_MWL@127.0.0.1:{}", wlm.port).parse().unwrap();
+    let query = WorklistQuery {
+        date: NaiveDate::from_ymd_opt(2026, 12, 7).unwrap(),
+        station_ae: String::new(),
+        modality: "MR".into(),
+    };
+    let e = node::client::worklist_at_most("CMR_KIOSK", &ris, &query, 3)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("more than 3 worklist items"), "{e}");
+    assert_eq!(
+        node::client::worklist_at_most("CMR_KIOSK", &ris, &query, 5)
+            .await
+            .unwrap()
+            .len(),
+        5
+    );
 }

@@ -223,6 +223,17 @@ pub async fn worklist(
     peer: &Peer,
     query: &WorklistQuery,
 ) -> Result<Vec<WorklistItem>, NodeError> {
+    worklist_at_most(calling, peer, query, MAX_WORKLIST_ITEMS).await
+}
+
+/// [`worklist`], cancelled beyond `max_items` (at most [`MAX_WORKLIST_ITEMS`]).
+pub async fn worklist_at_most(
+    calling: &str,
+    peer: &Peer,
+    query: &WorklistQuery,
+    max_items: usize,
+) -> Result<Vec<WorklistItem>, NodeError> {
+    let max_items = max_items.min(MAX_WORKLIST_ITEMS);
     tokio::time::timeout(peer.timeout, async {
         let (mut assoc, pc, ts_uid) = connect(calling, peer, dimse::MODALITY_WORKLIST_FIND).await?;
         let ts = TransferSyntaxRegistry
@@ -267,10 +278,10 @@ pub async fn worklist(
                     let ds = InMemDicomObject::read_dataset_with_ts(bytes.as_slice(), ts)
                         .map_err(|e| NodeError::Protocol(format!("an item cannot be read: {e}")))?;
                     items.push(item_of(&ds));
-                    if items.len() > MAX_WORKLIST_ITEMS {
+                    if items.len() > max_items {
                         assoc.abort().await;
                         return Err(NodeError::Refused(format!(
-                            "more than {MAX_WORKLIST_ITEMS} worklist items"
+                            "more than {max_items} worklist items"
                         )));
                     }
                 }

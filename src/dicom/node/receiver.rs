@@ -211,6 +211,8 @@ pub struct Receiver {
     counters: Arc<Counters>,
     events: mpsc::Sender<NodeEvent>,
     keeper: Arc<tokio::sync::Mutex<Keeper>>,
+    /// The largest instance accepted ([`MAX_INSTANCE_BYTES`]).
+    max_instance: u64,
 }
 
 impl Receiver {
@@ -250,7 +252,15 @@ impl Receiver {
             counters,
             events,
             keeper: Arc::new(tokio::sync::Mutex::new(keeper)),
+            max_instance: MAX_INSTANCE_BYTES,
         })
+    }
+
+    /// The largest instance accepted, below [`MAX_INSTANCE_BYTES`] (tests cross the
+    /// bound with small files).
+    pub fn with_max_instance_bytes(mut self, bytes: u64) -> Receiver {
+        self.max_instance = bytes.min(MAX_INSTANCE_BYTES);
+        self
     }
 
     /// Serves associations until the task is dropped.
@@ -311,6 +321,7 @@ impl Receiver {
             counters: self.counters.clone(),
             events: self.events.clone(),
             keeper: self.keeper.clone(),
+            max_instance: self.max_instance,
         }
     }
 
@@ -524,10 +535,10 @@ impl Receiver {
                     && incoming.failure.is_none()
                 {
                     incoming.bytes += pdv.data.len() as u64;
-                    if incoming.bytes > MAX_INSTANCE_BYTES {
+                    if incoming.bytes > self.max_instance {
                         incoming.failure = Some((
                             status::OUT_OF_RESOURCES,
-                            format!("instance larger than {MAX_INSTANCE_BYTES} bytes"),
+                            format!("instance larger than {} bytes", self.max_instance),
                         ));
                     } else if let Some(Err(e)) =
                         incoming.file.as_mut().map(|f| f.write_all(&pdv.data))
@@ -659,6 +670,7 @@ impl Receiver {
         let out = Bounded {
             inner: std::io::BufWriter::with_capacity(256 * 1024, file),
             written: 0,
+            limit: self.max_instance,
         };
         let sink = if ts == DEFLATED {
             Sink::Inflate(Box::new(flate2::write::DeflateDecoder::new(out)))
@@ -850,18 +862,20 @@ async fn reject_busy(mut socket: TcpStream) {
 const DEFLATED: &str = "1.2.840.10008.1.2.1.99";
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
 
-/// A writer refusing to write more than [`MAX_INSTANCE_BYTES`] (an inflated data
-/// set can be far larger than what came over the wire).
+/// A writer refusing to write more than `limit` bytes (an inflated data set can be
+/// far larger than what came over the wire).
 struct Bounded {
     inner: std::io::BufWriter<std::fs::File>,
     written: u64,
+    limit: u64,
 }
 
 impl std::io::Write for Bounded {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if self.written + buf.len() as u64 > MAX_INSTANCE_BYTES {
+        if self.written + buf.len() as u64 > self.limit {
             return Err(std::io::Error::other(format!(
-                "instance larger than {MAX_INSTANCE_BYTES} bytes"
+                "instance larger than {} bytes",
+                self.limit
             )));
         }
         let n = self.inner.write(buf)?;
