@@ -60,7 +60,7 @@ pub fn worklist(
         .peer()
         .map_err(|e| anyhow::anyhow!("dicom.worklist.tls_ca_file: {e}"))?;
     let mut peer = match (provider, configured) {
-        (Some(p), configured) => {
+        (Some(p), _) => {
             let mut peer = p.parse::<Peer>()?;
             // The configured CA applies to a provider named on the command line too.
             if !w.tls_ca_file.is_empty() {
@@ -69,7 +69,6 @@ pub fn worklist(
                     .map_err(|e| anyhow::anyhow!("dicom.worklist.tls_ca_file: {e}"))?;
                 peer.tls = Some(Arc::new(tls));
             }
-            drop(configured);
             peer
         }
         (None, Some(p)) => p,
