@@ -293,6 +293,31 @@ mod tests {
     }
 
     #[test]
+    fn the_dicom_node_reports_instances_transferred() {
+        let stored =
+            crate::dicom::node::service::audit_event(&crate::dicom::node::NodeEvent::Stored {
+                calling: "SCANNER".into(),
+                file: "/var/lib/cmr-kiosk/incoming/1.2/1.2.3.dcm".into(),
+                sop_class: crate::dicom::node::dimse::MR_IMAGE_STORAGE.into(),
+                sop_instance: "1.2.3".into(),
+                transfer_syntax: "1.2.840.10008.1.2.1".into(),
+                bytes: 1234,
+            });
+        let c = classify(&stored);
+        assert_eq!((c.event.code, c.action, c.outcome), ("110104", 'C', 0));
+        let xml = audit_message(&stored, "kiosk-1", &wall());
+        assert!(xml.contains(r#"UserID="SCANNER""#), "{xml}");
+        assert!(xml.contains("stored 1.2.3 (1234 bytes"), "{xml}");
+        let rejected =
+            crate::dicom::node::service::audit_event(&crate::dicom::node::NodeEvent::Rejected {
+                peer: "10.0.0.9:40000".parse().unwrap(),
+                reason: "called AE title not recognized".into(),
+            });
+        let c = classify(&rejected);
+        assert_eq!((c.event.code, c.outcome, c.severity), ("110104", 4, 4));
+    }
+
+    #[test]
     fn frames_count_their_octets_and_carry_the_priority() {
         let f = syslog_frame("<AuditMessage/>", 5, "kiosk-1", &wall());
         let text = String::from_utf8(f).unwrap();
