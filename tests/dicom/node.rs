@@ -722,7 +722,7 @@ async fn issue_14_bad_peers_are_refused_counted_and_the_receiver_goes_on() {
 /// returns how many were acknowledged with success.
 async fn send_then_abort(addr: SocketAddr, ok: &[PathBuf], cut: &Path) -> usize {
     use dicom_ul::association::client::ClientAssociationOptions;
-    use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
+    use dicom_ul::pdu::{PDataValueType, Pdu};
     let mut assoc = ClientAssociationOptions::new()
         .calling_ae_title("SCANNER")
         .called_ae_title("CMR_KIOSK")
@@ -760,14 +760,7 @@ async fn send_then_abort(addr: SocketAddr, ok: &[PathBuf], cut: &Path) -> usize 
             for (n, chunk) in bytes.chunks(8000).enumerate() {
                 let last = (n + 1) * 8000 >= bytes.len();
                 assoc
-                    .send(&Pdu::PData {
-                        data: vec![PDataValue {
-                            presentation_context_id: pc,
-                            value_type: kind.clone(),
-                            is_last: last,
-                            data: chunk.to_vec(),
-                        }],
-                    })
+                    .send(&one_pdv(pc, kind.clone(), last, chunk.to_vec()))
                     .await
                     .unwrap();
             }
@@ -791,17 +784,7 @@ async fn send_then_abort(addr: SocketAddr, ok: &[PathBuf], cut: &Path) -> usize 
         (PDataValueType::Command, cmd, true),
         (PDataValueType::Data, data[..data.len() / 2].to_vec(), false),
     ] {
-        assoc
-            .send(&Pdu::PData {
-                data: vec![PDataValue {
-                    presentation_context_id: pc,
-                    value_type: kind,
-                    is_last: last,
-                    data: bytes,
-                }],
-            })
-            .await
-            .unwrap();
+        assoc.send(&one_pdv(pc, kind, last, bytes)).await.unwrap();
     }
     assoc.abort().await.unwrap();
     acknowledged
@@ -811,7 +794,7 @@ async fn send_then_abort(addr: SocketAddr, ok: &[PathBuf], cut: &Path) -> usize 
 /// the CT context is refused at negotiation, so the request goes on the MR context.
 async fn store_wrong_class(addr: SocketAddr) -> u16 {
     use dicom_ul::association::client::ClientAssociationOptions;
-    use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
+    use dicom_ul::pdu::{PDataValueType, Pdu};
     let mut assoc = ClientAssociationOptions::new()
         .calling_ae_title("SCANNER")
         .called_ae_title("CMR_KIOSK")
@@ -834,17 +817,7 @@ async fn store_wrong_class(addr: SocketAddr) -> u16 {
             vec![0x08, 0x00, 0x16, 0x00, 0x00, 0x00, 0x00, 0x00],
         ),
     ] {
-        assoc
-            .send(&Pdu::PData {
-                data: vec![PDataValue {
-                    presentation_context_id: pc,
-                    value_type: kind,
-                    is_last: true,
-                    data: bytes,
-                }],
-            })
-            .await
-            .unwrap();
+        assoc.send(&one_pdv(pc, kind, true, bytes)).await.unwrap();
     }
     let Pdu::PData { data } = assoc.receive().await.unwrap() else {
         panic!("no answer")
@@ -1115,7 +1088,7 @@ async fn issue_14_one_association_too_many_is_refused_for_the_local_limit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn issue_14_commands_instances_and_worklists_over_their_bounds_are_refused() {
     use dicom_ul::association::client::ClientAssociationOptions;
-    use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu};
+    use dicom_ul::pdu::PDataValueType;
     let store = tempfile::tempdir().unwrap();
     let mut rx = receiver_at_most(store.path(), &[], Duration::from_secs(30), 20_000).await;
 
@@ -1132,14 +1105,7 @@ async fn issue_14_commands_instances_and_worklists_over_their_bounds_are_refused
     while sent <= node::receiver::MAX_COMMAND_BYTES {
         let n = 8000;
         let r = assoc
-            .send(&Pdu::PData {
-                data: vec![PDataValue {
-                    presentation_context_id: pc,
-                    value_type: PDataValueType::Command,
-                    is_last: false,
-                    data: vec![0; n],
-                }],
-            })
+            .send(&one_pdv(pc, PDataValueType::Command, false, vec![0; n]))
             .await;
         if r.is_err() {
             break;
@@ -1248,4 +1214,21 @@ async fn issue_14_commands_instances_and_worklists_over_their_bounds_are_refused
             .len(),
         5
     );
+}
+
+/// One P-DATA-TF with one presentation data value.
+fn one_pdv(
+    pc: u8,
+    kind: dicom_ul::pdu::PDataValueType,
+    is_last: bool,
+    data: Vec<u8>,
+) -> dicom_ul::pdu::Pdu {
+    dicom_ul::pdu::Pdu::PData {
+        data: vec![dicom_ul::pdu::PDataValue {
+            presentation_context_id: pc,
+            value_type: kind,
+            is_last,
+            data,
+        }],
+    }
 }
