@@ -569,6 +569,21 @@ fn associate_rq(calling: &str, called: &str, abstract_syntax: &str) -> Vec<u8> {
     out
 }
 
+/// Sends an A-ASSOCIATE-RQ (see [`associate_rq`]) on a new connection to `addr`
+/// and returns everything the receiver answers.
+async fn associate(
+    addr: SocketAddr,
+    calling: &str,
+    called: &str,
+    abstract_syntax: &str,
+) -> Vec<u8> {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(&associate_rq(calling, called, abstract_syntax))
+        .await
+        .unwrap();
+    answer(&mut s).await
+}
+
 /// Reads whatever the receiver answers until it closes (or 5 s).
 async fn answer(s: &mut tokio::net::TcpStream) -> Vec<u8> {
     let mut out = Vec::new();
@@ -619,35 +634,34 @@ async fn issue_14_bad_peers_are_refused_counted_and_the_receiver_goes_on() {
         .unwrap();
 
     // A wrong called AE title: A-ASSOCIATE-RJ (PDU type 3).
-    let mut s = connect().await.unwrap();
-    s.write_all(&associate_rq(
+    let a = associate(
+        rx.addr,
         "SCANNER",
         "NOT_THE_KIOSK",
         node::dimse::VERIFICATION,
-    ))
-    .await
-    .unwrap();
-    let a = answer(&mut s).await;
+    )
+    .await;
     assert_eq!(a.first(), Some(&0x03), "A-ASSOCIATE-RJ: {a:?}");
 
-    // An unknown SOP class only: nothing acceptable, the context is refused.
-    let mut s = connect().await.unwrap();
-    s.write_all(&associate_rq(
-        "SCANNER",
-        "CMR_KIOSK",
-        "1.2.840.10008.5.1.4.1.1.2",
-    ))
-    .await
-    .unwrap();
-    let a = answer(&mut s).await;
-    assert!(
-        matches!(a.first(), Some(&0x02) | Some(&0x03)),
-        "AC with the context refused, or RJ: {a:?}"
-    );
-    if a.first() == Some(&0x02) {
-        // The presentation context result: abstract syntax not supported (3).
-        assert!(a.windows(4).any(|w| w == [0x21, 0x00, 0x00, 0x08]) || a.contains(&0x03));
+    // An unknown SOP class only (CT): the A-ASSOCIATE-AC refuses its context with
+    // "abstract syntax not supported" (PS3.8 9.3.3.2, result 3), then the kiosk
+    // aborts the association, which has nothing left to carry (A-ABORT, type 7).
+    let a = associate(rx.addr, "SCANNER", "CMR_KIOSK", "1.2.840.10008.5.1.4.1.1.2").await;
+    assert_eq!(a.first(), Some(&0x02), "A-ASSOCIATE-AC: {a:?}");
+    let ac_len = 6 + u32::from_be_bytes(a[2..6].try_into().unwrap()) as usize;
+    // The items after the fixed fields (6 + 68 bytes): the context result item (0x21).
+    let items = &a[74..ac_len];
+    let mut i = 0;
+    let mut result = None;
+    while i + 4 <= items.len() {
+        let len = u16::from_be_bytes([items[i + 2], items[i + 3]]) as usize;
+        if items[i] == 0x21 {
+            result = Some(items[i + 6]);
+        }
+        i += 4 + len;
     }
+    assert_eq!(result, Some(3), "abstract syntax not supported: {a:?}");
+    assert_eq!(a.get(ac_len), Some(&0x07), "then A-ABORT: {a:?}");
 
     // The silent peers are dropped after the idle time (the associated one with an
     // A-ABORT).
@@ -705,6 +719,12 @@ async fn issue_14_bad_peers_are_refused_counted_and_the_receiver_goes_on() {
     assert_eq!(rx.count(REFUSED), 1, "{reasons:?}");
     assert!(
         reasons.iter().any(|r| r.contains("no PDU for")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("abstract syntax not supported: 1.2.840.10008.5.1.4.1.1.2")),
         "{reasons:?}"
     );
     assert!(
@@ -1053,16 +1073,7 @@ async fn issue_14_one_association_too_many_is_refused_for_the_local_limit() {
         held.push(tokio::net::TcpStream::connect(rx.addr).await.unwrap());
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut extra = tokio::net::TcpStream::connect(rx.addr).await.unwrap();
-    extra
-        .write_all(&associate_rq(
-            "SCANNER",
-            "CMR_KIOSK",
-            node::dimse::VERIFICATION,
-        ))
-        .await
-        .unwrap();
-    let a = answer(&mut extra).await;
+    let a = associate(rx.addr, "SCANNER", "CMR_KIOSK", node::dimse::VERIFICATION).await;
     // A-ASSOCIATE-RJ: type 3; result 2 (transient), source 3 (service provider,
     // presentation), reason 2 (local limit exceeded).
     assert_eq!(a.first(), Some(&0x03), "{a:?}");
@@ -1214,6 +1225,95 @@ async fn issue_14_commands_instances_and_worklists_over_their_bounds_are_refused
             .len(),
         5
     );
+
+    // An answer longer than MAX_IDENTIFIER_BYTES is refused, not read into memory
+    // without end. No dcmtk tool sends one (its files cap text at 64 KiB), so a
+    // hostile provider does, on the same upper layer.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let provider = tokio::spawn(oversized_worklist_answer(listener));
+    let ris: Peer = format!("RIS_MWL@127.0.0.1:{port}").parse().unwrap();
+    let e = node::client::worklist("CMR_KIOSK", &ris, &query)
+        .await
+        .unwrap_err();
+    // Without the bound the kiosk would wait for the identifier's end until its
+    // deadline ("no answer within"): the refusal names the bound instead.
+    assert!(e.to_string().contains("an identifier longer than"), "{e}");
+    provider.await.unwrap();
+}
+
+/// A worklist provider answering the first C-FIND with one pending response whose
+/// identifier does not end (4 MiB offered in 16 KiB fragments, none the last).
+async fn oversized_worklist_answer(listener: tokio::net::TcpListener) {
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    use dicom_dictionary_std::tags;
+    use dicom_object::InMemDicomObject;
+    use dicom_ul::association::server::ServerAssociationOptions;
+    use dicom_ul::pdu::{PDataValueType, Pdu};
+    let (socket, _) = listener.accept().await.unwrap();
+    let mut assoc = ServerAssociationOptions::new()
+        .accept_any()
+        .with_abstract_syntax(node::dimse::MODALITY_WORKLIST_FIND)
+        .establish_async(socket)
+        .await
+        .unwrap();
+    let pc = assoc.presentation_contexts()[0].id;
+    // The request: its command, then its identifier.
+    loop {
+        if let Pdu::PData { data } = assoc.receive().await.unwrap()
+            && data
+                .iter()
+                .any(|v| v.value_type == PDataValueType::Data && v.is_last)
+        {
+            break;
+        }
+    }
+    let command = InMemDicomObject::command_from_element_iter([
+        DataElement::new(
+            tags::AFFECTED_SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from(node::dimse::MODALITY_WORKLIST_FIND),
+        ),
+        DataElement::new(
+            tags::COMMAND_FIELD,
+            VR::US,
+            PrimitiveValue::from(node::dimse::field::C_FIND_RSP),
+        ),
+        DataElement::new(
+            tags::MESSAGE_ID_BEING_RESPONDED_TO,
+            VR::US,
+            PrimitiveValue::from(1u16),
+        ),
+        DataElement::new(
+            tags::COMMAND_DATA_SET_TYPE,
+            VR::US,
+            PrimitiveValue::from(node::dimse::DATASET_PRESENT),
+        ),
+        DataElement::new(
+            tags::STATUS,
+            VR::US,
+            PrimitiveValue::from(node::dimse::status::PENDING),
+        ),
+    ]);
+    let mut bytes = Vec::new();
+    command
+        .write_dataset_with_ts(
+            &mut bytes,
+            &dicom_transfer_syntax_registry::entries::IMPLICIT_VR_LITTLE_ENDIAN.erased(),
+        )
+        .unwrap();
+    assoc
+        .send(&one_pdv(pc, PDataValueType::Command, true, bytes))
+        .await
+        .unwrap();
+    let mut sent = 0;
+    while sent < 4 * 1024 * 1024 {
+        let chunk = one_pdv(pc, PDataValueType::Data, false, vec![0x20; 16 * 1024]);
+        if assoc.send(&chunk).await.is_err() {
+            break;
+        }
+        sent += 16 * 1024;
+    }
 }
 
 /// One P-DATA-TF with one presentation data value.

@@ -187,3 +187,30 @@ pub fn refused(
     args.set("reason", loc.tr(lang, reason_key));
     loc.tr_args(lang, "refused-step", &args)
 }
+
+/// Adds a staff account straight into the kiosk's store at `url` (as an
+/// administrator would on the admin screen).
+pub fn add_staff(
+    url: &str,
+    username: &str,
+    display_name: &str,
+    role: cmr_kiosk::store::accounts::Role,
+    pin: &str,
+) {
+    with_store(url, async |store| {
+        store
+            .add_staff(
+                &crate::support::support_device(),
+                None,
+                crate::support::support_at(),
+                &cmr_kiosk::store::accounts::NewStaff {
+                    username: username.into(),
+                    display_name: display_name.into(),
+                    role,
+                    pin: pin.into(),
+                },
+            )
+            .await
+            .unwrap();
+    });
+}

@@ -20,7 +20,7 @@ use cmr_kiosk::domain::time::Instant;
 use cmr_kiosk::domain::{Exam, ExamEvent, ExamType, ProtocolSettings};
 use cmr_kiosk::engine::Command;
 use cmr_kiosk::engine::session::ExamSession;
-use cmr_kiosk::store::accounts::{NewStaff, Role};
+use cmr_kiosk::store::accounts::Role;
 use cmr_kiosk::ui::components::{Screen, SignInAdapter, ViewOnly};
 
 #[test]
@@ -28,22 +28,7 @@ fn clause_3_2_3_no_idle_lock_while_adenosine_runs() {
     let dir = tempfile::tempdir().unwrap();
     let (mut shell, url, loc) = english_kiosk(dir.path(), "lock-hold-test");
     let en = |k: &str| loc.tr(Language::EnUs, k);
-    with_store(&url, async |store| {
-        store
-            .add_staff(
-                &crate::support::support_device(),
-                None,
-                crate::support::support_at(),
-                &NewStaff {
-                    username: "techwang".into(),
-                    display_name: "Tech Wang".into(),
-                    role: Role::Technologist,
-                    pin: "2580".into(),
-                },
-            )
-            .await
-            .unwrap();
-    });
+    add_staff(&url, "techwang", "Tech Wang", Role::Technologist, "2580");
 
     // Adenosine started at 30 s for a 70 kg patient.
     let mut e = Exam::new(ProtocolSettings::default());

@@ -22,7 +22,7 @@ use cmr_kiosk::domain::time::Instant;
 use cmr_kiosk::domain::{Exam, ExamEvent, PrepItem, ProtocolSettings};
 use cmr_kiosk::engine::Command;
 use cmr_kiosk::engine::session::ExamSession;
-use cmr_kiosk::store::accounts::{NewStaff, Role};
+use cmr_kiosk::store::accounts::Role;
 use cmr_kiosk::ui::components::{ClearanceLevel, NurseAdapter, SignInAdapter};
 use cmr_kiosk::ui::nurse::registration::Registration;
 use cmr_kiosk::ui::shell::Shell;
@@ -91,22 +91,7 @@ fn clause_2_1_2_safety_facts_need_a_deliberate_choice_and_the_verdict_names_the_
     let (shell, url, loc) = english_kiosk(dir.path(), "facts-test");
     let en = |k: &str| loc.tr(Language::EnUs, k);
     let nurse = || shell.app().global::<NurseAdapter>();
-    with_store(&url, async |store| {
-        store
-            .add_staff(
-                &crate::support::support_device(),
-                None,
-                crate::support::support_at(),
-                &NewStaff {
-                    username: "nurse1".into(),
-                    display_name: "Nurse Zhang".into(),
-                    role: Role::Nurse,
-                    pin: "2468".into(),
-                },
-            )
-            .await
-            .unwrap();
-    });
+    add_staff(&url, "nurse1", "Nurse Zhang", Role::Nurse, "2468");
     press(&shell, &en("role-nurse"));
     press(&shell, "Nurse Zhang");
     keys(&shell, "2468");

@@ -9,7 +9,7 @@ use common::*;
 
 use cmr_kiosk::config::Language;
 use cmr_kiosk::domain::ExamType;
-use cmr_kiosk::store::accounts::{NewStaff, Role};
+use cmr_kiosk::store::accounts::Role;
 use cmr_kiosk::ui::components::NurseAdapter;
 use cmr_kiosk::ui::nurse::registration::Registration;
 use slint::{ComponentHandle, Model};
@@ -48,22 +48,7 @@ fn issue_14_the_nurse_picks_the_patient_from_the_worklist_by_touch() {
         c.dicom.worklist.station_ae = "MR_SCANNER".into();
     });
     let en = |k: &str| loc.tr(Language::EnUs, k);
-    with_store(&url, async |store| {
-        store
-            .add_staff(
-                &crate::support::support_device(),
-                None,
-                crate::support::support_at(),
-                &NewStaff {
-                    username: "nurse1".into(),
-                    display_name: "Nurse Zhang".into(),
-                    role: Role::Nurse,
-                    pin: "2468".into(),
-                },
-            )
-            .await
-            .unwrap();
-    });
+    add_staff(&url, "nurse1", "Nurse Zhang", Role::Nurse, "2468");
     let nurse = || shell.app().global::<NurseAdapter>();
     press(&shell, &en("role-nurse"));
     press(&shell, "Nurse Zhang");
