@@ -534,15 +534,9 @@ impl Receiver {
                 if let Some(incoming) = state.instance.as_mut()
                     && incoming.failure.is_none()
                 {
-                    incoming.bytes += pdv.data.len() as u64;
-                    if incoming.bytes > self.max_instance {
-                        incoming.failure = Some((
-                            status::OUT_OF_RESOURCES,
-                            format!("instance larger than {} bytes", self.max_instance),
-                        ));
-                    } else if let Some(Err(e)) =
-                        incoming.file.as_mut().map(|f| f.write_all(&pdv.data))
-                    {
+                    // The size limit is the sink's (`Bounded`): what is written, after
+                    // inflating, not what came over the wire.
+                    if let Some(Err(e)) = incoming.file.as_mut().map(|f| f.write_all(&pdv.data)) {
                         incoming.failure =
                             Some((status::OUT_OF_RESOURCES, format!("cannot write: {e}")));
                     }
@@ -680,7 +674,6 @@ impl Receiver {
         Ok(Incoming {
             spool,
             file: Some(sink),
-            bytes: 0,
             failure: None,
         })
     }
@@ -953,7 +946,6 @@ struct Pending {
 struct Incoming {
     spool: PathBuf,
     file: Option<Sink>,
-    bytes: u64,
     /// Set once the instance is refused: its remaining data is read and dropped.
     failure: Option<(u16, String)>,
 }
@@ -964,7 +956,6 @@ impl Incoming {
         Incoming {
             spool: PathBuf::new(),
             file: None,
-            bytes: 0,
             failure: Some(failure),
         }
     }
