@@ -383,3 +383,28 @@ fn axial_plane_constant_is_axial() {
         Some(OrientationClass::Axial)
     );
 }
+
+/// Hidden entries are files being written (the DICOM receiver's spool, a copy
+/// tool's temporary file): the folder walk never reads them, so half a file is
+/// neither a skipped file nor a series.
+#[test]
+fn issue_14_hidden_files_and_folders_are_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = study(VendorStyle::Siemens);
+    let sax = standard_series(
+        VendorStyle::Siemens,
+        ProtocolStep::CineSax,
+        "1.2.826.0.1.3680043.9.7153",
+    );
+    write_series(dir.path(), &s, &sax, false).unwrap();
+    std::fs::write(dir.path().join(".s001_00001.dcm.part"), b"DICM half a file").unwrap();
+    let spool = dir.path().join(".receiving");
+    std::fs::create_dir_all(&spool).unwrap();
+    std::fs::write(spool.join("abc.part"), vec![0u8; 300]).unwrap();
+    let r = scan(dir.path());
+    assert!(r.skipped.is_empty(), "{:?}", r.skipped);
+    assert_eq!(r.series.len(), 1);
+    // Visible, the same bytes are refused as unreadable.
+    std::fs::rename(spool.join("abc.part"), dir.path().join("abc.part")).unwrap();
+    assert_eq!(scan(dir.path()).skipped.len(), 1);
+}
