@@ -481,8 +481,10 @@ async fn issue_22_the_wal_is_checkpointed_beside_the_appends() {
     let wal = std::fs::metadata(dir.path().join("wal.db-wal"))
         .map(|m| m.len())
         .unwrap_or(0);
+    // A loaded machine can let a few checkpoints fall behind the commits (CI saw
+    // 3.2 MB); the bound still sits far below the ~20 MB left without them.
     assert!(
-        wal < 3 * 1024 * 1024,
+        wal < 8 * 1024 * 1024,
         "the WAL is {wal} bytes after 1000 commits"
     );
     // The store's connections leave SQLite's own checkpoint far out.
