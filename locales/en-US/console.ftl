@@ -201,6 +201,7 @@ log-breath_hold_practiced = Breath-hold practice: best { $seconds } s
 log-exam_type_chosen = Exam type: { $type }
 log-preparation_checked = Preparation item confirmed
 log-signed_off = Signed off to the technologist
+log-exam_finished = Exam finished
 log-other = { $event }
 log-prompt_dismissed = Reminder done: { $prompt }
 log-site-default = site default

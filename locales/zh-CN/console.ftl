@@ -200,6 +200,7 @@ log-breath_hold_practiced = 屏气练习：最长 { $seconds } 秒
 log-exam_type_chosen = 检查类型：{ $type }
 log-preparation_checked = 已确认准备事项
 log-signed_off = 已交接给技师
+log-exam_finished = 检查结束
 log-other = { $event }
 log-prompt_dismissed = 提醒已完成：{ $prompt }
 log-site-default = 站点默认

@@ -766,6 +766,34 @@ fn parse_scanner(v: Option<&Value>) -> Result<Option<Scanner>, ScenarioError> {
 
 /// Run a scenario; returns the output lines (first `clearance`, last `summary`).
 pub fn run_scenario(json: &str) -> Result<Vec<Value>, ScenarioError> {
+    Ok(simulate_scenario(json)?.lines)
+}
+
+/// One row a scenario leaves on the exam's time line, as the kiosk would log it: a
+/// clinical event (accepted or refused: both are logged), or a decision the domain
+/// gave at the time it fell due.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScenarioRow {
+    /// A clinical event.
+    Event(ExamEvent),
+    /// A decision of the domain.
+    Decision(Output),
+}
+
+/// A scenario run: the contract's output lines and the rows the kiosk would have
+/// logged, in order (what `simulate --record` writes as a training exam).
+#[derive(Debug, Clone)]
+pub struct ScenarioRun {
+    /// The output lines (the simulator contract).
+    pub lines: Vec<Value>,
+    /// Every row, at its exam time.
+    pub rows: Vec<(Instant, ScenarioRow)>,
+    /// The exam time of the last step.
+    pub end: Instant,
+}
+
+/// Runs a scenario: output lines and the logged rows.
+pub fn simulate_scenario(json: &str) -> Result<ScenarioRun, ScenarioError> {
     if json.len() as u64 > MAX_SCENARIO_BYTES {
         return Err(ScenarioError::Json(format!(
             "the scenario is {} bytes; at most {MAX_SCENARIO_BYTES} are read",
@@ -828,7 +856,11 @@ pub fn run_scenario(json: &str) -> Result<Vec<Value>, ScenarioError> {
     let exam_type = exam_type.unwrap_or_else(|| infer_from_steps(&steps));
     let mut exam = Exam::new(settings.to_protocol());
     let t0 = Instant::ZERO;
-    let mut setup = Vec::new();
+    let mut rows: Vec<(Instant, ScenarioRow)> = Vec::new();
+    // The kiosk logs the values in force first, so replay rebuilds the exam under them.
+    let mut setup = vec![ExamEvent::SettingsRecorded {
+        settings: Box::new(settings.clone()),
+    }];
     if let Some(date) = exam_date {
         setup.push(ExamEvent::ExamDated { date, wall: None });
     }
@@ -843,32 +875,41 @@ pub fn run_scenario(json: &str) -> Result<Vec<Value>, ScenarioError> {
         setup.push(ExamEvent::AgentSelected { agent });
     }
     for ev in setup {
-        exam.handle(ev, t0)
+        exam.handle(ev.clone(), t0)
             .map_err(|e| err(None, "patient", e.to_string()))?;
+        rows.push((t0, ScenarioRow::Event(ev)));
     }
     let mut clearance = None;
     for out in exam.drain() {
         if matches!(out.decision, Decision::Clearance(_)) {
             clearance = line(&out, None);
         }
+        rows.push((out.at, ScenarioRow::Decision(out)));
     }
     let mut lines: Vec<Value> = clearance.into_iter().collect();
 
     let mut end = t0;
     for (i, step) in steps.into_iter().enumerate() {
         exam.handle_timeout(step.at);
-        lines.extend(exam.drain().iter().filter_map(|o| line(o, None)));
+        for out in exam.drain() {
+            lines.extend(line(&out, None));
+            rows.push((out.at, ScenarioRow::Decision(out)));
+        }
         let event = step.event.clone();
         match exam.handle(step.event, step.at) {
             Ok(Outcome::Accepted | Outcome::Rejected(_)) => {}
             Err(e) => return Err(exam_error(i, &event, e)),
         }
-        lines.extend(exam.drain().iter().filter_map(|o| line(o, Some(i))));
+        rows.push((step.at, ScenarioRow::Event(event)));
+        for out in exam.drain() {
+            lines.extend(line(&out, Some(i)));
+            rows.push((out.at, ScenarioRow::Decision(out)));
+        }
         end = step.at;
     }
     let technique = serde_json::to_value(exam.technique(end)).expect("technique facts serialize");
     lines.push(json!({"at": secs(end), "kind": "summary", "technique": technique}));
-    Ok(lines)
+    Ok(ScenarioRun { lines, rows, end })
 }
 
 /// Run a scenario and render the output as JSON lines (no trailing newline).

@@ -250,6 +250,13 @@ pub enum ExamEvent {
         /// Who signed.
         by: String,
     },
+    /// The technologist finished the exam (issue 15): what was still open then is
+    /// kept with it ([`Exam::finished`]), and every report is produced from the log
+    /// up to here.
+    ExamFinished {
+        /// Who finished it.
+        by: String,
+    },
     /// The patient practised breath-holds (2.2.3). Recorded for the technologist; no
     /// clinical rule acts on it.
     BreathHoldPracticed {
@@ -429,6 +436,41 @@ pub struct Exam {
     /// order they happened: what the alarm board shows, rebuilt by replay, so a
     /// restart shows it again.
     alarm_facts: Vec<(Instant, AlarmCode, Option<AlarmPriority>)>,
+    /// When and by whom the exam was finished, and what was open then.
+    finished: Option<Finished>,
+}
+
+/// Something still open when an exam is finished: listed on the console before the
+/// technologist confirms the end, kept with the end, named in every report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outstanding {
+    /// The nurse never signed the exam off to the technologist (2.2).
+    NotSignedOff,
+    /// A step the exam type (or an indication) requires was not acquired (3.1, 3.2).
+    StepNotDone {
+        /// The step.
+        step: ProtocolStep,
+    },
+    /// An alarm still unacknowledged.
+    AlarmOpen {
+        /// The alarm.
+        code: AlarmCode,
+    },
+    /// The stress drug is still acting (adenosine infusing, regadenoson within its
+    /// effect and not reversed) or the observation period after it still runs (3.2.3).
+    StressNotOver,
+}
+
+/// The end of an exam as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finished {
+    /// Exam time of the end.
+    pub at: Instant,
+    /// Who finished it.
+    pub by: String,
+    /// What was still open then.
+    pub outstanding: Vec<Outstanding>,
 }
 
 impl Exam {
@@ -467,6 +509,7 @@ impl Exam {
             now: Instant::ZERO,
             pending: VecDeque::new(),
             alarm_facts: Vec::new(),
+            finished: None,
         }
     }
 
@@ -521,6 +564,33 @@ impl Exam {
     /// Who signed the exam off to the technologist, once accepted.
     pub fn signed_off(&self) -> Option<&str> {
         self.signed_off.as_deref()
+    }
+
+    /// What is still open at `now`, in the order the console lists it: sign-off,
+    /// required steps not acquired (in protocol order), unacknowledged alarms, a stress
+    /// drug still acting or watched. Empty: nothing stands in the way of finishing.
+    pub fn outstanding(&self, now: Instant) -> Vec<Outstanding> {
+        let mut out = Vec::new();
+        if self.signed_off.is_none() {
+            out.push(Outstanding::NotSignedOff);
+        }
+        for step in self.required_steps() {
+            if !self.series_facts.iter().any(|f| f.step == step) {
+                out.push(Outstanding::StepNotDone { step });
+            }
+        }
+        for (_, code, _) in self.unacknowledged_alarms() {
+            out.push(Outstanding::AlarmOpen { code });
+        }
+        if self.stress.drug_active(now) || self.stress.watching(now) {
+            out.push(Outstanding::StressNotOver);
+        }
+        out
+    }
+
+    /// The exam's end, once the technologist finished it.
+    pub fn finished(&self) -> Option<&Finished> {
+        self.finished.as_ref()
     }
 
     /// Why the nurse cannot sign off now (empty: sign-off would be accepted). Pure.
@@ -1064,6 +1134,16 @@ impl Exam {
                     return self.reject(now, code);
                 }
                 self.signed_off = Some(by);
+            }
+            ExamEvent::ExamFinished { by } => {
+                // Finishing is never refused (a patient may leave mid-exam); what
+                // was open is kept with the end for the report.
+                let outstanding = self.outstanding(now);
+                self.finished = Some(Finished {
+                    at: now,
+                    by,
+                    outstanding,
+                });
             }
             ExamEvent::BreathHoldPracticed {
                 best_hold_s,

@@ -83,7 +83,7 @@ impl Role {
             P::ManageUsers => self == R::Admin,
             P::Override => self == R::Physician,
             P::StartStress => matches!(self, R::Technologist | R::Physician),
-            P::SelectAgent | P::Inject | P::AcquireSeries | P::LgeEarlyStart => {
+            P::SelectAgent | P::Inject | P::AcquireSeries | P::LgeEarlyStart | P::FinishExam => {
                 matches!(self, R::Technologist | R::Physician)
             }
             P::RegisterPatient
@@ -137,6 +137,8 @@ pub enum Permission {
     Export,
     /// Add, list and disable staff accounts.
     ManageUsers,
+    /// Finish an exam (the technologist's end of it; issue 15).
+    FinishExam,
 }
 
 /// The permission an exam event needs (pure).
@@ -170,6 +172,7 @@ pub fn permission_for(event: &ExamEvent) -> Permission {
         ExamEvent::SeriesAcquired { .. } => Permission::AcquireSeries,
         ExamEvent::AlarmAcknowledged { .. } => Permission::AcknowledgeAlarm,
         ExamEvent::LgeEarlyStart { .. } => Permission::LgeEarlyStart,
+        ExamEvent::ExamFinished { .. } => Permission::FinishExam,
     }
 }
 

@@ -1021,6 +1021,41 @@ impl Store {
             .collect()
     }
 
+    /// The `exam_opened` rows of every device with a wall-clock label in
+    /// `[since, until)`, oldest first: (exam, wall-clock time, payload). What
+    /// `cmr-kiosk report --list` prints.
+    pub async fn opened_between(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<(ExamId, DateTime<Utc>, serde_json::Value)>, StoreError> {
+        let rows: Vec<(Option<String>, DateTime<Utc>, String)> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT exam_id, wall_clock, payload FROM events WHERE kind = 'exam_opened' \
+                 AND wall_clock >= $1 AND wall_clock < $2 ORDER BY wall_clock, device_id, seq",
+            )
+            .bind(since)
+            .bind(until)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::db("listing exams"))?
+        });
+        rows.into_iter()
+            .map(|(exam, wall, payload)| {
+                let exam = exam.unwrap_or_default();
+                let corrupt = |reason: String| StoreError::Corrupt {
+                    row: format!("exam_opened of {exam}"),
+                    reason,
+                };
+                Ok((
+                    ExamId::from_str(&exam).map_err(|e| corrupt(e.to_string()))?,
+                    wall,
+                    serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?,
+                ))
+            })
+            .collect()
+    }
+
     /// Up to `limit` rows of `device` with a sequence number above `after`, in order.
     pub async fn entries_after(
         &self,

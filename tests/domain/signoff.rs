@@ -241,3 +241,65 @@ fn preparation_and_sign_off_survive_replay() {
     assert_eq!(e.prepared().len(), PrepItem::ALL.len());
     assert_eq!(e.signed_off(), Some("n"));
 }
+
+/// Issue 15: finishing an exam lists what is still open (sign-off, required steps
+/// not acquired, unacknowledged alarms, a stress drug still acting), is never refused,
+/// and keeps that list with the end.
+#[test]
+fn issue_15_finishing_keeps_what_was_open() {
+    use cmr_kiosk::domain::exam::Outstanding;
+    use cmr_kiosk::domain::protocol::ProtocolStep;
+    use cmr_kiosk::domain::stress::StressDrug;
+    let mut e = exam(
+        Some(ExamType::AdenosineStress),
+        Some(90.0),
+        ScreeningAnswers::default(),
+    );
+    let step = |e: &mut Exam, event: ExamEvent, s: u64| {
+        e.handle(event, Instant::from_secs(s)).unwrap();
+    };
+    let open = e.outstanding(Instant::from_secs(20));
+    assert_eq!(open[0], Outstanding::NotSignedOff);
+    assert!(open.contains(&Outstanding::StepNotDone {
+        step: ProtocolStep::Lge
+    }));
+    assert!(!open.contains(&Outstanding::StressNotOver));
+
+    step(
+        &mut e,
+        ExamEvent::VitalsReading {
+            vitals: cmr_kiosk::domain::stress::Vitals {
+                hr: Some(70.0),
+                sbp: Some(125.0),
+                dbp: Some(78.0),
+                map: None,
+                spo2: Some(98.0),
+            },
+        },
+        25,
+    );
+    step(
+        &mut e,
+        ExamEvent::StressStarted {
+            drug: StressDrug::Adenosine,
+            dose: None,
+            authority: Default::default(),
+        },
+        30,
+    );
+    let during = e.outstanding(Instant::from_secs(60));
+    assert!(during.contains(&Outstanding::StressNotOver), "{during:?}");
+
+    step(
+        &mut e,
+        ExamEvent::ExamFinished {
+            by: "tech.wang".into(),
+        },
+        90,
+    );
+    let finished = e.finished().expect("finishing is never refused");
+    assert_eq!(finished.by, "tech.wang");
+    assert_eq!(finished.at, Instant::from_secs(90));
+    assert!(finished.outstanding.contains(&Outstanding::StressNotOver));
+    assert!(finished.outstanding.contains(&Outstanding::NotSignedOff));
+}
