@@ -36,7 +36,14 @@ enum Command {
     Simulate {
         /// The scenario file (see the scenario format in the README).
         file: PathBuf,
+        /// Also write the run into the exam log as a training exam (marked in every
+        /// output, never a patient's); prints its exam ID.
+        #[arg(long)]
+        record: bool,
     },
+    /// An exam's report from the log: its sections (5.2) as text or JSON; or
+    /// `--list` the exams of a day. Exit status 1 when the exam's log does not verify.
+    Report(cmr_kiosk::cli::report::ReportArgs),
     /// Read acquired DICOM series (headers only): study, series summaries,
     /// classification and compliance findings. Exit status 2 when files were skipped.
     #[command(subcommand)]
@@ -168,7 +175,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         None => run_kiosk(config),
         Some(Command::Screenshot(args)) => screenshot(config, args),
-        Some(Command::Simulate { file }) => simulate(&file),
+        Some(Command::Simulate { file, record }) => simulate(&config, &file, record),
+        Some(Command::Report(args)) => cmr_kiosk::cli::report::report(&config, args),
         Some(Command::Monitor(cmd)) => cli::monitor::run(cmd),
         Some(Command::AlarmSound(args)) => cli::alarm_sound::run(args),
         Some(Command::Log(cmd)) => cli::store::log(&config, cmd),
@@ -256,7 +264,7 @@ fn dicom_scan(
     ))
 }
 
-fn simulate(file: &std::path::Path) -> anyhow::Result<ExitCode> {
+fn simulate(config: &Config, file: &std::path::Path, record: bool) -> anyhow::Result<ExitCode> {
     use cmr_kiosk::cli::simulate::MAX_SCENARIO_BYTES;
     // Never more than the bound is read, whatever the file claims to be.
     let mut bytes = Vec::new();
@@ -282,11 +290,12 @@ fn simulate(file: &std::path::Path) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    match cmr_kiosk::cli::simulate::run_scenario_lines(&text) {
-        Ok(lines) => {
+    match cmr_kiosk::cli::simulate::simulate_scenario(&text) {
+        Ok(run) if record => cmr_kiosk::cli::report::record_training(config, &run, file),
+        Ok(run) => {
             use std::io::Write as _;
             let mut out = std::io::stdout().lock();
-            for line in lines {
+            for line in run.lines {
                 writeln!(out, "{line}")?;
             }
             Ok(ExitCode::SUCCESS)

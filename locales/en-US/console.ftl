@@ -295,3 +295,20 @@ chart-marker-escalation = dose ↑
 chart-marker-stress-stop = stop
 chart-marker-injection = contrast
 chart-marker-series = series
+
+# Finishing the exam and its report (issue 15).
+console-finish-exam = Finish exam
+console-finish-hint = Finishing produces the report from the log; anything still open is listed and recorded with the end.
+console-report-title = Exam report (produced from the log)
+console-report-print = Print
+console-report-close = Close
+console-report-printed = Printed: { $target }
+console-report-saved = PDF saved: { $target }
+console-report-print-failed = Printing failed: { $reason }
+console-report-no-printer = No printer or print folder is configured ([report] print_command or print_folder).
+console-report-failed = The report could not be produced: { $reason }
+console-report-printing = Producing the PDF…
+confirm-title-finish = Finish the exam?
+confirm-action-finish = Finish exam
+confirm-open-item = Still open
+confirm-nothing-open = Nothing is open

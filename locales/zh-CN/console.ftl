@@ -294,3 +294,20 @@ chart-marker-escalation = 加量
 chart-marker-stress-stop = 停药
 chart-marker-injection = 对比剂
 chart-marker-series = 序列
+
+# Finishing the exam and its report (issue 15).
+console-finish-exam = 结束检查
+console-finish-hint = 结束后由日志生成报告；未完成事项会列出，并随结束一并记录。
+console-report-title = 检查报告（由日志生成）
+console-report-print = 打印
+console-report-close = 关闭
+console-report-printed = 已打印：{ $target }
+console-report-saved = 已保存 PDF：{ $target }
+console-report-print-failed = 打印失败：{ $reason }
+console-report-no-printer = 未配置打印机或打印文件夹，请管理员在配置文件中设置。
+console-report-failed = 报告无法生成：{ $reason }
+console-report-printing = 正在生成 PDF…
+confirm-title-finish = 结束检查？
+confirm-action-finish = 结束检查
+confirm-open-item = 未完成
+confirm-nothing-open = 无未完成事项

@@ -5,5 +5,6 @@
 pub mod alarm_sound;
 pub mod dicom;
 pub mod monitor;
+pub mod report;
 pub mod simulate;
 pub mod store;

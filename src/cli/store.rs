@@ -86,7 +86,7 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("could not start the async runtime")
 }
 
-async fn open_local(config: &Config) -> anyhow::Result<(Store, DeviceId)> {
+pub(crate) async fn open_local(config: &Config) -> anyhow::Result<(Store, DeviceId)> {
     let url = config.database.effective_url();
     let keys = KeyRing::open(&config.database.effective_key_dir(), Create::IfMissing)
         .context("the kiosk's key folder")?;

@@ -68,6 +68,89 @@ pub struct Config {
     pub clinical: crate::domain::settings::ClinicalSettings,
     /// The audit trail to the hospital's syslog collector (IHE ATNA).
     pub audit: AuditConfig,
+    /// The hospital RIS the report's technique section is sent to (HL7 v2 over MLLP).
+    pub ris: RisConfig,
+    /// Where the console's "Print" sends the PDF exam sheet.
+    pub report: crate::report::print::PrintConfig,
+}
+
+/// The hospital RIS (`[ris]`): where the ORU^R01 goes and how it is written.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RisConfig {
+    /// The RIS's MLLP listener, `host:port`; empty: no RIS (nothing is sent).
+    pub address: String,
+    /// MSH-3: the kiosk as an application.
+    pub sending_application: String,
+    /// MSH-4: the kiosk's facility.
+    pub sending_facility: String,
+    /// MSH-5: the RIS as an application.
+    pub receiving_application: String,
+    /// MSH-6: the RIS's facility.
+    pub receiving_facility: String,
+    /// Where the accession number goes: `obr3` (filler, ORC-3/OBR-3) or `orc2`
+    /// (placer, ORC-2/OBR-2).
+    pub order_key: crate::report::hl7::OrderKey,
+    /// OBX value type: `tx` (one OBX per line) or `ft` (one OBX, `\.br\` breaks).
+    pub text: crate::report::hl7::TextStyle,
+}
+
+impl Default for RisConfig {
+    fn default() -> Self {
+        RisConfig {
+            address: String::new(),
+            sending_application: "CMR_KIOSK".into(),
+            sending_facility: String::new(),
+            receiving_application: String::new(),
+            receiving_facility: String::new(),
+            order_key: crate::report::hl7::OrderKey::default(),
+            text: crate::report::hl7::TextStyle::default(),
+        }
+    }
+}
+
+impl RisConfig {
+    /// Longest application or facility name accepted (a bound; HL7 2.5.1 names 20).
+    pub const MAX_NAME_CHARS: usize = 64;
+
+    /// Why the section is refused: the key and the message.
+    pub fn check(&self) -> Result<(), (&'static str, String)> {
+        if !self.address.is_empty() {
+            let port = self
+                .address
+                .rsplit_once(':')
+                .filter(|(host, _)| !host.trim_matches(['[', ']']).is_empty())
+                .and_then(|(_, port)| port.parse::<u16>().ok())
+                .filter(|p| *p != 0);
+            if port.is_none() {
+                return Err((
+                    "ris.address",
+                    format!("`{}` is not host:port", self.address),
+                ));
+            }
+        }
+        for (key, value) in [
+            ("ris.sending_application", &self.sending_application),
+            ("ris.sending_facility", &self.sending_facility),
+            ("ris.receiving_application", &self.receiving_application),
+            ("ris.receiving_facility", &self.receiving_facility),
+        ] {
+            if value.chars().count() > Self::MAX_NAME_CHARS
+                || value
+                    .chars()
+                    .any(|c| c.is_control() || matches!(c, '|' | '^' | '~' | '\\' | '&'))
+            {
+                return Err((
+                    key,
+                    format!(
+                        "`{value}` must be at most {} characters without | ^ ~ \\ &",
+                        Self::MAX_NAME_CHARS
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The hospital's audit collector (IHE ATNA, syslog over TLS).
@@ -114,6 +197,49 @@ pub struct DicomConfig {
     pub node: NodeConfig,
     /// The hospital's modality worklist provider.
     pub worklist: WorklistConfig,
+    /// The PACS the imaging-agent SR is sent to when an exam is finished.
+    pub pacs: PacsConfig,
+}
+
+/// The PACS (`[dicom.pacs]`): a storage SCP that takes the kiosk's imaging-agent
+/// administration SR (issue 15).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PacsConfig {
+    /// Its address, `AE@HOST:PORT`; empty: the SR is not sent (it can still be
+    /// written with `cmr-kiosk report EXAM --format sr`).
+    pub address: String,
+    /// Seconds one store may take.
+    pub timeout_s: f64,
+    /// A PEM file of the CA the PACS's TLS certificate chains to; set: TLS.
+    pub tls_ca_file: String,
+}
+
+impl Default for PacsConfig {
+    fn default() -> Self {
+        PacsConfig {
+            address: String::new(),
+            timeout_s: 30.0,
+            tls_ca_file: String::new(),
+        }
+    }
+}
+
+impl PacsConfig {
+    /// The PACS as a peer, `None` when none is configured; an unreadable CA file is
+    /// an error naming it.
+    pub fn peer(&self) -> Result<Option<crate::dicom::node::Peer>, String> {
+        let Ok(mut p) = self.address.parse::<crate::dicom::node::Peer>() else {
+            return Ok(None);
+        };
+        p.timeout = std::time::Duration::from_secs_f64(self.timeout_s.clamp(1.0, 600.0));
+        if !self.tls_ca_file.is_empty() {
+            let config =
+                crate::audit::relay::ca_client_config(std::path::Path::new(&self.tls_ca_file))?;
+            p.tls = Some(std::sync::Arc::new(config));
+        }
+        Ok(Some(p))
+    }
 }
 
 impl Default for DicomConfig {
@@ -124,6 +250,7 @@ impl Default for DicomConfig {
             rules: String::new(),
             node: NodeConfig::default(),
             worklist: WorklistConfig::default(),
+            pacs: PacsConfig::default(),
         }
     }
 }
@@ -851,6 +978,9 @@ impl Config {
             && let Err(e) = crate::monitor::profile::DeviceProfile::builtin(&m.device_profile)
         {
             return invalid("monitor.device_profile", e.to_string());
+        }
+        if let Err((key, message)) = self.ris.check() {
+            return invalid(key, message);
         }
         Ok(())
     }

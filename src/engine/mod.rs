@@ -787,7 +787,18 @@ fn recorded(st: &mut EngineState, rec: &Recorder, c: Command) -> Reply {
         }
         Command::Handle { event, actor } => {
             let s = st.session.as_mut().ok_or(EngineError::NoExam)?;
-            Ok(Some(s.handle(event, &actor, rec)?))
+            let finishing = matches!(event, ExamEvent::ExamFinished { .. });
+            let outcome = s.handle(event, &actor, rec)?;
+            if finishing {
+                // The end is logged: the exam closes with it (issue 15); its report is
+                // produced from the log from here on.
+                if let Some(done) = st.session.take() {
+                    done.close(rec, &actor);
+                }
+                st.board = st.site.board();
+                st.notice = None;
+            }
+            Ok(Some(outcome))
         }
         Command::Audit(event) => {
             let s = st.session.as_mut().ok_or(EngineError::NoExam)?;

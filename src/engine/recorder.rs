@@ -95,6 +95,17 @@ impl Recorder {
         audit: Option<crate::audit::relay::Collector>,
         report: impl Fn(RecorderReport) + Send + 'static,
     ) -> Result<Recorder, RecorderError> {
+        Self::start_with_services(db, audit, None, report)
+    }
+
+    /// [`Recorder::start_with_audit`], and with `ris` the HL7 outbox's sender to the
+    /// hospital RIS (issue 15), on the recorder's runtime with the same store.
+    pub fn start_with_services(
+        db: &Database,
+        audit: Option<crate::audit::relay::Collector>,
+        ris: Option<crate::config::RisConfig>,
+        report: impl Fn(RecorderReport) + Send + 'static,
+    ) -> Result<Recorder, RecorderError> {
         let device = DeviceId::new(db.effective_device_id())
             .map_err(|e| RecorderError::Device(e.to_string()))?;
         let url = db.effective_url();
@@ -120,7 +131,7 @@ impl Recorder {
                 rt.block_on(run(
                     url,
                     (key_dir, keys),
-                    (central, audit),
+                    (central, audit, ris),
                     dev,
                     rx,
                     stop_rx,
@@ -204,7 +215,11 @@ impl Drop for Recorder {
 async fn run(
     url: String,
     (key_dir, mut keys): (std::path::PathBuf, Option<KeyRing>),
-    (central, audit): ((String, bool), Option<crate::audit::relay::Collector>),
+    (central, audit, ris): (
+        (String, bool),
+        Option<crate::audit::relay::Collector>,
+        Option<crate::config::RisConfig>,
+    ),
     device: DeviceId,
     mut rx: mpsc::UnboundedReceiver<Command>,
     mut stop: watch::Receiver<bool>,
@@ -218,6 +233,7 @@ async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut relay_stop: Option<watch::Sender<bool>> = None;
     let mut audit_stop: Option<watch::Sender<bool>> = None;
+    let mut ris_stop: Option<watch::Sender<bool>> = None;
     // A command taken from the queue while gathering rows, handled next.
     let mut held: Option<Command> = None;
 
@@ -265,6 +281,11 @@ async fn run(
                             rx,
                         ));
                         audit_stop = Some(tx);
+                    }
+                    if let Some(ris) = ris.as_ref().filter(|r| !r.address.is_empty()) {
+                        let (tx, rx) = watch::channel(false);
+                        tokio::spawn(crate::report::ris::run(store.clone(), ris.clone(), rx));
+                        ris_stop = Some(tx);
                     }
                     let mut durable = DurableLog::new(store, device.clone());
                     while let Some((entry, reply)) = early.pop_front() {
@@ -374,7 +395,7 @@ async fn run(
             );
         }
     }
-    for s in [relay_stop, audit_stop].into_iter().flatten() {
+    for s in [relay_stop, audit_stop, ris_stop].into_iter().flatten() {
         let _ = s.send(true);
     }
     // Every connection closed before the thread ends (SQLCipher's teardown must not

@@ -3,6 +3,17 @@
 //! The facts come from the pure core ([`crate::domain::technique::TechniqueFacts`]);
 //! this adapter only words them through Fluent (`locales/*/report.ftl`).
 
+pub mod deliver;
+pub mod hl7;
+pub mod ris;
+
+pub mod pdf;
+pub mod print;
+pub mod record;
+pub mod sections;
+pub mod sheet;
+pub mod sr;
+
 use fluent::FluentArgs;
 use serde::Serialize;
 

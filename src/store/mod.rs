@@ -28,6 +28,7 @@ pub mod durable;
 mod encrypt;
 pub mod keys;
 pub mod log;
+pub mod outbox;
 pub mod sync;
 
 use std::fmt;

@@ -458,9 +458,10 @@ impl Shell {
         let engine = self.engine.sender();
         // The collector was checked when the configuration was read.
         let audit = self.config.audit.collector().ok().flatten();
-        let recorder = crate::engine::recorder::Recorder::start_with_audit(
+        let recorder = crate::engine::recorder::Recorder::start_with_services(
             &self.config.database,
             audit,
+            Some(self.config.ris.clone()),
             move |r| {
                 if let crate::engine::recorder::RecorderReport::Opened {
                     recovered: Some(rec),
@@ -654,6 +655,13 @@ impl Shell {
                 })
             },
             self.staff.clone(),
+            crate::ui::console::view::ReportSetup {
+                site: crate::report::sections::ReportSite {
+                    institution: self.config.institution.name.clone(),
+                },
+                print: self.config.report.clone(),
+                deliver: Some(std::sync::Arc::new((*self.config).clone())),
+            },
         );
         let weak = self.app.as_weak();
         let (engine, lang) = (self.engine.clone(), self.language.clone());

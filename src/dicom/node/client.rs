@@ -1,15 +1,16 @@
-//! The kiosk as a DICOM client: verification (C-ECHO) of a peer, and the
-//! modality worklist query (C-FIND) to the hospital's worklist provider.
+//! The kiosk as a DICOM client: verification (C-ECHO) of a peer, the
+//! modality worklist query (C-FIND) to the hospital's worklist provider, and storage
+//! (C-STORE) of the kiosk's own objects (the imaging agent SR) to the PACS.
 //!
 //! Bounded like the receiver: the whole exchange has a deadline
 //! ([`super::Peer::timeout`]), PDUs at most [`super::receiver::MAX_PDU_BYTES`], each
 //! answer's identifier at most [`MAX_IDENTIFIER_BYTES`], at most
-//! [`MAX_WORKLIST_ITEMS`] items.
+//! [`MAX_WORKLIST_ITEMS`] items, an object sent at most [`MAX_STORE_BYTES`].
 
 use std::time::{Duration, Instant};
 
 use dicom_encoding::TransferSyntaxIndex;
-use dicom_object::InMemDicomObject;
+use dicom_object::{FileDicomObject, InMemDicomObject};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use dicom_ul::association::client::ClientAssociationOptions;
 use dicom_ul::pdu::{PDataValue, PDataValueType, Pdu, PresentationContextResultReason};
@@ -24,6 +25,13 @@ pub const MAX_IDENTIFIER_BYTES: usize = 1024 * 1024;
 /// The most worklist items read; the query is cancelled beyond (a day's MR list is
 /// tens of items).
 pub const MAX_WORKLIST_ITEMS: usize = 2000;
+/// The largest data set [`store`] sends (the SR is a few kilobytes).
+pub const MAX_STORE_BYTES: usize = 64 * 1024 * 1024;
+/// Bytes a P-DATA-TF PDU spends around one fragment: the PDU header (type, reserved,
+/// length) and the PDV item header (length, context id, control header).
+const PDATA_OVERHEAD: usize = 6 + 6;
+/// How dicom-ul words an association whose presentation contexts were all refused.
+const NO_CONTEXT_ACCEPTED: &str = "no presentation contexts accepted";
 
 const IMPLICIT_LE: &str = "1.2.840.10008.1.2";
 const EXPLICIT_LE: &str = "1.2.840.10008.1.2.1";
@@ -59,6 +67,14 @@ impl Association {
         match self {
             Association::Plain(a) => a.receive().await,
             Association::Tls(a) => a.receive().await,
+        }
+    }
+
+    /// The largest PDU the peer accepts (0: no limit, taken as the kiosk's own).
+    fn peer_max_pdu(&self) -> u32 {
+        match self {
+            Association::Plain(a) => a.acceptor_max_pdu_length(),
+            Association::Tls(a) => a.acceptor_max_pdu_length(),
         }
     }
 
@@ -304,4 +320,146 @@ pub async fn worklist_at_most(
     })
     .await
     .map_err(|_| NodeError::Timeout(peer.timeout))?
+}
+
+/// A C-STORE the peer accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    /// From the association request to the answer.
+    pub round_trip: Duration,
+    /// The answer's status: [`status::SUCCESS`] or a warning (0001, Bxxx; the peer
+    /// kept the object, possibly coerced).
+    pub status: u16,
+    /// The peer's Error Comment, if any.
+    pub comment: Option<String>,
+}
+
+/// Whether a C-STORE status means the object was kept: success, or a warning (PS3.4
+/// B.2.3: 0001 and Bxxx). Everything else (Axxx, Cxxx, 01xx, 02xx, FE00) is a failure.
+pub fn store_kept(code: u16) -> bool {
+    code == status::SUCCESS || code == 0x0001 || (0xB000..=0xBFFF).contains(&code)
+}
+
+fn uid_of(object: &FileDicomObject<InMemDicomObject>, tag: dicom_core::Tag) -> Option<String> {
+    object
+        .get(tag)
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+        .filter(|s| !s.is_empty())
+}
+
+/// C-STORE of `object` to `peer` as `calling`, in the transfer syntax the peer
+/// accepts (Explicit or Implicit VR Little Endian): one association, one deadline
+/// ([`Peer::timeout`]) for all of it. A warning status is success (reported in
+/// [`Stored::status`]); a refused presentation context or association, or a failure
+/// status, is an error carrying the status code and the peer's comment.
+pub async fn store(
+    calling: &str,
+    peer: &Peer,
+    object: &FileDicomObject<InMemDicomObject>,
+) -> Result<Stored, NodeError> {
+    use dicom_dictionary_std::tags;
+    let start = Instant::now();
+    let sop_class = uid_of(object, tags::SOP_CLASS_UID)
+        .ok_or_else(|| NodeError::Protocol("the object has no SOP Class UID".into()))?;
+    let sop_instance = uid_of(object, tags::SOP_INSTANCE_UID)
+        .ok_or_else(|| NodeError::Protocol("the object has no SOP Instance UID".into()))?;
+    tokio::time::timeout(peer.timeout, async {
+        let (mut assoc, pc, ts_uid) = match connect(calling, peer, &sop_class).await {
+            Ok(c) => c,
+            // dicom-ul fails the association when the only context proposed is
+            // refused: that is the peer refusing this SOP class.
+            Err(NodeError::Association(m)) if m.contains(NO_CONTEXT_ACCEPTED) => {
+                return Err(NodeError::Refused(format!(
+                    "{} does not accept {sop_class} ({m})",
+                    peer.ae_title
+                )));
+            }
+            Err(e) => return Err(e),
+        };
+        let ts = TransferSyntaxRegistry
+            .get(&ts_uid)
+            .ok_or_else(|| NodeError::Protocol(format!("unknown transfer syntax {ts_uid}")))?;
+        let mut data = Vec::new();
+        if let Err(e) = object.write_dataset_with_ts(&mut data, ts) {
+            assoc.abort().await;
+            return Err(NodeError::Protocol(format!(
+                "the object cannot be encoded in {ts_uid}: {e}"
+            )));
+        }
+        if data.len() > MAX_STORE_BYTES {
+            assoc.abort().await;
+            return Err(NodeError::Refused(format!(
+                "the object is {} bytes, more than {MAX_STORE_BYTES}",
+                data.len()
+            )));
+        }
+        let command = dimse::request(field::C_STORE_RQ, 1, &sop_class, true, Some(&sop_instance));
+        let max_pdu = match assoc.peer_max_pdu() {
+            0 => MAX_PDU_BYTES,
+            n => n.min(MAX_PDU_BYTES),
+        };
+        // Even fragments, each PDU within the peer's limit.
+        let fragment = (max_pdu as usize).saturating_sub(PDATA_OVERHEAD).max(2) & !1;
+        let mut pdus = vec![pdata(pc, PDataValueType::Command, command)];
+        let chunks: Vec<&[u8]> = data.chunks(fragment).collect();
+        let last = chunks.len().saturating_sub(1);
+        for (k, chunk) in chunks.into_iter().enumerate() {
+            pdus.push(Pdu::PData {
+                data: vec![PDataValue {
+                    presentation_context_id: pc,
+                    value_type: PDataValueType::Data,
+                    is_last: k == last,
+                    data: chunk.to_vec(),
+                }],
+            });
+        }
+        for pdu in &pdus {
+            if let Err(e) = assoc.send(pdu).await {
+                return Err(NodeError::Protocol(super::chain(&e)));
+            }
+        }
+        let (rsp, _) = receive_message(&mut assoc).await?;
+        assoc.release().await;
+        if rsp.field != field::C_STORE_RSP {
+            return Err(NodeError::Protocol(format!(
+                "expected C-STORE-RSP, got command {:#06x}",
+                rsp.field
+            )));
+        }
+        let code = rsp.status.unwrap_or(0xFFFF);
+        if store_kept(code) {
+            Ok(Stored {
+                round_trip: start.elapsed(),
+                status: code,
+                comment: rsp.error_comment,
+            })
+        } else {
+            Err(NodeError::Refused(format!(
+                "C-STORE of {sop_instance} answered with status {code:#06x}{}",
+                rsp.error_comment
+                    .map(|c| format!(": {c}"))
+                    .unwrap_or_default()
+            )))
+        }
+    })
+    .await
+    .map_err(|_| NodeError::Timeout(peer.timeout))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_is_kept_on_success_and_warnings_only() {
+        for kept in [0x0000, 0x0001, 0xB000, 0xB006, 0xB007] {
+            assert!(store_kept(kept), "{kept:#06x}");
+        }
+        for failed in [
+            0x0122, 0x0124, 0x0211, 0xA700, 0xA900, 0xC000, 0xFE00, 0xFFFF,
+        ] {
+            assert!(!store_kept(failed), "{failed:#06x}");
+        }
+    }
 }

@@ -128,6 +128,39 @@ pub struct ConsoleUi {
     confirm: Option<Pending>,
     /// The journal as read so far (only new rows are read at each redraw).
     digest: JournalDigest,
+    /// The report of the exam just finished, shown until closed (issue 15).
+    report: Option<ShownReport>,
+    /// What producing and printing a report needs.
+    report_setup: ReportSetup,
+}
+
+/// What the console needs to produce and print an exam's report (issue 15).
+#[derive(Debug, Clone, Default)]
+pub struct ReportSetup {
+    /// The hospital named in the title.
+    pub site: crate::report::sections::ReportSite,
+    /// Where "Print" sends the PDF.
+    pub print: crate::report::print::PrintConfig,
+    /// The configuration the finished exam's report is sent under (the RIS outbox,
+    /// the PACS); `None`: nothing is sent (screenshots, tests of the panel).
+    pub deliver: Option<Arc<crate::config::Config>>,
+}
+
+/// The report panel after finishing: the exam's record read back from the log (while
+/// it is being read: `None`), the language its lines were last worded in, and what
+/// the last step said.
+#[derive(Debug, Clone, Default)]
+pub struct ShownReport {
+    /// The exam.
+    pub exam: Option<crate::store::ExamId>,
+    /// The record, once read.
+    pub record: Option<Arc<crate::report::record::ExamRecord>>,
+    /// The language the panel's lines are in (`None`: to be worded).
+    worded: Option<Language>,
+    /// The status line: a Fluent key and its arguments.
+    status: Option<(&'static str, Vec<(&'static str, String)>)>,
+    /// A PDF is being produced or printed.
+    printing: bool,
 }
 
 /// A dose-changing step (start stress, escalate, inject) shown on the confirm panel
@@ -171,6 +204,11 @@ fn draw_confirm(a: &ConsoleAdapter<'_>, lang: &LanguageState, pending: Option<&P
                         "console-agent-option",
                         &[("agent", lang.tr(k)), ("conc", conc.clone())],
                     ),
+                    RowValue::Open(o) => crate::report::sections::outstanding_text(
+                        lang.localizer(),
+                        lang.current(),
+                        o,
+                    ),
                 }
                 .into(),
                 error: SharedString::new(),
@@ -179,8 +217,56 @@ fn draw_confirm(a: &ConsoleAdapter<'_>, lang: &LanguageState, pending: Option<&P
     ));
 }
 
+/// The report's sections for the panel and the sheet: today's date and the kiosk's
+/// local time for labels.
+pub fn report_sections(
+    loc: &crate::i18n::Localizer,
+    lang: Language,
+    setup: &ReportSetup,
+    record: &crate::report::record::ExamRecord,
+) -> crate::report::sections::ReportSections {
+    use chrono::Offset as _;
+    let now = chrono::Local::now();
+    crate::report::sections::sections(
+        loc,
+        lang,
+        &setup.site,
+        record,
+        now.date_naive(),
+        now.offset().fix(),
+    )
+}
+
+impl Pending {
+    /// The end of the exam on the confirm panel: what is still open at `now`, one row
+    /// each (or that nothing is).
+    pub fn finish(exam: &crate::domain::Exam, now: Instant, by: String) -> Pending {
+        let open = exam.outstanding(now);
+        let rows = if open.is_empty() {
+            vec![(
+                "confirm-open-item",
+                RowValue::Key("confirm-nothing-open".into()),
+            )]
+        } else {
+            open.into_iter()
+                .map(|o| ("confirm-open-item", RowValue::Open(o)))
+                .collect()
+        };
+        Pending {
+            event: ExamEvent::ExamFinished { by },
+            title: "confirm-title-finish",
+            action: "confirm-action-finish",
+            rows,
+        }
+    }
+}
+
 /// Every Fluent key the confirm panel uses (the locale test checks them all).
 pub const CONFIRM_KEYS: &[&str] = &[
+    "confirm-title-finish",
+    "confirm-action-finish",
+    "confirm-open-item",
+    "confirm-nothing-open",
     "confirm-title-adenosine",
     "confirm-title-regadenoson",
     "confirm-title-escalate",
@@ -211,6 +297,8 @@ pub enum RowValue {
     Key(String),
     /// A contrast agent by its key, with its concentration (mmol/mL).
     Agent(String, String),
+    /// Something still open when the exam is finished.
+    Open(crate::domain::exam::Outstanding),
 }
 
 impl Pending {
@@ -492,6 +580,7 @@ impl ConsoleUi {
         let a = app.global::<ConsoleAdapter>();
         // The technical alarm of the alarm sound, with or without an exam.
         a.set_audio_alarm(sound_alarm_text(lang, published.sound()).into());
+        self.show_report(&a, lang);
         let Some(session) = published.session() else {
             a.set_exam_open(false);
             self.pages_built = None;
@@ -550,6 +639,51 @@ impl ConsoleUi {
     /// The confirm panel of the step waiting for its confirmation, if any.
     fn show_confirm(&self, v: &View<'_, '_>) {
         draw_confirm(v.a, v.lang, self.confirm.as_ref());
+    }
+
+    /// The report panel: the finished exam's report in the language shown, worded
+    /// again only when the language changed; the status of the last print.
+    fn show_report(&mut self, a: &ConsoleAdapter<'_>, lang: &LanguageState) {
+        let Some(shown) = self.report.as_mut() else {
+            a.set_report_open(false);
+            return;
+        };
+        a.set_report_open(true);
+        a.set_report_title(lang.tr("console-report-title").into());
+        a.set_report_printing(shown.printing);
+        a.set_report_status(
+            shown
+                .status
+                .as_ref()
+                .map(|(k, args)| {
+                    let args: Vec<(&str, String)> =
+                        args.iter().map(|(n, v)| (*n, v.clone())).collect();
+                    crate::ui::staff::view::tra(lang, k, &args)
+                })
+                .unwrap_or_default()
+                .into(),
+        );
+        let now = lang.current();
+        if shown.worded == Some(now) {
+            return;
+        }
+        let Some(record) = shown.record.clone() else {
+            a.set_report_lines(model(Vec::new()));
+            return;
+        };
+        let s = report_sections(lang.localizer(), now, &self.report_setup, &record);
+        let text = crate::report::sections::text(lang.localizer(), now, &s);
+        a.set_report_lines(model(
+            text.lines()
+                .map(|l| SharedString::from(l.to_string()))
+                .collect(),
+        ));
+        shown.worded = Some(now);
+    }
+
+    /// The report panel's state (tests).
+    pub fn shown_report(&self) -> Option<&ShownReport> {
+        self.report.as_ref()
     }
 
     /// The step waiting on the confirm panel (tests, the gallery).
@@ -1606,8 +1740,10 @@ pub fn install_callbacks(
     input: InputPanels,
     actor: Actor,
     staff: StaffPanel,
+    report: ReportSetup,
 ) {
     let a = app.global::<ConsoleAdapter>();
+    console.borrow_mut().report_setup = report;
     // A guarded step (injection, stress start, escalation): the domain checks every
     // limit before the step is recorded; a refusal the console can lift is kept, with
     // the step, until it is lifted for that step or dismissed.
@@ -1736,25 +1872,9 @@ pub fn install_callbacks(
     let act = Rc::new(act);
     // A dose-changing step opens the confirm panel first; a second touch while it is
     // open changes nothing (the panel shows the step already waiting).
-    let confirm: Rc<dyn Fn(ExamEvent)> = {
-        let (engine, console, weak, staff) = (
-            engine.clone(),
-            console.clone(),
-            app.as_weak(),
-            staff.clone(),
-        );
-        Rc::new(move |event: ExamEvent| {
-            if console.borrow().confirm.is_some() {
-                return;
-            }
-            let pending = {
-                let published = engine.read();
-                let Some(session) = published.session() else {
-                    return;
-                };
-                Pending::for_event(event, session.exam())
-            };
-            let Some(pending) = pending else { return };
+    let open_panel: Rc<dyn Fn(Pending)> = {
+        let (console, weak, staff) = (console.clone(), app.as_weak(), staff.clone());
+        Rc::new(move |pending: Pending| {
             if let Some(app) = weak.upgrade() {
                 let a = app.global::<ConsoleAdapter>();
                 a.set_confirm_armed(false);
@@ -1769,7 +1889,51 @@ pub fn install_callbacks(
             });
         })
     };
-    let (c, g, weak) = (console.clone(), guarded.clone(), app.as_weak());
+    let confirm: Rc<dyn Fn(ExamEvent)> = {
+        let (engine, console, open) = (engine.clone(), console.clone(), open_panel.clone());
+        Rc::new(move |event: ExamEvent| {
+            if console.borrow().confirm.is_some() {
+                return;
+            }
+            let pending = {
+                let published = engine.read();
+                let Some(session) = published.session() else {
+                    return;
+                };
+                Pending::for_event(event, session.exam())
+            };
+            if let Some(pending) = pending {
+                open(pending);
+            }
+        })
+    };
+    // Finishing the exam (issue 15): the confirm panel lists what is still open.
+    let (engine_f, console_f, open, who) = (
+        engine.clone(),
+        console.clone(),
+        open_panel.clone(),
+        actor.clone(),
+    );
+    a.on_finish_exam(move || {
+        if console_f.borrow().confirm.is_some() {
+            return;
+        }
+        let pending = {
+            let published = engine_f.read();
+            let Some(session) = published.session() else {
+                return;
+            };
+            Pending::finish(session.exam(), session.now(), who())
+        };
+        open(pending);
+    });
+    let (c, g, weak, e_acc, st_acc) = (
+        console.clone(),
+        guarded.clone(),
+        app.as_weak(),
+        engine.clone(),
+        staff.clone(),
+    );
     a.on_confirm_accept(move || {
         let armed = weak
             .upgrade()
@@ -1784,7 +1948,23 @@ pub fn install_callbacks(
         if let Some(app) = weak.upgrade() {
             app.global::<ConsoleAdapter>().set_confirm_open(false);
         }
+        let finishing = matches!(pending.event, ExamEvent::ExamFinished { .. });
+        let exam = finishing
+            .then(|| e_acc.read().session().map(|s| s.id()))
+            .flatten();
         g(pending.event);
+        if let Some(exam) = exam {
+            load_report(&c, &st_acc, exam);
+        }
+    });
+    let (c, st, weak) = (console.clone(), staff.clone(), app.as_weak());
+    a.on_report_print(move || print_report(&c, &st, &weak));
+    let (c, weak) = (console.clone(), app.as_weak());
+    a.on_report_close(move || {
+        c.borrow_mut().report = None;
+        if let Some(app) = weak.upgrade() {
+            app.global::<ConsoleAdapter>().set_report_open(false);
+        }
     });
     let (c, weak) = (console.clone(), app.as_weak());
     a.on_confirm_cancel(move || {
@@ -1979,6 +2159,138 @@ pub fn install_callbacks(
         if let Some(now) = now {
             c.borrow_mut().board.pause_audio(now);
             engine.send(Command::PauseAudio);
+        }
+    });
+}
+
+/// Reads the finished exam's record back from the log off the UI thread (after every
+/// row submitted before it) and shows it on the report panel.
+fn load_report(console: &Rc<RefCell<ConsoleUi>>, staff: &StaffPanel, exam: crate::store::ExamId) {
+    console.borrow_mut().report = Some(ShownReport {
+        exam: Some(exam),
+        ..ShownReport::default()
+    });
+    let Some(rec) = staff.recorder() else {
+        set_report_status(
+            console,
+            "console-report-failed",
+            "the exam record is not open",
+        );
+        return;
+    };
+    let deliver = console.borrow().report_setup.deliver.clone();
+    let work = move || {
+        let device = rec.device().as_str().to_string();
+        rec.with_store(move |store| async move {
+            let trust = match store.keys() {
+                Some(keys) => crate::store::checkpoint::Trust::of_kiosk(keys, &device)
+                    .map_err(|e| e.to_string())?,
+                None => crate::store::checkpoint::Trust::default(),
+            };
+            let record = crate::report::record::ExamRecord::load(&store, exam, &trust)
+                .await
+                .map_err(|e| e.to_string())?;
+            // What a finished exam sends: the ORU into the RIS outbox, the SR to PACS.
+            if let Some(config) = deliver {
+                use chrono::Offset as _;
+                let offset = chrono::Local::now().offset().fix();
+                let sent =
+                    crate::report::deliver::at_finish(&store, &config, &record, offset).await;
+                tracing::info!(?sent, %exam, "finished exam's report sent");
+            }
+            Ok(record)
+        })
+        .unwrap_or_else(|| Err("the exam record is not open".to_string()))
+    };
+    let c = console.clone();
+    staff.jobs().spawn(work, move |loaded| match loaded {
+        Ok(record) => {
+            if let Some(shown) = c.borrow_mut().report.as_mut()
+                && shown.exam == Some(exam)
+            {
+                shown.record = Some(Arc::new(record));
+                shown.worded = None;
+            }
+        }
+        Err(reason) => set_report_status(&c, "console-report-failed", &reason),
+    });
+}
+
+fn set_report_status(console: &Rc<RefCell<ConsoleUi>>, key: &'static str, reason: &str) {
+    if let Some(shown) = console.borrow_mut().report.as_mut() {
+        shown.status = Some((key, vec![("reason", reason.to_string())]));
+        shown.printing = false;
+    }
+}
+
+/// "Print": the sheet worded on the UI thread in the language shown, drawn and printed
+/// on the job thread.
+fn print_report(
+    console: &Rc<RefCell<ConsoleUi>>,
+    staff: &StaffPanel,
+    weak: &slint::Weak<AppWindow>,
+) {
+    let (record, setup) = {
+        let ui = console.borrow();
+        let Some(record) = ui.report.as_ref().and_then(|r| r.record.clone()) else {
+            return;
+        };
+        if ui.report.as_ref().is_some_and(|r| r.printing) {
+            return;
+        }
+        (record, ui.report_setup.clone())
+    };
+    if !setup.print.is_set() {
+        if let Some(shown) = console.borrow_mut().report.as_mut() {
+            shown.status = Some(("console-report-no-printer", Vec::new()));
+        }
+        return;
+    }
+    let lang = staff.language();
+    let loc = lang.localizer();
+    let sections = report_sections(loc, lang.current(), &setup, &record);
+    use chrono::Offset as _;
+    let offset = chrono::Local::now().offset().fix();
+    let sheet = crate::report::sheet::sheet(loc, lang.current(), &record, &sections, offset);
+    let stem = crate::report::print::file_stem(&[
+        &record
+            .opened
+            .with_timezone(&offset)
+            .format("%Y%m%d-%H%M")
+            .to_string(),
+        record
+            .registration
+            .as_ref()
+            .map(|r| r.patient_id.as_str())
+            .unwrap_or(if record.training { "training" } else { "" }),
+        &record.exam.to_string()[..8],
+    ]);
+    if let Some(shown) = console.borrow_mut().report.as_mut() {
+        shown.printing = true;
+        shown.status = Some(("console-report-printing", Vec::new()));
+    }
+    if let Some(app) = weak.upgrade() {
+        app.global::<ConsoleAdapter>().set_report_printing(true);
+    }
+    let print = setup.print.clone();
+    let work = move || -> Result<crate::report::print::Printed, String> {
+        let pdf = crate::report::pdf::render(&sheet).map_err(|e| e.to_string())?;
+        crate::report::print::print(&pdf, &stem, &print).map_err(|e| e.to_string())
+    };
+    let c = console.clone();
+    staff.jobs().spawn(work, move |done| {
+        use crate::report::print::Printed;
+        let status: (&'static str, Vec<(&'static str, String)>) = match done {
+            Ok(Printed::Command(cmd)) => ("console-report-printed", vec![("target", cmd)]),
+            Ok(Printed::Saved(path) | Printed::Both(_, path)) => (
+                "console-report-saved",
+                vec![("target", path.display().to_string())],
+            ),
+            Err(reason) => ("console-report-print-failed", vec![("reason", reason)]),
+        };
+        if let Some(shown) = c.borrow_mut().report.as_mut() {
+            shown.printing = false;
+            shown.status = Some(status);
         }
     });
 }

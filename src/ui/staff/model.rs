@@ -80,6 +80,11 @@ impl StaffDesk {
         self.recorder = Some(recorder);
     }
 
+    /// The running recorder, once connected.
+    pub fn recorder_handle(&self) -> Option<std::sync::Arc<Recorder>> {
+        self.recorder.clone()
+    }
+
     /// Changes the idle time (admin setting); the session stays as it is.
     pub fn set_idle_after(&mut self, idle_after: Duration, now: MonoInstant) {
         let user = self.lock.user().map(|(u, r)| (u.to_string(), r));

@@ -256,6 +256,11 @@ impl StaffPanel {
         self.inner.desk.borrow_mut().set_recorder(recorder);
     }
 
+    /// The running recorder, once connected (store jobs of other screens).
+    pub fn recorder(&self) -> Option<std::sync::Arc<crate::engine::recorder::Recorder>> {
+        self.inner.desk.borrow().recorder_handle()
+    }
+
     /// Replaces the monotonic clock (tests drive idle time with a simulated clock).
     pub fn set_clock(&self, clock: MonoClock) {
         *self.inner.clock.borrow_mut() = clock;
