@@ -309,6 +309,6 @@ console-report-no-printer = No printer or print folder is configured ([report] p
 console-report-failed = The report could not be produced: { $reason }
 console-report-printing = Producing the PDF…
 confirm-title-finish = Finish the exam?
-confirm-action-finish = Finish exam
+confirm-action-finish = Yes, finish now
 confirm-open-item = Still open
 confirm-nothing-open = Nothing is open

@@ -308,6 +308,6 @@ console-report-no-printer = 未配置打印机或打印文件夹，请管理员�
 console-report-failed = 报告无法生成：{ $reason }
 console-report-printing = 正在生成 PDF…
 confirm-title-finish = 结束检查？
-confirm-action-finish = 结束检查
+confirm-action-finish = 确认结束
 confirm-open-item = 未完成
 confirm-nothing-open = 无未完成事项

@@ -10,7 +10,7 @@ use crate::engine::session::ExamSession;
 use crate::ui::components::ConsoleTab;
 
 /// Console states for screenshots, each shown on its page.
-pub const PREVIEWS: [&str; 15] = [
+pub const PREVIEWS: [&str; 17] = [
     "agents",
     "confirm-start",
     "stress",
@@ -26,6 +26,8 @@ pub const PREVIEWS: [&str; 15] = [
     "checklist",
     "log",
     "technique",
+    "confirm-finish",
+    "report",
 ];
 
 /// The page a preview state is shown on.
@@ -37,7 +39,7 @@ pub fn preview_page(name: &str) -> ConsoleTab {
         "lge" => ConsoleTab::Lge,
         "checklist" => ConsoleTab::Checklist,
         "log" => ConsoleTab::Log,
-        "technique" => ConsoleTab::Technique,
+        "technique" | "confirm-finish" | "report" => ConsoleTab::Technique,
         _ => ConsoleTab::Stress,
     }
 }
@@ -384,9 +386,96 @@ pub fn preview_pending(
             method: InjectionMethod::PowerInjector,
             authority: Default::default(),
         }),
+        "confirm-finish" => {
+            return Some(crate::ui::console::view::Pending::finish(
+                exam,
+                exam.now(),
+                "tech.wang".into(),
+            ));
+        }
         _ => return None,
     };
     crate::ui::console::view::Pending::for_event(event, exam)
+}
+
+/// The report panel a preview state shows after finishing (`report`): the worked
+/// exam's record as the log would hold it, registered to the demonstration patient,
+/// finished by a made-up technologist. Row ids and hashes are made up too.
+pub fn preview_report(
+    name: &str,
+    session: &ExamSession,
+    lang: crate::config::Language,
+) -> Option<crate::report::record::ExamRecord> {
+    use crate::store::{EntryKind, ExamId, StoredEntry, VerifyReport};
+    if name != "report" {
+        return None;
+    }
+    let patient = crate::gallery::screens::DEMO_PATIENT_NAME
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .map_or("王小明", |(_, n)| *n);
+    let opened = chrono::DateTime::parse_from_rfc3339("2026-11-27T01:00:00Z")
+        .ok()?
+        .with_timezone(&chrono::Utc);
+    let exam = ExamId(uuid::Uuid::from_u128(0x2026_1127));
+    let registration = serde_json::json!({
+        "name": patient, "patient_id": "P0012345", "sex": "male",
+        "birth_date": "1965-03-02", "weight_kg": 70.0, "height_cm": 172.0,
+        "department": "心内科", "question": "胸痛待查",
+        "exam_type": "adenosine_stress",
+        "order": {"accession": "ACC20261127001", "study_uid": "1.2.3.4",
+                  "requested_procedure": "CMR"}
+    });
+    let mut rows: Vec<(Instant, &str, &str, String)> = vec![(
+        Instant::ZERO,
+        "tech.wang",
+        EntryKind::ExamOpened.as_str(),
+        registration.to_string(),
+    )];
+    for row in session.journal() {
+        if let crate::engine::session::JournalRow::Event { at, event, .. } = row {
+            rows.push((
+                *at,
+                "tech.wang",
+                EntryKind::ExamEvent.as_str(),
+                serde_json::to_string(event).ok()?,
+            ));
+        }
+    }
+    let end = session.exam().now();
+    rows.push((
+        end,
+        "tech.wang",
+        EntryKind::ExamEvent.as_str(),
+        serde_json::to_string(&ExamEvent::ExamFinished {
+            by: "tech.wang".into(),
+        })
+        .ok()?,
+    ));
+    let n = rows.len();
+    let entries = rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (at, actor, kind, payload))| StoredEntry {
+            id: uuid::Uuid::from_u128(i as u128 + 1),
+            exam: Some(exam),
+            device: "kiosk-demo".into(),
+            seq: i as i64 + 1,
+            wall: opened + chrono::Duration::milliseconds(at.as_millis() as i64),
+            at,
+            actor: actor.into(),
+            kind: kind.into(),
+            payload,
+            prev_hash: String::new(),
+            hash: format!("{:064x}", 0x5eed_u128 * (i as u128 + 1)),
+        })
+        .collect();
+    let verification = VerifyReport {
+        rows_checked: n as u64,
+        devices: vec!["kiosk-demo".into()],
+        first_bad: None,
+    };
+    crate::report::record::ExamRecord::from_entries(exam, entries, verification).ok()
 }
 
 /// Handles preview events in time order (stable for equal times) into an exam and its

@@ -298,6 +298,13 @@ impl Renderer {
         {
             console.show_pending(pending);
         }
+        if let Some(record) = engine
+            .read()
+            .session()
+            .and_then(|s| crate::gallery::console::preview_report(state, s, lang))
+        {
+            console.show_report_preview(record);
+        }
         adapter.set_confirm_armed(true);
         let wall = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
             .and_then(|d| d.and_hms_opt(9, 30, 0))
@@ -317,6 +324,7 @@ impl Renderer {
         look(self);
         adapter.set_tab(crate::ui::components::ConsoleTab::Stress);
         adapter.set_criteria_open(false);
+        adapter.set_report_open(false);
         engine.call_quiet(crate::engine::Command::Install(None));
         console.refresh(
             self.shell.app(),

@@ -12,6 +12,7 @@ mod confirm;
 mod console;
 mod countersign;
 mod dicom_notice;
+mod finish;
 mod input;
 mod layout;
 mod lock_hold;

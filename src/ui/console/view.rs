@@ -681,6 +681,16 @@ impl ConsoleUi {
         shown.worded = Some(now);
     }
 
+    /// Shows `record` on the report panel without finishing (worked states of the
+    /// gallery).
+    pub(crate) fn show_report_preview(&mut self, record: crate::report::record::ExamRecord) {
+        self.report = Some(ShownReport {
+            exam: Some(record.exam),
+            record: Some(Arc::new(record)),
+            ..ShownReport::default()
+        });
+    }
+
     /// The report panel's state (tests).
     pub fn shown_report(&self) -> Option<&ShownReport> {
         self.report.as_ref()
