@@ -14,3 +14,5 @@ mod ris;
 mod sections;
 
 mod end_to_end;
+
+mod print;

@@ -22,7 +22,9 @@ fn registration() -> serde_json::Value {
         "name": "李娜", "patient_id": "P0099", "sex": "female",
         "birth_date": "1980-05-01", "weight_kg": 60.0, "height_cm": 165.0,
         "department": "心内科", "question": "心肌炎随访",
-        "exam_type": "contrast"
+        "exam_type": "contrast",
+        "order": {"accession": "ACC0099", "study_uid": "1.2.826.0.1.3680043.10.99",
+                  "requested_procedure": "心脏磁共振增强"}
     })
 }
 
@@ -34,6 +36,13 @@ fn issue_15_finish_by_touch_logs_the_end_shows_the_report_and_prints_it() {
     let (mut shell, url, loc) = english_kiosk_with(dir.path(), "finish-test", move |c| {
         c.report.print_folder = folder.display().to_string();
         c.institution.name = "Example Hospital".into();
+        // A RIS that is not there: the message waits in the outbox.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        c.ris.address = format!("127.0.0.1:{port}");
     });
     let en = |k: &str| loc.tr(Language::EnUs, k);
     let engine = shell.engine().clone();
@@ -159,5 +168,14 @@ fn issue_15_finish_by_touch_logs_the_end_shows_the_report_and_prints_it() {
     let finished = record.replayed.finished().expect("the end is logged");
     assert!(finished.outstanding.contains(&Outstanding::NotSignedOff));
     assert!(record.closed.is_some());
+    // Finishing queued the technique section for the RIS, once, under the order.
+    let queued = shell
+        .recorder()
+        .unwrap()
+        .with_store(move |store| async move { store.outbox_rows(exam).await.unwrap() })
+        .unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0].accession, "ACC0099");
+    assert!(queued[0].message.contains("李娜"));
     let _ = url;
 }
