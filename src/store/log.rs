@@ -618,6 +618,27 @@ macro_rules! insert_checkpoint {
 }
 pub(crate) use insert_checkpoint;
 
+/// `exam_opened` rows (exam, wall-clock label, payload text) parsed; a row that does
+/// not parse is an error naming it.
+fn opened_rows(
+    rows: Vec<(Option<String>, DateTime<Utc>, String)>,
+) -> Result<Vec<(ExamId, DateTime<Utc>, serde_json::Value)>, StoreError> {
+    rows.into_iter()
+        .map(|(exam, wall, payload)| {
+            let exam = exam.unwrap_or_default();
+            let corrupt = |reason: String| StoreError::Corrupt {
+                row: format!("exam_opened of {exam}"),
+                reason,
+            };
+            Ok((
+                ExamId::from_str(&exam).map_err(|e| corrupt(e.to_string()))?,
+                wall,
+                serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?,
+            ))
+        })
+        .collect()
+}
+
 /// Append `$entry` to `$device`'s chain inside the open transaction `$tx` of
 /// `$store` (the caller holds the append lock and commits): evaluates to
 /// `(row, new, checkpoint)` where `new` is false when the event id was already
@@ -1005,20 +1026,7 @@ impl Store {
             .await
             .map_err(StoreError::db("listing today's exams"))?
         });
-        rows.into_iter()
-            .map(|(exam, wall, payload)| {
-                let exam = exam.unwrap_or_default();
-                let corrupt = |reason: String| StoreError::Corrupt {
-                    row: format!("exam_opened of {exam}"),
-                    reason,
-                };
-                Ok((
-                    ExamId::from_str(&exam).map_err(|e| corrupt(e.to_string()))?,
-                    wall,
-                    serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?,
-                ))
-            })
-            .collect()
+        opened_rows(rows)
     }
 
     /// The `exam_opened` rows of every device with a wall-clock label in
@@ -1040,20 +1048,7 @@ impl Store {
             .await
             .map_err(StoreError::db("listing exams"))?
         });
-        rows.into_iter()
-            .map(|(exam, wall, payload)| {
-                let exam = exam.unwrap_or_default();
-                let corrupt = |reason: String| StoreError::Corrupt {
-                    row: format!("exam_opened of {exam}"),
-                    reason,
-                };
-                Ok((
-                    ExamId::from_str(&exam).map_err(|e| corrupt(e.to_string()))?,
-                    wall,
-                    serde_json::from_str(&payload).map_err(|e| corrupt(e.to_string()))?,
-                ))
-            })
-            .collect()
+        opened_rows(rows)
     }
 
     /// Up to `limit` rows of `device` with a sequence number above `after`, in order.
