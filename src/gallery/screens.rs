@@ -14,7 +14,7 @@ use crate::ui::shell::{DicomNotice, Shell};
 /// Every screen and key state with its command-line name, in the order the gallery
 /// shows them. Names other than the bare screen names put the screen into a
 /// demonstration state first (see [`show_named`]).
-pub const SCREENS: [(&str, Screen); 35] = [
+pub const SCREENS: [(&str, Screen); 36] = [
     ("home", Screen::Home),
     ("patient", Screen::Patient),
     ("patient-welcome", Screen::Patient),
@@ -32,6 +32,7 @@ pub const SCREENS: [(&str, Screen); 35] = [
     ("keypad-out-of-range", Screen::Nurse),
     ("keypad-pin", Screen::Home),
     ("keyboard", Screen::Nurse),
+    ("keyboard-pinyin", Screen::Nurse),
     ("signin", Screen::Nurse),
     ("lock", Screen::Technologist),
     ("nurse", Screen::Nurse),
@@ -190,6 +191,26 @@ pub fn show_named(shell: &Shell, name: &str) -> bool {
         "keyboard" => shell
             .input()
             .open_text("keyboard-title-name", "Wang Xiaom", |_| {}),
+        "keyboard-pinyin" => {
+            // Pinyin mode in a name field: the surname picked, the given name composing.
+            let input = shell.input();
+            input.open_text_of(
+                "keyboard-title-name",
+                "",
+                crate::ui::input::model::TextKind::Name,
+                |_| {},
+            );
+            input.edit_entry(|e| {
+                e.toggle_chinese();
+                for k in "wang".chars() {
+                    e.key(&k.to_string());
+                }
+                e.pick(0);
+                for k in "xiaom".chars() {
+                    e.key(&k.to_string());
+                }
+            });
+        }
         "signin" => {
             shell.app().set_screen(screen);
             shell.staff().demo_signin(screen, false);

@@ -14,6 +14,7 @@ mod guards;
 mod i18n;
 mod layers;
 mod overdue;
+mod pinyin;
 mod props;
 mod report;
 mod rules;

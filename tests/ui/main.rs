@@ -20,6 +20,7 @@ mod nurse;
 mod off_thread;
 mod patient;
 mod patient_elderly;
+mod pinyin_keyboard;
 mod screening_facts;
 mod screenshot;
 mod shell;

@@ -369,20 +369,161 @@ pub fn format_number(value: f64, decimals: u8) -> String {
 /// Most characters a short text field takes.
 pub const TEXT_MAX_CHARS: usize = 64;
 
+/// What a text field holds, for the keyboard: Latin only (user names, IDs), or text
+/// that may be Chinese (pinyin mode offered), a person's name among them (issue 18).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TextKind {
+    /// Letters, digits, `-` and `.` only: no pinyin mode.
+    Latin,
+    /// Free text: pinyin mode offered, candidates by word frequency.
+    #[default]
+    Text,
+    /// A person's name: pinyin mode offered, common surnames first.
+    Name,
+}
+
+/// The pinyin composer of a Chinese-mode entry (compared by what is composing).
+#[derive(Debug, Clone)]
+struct Pinyin(crate::ui::input::pinyin::Composer);
+
+impl PartialEq for Pinyin {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.input() == other.0.input() && self.0.mode() == other.0.mode()
+    }
+}
+
+impl Eq for Pinyin {}
+
 /// Short text typed on the on-screen keyboard. It edits the same string a system
-/// input method (e.g. Chinese pinyin) writes into, so both can be used in turn.
+/// input method writes into, so both can be used in turn. In Chinese mode (the 中/英
+/// key) letters build pinyin and a candidate bar offers characters and words.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TextEntry {
     text: String,
     shift: bool,
+    kind: TextKind,
+    /// `Some` while in Chinese mode.
+    pinyin: Option<Pinyin>,
 }
 
 impl TextEntry {
     /// An entry holding `text` (what the field shows now, whoever typed it).
     pub fn new(text: &str) -> TextEntry {
+        TextEntry::of_kind(text, TextKind::Text)
+    }
+
+    /// An entry for a field of `kind`, holding `text`, in Latin mode.
+    pub fn of_kind(text: &str, kind: TextKind) -> TextEntry {
         TextEntry {
             text: text.to_string(),
             shift: false,
+            kind,
+            pinyin: None,
+        }
+    }
+
+    /// The field's kind.
+    pub fn kind(&self) -> TextKind {
+        self.kind
+    }
+
+    /// Whether the 中/英 key is offered.
+    pub fn offers_chinese(&self) -> bool {
+        self.kind != TextKind::Latin
+    }
+
+    /// Whether letters build pinyin now.
+    pub fn chinese(&self) -> bool {
+        self.pinyin.is_some()
+    }
+
+    /// The 中/英 key: into Chinese mode (a name field ranks surnames first while
+    /// the field is empty), or back to Latin with the composing letters put into the
+    /// field as typed.
+    pub fn toggle_chinese(&mut self) {
+        use crate::ui::input::pinyin::{Composer, Mode};
+        match self.pinyin.take() {
+            Some(mut p) => {
+                let letters = p.0.commit_letters();
+                self.append(&letters);
+            }
+            None if self.offers_chinese() => {
+                let mode = if self.kind == TextKind::Name && self.text.trim().is_empty() {
+                    Mode::Name
+                } else if self.kind == TextKind::Name {
+                    Mode::GivenName
+                } else {
+                    Mode::Text
+                };
+                self.pinyin = Some(Pinyin(Composer::new(mode)));
+            }
+            None => {}
+        }
+    }
+
+    /// The pinyin composing, shown above the keys (`zhang'wei`; empty: none).
+    pub fn composing(&self) -> String {
+        self.pinyin
+            .as_ref()
+            .map(|p| p.0.composing_text())
+            .unwrap_or_default()
+    }
+
+    /// The candidate bar's page (empty when nothing is composing).
+    pub fn candidates(&self) -> crate::ui::input::pinyin::CandidatePage {
+        self.pinyin
+            .as_ref()
+            .map(|p| p.0.candidates())
+            .unwrap_or_default()
+    }
+
+    /// Picks candidate `index` of the page shown: its characters go into the field
+    /// (as far as [`TEXT_MAX_CHARS`] allows); the rest of the pinyin keeps composing.
+    pub fn pick(&mut self, index: usize) -> bool {
+        let Some(p) = self.pinyin.as_mut() else {
+            return false;
+        };
+        let room = TEXT_MAX_CHARS.saturating_sub(self.text.chars().count());
+        let fits =
+            p.0.candidates()
+                .candidates
+                .get(index)
+                .is_some_and(|c| c.text.chars().count() <= room);
+        if !fits {
+            return false;
+        }
+        match p.0.pick(index) {
+            Some(chars) => {
+                self.text.push_str(&chars);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The candidate bar's next (`true`) or previous page.
+    pub fn page(&mut self, next: bool) -> bool {
+        match self.pinyin.as_mut() {
+            Some(p) if next => p.0.next_page(),
+            Some(p) => p.0.prev_page(),
+            None => false,
+        }
+    }
+
+    /// Before the field's text is taken (OK): composing letters go in as typed.
+    pub fn finish(&mut self) {
+        if let Some(p) = self.pinyin.as_mut() {
+            let letters = p.0.commit_letters();
+            self.append(&letters);
+        }
+    }
+
+    fn append(&mut self, s: &str) {
+        for c in s.chars() {
+            if self.text.chars().count() >= TEXT_MAX_CHARS {
+                break;
+            }
+            self.text.push(c);
         }
     }
 
@@ -413,6 +554,22 @@ impl TextEntry {
         let (Some(c), None) = (chars.next(), chars.next()) else {
             return false;
         };
+        if let Some(p) = self.pinyin.as_mut() {
+            if c.is_ascii_alphabetic() {
+                return p.0.push(c.to_ascii_lowercase()).is_ok();
+            }
+            if !p.0.is_empty() {
+                // Space takes the first candidate; anything else waits for a pick.
+                return c == ' ' && self.pick(0);
+            }
+            if let Some(wide) = p.0.punctuation(c) {
+                if self.text.chars().count() >= TEXT_MAX_CHARS {
+                    return false;
+                }
+                self.text.push(wide);
+                return true;
+            }
+        }
         if !(c.is_alphanumeric() || c == ' ' || c == '-' || c == '.')
             || self.text.chars().count() >= TEXT_MAX_CHARS
         {
@@ -427,14 +584,23 @@ impl TextEntry {
         true
     }
 
-    /// Removes the last character (a whole Chinese character, never half of one).
+    /// Removes the last pinyin letter while composing, else the last character (a
+    /// whole Chinese character, never half of one).
     pub fn backspace(&mut self) {
+        if let Some(p) = self.pinyin.as_mut()
+            && p.0.backspace()
+        {
+            return;
+        }
         self.text.pop();
     }
 
-    /// Empties the field.
+    /// Empties the field (and what is composing).
     pub fn clear(&mut self) {
         self.text.clear();
+        if let Some(p) = self.pinyin.as_mut() {
+            p.0.reset();
+        }
     }
 }
 

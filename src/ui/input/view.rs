@@ -11,7 +11,7 @@ use std::rc::Rc;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use crate::ui::components::{AppWindow, KeyboardAdapter, KeypadAdapter};
-use crate::ui::input::model::{NumberEntry, TextEntry};
+use crate::ui::input::model::{NumberEntry, TextEntry, TextKind};
 
 type NumberDone = Box<dyn Fn(&NumberEntry)>;
 type TextDone = Box<dyn Fn(String)>;
@@ -90,6 +90,20 @@ impl InputPanels {
         let p = panels.clone();
         keyboard.on_shift_toggled(move || p.edit_text(TextEntry::toggle_shift));
         let p = panels.clone();
+        keyboard.on_chinese_toggled(move || p.edit_text(TextEntry::toggle_chinese));
+        let p = panels.clone();
+        keyboard.on_pick(move |i| {
+            p.edit_text(|e| {
+                e.pick(usize::try_from(i).unwrap_or(usize::MAX));
+            })
+        });
+        let p = panels.clone();
+        keyboard.on_page(move |next| {
+            p.edit_text(|e| {
+                e.page(next);
+            })
+        });
+        let p = panels.clone();
         keyboard.on_cancel(move || p.close());
         let p = panels.clone();
         keyboard.on_ok(move || p.text_ok());
@@ -108,8 +122,21 @@ impl InputPanels {
     /// Opens the keyboard titled by the Fluent key `title_key`, starting with
     /// `initial`; `done` gets the text when OK is touched.
     pub fn open_text(&self, title_key: &str, initial: &str, done: impl Fn(String) + 'static) {
+        self.open_text_of(title_key, initial, TextKind::Text, done);
+    }
+
+    /// [`InputPanels::open_text`] for a field of `kind` (Latin only, free text, or a
+    /// name: the keyboard's pinyin mode and how it ranks candidates).
+    pub fn open_text_of(
+        &self,
+        title_key: &str,
+        initial: &str,
+        kind: TextKind,
+        done: impl Fn(String) + 'static,
+    ) {
         self.close();
-        *self.inner.text.borrow_mut() = Some((TextEntry::new(initial), Rc::new(Box::new(done))));
+        *self.inner.text.borrow_mut() =
+            Some((TextEntry::of_kind(initial, kind), Rc::new(Box::new(done))));
         if let Some(app) = self.inner.app.upgrade() {
             let k = app.global::<KeyboardAdapter>();
             k.set_title_key(title_key.into());
@@ -173,6 +200,11 @@ impl InputPanels {
         k.set_open(true);
     }
 
+    /// Edits the open keyboard's entry without touches (worked states of the gallery).
+    pub fn edit_entry(&self, f: impl FnOnce(&mut TextEntry)) {
+        self.edit_text(f);
+    }
+
     fn edit_text(&self, f: impl FnOnce(&mut TextEntry)) {
         let Some(app) = self.inner.app.upgrade() else {
             return;
@@ -190,11 +222,14 @@ impl InputPanels {
         let Some(app) = self.inner.app.upgrade() else {
             return;
         };
-        let text = app.global::<KeyboardAdapter>().get_text().to_string();
+        let k = app.global::<KeyboardAdapter>();
         let open = self.inner.text.borrow().clone();
-        if let Some((_, done)) = open {
+        if let Some((mut entry, done)) = open {
+            // Pinyin still composing goes in as typed.
+            entry.set_text(k.get_text().as_str());
+            entry.finish();
             self.close();
-            done(text);
+            done(entry.text().to_string());
         }
     }
 
@@ -209,6 +244,18 @@ impl InputPanels {
             return;
         };
         k.set_text(entry.text().into());
+        k.set_offers_chinese(entry.offers_chinese());
+        k.set_chinese(entry.chinese());
+        k.set_composing(entry.composing().into());
+        let page = entry.candidates();
+        k.set_candidates(ModelRc::new(VecModel::from(
+            page.candidates
+                .iter()
+                .map(|c| SharedString::from(c.text.as_str()))
+                .collect::<Vec<_>>(),
+        )));
+        k.set_has_prev(page.page > 0);
+        k.set_has_more(page.has_more);
         if k.get_shift() != entry.shift() {
             k.set_shift(entry.shift());
             self.show_rows(&app, entry.shift());

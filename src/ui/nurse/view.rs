@@ -600,9 +600,14 @@ impl NursePanel {
                     Field::Department => form.department,
                     _ => form.question,
                 };
+                let kind = match field {
+                    Field::Name => crate::ui::input::model::TextKind::Name,
+                    Field::PatientId => crate::ui::input::model::TextKind::Latin,
+                    _ => crate::ui::input::model::TextKind::Text,
+                };
                 self.inner
                     .input
-                    .open_text(field.label_key(), &initial, move |text| {
+                    .open_text_of(field.label_key(), &initial, kind, move |text| {
                         set(&mut p.inner.state.borrow_mut().form, text);
                         p.refresh();
                     });

@@ -561,9 +561,11 @@ impl StaffPanel {
 
     fn create_admin(&self) {
         let p = self.clone();
-        self.inner
-            .input
-            .open_text("signin-username", "", move |username| {
+        self.inner.input.open_text_of(
+            "signin-username",
+            "",
+            crate::ui::input::model::TextKind::Latin,
+            move |username| {
                 let p2 = p.clone();
                 p.inner
                     .input
@@ -590,7 +592,8 @@ impl StaffPanel {
                             Err(e) => p2.signed_in(Screen::Admin, Err(e)),
                         }
                     });
-            });
+            },
+        );
     }
 
     /// Ends the staff session without leaving the screen (audited as a lock): the
