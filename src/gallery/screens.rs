@@ -91,7 +91,7 @@ pub fn show_named(shell: &Shell, name: &str) -> bool {
     // The demonstration patient: a man booked for adenosine stress (no pregnancy
     // question; the stress drug is explained).
     let greeted = |c: &mut PatientController| {
-        c.set_patient(Some(demo_name));
+        c.set_patient_identity(Some(demo_name), chrono::NaiveDate::from_ymd_opt(1965, 3, 2));
         c.set_exam(
             Some(crate::domain::screening::Sex::Male),
             Some(crate::domain::ExamType::AdenosineStress),

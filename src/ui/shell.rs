@@ -510,7 +510,7 @@ impl Shell {
                     if let Some(reg) = reg
                         && patient.name().is_none()
                     {
-                        patient.set_patient(Some(&reg.name));
+                        patient.set_patient_identity(Some(&reg.name), Some(reg.birth_date));
                         patient.set_exam(Some(reg.sex), Some(reg.exam_type));
                     }
                 }

@@ -61,9 +61,16 @@ fn patient_answers_the_questionnaire_and_practises_breath_holds() {
             .is_none()
     );
 
-    // The nurse registers the exam (registration is built later): a masked name.
-    shell.patient().set_patient(Some("王小明"));
-    assert_eq!(label_of(&shell, "PatientWelcome::name"), "王*明");
+    // The nurse registers the exam: the patient confirms the full name in characters
+    // and the date of birth (issue 18; other screens mask the name).
+    shell
+        .patient()
+        .set_patient_identity(Some("王小明"), chrono::NaiveDate::from_ymd_opt(1965, 3, 2));
+    assert_eq!(label_of(&shell, "PatientWelcome::name"), "王小明");
+    assert_eq!(
+        label_of(&shell, "PatientWelcome::birth"),
+        format!("{}  1965-03-02", zh("patient-identity-birth"))
+    );
     tap(&shell, &zh("patient-identity-yes"));
 
     // The first question in Chinese, then the patient switches to English.

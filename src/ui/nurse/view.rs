@@ -771,7 +771,9 @@ impl NursePanel {
         if ok {
             // A correction of the same exam keeps what the patient has done so far.
             if !same || self.inner.patient.name().as_deref() != Some(reg.name.as_str()) {
-                self.inner.patient.set_patient(Some(&reg.name));
+                self.inner
+                    .patient
+                    .set_patient_identity(Some(&reg.name), Some(reg.birth_date));
             }
             self.inner
                 .patient

@@ -362,6 +362,8 @@ pub struct PatientController {
     settings: BreathHoldSettings,
     sink: std::rc::Rc<dyn ExamSink>,
     name: Option<String>,
+    /// The registered date of birth, confirmed with the name (issue 18).
+    birth: Option<chrono::NaiveDate>,
     step: Step,
     sex: Option<Sex>,
     exam_type: Option<ExamType>,
@@ -396,6 +398,7 @@ impl PatientController {
             settings,
             sink,
             name: None,
+            birth: None,
             step: Step::NoExam,
             sex: None,
             exam_type: None,
@@ -443,9 +446,29 @@ impl PatientController {
         self.step
     }
 
-    /// The patient's name as shown: partly masked.
+    /// The patient's name partly masked, for screens others may see.
     pub fn masked_name(&self) -> String {
         self.name.as_deref().map(mask_name).unwrap_or_default()
+    }
+
+    /// Starts over for the registered patient with the date of birth confirmed with
+    /// the name (issue 18): the identity screen shows both in full.
+    pub fn set_patient_identity(&mut self, name: Option<&str>, birth: Option<chrono::NaiveDate>) {
+        self.set_patient(name);
+        if self.name.is_some() {
+            self.birth = birth;
+        }
+    }
+
+    /// What the patient confirms: the full name as registered (in characters for a
+    /// Chinese name) and the date of birth, `YYYY-MM-DD` (empty when not registered).
+    pub fn identity(&self) -> (String, String) {
+        (
+            self.name.clone().unwrap_or_default(),
+            self.birth
+                .map(|b| b.format("%Y-%m-%d").to_string())
+                .unwrap_or_default(),
+        )
     }
 
     /// The patient confirms (`true`) or denies the name shown.

@@ -147,6 +147,12 @@ impl PatientPanel {
         self.update(|c, _| c.set_patient(name));
     }
 
+    /// [`PatientPanel::set_patient`] with the registered date of birth, confirmed with
+    /// the name on the identity screen.
+    pub fn set_patient_identity(&self, name: Option<&str>, birth: Option<chrono::NaiveDate>) {
+        self.update(|c, _| c.set_patient_identity(name, birth));
+    }
+
     /// What the registration says about the exam: the patient's sex (pregnancy is not
     /// asked of a man) and the exam type (a stress exam explains its drug).
     pub fn set_exam(&self, sex: Option<Sex>, exam_type: Option<ExamType>) {
@@ -202,7 +208,9 @@ impl PatientPanel {
             Step::BreathHold => PatientStep::BreathHold,
             Step::Result => PatientStep::Result,
         });
-        a.set_masked_name(c.masked_name().into());
+        let (name, birth) = c.identity();
+        a.set_identity_name(name.into());
+        a.set_identity_birth(birth.into());
         let q = c.question();
         a.set_question_key(q.key().into());
         a.set_question_hint_key(q.hint_key().into());
