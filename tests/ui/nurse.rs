@@ -471,8 +471,13 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     press(&shell, &en("admin-pin"));
     keys(&shell, "2468");
     press(&shell, &en("keypad-ok"));
+    // The reason typed in Chinese on the pinyin keyboard (issue 18).
     press(&shell, &en("nurse-override-reason"));
-    keys(&shell, "benefit outweighs risk");
+    press(&shell, &en("keyboard-mode-label"));
+    keys(&shell, "fengxian");
+    press(&shell, "风险");
+    keys(&shell, "kekong");
+    press(&shell, "可控");
     press(&shell, &en("keypad-ok"));
     press(&shell, &en("nurse-override-save"));
     assert_eq!(
@@ -491,6 +496,19 @@ fn nurse_registers_reviews_overrides_and_signs_off_by_touch() {
     assert_eq!(
         nurse().get_contrast_permission(),
         en("nurse-contrast-allowed")
+    );
+    // The log row holds the reason in characters.
+    let exam = shell.engine().read().session().unwrap().id();
+    let logged = shell
+        .recorder()
+        .unwrap()
+        .with_store(move |store| async move { store.exam_entries(exam).await.unwrap() })
+        .unwrap();
+    assert!(
+        logged
+            .iter()
+            .any(|e| e.payload.contains("override_recorded") && e.payload.contains("风险可控")),
+        "no override row with the reason in characters"
     );
 
     // An aneurysm clip of unknown MR status blocks the whole exam (2.1.2).
