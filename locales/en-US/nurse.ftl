@@ -51,6 +51,7 @@ reg-department = Referring department
 reg-question = Clinical question
 reg-exam-type = Exam type
 reg-problem = { $field }: { $problem }
+reg-error-differs-from-order = differs from the worklist order: pick the order again or check it
 reg-error-missing = required
 reg-error-too-long = too long (at most 120 characters)
 reg-error-not-a-date = not a calendar date (YYYYMMDD)

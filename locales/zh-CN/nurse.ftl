@@ -50,6 +50,7 @@ reg-department = 申请科室
 reg-question = 临床问题
 reg-exam-type = 检查类型
 reg-problem = { $field }：{ $problem }
+reg-error-differs-from-order = 与工作列表的医嘱不一致：请重新选择医嘱或核对
 reg-error-missing = 必填
 reg-error-too-long = 过长（最多 120 字）
 reg-error-not-a-date = 不是有效日期（年月日 8 位）

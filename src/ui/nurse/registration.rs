@@ -51,6 +51,21 @@ pub struct Order {
     pub study_uid: String,
     /// The requested procedure as the RIS wrote it.
     pub requested_procedure: String,
+    /// The patient's name as the worklist item gave it (issue 18: registration and
+    /// order must agree).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patient_name: Option<String>,
+    /// The date of birth as the worklist item gave it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth_date: Option<NaiveDate>,
+}
+
+/// A name compared with another: spaces, `^` and case left out.
+fn name_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| !c.is_whitespace() && *c != '^')
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 impl Registration {
@@ -164,6 +179,9 @@ pub enum FieldError {
     /// A weight outside the band expected for the age: a second touch on "register"
     /// confirms it (a named confirmation, never a refusal).
     WeightUnusualForAge,
+    /// The name or date of birth differs from the worklist order the form was filled
+    /// from (issue 18): pick the order again or correct the field.
+    DiffersFromOrder,
 }
 
 impl FieldError {
@@ -177,6 +195,7 @@ impl FieldError {
             FieldError::TooOld => "reg-error-too-old",
             FieldError::OutOfRange => "reg-error-range",
             FieldError::WeightUnusualForAge => "reg-error-weight-unusual",
+            FieldError::DiffersFromOrder => "reg-error-differs-from-order",
         }
     }
 }
@@ -285,6 +304,8 @@ impl RegistrationForm {
                 accession: item.accession.clone(),
                 study_uid: item.study_uid.clone(),
                 requested_procedure: item.requested_procedure.clone(),
+                patient_name: Some(item.display_name()).filter(|n| !n.is_empty()),
+                birth_date: item.birth_date,
             }),
         }
     }
@@ -297,7 +318,10 @@ impl RegistrationForm {
     /// What is wrong with `field` on `today`, if anything.
     pub fn error(&self, field: Field, today: NaiveDate) -> Option<FieldError> {
         match field {
-            Field::Name => text_error(&self.name),
+            Field::Name => text_error(&self.name).or_else(|| {
+                let ordered = self.order.as_ref()?.patient_name.as_deref()?;
+                (name_key(ordered) != name_key(&self.name)).then_some(FieldError::DiffersFromOrder)
+            }),
             Field::PatientId => text_error(&self.patient_id),
             Field::Department => text_error(&self.department),
             Field::Question => text_error(&self.question),
@@ -311,7 +335,12 @@ impl RegistrationForm {
                     None => Some(FieldError::NotADate),
                     Some(d) if d > today => Some(FieldError::InTheFuture),
                     Some(d) if today.year() - d.year() > 150 => Some(FieldError::TooOld),
-                    Some(_) => None,
+                    Some(d) => self
+                        .order
+                        .as_ref()
+                        .and_then(|o| o.birth_date)
+                        .is_some_and(|ordered| ordered != d)
+                        .then_some(FieldError::DiffersFromOrder),
                 }
             }
             Field::Weight => match self.weight_kg {
@@ -376,6 +405,44 @@ impl RegistrationForm {
 
 #[cfg(test)]
 mod tests {
+
+    /// Issue 18: a form filled from a worklist item refuses a name or date of birth
+    /// edited away from the order's (the wrong patient for this order); spacing and
+    /// case do not count.
+    #[test]
+    fn issue_18_registration_must_agree_with_the_worklist_order() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let mut form = RegistrationForm {
+            name: "王小明".into(),
+            birth_date: "19650302".into(),
+            order: Some(Order {
+                accession: "ACC1".into(),
+                study_uid: "1.2.3".into(),
+                requested_procedure: "CMR".into(),
+                patient_name: Some("王小明".into()),
+                birth_date: NaiveDate::from_ymd_opt(1965, 3, 2),
+            }),
+            ..RegistrationForm::default()
+        };
+        assert_eq!(form.error(Field::Name, today), None);
+        assert_eq!(form.error(Field::BirthDate, today), None);
+        form.name = "王晓明".into();
+        assert_eq!(
+            form.error(Field::Name, today),
+            Some(FieldError::DiffersFromOrder)
+        );
+        form.name = " 王 小明 ".into();
+        assert_eq!(form.error(Field::Name, today), None);
+        form.birth_date = "19650303".into();
+        assert_eq!(
+            form.error(Field::BirthDate, today),
+            Some(FieldError::DiffersFromOrder)
+        );
+        // Without an order, any name is the nurse's to type.
+        form.order = None;
+        form.name = "王晓明".into();
+        assert_eq!(form.error(Field::Name, today), None);
+    }
     use super::*;
 
     fn today() -> NaiveDate {
