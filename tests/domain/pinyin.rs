@@ -1,8 +1,6 @@
 //! Issue 18: the pinyin input engine and its embedded dictionary (pure; the
 //! keyboard's 中 mode drives it).
 
-use std::time::Instant as Wall;
-
 use cmr_kiosk::ui::input::pinyin::{
     self, Candidate, CandidateKind, Composer, InputRefused, MAX_CANDIDATES, MAX_INPUT_LETTERS,
     Mode, PAGE_SIZE, PinyinDict, SYLLABLES,
@@ -347,8 +345,11 @@ fn issue_18_full_width_punctuation_for_chinese_text() {
     assert_eq!(c.punctuation('#'), None);
 }
 
+/// Long, repetitive and ambiguous inputs are looked up (or refused with a reason)
+/// in both modes, every candidate within the input. How long a lookup takes is the
+/// benchmark's to measure (`benches/pinyin.rs`), not a test's.
 #[test]
-fn issue_18_lookup_is_fast_enough_even_in_a_debug_build() {
+fn issue_18_long_and_repetitive_inputs_are_looked_up_or_refused() {
     let dict = PinyinDict::embedded();
     let inputs = [
         "zhangwei",
@@ -366,21 +367,25 @@ fn issue_18_lookup_is_fast_enough_even_in_a_debug_build() {
         "xianxianxianxianxianxianxianxian",
         "nanananananananananananananana",
     ];
-    let mut worst = std::time::Duration::ZERO;
     for input in inputs {
         for mode in [Mode::Text, Mode::Name] {
-            let t = Wall::now();
-            let _ = dict.candidates(input, mode, 0);
-            worst = worst.max(t.elapsed());
+            let page = dict.candidates(input, mode, 0);
+            assert!(page.candidates.len() <= pinyin::PAGE_SIZE);
+            for c in &page.candidates {
+                assert!(c.consumed <= input.len(), "{input}: {c:?}");
+                assert!(!c.text.is_empty());
+            }
+            if page.refused.is_some() {
+                assert!(page.candidates.is_empty());
+            }
         }
     }
-    println!(
-        "pinyin lookup, debug build, worst of {} inputs: {worst:?}",
-        inputs.len() * 2
+    assert!(
+        !dict
+            .candidates("woxiangqubeijing", Mode::Text, 0)
+            .candidates
+            .is_empty()
     );
-    // The target (5 ms) is for the release build the benchmark measures; a debug
-    // build on a loaded CI machine is allowed far more.
-    assert!(worst.as_millis() < 1000, "{worst:?}");
 }
 
 proptest! {

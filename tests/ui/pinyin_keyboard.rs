@@ -80,5 +80,48 @@ fn issue_18_a_chinese_name_is_typed_by_touch_into_registration() {
     press(&shell, &en("reg-patient-id"));
     assert!(keyboard().get_open());
     assert!(!keyboard().get_offers_chinese());
-    press(&shell, &en("keypad-cancel"));
+    keys(&shell, "p0012345");
+    press(&shell, &en("keypad-ok"));
+
+    // The rest of the form, then the exam opens under the name in characters.
+    press(&shell, &en("reg-birth-date"));
+    keys(&shell, "19650302");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("reg-weight"));
+    keys(&shell, "70");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("reg-department"));
+    keys(&shell, "cardiology");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("reg-question"));
+    keys(&shell, "ischaemia");
+    press(&shell, &en("keypad-ok"));
+    press(&shell, &en("sex-male"));
+    press(&shell, &en("exam-type-contrast"));
+    press(&shell, &en("nurse-register"));
+    assert!(shell.engine().read().session().is_some(), "the exam opened");
+
+    // Patient mode: the patient confirms the full name and the date of birth.
+    let welcome = |id: &str| {
+        i_slint_backend_testing::ElementHandle::find_by_element_id(shell.app(), id)
+            .next()
+            .and_then(|e| e.accessible_label())
+            .map(|l| l.to_string())
+            .unwrap_or_default()
+    };
+    shell
+        .app()
+        .set_screen(cmr_kiosk::ui::components::Screen::Patient);
+    shell.patient().refresh();
+    assert_eq!(welcome("PatientWelcome::name"), "王小明");
+    assert!(
+        welcome("PatientWelcome::birth").ends_with("1965-03-02"),
+        "{}",
+        welcome("PatientWelcome::birth")
+    );
+    press(&shell, &en("patient-identity-yes"));
+    assert_eq!(
+        shell.patient().with(|c, _| c.step()),
+        cmr_kiosk::ui::patient::model::Step::Questionnaire
+    );
 }
