@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+use crate::support::postgres_url;
 use chrono::{NaiveDate, NaiveDateTime};
 use cmr_kiosk::domain::screening::Sex;
 use cmr_kiosk::report::hl7::{OrderKey, OruSettings, RisReport, TextStyle, build_oru};
@@ -485,21 +486,6 @@ async fn issue_15_ris_enqueue_twice_for_one_exam_keeps_one_row() {
     let received = server.received();
     assert_eq!(msh10(&received[0]), first.row.control_id);
     assert_eq!(msh10(&received[1]), correction.row.control_id);
-}
-
-/// The PostgreSQL URL the store tests use, when set.
-fn postgres_url(test: &str) -> Option<String> {
-    match std::env::var("CMR_TEST_POSTGRES_URL") {
-        Ok(u) if !u.trim().is_empty() => Some(u),
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "CMR_TEST_POSTGRES_URL is not set but CI is: start PostgreSQL with \
-             scripts/postgres-test-server.sh and export its URL"
-        ),
-        _ => {
-            eprintln!("NOTICE: {test} skipped: CMR_TEST_POSTGRES_URL is not set");
-            None
-        }
-    }
 }
 
 #[tokio::test]

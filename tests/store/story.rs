@@ -8,6 +8,7 @@
 
 use std::time::Instant as Mono;
 
+use crate::support::postgres_url;
 use chrono::{Duration as ChronoDuration, Utc};
 use cmr_kiosk::domain::exam::{Exam, ExamEvent, LoggedEvent, ProtocolSettings};
 use cmr_kiosk::domain::screening::{Patient, ScreeningAnswers, Sex};
@@ -15,21 +16,6 @@ use cmr_kiosk::domain::stress::StressDrug;
 use cmr_kiosk::domain::time::Instant;
 use cmr_kiosk::store::accounts::AuditAt;
 use cmr_kiosk::store::{Backend, DeviceId, LoginError, NewStaff, PinGuard, Role, Store};
-
-/// The PostgreSQL URL, or `None` (skip) outside CI.
-fn postgres_url(test: &str) -> Option<String> {
-    match std::env::var("CMR_TEST_POSTGRES_URL") {
-        Ok(u) if !u.trim().is_empty() => Some(u),
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "CMR_TEST_POSTGRES_URL is not set but CI is: start PostgreSQL with \
-             scripts/postgres-test-server.sh and export its URL"
-        ),
-        _ => {
-            eprintln!("NOTICE: {test} skipped: CMR_TEST_POSTGRES_URL is not set");
-            None
-        }
-    }
-}
 
 fn patient() -> Patient {
     Patient {

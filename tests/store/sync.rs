@@ -11,19 +11,7 @@ use cmr_kiosk::domain::time::Instant;
 use cmr_kiosk::store::sync::{run_relay, sync_once, target_name};
 use cmr_kiosk::store::{DeviceId, ExamId, Store, SyncError};
 
-fn postgres_url(test: &str) -> Option<String> {
-    match std::env::var("CMR_TEST_POSTGRES_URL") {
-        Ok(u) if !u.trim().is_empty() => Some(u),
-        _ if std::env::var_os("CI").is_some() => panic!(
-            "CMR_TEST_POSTGRES_URL is not set but CI is: start PostgreSQL with \
-             scripts/postgres-test-server.sh and export its URL"
-        ),
-        _ => {
-            eprintln!("NOTICE: {test} skipped: CMR_TEST_POSTGRES_URL is not set");
-            None
-        }
-    }
-}
+use crate::support::postgres_url;
 
 fn unique_device(prefix: &str) -> DeviceId {
     DeviceId::new(format!(

@@ -49,3 +49,19 @@ pub async fn keyed_connection(dir: &std::path::Path) -> sqlx::SqliteConnection {
         .await
         .unwrap()
 }
+
+/// The PostgreSQL URL the store tests use (`CMR_TEST_POSTGRES_URL`), or `None` (the
+/// test is skipped, saying so) outside CI; on CI a missing URL fails the test.
+pub fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var("CMR_TEST_POSTGRES_URL") {
+        Ok(u) if !u.trim().is_empty() => Some(u),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "CMR_TEST_POSTGRES_URL is not set but CI is: start PostgreSQL with \
+             scripts/postgres-test-server.sh and export its URL"
+        ),
+        _ => {
+            eprintln!("NOTICE: {test} skipped: CMR_TEST_POSTGRES_URL is not set");
+            None
+        }
+    }
+}
