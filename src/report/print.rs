@@ -94,12 +94,22 @@ pub fn file_stem(parts: &[&str]) -> String {
 
 /// Prints `pdf` (named `stem` in the folder) as `config` says.
 pub fn print(pdf: &[u8], stem: &str, config: &PrintConfig) -> Result<Printed, PrintError> {
+    print_within(pdf, stem, config, PRINT_TIMEOUT)
+}
+
+/// [`print`] with the printer command given `timeout` instead of [`PRINT_TIMEOUT`].
+pub fn print_within(
+    pdf: &[u8],
+    stem: &str,
+    config: &PrintConfig,
+    timeout: Duration,
+) -> Result<Printed, PrintError> {
     if !config.is_set() {
         return Err(PrintError::NotConfigured);
     }
     let mut command_done = None;
     if !config.print_command.trim().is_empty() {
-        run_command(&config.print_command, pdf)?;
+        run_command(&config.print_command, pdf, timeout)?;
         command_done = Some(config.print_command.trim().to_string());
     }
     let mut saved = None;
@@ -114,7 +124,7 @@ pub fn print(pdf: &[u8], stem: &str, config: &PrintConfig) -> Result<Printed, Pr
     })
 }
 
-fn run_command(command: &str, pdf: &[u8]) -> Result<(), PrintError> {
+fn run_command(command: &str, pdf: &[u8], timeout: Duration) -> Result<(), PrintError> {
     let fail = |reason: String| PrintError::Command {
         command: command.trim().to_string(),
         reason,
@@ -129,10 +139,15 @@ fn run_command(command: &str, pdf: &[u8]) -> Result<(), PrintError> {
         .spawn()
         .map_err(|e| fail(e.to_string()))?;
     if let Some(mut stdin) = child.stdin.take() {
-        // A command that exits without reading is judged by its exit status below.
-        let _ = stdin.write_all(pdf);
+        // Written by its own thread: a command that never reads (a hung spooler) must
+        // not hold this one past the deadline; one that exits without reading is
+        // judged by its exit status below.
+        let pdf = pdf.to_vec();
+        std::thread::spawn(move || {
+            let _ = stdin.write_all(&pdf);
+        });
     }
-    let deadline = Instant::now() + PRINT_TIMEOUT;
+    let deadline = Instant::now() + timeout;
     loop {
         match child.try_wait().map_err(|e| fail(e.to_string()))? {
             Some(status) if status.success() => return Ok(()),
@@ -147,10 +162,7 @@ fn run_command(command: &str, pdf: &[u8]) -> Result<(), PrintError> {
             None if Instant::now() >= deadline => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(fail(format!(
-                    "no answer within {} s",
-                    PRINT_TIMEOUT.as_secs()
-                )));
+                return Err(fail(format!("no answer within {} ms", timeout.as_millis())));
             }
             None => std::thread::sleep(Duration::from_millis(20)),
         }

@@ -36,12 +36,14 @@ pub enum RecordError {
     #[error("no exam {0} in the log")]
     NotFound(String),
     /// More rows than [`MAX_RECORD_ROWS`].
-    #[error("exam {exam} has {rows} rows; at most {MAX_RECORD_ROWS} are read")]
+    #[error("exam {exam} has {rows} rows; at most {max} are read")]
     TooLong {
         /// The exam.
         exam: String,
         /// Its rows.
         rows: usize,
+        /// The bound ([`MAX_RECORD_ROWS`]).
+        max: usize,
     },
     /// A logged event the domain does not take on replay.
     #[error("exam {exam} does not replay: {reason}")]
@@ -113,13 +115,24 @@ impl ExamRecord {
         entries: Vec<StoredEntry>,
         verification: VerifyReport,
     ) -> Result<Self, RecordError> {
+        Self::from_entries_at_most(exam, entries, verification, MAX_RECORD_ROWS)
+    }
+
+    /// [`ExamRecord::from_entries`] refusing more than `max_rows` rows.
+    pub fn from_entries_at_most(
+        exam: ExamId,
+        entries: Vec<StoredEntry>,
+        verification: VerifyReport,
+        max_rows: usize,
+    ) -> Result<Self, RecordError> {
         if entries.is_empty() {
             return Err(RecordError::NotFound(exam.to_string()));
         }
-        if entries.len() > MAX_RECORD_ROWS {
+        if entries.len() > max_rows {
             return Err(RecordError::TooLong {
                 exam: exam.to_string(),
                 rows: entries.len(),
+                max: max_rows,
             });
         }
         let replay_error = |reason: String| RecordError::Replay {

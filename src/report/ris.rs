@@ -47,6 +47,28 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 pub const ACK_TIMEOUT: Duration = Duration::from_secs(30);
 /// The largest acknowledgement frame read (an ACK is a few hundred bytes).
 pub const MAX_ACK_FRAME: usize = 64 * 1024;
+
+/// The sender's bounds: the named constants unless a test or an installer's check
+/// asks for shorter ones ([`send_pending_once_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendLimits {
+    /// How long connecting may take.
+    pub connect: Duration,
+    /// How long one message's exchange (send, then its ACK) may take.
+    pub ack: Duration,
+    /// The largest ACK frame read.
+    pub max_ack_frame: usize,
+}
+
+impl Default for SendLimits {
+    fn default() -> Self {
+        SendLimits {
+            connect: CONNECT_TIMEOUT,
+            ack: ACK_TIMEOUT,
+            max_ack_frame: MAX_ACK_FRAME,
+        }
+    }
+}
 /// Pending rows one run takes at most.
 pub const BATCH_ROWS: i64 = 100;
 /// How often [`run`] looks for new rows when nothing waits for a retry.
@@ -196,8 +218,8 @@ enum Outcome {
     Broken(String),
 }
 
-async fn connect(address: &str) -> Result<TcpStream, String> {
-    match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await {
+async fn connect(address: &str, within: Duration) -> Result<TcpStream, String> {
+    match tokio::time::timeout(within, TcpStream::connect(address)).await {
         Ok(Ok(s)) => {
             // Small messages, one at a time: no Nagle delay before each.
             let _ = s.set_nodelay(true);
@@ -205,8 +227,8 @@ async fn connect(address: &str) -> Result<TcpStream, String> {
         }
         Ok(Err(e)) => Err(format!("cannot connect to the RIS at {address}: {e}")),
         Err(_) => Err(format!(
-            "cannot connect to the RIS at {address} within {} s",
-            CONNECT_TIMEOUT.as_secs()
+            "cannot connect to the RIS at {address} within {} ms",
+            within.as_millis()
         )),
     }
 }
@@ -218,6 +240,7 @@ async fn exchange(
     writer: &mut tokio::net::tcp::OwnedWriteHalf,
     reader: &mut AckReader,
     row: &OutboxRow,
+    within: Duration,
 ) -> Outcome {
     let mut frame = BytesMut::new();
     if let Err(e) = MllpCodec::new().encode(row.message.as_bytes(), &mut frame) {
@@ -255,12 +278,12 @@ async fn exchange(
             }
         }
     };
-    match tokio::time::timeout(ACK_TIMEOUT, exchange).await {
+    match tokio::time::timeout(within, exchange).await {
         Ok(outcome) => outcome,
         Err(_) => Outcome::Broken(format!(
-            "no ACK for {} within {} s",
+            "no ACK for {} within {} ms",
             row.control_id,
-            ACK_TIMEOUT.as_secs()
+            within.as_millis()
         )),
     }
 }
@@ -270,6 +293,15 @@ async fn exchange(
 /// Only a store failure is an error; what the RIS or the network did is in the
 /// report and in the rows.
 pub async fn send_pending_once(store: &Store, address: &str) -> Result<SendReport, RisError> {
+    send_pending_once_with(store, address, &SendLimits::default()).await
+}
+
+/// [`send_pending_once`] within `limits`.
+pub async fn send_pending_once_with(
+    store: &Store,
+    address: &str,
+    limits: &SendLimits,
+) -> Result<SendReport, RisError> {
     let mut report = SendReport::default();
     let rows = store.outbox_pending(BATCH_ROWS).await?;
     let mut connection: Option<(tokio::net::tcp::OwnedWriteHalf, AckReader)> = None;
@@ -281,10 +313,11 @@ pub async fn send_pending_once(store: &Store, address: &str) -> Result<SendRepor
         }
         let (writer, reader) = match &mut connection {
             Some((w, r)) => (w, r),
-            None => match connect(address).await {
+            None => match connect(address, limits.connect).await {
                 Ok(stream) => {
                     let (rd, wr) = stream.into_split();
-                    let reader = FramedRead::new(rd, MllpCodec::with_max_frame(MAX_ACK_FRAME));
+                    let reader =
+                        FramedRead::new(rd, MllpCodec::with_max_frame(limits.max_ack_frame));
                     let (w, r) = connection.insert((wr, reader));
                     (w, r)
                 }
@@ -296,7 +329,7 @@ pub async fn send_pending_once(store: &Store, address: &str) -> Result<SendRepor
                 }
             },
         };
-        match exchange(writer, reader, &row).await {
+        match exchange(writer, reader, &row, limits.ack).await {
             Outcome::Accepted => {
                 let at = label(chrono::Local::now().naive_local());
                 store.outbox_mark_sent(row.id, &at).await?;

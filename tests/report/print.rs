@@ -60,3 +60,25 @@ fn issue_15_a_failing_printer_command_is_an_error_with_its_status() {
         Err(PrintError::NotConfigured)
     ));
 }
+
+/// A printer command that never answers is given up at the deadline (here 300 ms
+/// instead of `PRINT_TIMEOUT`), even when it reads nothing of a PDF larger than a
+/// pipe holds.
+#[test]
+fn issue_15_a_printer_command_that_never_answers_is_given_up_at_the_deadline() {
+    let config = PrintConfig {
+        print_command: "sleep 30".into(),
+        print_folder: String::new(),
+    };
+    let big = vec![b'%'; 1024 * 1024];
+    let started = std::time::Instant::now();
+    let err = cmr_kiosk::report::print::print_within(
+        &big,
+        "sheet",
+        &config,
+        std::time::Duration::from_millis(300),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("no answer within 300 ms"), "{err}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

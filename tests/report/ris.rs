@@ -558,3 +558,107 @@ fn issue_15_ris_config_is_read_and_bad_values_name_their_key() {
         Err(ConfigError::Syntax(_))
     ));
 }
+
+/// A RIS written in the test: it reads one MLLP frame and answers `answer(control id)`
+/// (or nothing), then holds the connection open until the test ends.
+fn scripted_ris(answer: impl Fn(&str) -> Option<Vec<u8>> + Send + 'static) -> u16 {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        let Ok((mut s, _)) = listener.accept() else {
+            return;
+        };
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.ends_with(&[0x1C, 0x0D]) {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        let text = String::from_utf8_lossy(&got).into_owned();
+        if let Some(reply) = answer(msh10(
+            text.trim_matches(|c| c == '\u{b}' || c == '\u{1c}' || c == '\r'),
+        )) {
+            let _ = s.write_all(&reply);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(5));
+    });
+    port
+}
+
+fn aa_ack(control: &str) -> Vec<u8> {
+    let mut f = vec![0x0B];
+    f.extend_from_slice(
+        format!(
+            "MSH|^~\\&|RIS|HOSPITAL|CMR_KIOSK|HOSPITAL|20261207103000||ACK^R01^ACK|ACK-{control}|P|2.5.1\rMSA|AA|{control}\r"
+        )
+        .as_bytes(),
+    );
+    f.extend_from_slice(&[0x1C, 0x0D]);
+    f
+}
+
+/// A RIS that takes the message and never answers: the exchange is given up at the
+/// ACK deadline (300 ms here, `ACK_TIMEOUT` in the kiosk) and the row stays pending.
+#[tokio::test]
+async fn issue_15_ris_without_an_ack_is_given_up_at_the_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let exam = ExamId::new();
+    ris::enqueue(&store, &report(exam, "ACC8"), at(10, 0))
+        .await
+        .unwrap();
+    let port = scripted_ris(|_| None);
+    let limits = ris::SendLimits {
+        ack: std::time::Duration::from_millis(300),
+        ..ris::SendLimits::default()
+    };
+    let r = ris::send_pending_once_with(&store, &address(port), &limits)
+        .await
+        .unwrap();
+    assert_eq!((r.sent, r.retried), (0, 1));
+    assert!(
+        r.last_error.as_deref().unwrap().contains("within 300 ms"),
+        "{r:?}"
+    );
+    let row = &store.outbox_rows(exam).await.unwrap()[0];
+    assert_eq!(row.state, OutboxState::Pending);
+}
+
+/// An ACK frame over the size bound is not read as an ACK (the bound lowered to 64
+/// bytes here, `MAX_ACK_FRAME` in the kiosk): the row stays pending; the same ACK
+/// within the bound marks it sent.
+#[tokio::test]
+async fn issue_15_ris_ack_over_the_frame_bound_is_not_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open_store(dir.path()).await;
+    let exam = ExamId::new();
+    ris::enqueue(&store, &report(exam, "ACC9"), at(10, 0))
+        .await
+        .unwrap();
+    let tight = ris::SendLimits {
+        ack: std::time::Duration::from_millis(500),
+        max_ack_frame: 64,
+        ..ris::SendLimits::default()
+    };
+    let port = scripted_ris(|c| Some(aa_ack(c)));
+    let r = ris::send_pending_once_with(&store, &address(port), &tight)
+        .await
+        .unwrap();
+    assert_eq!(r.sent, 0, "{r:?}");
+    assert_eq!(
+        store.outbox_rows(exam).await.unwrap()[0].state,
+        OutboxState::Pending
+    );
+    let port = scripted_ris(|c| Some(aa_ack(c)));
+    let r = ris::send_pending_once_with(&store, &address(port), &ris::SendLimits::default())
+        .await
+        .unwrap();
+    assert_eq!(r.sent, 1, "{r:?}");
+    assert_eq!(
+        store.outbox_rows(exam).await.unwrap()[0].state,
+        OutboxState::Sent
+    );
+}

@@ -200,3 +200,21 @@ async fn issue_15_the_end_and_what_was_open_come_from_the_log() {
     assert!(status.contains("not signed off by the nurse"), "{status}");
     assert!(status.contains(&record.head_hash), "{status}");
 }
+
+/// An exam with more rows than the bound is refused with a reason, never read into
+/// memory whole (the bound lowered to 10 here; `MAX_RECORD_ROWS` in the kiosk).
+#[tokio::test]
+async fn issue_15_a_record_past_its_row_bound_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, exam) = store_with_exam(dir.path(), false).await;
+    let entries = store.exam_entries(exam).await.unwrap();
+    assert!(entries.len() > 10);
+    let n = entries.len();
+    let err = ExamRecord::from_entries_at_most(exam, entries, Default::default(), 10).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("exam {exam} has {n} rows; at most 10 are read")
+    );
+    let entries = store.exam_entries(exam).await.unwrap();
+    assert!(ExamRecord::from_entries_at_most(exam, entries, Default::default(), n).is_ok());
+}
