@@ -193,42 +193,68 @@ pub struct Delivered {
     pub sr: Option<Result<String, String>>,
 }
 
-/// Sends what a finished exam sends: the ORU into the RIS outbox (the outbox sender
-/// delivers it) and the SR to the PACS. Failures are returned, never panicked on; the
-/// caller logs them.
+/// What a finished exam sends: the ORU into the RIS outbox (the outbox sender
+/// delivers it; a quick local write, safe on the recorder's thread) and the SR to the
+/// PACS ([`sr_to_pacs`]: network, so never on the recorder's thread). Failures are
+/// returned, never panicked on; the caller logs them.
 pub async fn at_finish(
     store: &Store,
     config: &Config,
     record: &ExamRecord,
     offset: FixedOffset,
 ) -> Delivered {
+    Delivered {
+        ris_queued: queue_for_ris(store, config, record, offset).await,
+        sr: sr_to_pacs(config, record, offset).await,
+    }
+}
+
+/// Queues the ORU of `record` in the RIS outbox when a RIS is configured and the exam
+/// has an order: `Some(true)` queued, `Some(false)` already queued, `None` not sent.
+pub async fn queue_for_ris(
+    store: &Store,
+    config: &Config,
+    record: &ExamRecord,
+    offset: FixedOffset,
+) -> Option<bool> {
+    if config.ris.address.is_empty() {
+        return None;
+    }
     let site = ReportSite {
         institution: config.institution.name.clone(),
     };
-    let mut out = Delivered::default();
-    if !config.ris.address.is_empty() {
-        // Worded before any await (the localizer stays on this side).
-        let report = Localizer::embedded().ok().and_then(|loc| {
-            ris_report(&loc, config.ui.language, &site, record, &config.ris, offset)
-        });
-        if let Some(report) = report {
-            let now = chrono::Utc::now().with_timezone(&offset).naive_local();
-            match super::ris::enqueue(store, &report, now).await {
-                Ok(e) => out.ris_queued = Some(e.new),
-                Err(e) => tracing::error!("the RIS message could not be queued: {e}"),
-            }
+    // Worded before any await (the localizer stays on this side).
+    let report = Localizer::embedded()
+        .ok()
+        .and_then(|loc| ris_report(&loc, config.ui.language, &site, record, &config.ris, offset))?;
+    let now = chrono::Utc::now().with_timezone(&offset).naive_local();
+    match super::ris::enqueue(store, &report, now).await {
+        Ok(e) => Some(e.new),
+        Err(e) => {
+            tracing::error!("the RIS message could not be queued: {e}");
+            None
         }
     }
+}
+
+/// Stores the SR of `record` to the configured PACS; `None` when no PACS is set or the
+/// exam has no study to join.
+pub async fn sr_to_pacs(
+    config: &Config,
+    record: &ExamRecord,
+    offset: FixedOffset,
+) -> Option<Result<String, String>> {
+    let site = ReportSite {
+        institution: config.institution.name.clone(),
+    };
     match config.dicom.pacs.peer() {
         Ok(Some(peer)) => {
-            if let Some(input) = agent_administration(record, &site, None, offset) {
-                out.sr = Some(send_sr(&config.dicom.node.ae_title, &peer, &input).await);
-            }
+            let input = agent_administration(record, &site, None, offset)?;
+            Some(send_sr(&config.dicom.node.ae_title, &peer, &input).await)
         }
-        Ok(None) => {}
-        Err(e) => out.sr = Some(Err(e)),
+        Ok(None) => None,
+        Err(e) => Some(Err(e)),
     }
-    out
 }
 
 /// Builds the SR and stores it to `peer`; its SOP instance UID when kept.

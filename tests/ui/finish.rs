@@ -33,7 +33,21 @@ fn issue_15_finish_by_touch_logs_the_end_shows_the_report_and_prints_it() {
     let dir = tempfile::tempdir().unwrap();
     let print_dir = dir.path().join("print");
     let folder = print_dir.clone();
+    // dcmtk's storescp stands in for the PACS the SR goes to.
+    let pacs_dir = dir.path().join("pacs");
+    std::fs::create_dir_all(&pacs_dir).unwrap();
+    let pacs_port = crate::support::mwl::free_port();
+    let mut pacs = crate::support::mwl::tool("storescp")
+        .args(["-aet", "PACS", "-od"])
+        .arg(&pacs_dir)
+        .arg(pacs_port.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    crate::support::mwl::wait_listening(pacs_port);
     let (mut shell, url, loc) = english_kiosk_with(dir.path(), "finish-test", move |c| {
+        c.dicom.pacs.address = format!("PACS@127.0.0.1:{pacs_port}");
         c.report.print_folder = folder.display().to_string();
         c.institution.name = "Example Hospital".into();
         // A RIS that is not there: the message waits in the outbox.
@@ -177,5 +191,19 @@ fn issue_15_finish_by_touch_logs_the_end_shows_the_report_and_prints_it() {
     assert_eq!(queued.len(), 1, "{queued:?}");
     assert_eq!(queued[0].accession, "ACC0099");
     assert!(queued[0].message.contains("李娜"));
+    // And the imaging-agent SR reached the PACS, in the order's study.
+    let kept: Vec<_> = std::fs::read_dir(&pacs_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let _ = pacs.kill();
+    let _ = pacs.wait();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let sr = std::fs::read(&kept[0]).unwrap();
+    assert!(
+        sr.windows(b"1.2.826.0.1.3680043.10.99".len())
+            .any(|w| w == b"1.2.826.0.1.3680043.10.99"),
+        "the SR names the order's study"
+    );
     let _ = url;
 }

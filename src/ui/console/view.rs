@@ -2191,26 +2191,46 @@ fn load_report(console: &Rc<RefCell<ConsoleUi>>, staff: &StaffPanel, exam: crate
     let deliver = console.borrow().report_setup.deliver.clone();
     let work = move || {
         let device = rec.device().as_str().to_string();
-        rec.with_store(move |store| async move {
-            let trust = match store.keys() {
-                Some(keys) => crate::store::checkpoint::Trust::of_kiosk(keys, &device)
-                    .map_err(|e| e.to_string())?,
-                None => crate::store::checkpoint::Trust::default(),
-            };
-            let record = crate::report::record::ExamRecord::load(&store, exam, &trust)
-                .await
-                .map_err(|e| e.to_string())?;
-            // What a finished exam sends: the ORU into the RIS outbox, the SR to PACS.
-            if let Some(config) = deliver {
-                use chrono::Offset as _;
-                let offset = chrono::Local::now().offset().fix();
-                let sent =
-                    crate::report::deliver::at_finish(&store, &config, &record, offset).await;
-                tracing::info!(?sent, %exam, "finished exam's report sent");
+        let queue = deliver.clone();
+        let record = rec
+            .with_store(move |store| async move {
+                let trust = match store.keys() {
+                    Some(keys) => crate::store::checkpoint::Trust::of_kiosk(keys, &device)
+                        .map_err(|e| e.to_string())?,
+                    None => crate::store::checkpoint::Trust::default(),
+                };
+                let record = crate::report::record::ExamRecord::load(&store, exam, &trust)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                // The ORU into the RIS outbox: a local write, after the exam's own rows.
+                if let Some(config) = queue {
+                    use chrono::Offset as _;
+                    let offset = chrono::Local::now().offset().fix();
+                    let queued =
+                        crate::report::deliver::queue_for_ris(&store, &config, &record, offset)
+                            .await;
+                    tracing::info!(?queued, %exam, "finished exam's report for the RIS");
+                }
+                Ok(record)
+            })
+            .unwrap_or_else(|| Err("the exam record is not open".to_string()))?;
+        // The SR to PACS over the network: here, on the job thread, never on the
+        // recorder's (the log must not wait for a PACS).
+        if let Some(config) = deliver
+            && let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+        {
+            use chrono::Offset as _;
+            let offset = chrono::Local::now().offset().fix();
+            let sent = rt.block_on(crate::report::deliver::sr_to_pacs(&config, &record, offset));
+            match sent {
+                Some(Err(e)) => tracing::error!(%exam, "the SR was not stored to PACS: {e}"),
+                Some(Ok(uid)) => tracing::info!(%exam, %uid, "SR stored to PACS"),
+                None => {}
             }
-            Ok(record)
-        })
-        .unwrap_or_else(|| Err("the exam record is not open".to_string()))
+        }
+        Ok::<_, String>(record)
     };
     let c = console.clone();
     staff.jobs().spawn(work, move |loaded| match loaded {
