@@ -247,11 +247,20 @@ fn issue_15_cli_records_a_training_exam_and_reports_it_in_every_format() {
     let exam = out.trim().to_string();
     assert_eq!(exam.len(), 36, "{out}");
 
-    let (ok, out, err) = run(kiosk().args(["report", "--list", "--json"]));
-    assert!(ok, "{err}");
-    let list: serde_json::Value = serde_json::from_str(&out).unwrap();
-    assert_eq!(list[0]["exam"], exam.as_str());
-    assert_eq!(list[0]["training"], true);
+    // The exam is dated back from now by its length: today, or yesterday just after
+    // midnight (UTC, as the kiosk here runs).
+    let today = chrono::Utc::now().date_naive();
+    let mut listed = Vec::new();
+    for day in [today, today.pred_opt().unwrap()] {
+        let (ok, out, err) =
+            run(kiosk().args(["report", "--list", "--json", "--date", &day.to_string()]));
+        assert!(ok, "{err}");
+        let list: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
+        listed.extend(list);
+    }
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["exam"], exam.as_str());
+    assert_eq!(listed[0]["training"], true);
 
     let (ok, text, err) = run(kiosk().args(["report", &exam, "--lang", "en-US"]));
     assert!(ok, "{err}");
