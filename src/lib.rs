@@ -33,5 +33,6 @@ pub mod gallery;
 pub mod i18n;
 pub mod monitor;
 pub mod report;
+pub mod service;
 pub mod store;
 pub mod ui;

@@ -54,6 +54,21 @@ enum Command {
     /// Staff accounts.
     #[command(subcommand)]
     User(cli::store::UserCommand),
+    /// Bring the database's schema up to this program's: a database an older
+    /// cmr-kiosk wrote is backed up first, then migrated (the kiosk does the same at
+    /// start; the package runs this on upgrade). Exit status 2 when a newer cmr-kiosk
+    /// wrote it: it is refused, never opened.
+    Migrate,
+    /// The kiosk's health for IT: version, database and schema, disk space, the
+    /// newest backup, the wall clock's source (read only).
+    Status {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Online backups of the SQLite database.
+    #[command(subcommand)]
+    Backup(cli::maintenance::BackupCommand),
     /// Relay the exam log to the central PostgreSQL database.
     Sync {
         /// Send what is pending once and exit (the kiosk itself relays in the background).
@@ -182,6 +197,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Log(cmd)) => cli::store::log(&config, cmd),
         Some(Command::User(cmd)) => cli::store::user(&config, cmd),
         Some(Command::Sync { .. }) => cli::store::sync_once(&config),
+        Some(Command::Migrate) => cli::maintenance::migrate(&config),
+        Some(Command::Status { json }) => cli::maintenance::status(&config, json),
+        Some(Command::Backup(cmd)) => cli::maintenance::backup(&config, cmd),
         Some(Command::Dicom(DicomCommand::Scan { dir, json, rules })) => {
             dicom_scan(&dir, json, rules.as_deref())
         }

@@ -92,6 +92,13 @@ pub fn classify(e: &AuditEvent) -> Classified {
         ),
         A::PromptDismissed => (dcm("110110", "Patient Record"), None, 'U'),
         A::DicomNode => (dcm("110104", "DICOM Instances Transferred"), None, 'C'),
+        A::Backup => (dcm("110106", "Export"), None, 'R'),
+        A::Restore => (dcm("110107", "Import"), None, 'C'),
+        A::Upgrade => (
+            security_alert,
+            Some(dcm("110131", "Software Configuration")),
+            'U',
+        ),
         A::VerificationFailed => (
             security_alert,
             Some(dcm("110135", "Object Security Attributes Changed")),

@@ -4,6 +4,7 @@
 
 pub mod alarm_sound;
 pub mod dicom;
+pub mod maintenance;
 pub mod monitor;
 pub mod report;
 pub mod simulate;

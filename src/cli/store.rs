@@ -15,7 +15,6 @@ use crate::store::accounts::{
     Role,
 };
 use crate::store::checkpoint::{Source, Trust};
-use crate::store::keys::{Create, KeyRing};
 use crate::store::log::{DeviceId, ExamId};
 use crate::store::{Store, sync};
 
@@ -87,10 +86,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub(crate) async fn open_local(config: &Config) -> anyhow::Result<(Store, DeviceId)> {
-    let url = config.database.effective_url();
-    let keys = KeyRing::open(&config.database.effective_key_dir(), Create::IfMissing)
-        .context("the kiosk's key folder")?;
-    let store = Store::open_with_keys(&url, Some(keys))
+    // As the kiosk opens it: a database an older program wrote is backed up first.
+    let store = Store::open_kiosk(&config.database)
         .await
         .context("could not open the exam record")?;
     let device = DeviceId::new(config.database.effective_device_id())?;

@@ -533,7 +533,7 @@ impl Default for UiConfig {
 }
 
 /// Where the exam log lives.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Database {
     /// `sqlite:///path/to/kiosk.db` or `postgres://…`; empty means a SQLite file in the
@@ -551,6 +551,31 @@ pub struct Database {
     /// Accept `sslmode=require` (TLS without verifying the server) or `sslmode=disable`
     /// (plaintext) to a database on another machine. Off: such URLs are refused.
     pub insecure_allow_unverified_tls: bool,
+    /// The folder of the SQLite database's online backups (issue 16); empty:
+    /// `backups` in the [`Database::state_dir`].
+    pub backup_dir: String,
+    /// Backups kept in that folder (1–1000); the oldest are removed first.
+    pub backups_kept: u32,
+    /// Hours between scheduled backups while the kiosk runs (0: none; at most 168).
+    pub backup_every_hours: u32,
+    /// A backup when an exam is finished.
+    pub backup_at_exam_end: bool,
+}
+
+impl Default for Database {
+    fn default() -> Self {
+        Database {
+            url: String::new(),
+            device_id: String::new(),
+            central_url: String::new(),
+            key_dir: String::new(),
+            insecure_allow_unverified_tls: false,
+            backup_dir: String::new(),
+            backups_kept: 14,
+            backup_every_hours: 24,
+            backup_at_exam_end: true,
+        }
+    }
 }
 
 impl Database {
@@ -588,6 +613,15 @@ impl Database {
             }
         }
         default_data_dir()
+    }
+
+    /// The backup folder: the configured one, or `backups` beside the database.
+    pub fn backup_dir(&self) -> PathBuf {
+        if self.backup_dir.is_empty() {
+            self.state_dir().join("backups")
+        } else {
+            PathBuf::from(&self.backup_dir)
+        }
     }
 
     /// The key folder: the configured one, or `keys` beside the database.
@@ -836,6 +870,18 @@ impl Config {
             {
                 return invalid(key, reason);
             }
+        }
+        if !(1..=1000).contains(&d.backups_kept) {
+            return invalid(
+                "database.backups_kept",
+                format!("{} is outside 1–1000", d.backups_kept),
+            );
+        }
+        if d.backup_every_hours > 168 {
+            return invalid(
+                "database.backup_every_hours",
+                format!("{} h is more than a week (168 h)", d.backup_every_hours),
+            );
         }
         if let Err(e) = self.audit.collector() {
             return invalid("audit.syslog", e.to_string());

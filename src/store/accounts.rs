@@ -220,6 +220,14 @@ pub enum AuditAction {
     /// stored or refused, a study removed for space; `user` is the calling AE
     /// title.
     DicomNode,
+    /// An online backup of the database (subject: the file and its verification).
+    Backup,
+    /// The database restored from a backup (subject: the backup, and where the
+    /// replaced database was kept).
+    Restore,
+    /// The database migrated forward by a newer program (subject: from and to, and
+    /// the backup taken first).
+    Upgrade,
 }
 
 /// Success or failure of an audited action.

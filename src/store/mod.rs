@@ -22,6 +22,7 @@
 //! the row is durable; passwords never appear in `Debug` or error messages.
 
 pub mod accounts;
+pub mod backup;
 mod bulk;
 pub mod checkpoint;
 pub mod durable;
@@ -29,6 +30,7 @@ mod encrypt;
 pub mod keys;
 pub mod log;
 pub mod outbox;
+pub mod schema;
 pub mod sync;
 
 use std::fmt;
@@ -247,6 +249,30 @@ pub enum StoreError {
         /// Whether a key was given.
         with_key: bool,
     },
+    /// The database was migrated by a newer cmr-kiosk: this program refuses to open
+    /// it rather than write rows a newer schema does not expect.
+    #[error(
+        "{path} was upgraded by a newer cmr-kiosk{} (schema {found}); this program \
+         (version {program}) knows schema {known} and will not open it. Install that \
+         version again, or restore a backup made before the upgrade \
+         (cmr-kiosk backup list)",
+        written_by.as_ref().map(|v| format!(" (version {v})")).unwrap_or_default()
+    )]
+    NewerDatabase {
+        /// The database (file or URL, password redacted).
+        path: String,
+        /// The newest migration the database has.
+        found: i64,
+        /// The newest migration this program knows.
+        known: i64,
+        /// The program version that migrated it, when recorded.
+        written_by: Option<String>,
+        /// This program's version.
+        program: String,
+    },
+    /// A backup could not be made, read or restored.
+    #[error("backup: {0}")]
+    Backup(String),
 }
 
 impl StoreError {
@@ -311,6 +337,21 @@ struct Inner {
     commits: std::sync::atomic::AtomicU64,
     /// Bulk reads of the log (verification, replay) on an SQLite file.
     bulk: Option<bulk::BulkReader>,
+    /// What opening did to the schema: migrated forward from an older one (and the
+    /// backup made first), or nothing.
+    upgrade: Option<Upgrade>,
+}
+
+/// A database migrated forward when it was opened (issue 16).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upgrade {
+    /// The newest migration before.
+    pub from: i64,
+    /// The newest migration after.
+    pub to: i64,
+    /// The backup taken before migrating (an SQLite file opened by the kiosk with a
+    /// backup folder; `None` otherwise).
+    pub backup: Option<std::path::PathBuf>,
 }
 
 /// The exam record store: one handle, cheap to clone, over either backend.
@@ -500,9 +541,18 @@ impl Store {
 
     /// Open the kiosk's own database as configured, with its keys (the key folder is
     /// created on first use, owner-only; one open to others is refused).
+    /// A database an older program wrote is backed up into
+    /// [`crate::config::Database::backup_dir`] before it is migrated forward; one a
+    /// newer program migrated is refused ([`StoreError::NewerDatabase`]).
     pub async fn open_kiosk(db: &crate::config::Database) -> Result<Store, StoreError> {
         let keys = keys::KeyRing::open(&db.effective_key_dir(), keys::Create::IfMissing)?;
-        Self::open_with_keys(&db.effective_url(), Some(keys)).await
+        Self::open_inner(
+            &db.effective_url(),
+            Some(keys),
+            false,
+            Some(&db.backup_dir()),
+        )
+        .await
     }
 
     /// Open a store: as [`Store::open`], and with `keys` every
@@ -511,21 +561,28 @@ impl Store {
         url: &str,
         keys: Option<keys::KeyRing>,
     ) -> Result<Store, StoreError> {
-        Self::open_inner(url, keys, false).await
+        Self::open_inner(url, keys, false, None).await
     }
 
     /// Open the central PostgreSQL database: as [`Store::open`], with unverified TLS
     /// or plaintext to another machine accepted only when `allow_unverified`
     /// (`database.insecure_allow_unverified_tls`).
     pub async fn open_central(url: &str, allow_unverified: bool) -> Result<Store, StoreError> {
-        Self::open_inner(url, None, allow_unverified).await
+        Self::open_inner(url, None, allow_unverified, None).await
+    }
+
+    /// What opening did to the schema (`None`: it was current, or new).
+    pub fn upgrade(&self) -> Option<&Upgrade> {
+        self.inner.upgrade.as_ref()
     }
 
     async fn open_inner(
         url: &str,
         keys: Option<keys::KeyRing>,
         allow_unverified: bool,
+        upgrade_backups: Option<&std::path::Path>,
     ) -> Result<Store, StoreError> {
+        let mut upgrade = None;
         let url = DatabaseUrl::new(url);
         let lower = url.expose().to_ascii_lowercase();
         let mut bulk = None;
@@ -569,7 +626,47 @@ impl Store {
                 .connect_with(options)
                 .await
                 .map_err(refused)?;
-            sqlx::migrate!("./migrations/sqlite")
+            let state = match schema::inspect_sqlite(&pool).await {
+                Err(StoreError::Database { source, .. }) if not_a_database(&source) => {
+                    return Err(StoreError::CannotDecrypt {
+                        path: file.display().to_string(),
+                        with_key: encrypted,
+                    });
+                }
+                other => other?,
+            };
+            if let Some(&found) = state.unknown().last() {
+                let written_by = schema::written_by_sqlite(&pool).await;
+                pool.close().await;
+                return Err(StoreError::NewerDatabase {
+                    path: file.display().to_string(),
+                    found,
+                    known: state.newest_known(),
+                    written_by,
+                    program: env!("CARGO_PKG_VERSION").to_string(),
+                });
+            }
+            if state.is_upgrade() {
+                let from = state.newest_applied().unwrap_or(0);
+                let backup = match upgrade_backups {
+                    Some(dir) => Some(
+                        backup::snapshot(
+                            &pool,
+                            dir,
+                            backup::BackupReason::PreUpgrade,
+                            chrono::Utc::now(),
+                        )
+                        .await?,
+                    ),
+                    None => None,
+                };
+                upgrade = Some(Upgrade {
+                    from,
+                    to: state.newest_known(),
+                    backup,
+                });
+            }
+            schema::SQLITE
                 .run(&pool)
                 .await
                 .map_err(|source| match source {
@@ -603,12 +700,24 @@ impl Store {
                     url: url.redacted(),
                     source,
                 })?;
-            sqlx::migrate!("./migrations/postgres")
+            schema::POSTGRES
                 .run(&pool)
                 .await
-                .map_err(|source| StoreError::Migrate {
-                    backend: Backend::Postgres,
-                    source,
+                .map_err(|source| match source {
+                    MigrateError::VersionMissing(found) => StoreError::NewerDatabase {
+                        path: url.redacted(),
+                        found,
+                        known: schema::known(&schema::POSTGRES)
+                            .last()
+                            .copied()
+                            .unwrap_or(0),
+                        written_by: None,
+                        program: env!("CARGO_PKG_VERSION").to_string(),
+                    },
+                    source => StoreError::Migrate {
+                        backend: Backend::Postgres,
+                        source,
+                    },
                 })?;
             Pool::Postgres(pool)
         } else {
@@ -626,7 +735,7 @@ impl Store {
                         None
                     }
                 });
-        Ok(Store {
+        Store {
             inner: Arc::new(Inner {
                 url,
                 pool,
@@ -635,8 +744,39 @@ impl Store {
                 witness,
                 commits: std::sync::atomic::AtomicU64::new(0),
                 bulk,
+                upgrade,
             }),
-        })
+        }
+        .recorded_version()
+        .await
+    }
+
+    /// Records this program's version and the schema it left the database at
+    /// (`program_versions`), once per version.
+    async fn recorded_version(self) -> Result<Store, StoreError> {
+        let schema = match self.inner.pool {
+            Pool::Sqlite(_) => schema::known(&schema::SQLITE),
+            Pool::Postgres(_) => schema::known(&schema::POSTGRES),
+        }
+        .last()
+        .copied()
+        .unwrap_or(0);
+        let version = env!("CARGO_PKG_VERSION");
+        let now = chrono::Utc::now();
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO program_versions (version, schema_version, first_opened) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(version)
+            .bind(schema)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .map_err(StoreError::db("recording the program version"))
+        })?;
+        Ok(self)
     }
 
     /// The kiosk's keys, when the store was opened with them.

@@ -10,6 +10,7 @@ mod account_safety;
 mod accounts;
 mod at_rest;
 mod atna;
+mod backup;
 mod crash;
 mod log;
 mod story;

@@ -13,8 +13,7 @@ pub fn db(path: &std::path::Path, device: &str) -> Database {
         url: format!("sqlite://{}", path.display()),
         device_id: device.into(),
         central_url: String::new(),
-        key_dir: String::new(),
-        insecure_allow_unverified_tls: false,
+        ..Default::default()
     }
 }
 
