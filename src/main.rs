@@ -170,12 +170,7 @@ struct ScreenshotArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    init_tracing();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -183,6 +178,30 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs go to the journal when systemd connected this process's output to it
+/// (`$JOURNAL_STREAM`: the packaged kiosk service), with their levels and fields;
+/// otherwise to standard error.
+fn init_tracing() {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into())
+    };
+    if std::env::var_os("JOURNAL_STREAM").is_some()
+        && let Ok(journal) = tracing_journald::layer()
+    {
+        tracing_subscriber::registry()
+            .with(filter())
+            .with(journal.with_syslog_identifier("cmr-kiosk".into()))
+            .init();
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr)
+        .init();
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -326,6 +345,16 @@ fn simulate(config: &Config, file: &std::path::Path, record: bool) -> anyhow::Re
 }
 
 fn run_kiosk(config: Config) -> anyhow::Result<ExitCode> {
+    // One kiosk per database: a second one (or a restore) is refused while this one
+    // holds the lock; released at exit.
+    let _lock = if config.database.effective_url().starts_with("sqlite:") {
+        Some(
+            cmr_kiosk::store::backup::InstanceLock::try_acquire(&config.database.state_dir())
+                .context("another cmr-kiosk is running on this database")?,
+        )
+    } else {
+        None
+    };
     // The renderer: `SLINT_BACKEND` set by hand wins; else the configured choice.
     if std::env::var_os("SLINT_BACKEND").is_none() {
         let gpu = cmr_kiosk::config::gpu_render_node_present();

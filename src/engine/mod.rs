@@ -28,6 +28,7 @@
 //! is the console's technical alarm.
 
 pub mod alarm_board;
+pub mod notify;
 pub mod recorder;
 pub mod session;
 pub mod sound;
@@ -108,7 +109,22 @@ pub struct EngineState {
     recorder: Option<Arc<Recorder>>,
     sound: SoundStatus,
     sounding: Option<crate::domain::AlarmPriority>,
+    disk: Option<DiskReading>,
 }
+
+/// The data folder's free space as the engine last sampled it (issue 16).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskReading {
+    /// Free and total bytes.
+    pub space: crate::service::disk::DiskSpace,
+    /// What that means ([`crate::service::disk::DiskLevel::Critical`]: the
+    /// console's technical alarm).
+    pub level: crate::service::disk::DiskLevel,
+}
+
+/// Asks the data folder's file system for its free space (the kiosk's is
+/// [`crate::service::disk::measure`]; tests give their own).
+pub type DiskProbe = Box<dyn FnMut() -> std::io::Result<crate::service::disk::DiskSpace> + Send>;
 
 /// What the site told the engine: its clinical practice values and the scanner the
 /// kiosk stands beside. Used when an exam opens and when one is recovered alike.
@@ -190,6 +206,11 @@ impl EngineState {
         &self.sound
     }
 
+    /// The data folder's free space, once the engine has sampled it.
+    pub fn disk(&self) -> Option<DiskReading> {
+        self.disk
+    }
+
     /// The priority whose pattern the engine last asked the sound output to play
     /// (`None`: silent).
     pub fn sounding(&self) -> Option<crate::domain::AlarmPriority> {
@@ -262,6 +283,12 @@ pub enum Command {
     /// The alarm sound output (the kiosk's [`speaker::Speaker`]); it replaces the
     /// silent one the engine starts with.
     AttachSound(Box<dyn SoundSink>),
+    /// The service manager's keep-alive (systemd `Type=notify`, `WatchdogSec=`):
+    /// `READY=1` now, then `WATCHDOG=1` from the engine's own wakes.
+    AttachWatchdog(notify::Watchdog),
+    /// Sample the data folder's free space every
+    /// [`crate::service::disk::DISK_CHECK_EVERY`] with this probe.
+    WatchDisk(DiskProbe),
     /// Put a session built elsewhere in place, or none (screenshots and UI tests of
     /// worked states; nothing is logged for what it already holds).
     Install(Option<Box<ExamSession>>),
@@ -288,6 +315,8 @@ impl std::fmt::Debug for Command {
             Command::AttachRecorder(_) => "AttachRecorder",
             Command::AttachDrugCue(_) => "AttachDrugCue",
             Command::AttachSound(_) => "AttachSound",
+            Command::AttachWatchdog(_) => "AttachWatchdog",
+            Command::WatchDisk(_) => "WatchDisk",
             Command::Install(_) => "Install",
             Command::ResumeAt(_) => "ResumeAt",
             Command::Sync => "Sync",
@@ -518,6 +547,10 @@ struct Driver {
     sink: Box<dyn SoundSink>,
     /// What the sink was last told (`None`: nothing yet, so the first wake tells it).
     told: Option<Option<crate::domain::AlarmPriority>>,
+    /// The service manager's keep-alive.
+    watchdog: Option<notify::Watchdog>,
+    /// The free-space probe and when it last ran.
+    disk: Option<(DiskProbe, Option<std::time::Instant>)>,
 }
 
 impl Default for Driver {
@@ -526,6 +559,8 @@ impl Default for Driver {
             drug: None,
             sink: Box::new(speaker::NoSound),
             told: None,
+            watchdog: None,
+            disk: None,
         }
     }
 }
@@ -552,6 +587,9 @@ fn run(rx: mpsc::Receiver<Input>, state: Arc<Mutex<EngineState>>) {
                     if matches!(input, Input::Stop) {
                         settle(&mut st, &driver);
                         driver.sink.play(None);
+                        if let Some(w) = driver.watchdog.as_mut() {
+                            w.stopping();
+                        }
                         return;
                     }
                     replies.extend(step(&mut st, &mut driver, input));
@@ -559,6 +597,7 @@ fn run(rx: mpsc::Receiver<Input>, state: Arc<Mutex<EngineState>>) {
             }
             changed |= settle(&mut st, &driver);
             changed |= sound(&mut st, &mut driver);
+            changed |= disk(&mut st, &mut driver);
             if changed {
                 st.revision += 1;
             }
@@ -566,8 +605,56 @@ fn run(rx: mpsc::Receiver<Input>, state: Arc<Mutex<EngineState>>) {
         for (tx, r) in replies {
             let _ = tx.send(r);
         }
+        // The keep-alive only from here: an engine stuck anywhere above (a lock
+        // never released, a step that never returns) stops it, and the service
+        // manager restarts the kiosk.
+        if let Some(w) = driver.watchdog.as_mut() {
+            w.tick(std::time::Instant::now());
+        }
     }
     driver.sink.play(None);
+    if let Some(w) = driver.watchdog.as_mut() {
+        w.stopping();
+    }
+}
+
+/// Samples the free space when due and publishes it; a change of level is logged
+/// (the journal) and, at critical, shown on the console as a technical alarm.
+fn disk(st: &mut EngineState, driver: &mut Driver) -> bool {
+    use crate::service::disk::{DISK_CHECK_EVERY, DiskLevel};
+    let Some((probe, last)) = driver.disk.as_mut() else {
+        return false;
+    };
+    let now = std::time::Instant::now();
+    if last.is_some_and(|l| now.duration_since(l) < DISK_CHECK_EVERY) {
+        return false;
+    }
+    *last = Some(now);
+    let space = match probe() {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!("the data folder's free space could not be read: {e}");
+            return false;
+        }
+    };
+    let reading = DiskReading {
+        space,
+        level: DiskLevel::of(space),
+    };
+    let before = st.disk.map(|d| d.level);
+    if before != Some(reading.level) {
+        match reading.level {
+            DiskLevel::Critical => tracing::error!(
+                free = space.free,
+                "technical alarm: the data disk is almost full"
+            ),
+            DiskLevel::Low => tracing::warn!(free = space.free, "the data disk is getting full"),
+            DiskLevel::Ok => tracing::info!(free = space.free, "the data disk has room"),
+        }
+    }
+    let changed = st.disk != Some(reading);
+    st.disk = Some(reading);
+    changed
 }
 
 /// Tells the sound output what sounds now, when that changed, and publishes its
@@ -676,6 +763,15 @@ fn command(st: &mut EngineState, driver: &mut Driver, c: Command) -> Reply {
         }
         Command::AttachDrugCue(d) => {
             driver.drug = Some(d);
+            Ok(None)
+        }
+        Command::AttachWatchdog(w) => {
+            // READY=1 at the end of this wake, from the loop.
+            driver.watchdog = Some(w);
+            Ok(None)
+        }
+        Command::WatchDisk(probe) => {
+            driver.disk = Some((probe, None));
             Ok(None)
         }
         Command::AttachSound(sink) => {

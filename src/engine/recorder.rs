@@ -14,8 +14,81 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::config::Database;
 use crate::store::durable::{MAX_BATCH, RETRY_INTERVAL};
 use crate::store::keys::{Create, KeyError, KeyRing};
-use crate::store::log::{DeviceId, NewEntry, RecoveredExam};
+use crate::store::backup::BackupReason;
+use crate::store::log::{DeviceId, EntryKind, NewEntry, RecoveredExam};
 use crate::store::{DurableLog, Store, StoreAlarm, Submitted, sync};
+
+/// When the recorder backs the database up (issue 16), from `[database]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BackupPolicy {
+    /// The backup folder.
+    pub dir: std::path::PathBuf,
+    /// Backups kept.
+    pub keep: usize,
+    /// Time between scheduled backups (`None`: none).
+    pub every: Option<Duration>,
+    /// A backup after each exam's closing row is durable.
+    pub at_exam_end: bool,
+}
+
+impl BackupPolicy {
+    /// The policy `db` configures (`None` for a database that is not an SQLite file).
+    pub fn of(db: &Database) -> Option<BackupPolicy> {
+        if !db.effective_url().starts_with("sqlite:") {
+            return None;
+        }
+        Some(BackupPolicy {
+            dir: db.backup_dir(),
+            keep: db.backups_kept.max(1) as usize,
+            every: (db.backup_every_hours > 0)
+                .then(|| Duration::from_secs(u64::from(db.backup_every_hours) * 3600)),
+            at_exam_end: db.backup_at_exam_end,
+        })
+    }
+}
+
+/// Takes the scheduled and exam-end backups on the recorder's runtime (the copy
+/// itself runs on the database's worker thread; appends go on meanwhile).
+async fn run_backups(
+    store: Store,
+    device: DeviceId,
+    policy: BackupPolicy,
+    mut exam_ends: mpsc::UnboundedReceiver<()>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let far = Duration::from_secs(100 * 365 * 24 * 3600);
+    let every = policy.every.unwrap_or(far);
+    let mut schedule = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    schedule.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let reason = tokio::select! {
+            _ = schedule.tick(), if policy.every.is_some() => BackupReason::Scheduled,
+            end = exam_ends.recv() => match end {
+                Some(()) => {
+                    // Several exams closed together: one backup.
+                    while exam_ends.try_recv().is_ok() {}
+                    BackupReason::ExamEnd
+                }
+                None => return,
+            },
+            _ = stop.changed() => return,
+        };
+        match store
+            .backup(&policy.dir, reason, chrono::Utc::now(), &device, policy.keep)
+            .await
+        {
+            Ok(r) if r.check.as_ref().is_some_and(|c| c.ok) => {
+                tracing::info!(file = %r.file.display(), reason = reason.slug(), "database backed up and verified");
+            }
+            Ok(r) => tracing::error!(
+                file = %r.file.display(),
+                "technical: the database backup did not verify: {}",
+                r.check.map(|c| c.summary).unwrap_or_default()
+            ),
+            Err(e) => tracing::error!("technical: the database backup failed: {e}"),
+        }
+    }
+}
 
 /// How often the background relay runs.
 pub const RELAY_INTERVAL: Duration = Duration::from_secs(30);
@@ -119,6 +192,7 @@ impl Recorder {
             Err(e) => return Err(e.into()),
         };
         let central = (db.central_url.clone(), db.insecure_allow_unverified_tls);
+        let backups = BackupPolicy::of(db);
         let (tx, rx) = mpsc::unbounded_channel();
         let (stop, stop_rx) = watch::channel(false);
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -129,7 +203,7 @@ impl Recorder {
             .name("recorder".into())
             .spawn(move || {
                 rt.block_on(run(
-                    url,
+                    (url, backups),
                     (key_dir, keys),
                     (central, audit, ris),
                     dev,
@@ -213,7 +287,7 @@ impl Drop for Recorder {
 }
 
 async fn run(
-    url: String,
+    (url, backups): (String, Option<BackupPolicy>),
     (key_dir, mut keys): (std::path::PathBuf, Option<KeyRing>),
     (central, audit, ris): (
         (String, bool),
@@ -234,6 +308,9 @@ async fn run(
     let mut relay_stop: Option<watch::Sender<bool>> = None;
     let mut audit_stop: Option<watch::Sender<bool>> = None;
     let mut ris_stop: Option<watch::Sender<bool>> = None;
+    let mut backup_stop: Option<watch::Sender<bool>> = None;
+    // Tells the backup task an exam's closing row is durable.
+    let mut exam_end: Option<mpsc::UnboundedSender<()>> = None;
     // A command taken from the queue while gathering rows, handled next.
     let mut held: Option<Command> = None;
 
@@ -247,8 +324,30 @@ async fn run(
         if log.is_none()
             && let Some(keys) = &keys
         {
-            match Store::open_with_keys(&url, Some(keys.clone())).await {
+            let opened = match &backups {
+                // A database an older program wrote is backed up before it is
+                // migrated; one a newer program wrote is refused (an alarm, retried).
+                Some(b) => Store::open_upgrading(&url, keys.clone(), &b.dir).await,
+                None => Store::open_with_keys(&url, Some(keys.clone())).await,
+            };
+            match opened {
                 Ok(store) => {
+                    if let Some(up) = store.upgrade() {
+                        tracing::info!(from = up.from, to = up.to, backup = ?up.backup, "database migrated forward");
+                    }
+                    if let Some(policy) = backups.clone() {
+                        let (tx, rx) = watch::channel(false);
+                        let (ends, ends_rx) = mpsc::unbounded_channel();
+                        tokio::spawn(run_backups(
+                            store.clone(),
+                            device.clone(),
+                            policy,
+                            ends_rx,
+                            rx,
+                        ));
+                        backup_stop = Some(tx);
+                        exam_end = Some(ends);
+                    }
                     let recovered = match store.open_exam(&device).await {
                         Ok(r) => r,
                         Err(e) => {
@@ -354,7 +453,14 @@ async fn run(
                         }
                     }
                     let (entries, replies): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
+                    let closes = entries.iter().any(|e| e.kind == EntryKind::ExamClosed);
                     let outcomes = l.submit_many(entries).await;
+                    if closes
+                        && backups.as_ref().is_some_and(|b| b.at_exam_end)
+                        && let Some(ends) = &exam_end
+                    {
+                        let _ = ends.send(());
+                    }
                     for (reply, outcome) in replies.into_iter().zip(outcomes) {
                         if let Some(reply) = reply {
                             let _ = reply.send(outcome);
@@ -395,7 +501,10 @@ async fn run(
             );
         }
     }
-    for s in [relay_stop, audit_stop, ris_stop].into_iter().flatten() {
+    for s in [relay_stop, audit_stop, ris_stop, backup_stop]
+        .into_iter()
+        .flatten()
+    {
         let _ = s.send(true);
     }
     // Every connection closed before the thread ends (SQLCipher's teardown must not

@@ -564,6 +564,17 @@ impl Store {
         Self::open_inner(url, keys, false, None).await
     }
 
+    /// [`Store::open_with_keys`], and a database an older program wrote is backed up
+    /// into `backup_dir` before it is migrated forward (what the kiosk's recorder
+    /// does at start).
+    pub async fn open_upgrading(
+        url: &str,
+        keys: keys::KeyRing,
+        backup_dir: &std::path::Path,
+    ) -> Result<Store, StoreError> {
+        Self::open_inner(url, Some(keys), false, Some(backup_dir)).await
+    }
+
     /// Open the central PostgreSQL database: as [`Store::open`], with unverified TLS
     /// or plaintext to another machine accepted only when `allow_unverified`
     /// (`database.insecure_allow_unverified_tls`).

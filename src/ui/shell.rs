@@ -632,6 +632,22 @@ impl Shell {
             )));
     }
 
+    /// Hands the exam engine the service manager's keep-alive (when systemd started
+    /// the kiosk as a `Type=notify` service) and the data folder's free-space probe
+    /// (the low-disk technical alarm). Both run on the engine's thread.
+    pub fn start_service_watch(&mut self) {
+        if let Some(w) = crate::engine::notify::Watchdog::from_env() {
+            tracing::info!(every = ?w.every(), "service manager keep-alive from the exam engine");
+            self.engine
+                .send(crate::engine::Command::AttachWatchdog(w));
+        }
+        let dir = self.config.database.state_dir();
+        self.engine
+            .send(crate::engine::Command::WatchDisk(Box::new(move || {
+                crate::service::disk::measure(&dir)
+            })));
+    }
+
     /// Starts the technologist console: its buttons become commands to the exam
     /// engine, and every 250 ms it redraws what the engine published (alarms flash at
     /// their IEC rates). Deadlines and alarms are the engine's, not this timer's.
@@ -729,6 +745,7 @@ impl Shell {
             tracing::error!("{e}");
         }
         self.start_sound();
+        self.start_service_watch();
         self.start_console();
         self.start_staff_timer();
         let ui = &self.config.ui;
