@@ -144,3 +144,63 @@ impl Watchdog {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_16_notify_socket_values() {
+        assert_eq!(
+            NotifyTarget::parse("/run/systemd/notify"),
+            Some(NotifyTarget::Path("/run/systemd/notify".into()))
+        );
+        assert_eq!(
+            NotifyTarget::parse("@sd-notify"),
+            Some(NotifyTarget::Abstract(b"sd-notify".to_vec()))
+        );
+        assert_eq!(NotifyTarget::parse("relative/path"), None);
+        assert_eq!(NotifyTarget::parse(""), None);
+    }
+
+    #[test]
+    fn issue_16_keep_alive_only_when_due() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let rx = UnixDatagram::bind(&path).unwrap();
+        rx.set_nonblocking(true).unwrap();
+        let mut w = Watchdog::new(
+            NotifyTarget::Path(path.clone()),
+            Some(Duration::from_secs(10)),
+        );
+        let t0 = Instant::now();
+        let mut got = Vec::new();
+        let mut drain = |got: &mut Vec<String>| {
+            let mut buf = [0u8; MAX_NOTIFY_BYTES];
+            while let Ok(n) = rx.recv(&mut buf) {
+                got.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        };
+        w.tick(t0);
+        w.tick(t0 + Duration::from_secs(1));
+        w.tick(t0 + Duration::from_secs(9));
+        drain(&mut got);
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got[0].starts_with("READY=1\n"));
+        assert_eq!(got[1], "WATCHDOG=1\n");
+        w.tick(t0 + Duration::from_secs(10));
+        w.stopping();
+        drain(&mut got);
+        assert_eq!(&got[2..], ["WATCHDOG=1\n", "STOPPING=1\n"]);
+        assert_eq!(w.failures(), 0);
+    }
+
+    #[test]
+    fn issue_16_a_missing_socket_is_counted_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut w = Watchdog::new(NotifyTarget::Path(dir.path().join("none")), None);
+        w.tick(Instant::now());
+        w.tick(Instant::now());
+        assert_eq!(w.failures(), 2);
+    }
+}

@@ -79,3 +79,35 @@ pub async fn query() -> ClockSync {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_16_clock_source_from_timedatectl() {
+        assert_eq!(
+            parse_timedatectl("NTP=yes\nNTPSynchronized=yes\n"),
+            ClockSync::Synchronized
+        );
+        assert_eq!(
+            parse_timedatectl("NTP=yes\nNTPSynchronized=no\n"),
+            ClockSync::NotSynchronized
+        );
+        assert_eq!(
+            parse_timedatectl("NTP=no\nNTPSynchronized=no\n"),
+            ClockSync::NtpOff
+        );
+        // Synchronised by another service (chrony) while timesyncd is off.
+        assert_eq!(
+            parse_timedatectl("NTP=no\nNTPSynchronized=yes\n"),
+            ClockSync::Synchronized
+        );
+        for junk in ["", "garbage", "NTP", "=yes\n", "NTPSynchronized=maybe"] {
+            assert!(
+                matches!(parse_timedatectl(junk), ClockSync::Unknown { .. }),
+                "{junk:?}"
+            );
+        }
+    }
+}

@@ -11,3 +11,4 @@ mod alarms;
 mod exam_engine;
 mod recorder;
 mod sound;
+mod watchdog;

@@ -580,6 +580,10 @@ impl ConsoleUi {
         let a = app.global::<ConsoleAdapter>();
         // The technical alarm of the alarm sound, with or without an exam.
         a.set_audio_alarm(sound_alarm_text(lang, published.sound()).into());
+        // The data disk filling up, with or without an exam.
+        let (disk, critical) = disk_alarm_text(lang, published.disk());
+        a.set_disk_alarm(disk.into());
+        a.set_disk_alarm_critical(critical);
         self.show_report(&a, lang);
         let Some(session) = published.session() else {
             a.set_exam_open(false);
@@ -1656,6 +1660,32 @@ pub fn sound_alarm_text(
         presentation(crate::engine::speaker::SOUND_FAULT_PRIORITY).marker,
         lang.localizer().tr_args(lang.current(), fault.key(), &args)
     )
+}
+
+/// The console's words for the data disk (issue 16): empty while there is room, a
+/// warning when low, a technical alarm (`true`) when critical.
+pub fn disk_alarm_text(
+    lang: &LanguageState,
+    reading: Option<crate::engine::DiskReading>,
+) -> (String, bool) {
+    use crate::service::disk::DiskLevel;
+    let Some(r) = reading else {
+        return (String::new(), false);
+    };
+    let key = match r.level {
+        DiskLevel::Ok => return (String::new(), false),
+        DiskLevel::Low => "disk-low",
+        DiskLevel::Critical => "disk-critical",
+    };
+    let mut args = FluentArgs::new();
+    args.set("free", crate::service::disk::format_bytes(r.space.free));
+    let words = lang.localizer().tr_args(lang.current(), key, &args);
+    if r.level == DiskLevel::Critical {
+        let marker = presentation(crate::engine::speaker::SOUND_FAULT_PRIORITY).marker;
+        (format!("{marker} {words}"), true)
+    } else {
+        (words, false)
+    }
 }
 
 /// What every part of the console needs to word itself.
