@@ -261,3 +261,106 @@ fn clause_5_3_3_sixty_parallel_wrong_pins_lock_the_account_after_the_limit() {
     assert_eq!(locked, ATTEMPTS - limit + 1, "attempts refused unchecked");
     assert_eq!(failed_pins as usize, limit);
 }
+
+/// Issue 16: `backup now|list|restore`, `status --json` and `migrate` as an installer
+/// or the package's postinst runs them, on a database the test makes.
+#[test]
+fn issue_16_backup_status_and_migrate_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("kiosk.db");
+    let cfg = dir.path().join("kiosk.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[database]\nurl = \"sqlite://{}\"\ndevice_id = \"cli-backup\"\nbackups_kept = 2\n",
+            db.display()
+        ),
+    )
+    .unwrap();
+
+    // A fresh database: migrate makes it, nothing to back up.
+    let out = run(&cfg, &["migrate"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("the database is current"));
+
+    let out = run(&cfg, &["status", "--json"], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let schema = &s["database"]["schema"];
+    assert_eq!(schema["applied"], schema["known"], "{s:#}");
+    assert_eq!(schema["state"], "current");
+    assert!(s["disk"]["space"]["free"].as_u64().unwrap() > 0, "{s:#}");
+    assert!(s["backups"]["last"].is_null());
+    assert!(s["clock"]["state"].is_string(), "{s:#}");
+
+    // Three backups, two kept, each verified; listed newest first.
+    for _ in 0..3 {
+        let out = run(&cfg, &["backup", "now"], "");
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(text(&out.stdout).contains("verified"));
+        std::thread::sleep(std::time::Duration::from_millis(1100));
+    }
+    let out = run(&cfg, &["backup", "list", "--json"], "");
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.len(), 2, "{listed:#?}");
+    assert!(listed.iter().all(|b| b["check"]["ok"] == true));
+    assert!(listed[0]["taken_at"].as_str() > listed[1]["taken_at"].as_str());
+    let out = run(&cfg, &["status", "--json"], "");
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["backups"]["last"]["file"], listed[0]["file"]);
+
+    // Restore from the command line: the replaced database is kept.
+    let file = listed[1]["file"].as_str().unwrap();
+    let out = run(&cfg, &["backup", "restore", file], "");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("the replaced database is kept as"));
+    // A file that is not a backup: refused, non-zero.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"not a database").unwrap();
+    let out = run(&cfg, &["backup", "restore", junk.to_str().unwrap()], "");
+    assert!(!out.status.success());
+
+    // A database a newer program migrated: migrate refuses with exit status 2 and a
+    // message naming the newer program, and leaves the file untouched.
+    let key_dir = dir.path().join("keys");
+    let keys = cmr_kiosk::store::keys::KeyRing::open(
+        &key_dir,
+        cmr_kiosk::store::keys::Create::Never,
+    )
+    .unwrap();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            use sqlx::ConnectOptions as _;
+            use sqlx::Executor as _;
+            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&db)
+                .pragma("key", keys.database_key_pragma())
+                .connect()
+                .await
+                .unwrap();
+            conn.execute(
+                "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
+                 VALUES (99991231000001, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 1); \
+                 INSERT INTO program_versions (version, schema_version, first_opened) \
+                 VALUES ('9.9.9', 99991231000001, '2099-01-01T00:00:00Z');",
+            )
+            .await
+            .unwrap();
+            sqlx::Connection::close(conn).await.unwrap();
+        });
+    let before = std::fs::read(&db).unwrap();
+    let out = run(&cfg, &["migrate"], "");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("9.9.9"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    let out = run(&cfg, &["status", "--json"], "");
+    let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(s["database"]["schema"]["state"], "newer", "{s:#}");
+}

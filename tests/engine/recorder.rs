@@ -308,3 +308,57 @@ fn issue_22_rows_arriving_together_share_one_durable_commit() {
         "{ROWS} rows submitted back to back took {commits} commits"
     );
 }
+
+/// Issue 16: once an exam's closing row is durable, the recorder backs the database
+/// up (online, verified) into the configured folder; a kiosk configured without
+/// exam-end backups takes none.
+#[test]
+fn issue_16_an_exam_end_is_followed_by_a_verified_backup() {
+    use cmr_kiosk::store::backup::{self, BackupReason};
+    for at_exam_end in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = db(&dir.path().join("kiosk.db"));
+        cfg.backup_at_exam_end = at_exam_end;
+        let backups = cfg.backup_dir();
+        let (rec, rx) = start(&cfg);
+        assert!(opened(&rx).is_none());
+        let session = registered_session(&rec);
+        session.close(&rec, "tech-li");
+        let until = std::time::Instant::now() + Duration::from_secs(20);
+        let mut found = Vec::new();
+        while std::time::Instant::now() < until {
+            found = backup::list(&backups).unwrap_or_default();
+            if !found.is_empty() || !at_exam_end {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        if !at_exam_end {
+            // Given the time a backup would have taken.
+            std::thread::sleep(Duration::from_secs(2));
+            assert!(backup::list(&backups).unwrap_or_default().is_empty());
+            continue;
+        }
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].reason, BackupReason::ExamEnd);
+        assert!(found[0].check.as_ref().is_some_and(|c| c.ok), "{found:#?}");
+        // The backup holds the closed exam.
+        drop(rec);
+        let keys = cmr_kiosk::store::keys::KeyRing::open(
+            &cfg.effective_key_dir(),
+            cmr_kiosk::store::keys::Create::Never,
+        )
+        .unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let closed = rt.block_on(async {
+            let copy = Store::open_copy(&found[0].file, Some(keys)).await.unwrap();
+            let rows = copy.entries_after("recorder-test", 0, 10_000).await.unwrap();
+            copy.close().await;
+            rows.iter().any(|r| r.kind == "exam_closed")
+        });
+        assert!(closed, "the backup was taken after the closing row");
+    }
+}

@@ -235,6 +235,13 @@ async fn issue_16_restore_keeps_the_replaced_database_and_the_log_verifies() {
     let lost = exam(&store, 300, false).await;
     store.flush_witness();
     store.close().await;
+    // What the backup holds, read from the copy itself.
+    let keys = KeyRing::open(&db.effective_key_dir(), Create::Never).unwrap();
+    let copy = Store::open_copy(&record.file, Some(keys.clone()))
+        .await
+        .unwrap();
+    let backed_up = copy.entries_after(DEVICE, 0, 100_000).await.unwrap();
+    copy.close().await;
 
     let restored = backup::restore(&db, &record.file, Utc::now())
         .await
@@ -242,10 +249,19 @@ async fn issue_16_restore_keeps_the_replaced_database_and_the_log_verifies() {
     assert!(restored.check.ok, "{}", restored.check.summary);
     assert!(restored.replaced.exists(), "the replaced database is kept");
 
-    let keys = KeyRing::open(&db.effective_key_dir(), Create::Never).unwrap();
     let store = Store::open_kiosk(&db).await.unwrap();
-    assert!(store.exam_entries(kept).await.unwrap().len() >= 80);
+    assert_eq!(store.exam_entries(kept).await.unwrap().len(), 81);
     assert!(store.exam_entries(lost).await.unwrap().is_empty());
+    // Exactly the backed-up rows, each as it was, then the restore's own audit row.
+    let now = store.entries_after(DEVICE, 0, 100_000).await.unwrap();
+    assert_eq!(now.len(), backed_up.len() + 1);
+    for (a, b) in backed_up.iter().zip(&now) {
+        assert_eq!(
+            (a.seq, &a.kind, &a.payload, &a.hash),
+            (b.seq, &b.kind, &b.payload, &b.hash)
+        );
+    }
+    assert_eq!(now.last().unwrap().kind, EntryKind::Audit.as_str());
     // `log verify` as the kiosk runs it (with the witness) passes on the restored log,
     // and the restore is on the record.
     let report = store
@@ -388,4 +404,59 @@ async fn issue_16_a_database_a_newer_program_wrote_is_refused_unopened() {
     tokio::time::sleep(Duration::from_millis(50)).await;
     assert_eq!(std::fs::read(&file).unwrap(), before);
     assert!(backup::list(&db.backup_dir()).unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn issue_16_a_corrupt_backup_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = db_in(dir.path());
+    let store = Store::open_kiosk(&db).await.unwrap();
+    exam(&store, 400, false).await;
+    let record = store
+        .backup(
+            &db.backup_dir(),
+            BackupReason::Manual,
+            Utc::now(),
+            &device(),
+            14,
+        )
+        .await
+        .unwrap();
+    assert!(record.check.as_ref().unwrap().ok);
+    let rows = store.count_events(None).await.unwrap();
+    store.close().await;
+    let keys = KeyRing::open(&db.effective_key_dir(), Create::Never).unwrap();
+
+    // One byte flipped in a page in the middle of the (encrypted) file: SQLCipher's
+    // page authentication or the log's hash chain catches it.
+    let mut bytes = std::fs::read(&record.file).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x5a;
+    let damaged = db.backup_dir().join("damaged.db");
+    std::fs::write(&damaged, &bytes).unwrap();
+    let checked = backup::verify_copy(&damaged, Some(&keys), DEVICE).await;
+    assert!(
+        checked.as_ref().map_or(true, |r| !r.is_ok()),
+        "a damaged copy verified: {checked:?}"
+    );
+    // A truncated copy too.
+    let truncated = db.backup_dir().join("truncated.db");
+    std::fs::write(&truncated, &bytes[..bytes.len() / 3]).unwrap();
+    let checked = backup::verify_copy(&truncated, Some(&keys), DEVICE).await;
+    assert!(checked.as_ref().map_or(true, |r| !r.is_ok()));
+
+    // Restore refuses both, and the database stays as it was.
+    for bad in [&damaged, &truncated] {
+        let e = backup::restore(&db, bad, Utc::now()).await.unwrap_err();
+        assert!(!e.to_string().is_empty());
+    }
+    let store = Store::open_kiosk(&db).await.unwrap();
+    assert_eq!(store.count_events(None).await.unwrap(), rows);
+    store.close().await;
+    assert!(!dir.path().read_dir().unwrap().any(|e| {
+        e.unwrap()
+            .file_name()
+            .to_string_lossy()
+            .contains(".replaced-")
+    }));
 }
