@@ -12,9 +12,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Database;
+use crate::store::backup::BackupReason;
 use crate::store::durable::{MAX_BATCH, RETRY_INTERVAL};
 use crate::store::keys::{Create, KeyError, KeyRing};
-use crate::store::backup::BackupReason;
 use crate::store::log::{DeviceId, EntryKind, NewEntry, RecoveredExam};
 use crate::store::{DurableLog, Store, StoreAlarm, Submitted, sync};
 
@@ -74,7 +74,13 @@ async fn run_backups(
             _ = stop.changed() => return,
         };
         match store
-            .backup(&policy.dir, reason, chrono::Utc::now(), &device, policy.keep)
+            .backup(
+                &policy.dir,
+                reason,
+                chrono::Utc::now(),
+                &device,
+                policy.keep,
+            )
             .await
         {
             Ok(r) if r.check.as_ref().is_some_and(|c| c.ok) => {

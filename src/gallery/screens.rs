@@ -14,7 +14,7 @@ use crate::ui::shell::{DicomNotice, Shell};
 /// Every screen and key state with its command-line name, in the order the gallery
 /// shows them. Names other than the bare screen names put the screen into a
 /// demonstration state first (see [`show_named`]).
-pub const SCREENS: [(&str, Screen); 36] = [
+pub const SCREENS: [(&str, Screen); 37] = [
     ("home", Screen::Home),
     ("patient", Screen::Patient),
     ("patient-welcome", Screen::Patient),
@@ -51,6 +51,7 @@ pub const SCREENS: [(&str, Screen); 36] = [
     ("admin", Screen::Admin),
     ("admin-add", Screen::Admin),
     ("admin-settings", Screen::Admin),
+    ("admin-maintenance", Screen::Admin),
 ];
 
 /// The demonstration patient of screenshots (never shown in the kiosk itself).
@@ -255,6 +256,11 @@ pub fn show_named(shell: &Shell, name: &str) -> bool {
             shell
                 .app()
                 .set_technical_notice_text(notice.text(shell.language_state()).into());
+        }
+        "admin-maintenance" => {
+            shell.app().set_screen(screen);
+            shell.staff().demo_admin(AdminTab::Maintenance, false);
+            shell.staff().demo_maintenance();
         }
         "admin" | "admin-add" | "admin-settings" => {
             shell.app().set_screen(screen);

@@ -102,4 +102,91 @@ impl StaffPanel {
         a.set_tab(tab);
         app.global::<SignInAdapter>().set_open(false);
     }
+
+    /// The maintenance screen with made-up facts of a kiosk in service: a verified
+    /// backup after the last exam, the disk getting full, the clock not synchronised
+    /// (for screenshots).
+    pub fn demo_maintenance(&self) {
+        use crate::service::clock::ClockSync;
+        use crate::service::disk::{DiskLevel, DiskSpace};
+        use crate::service::status::{
+            BackupsStatus, DatabaseFactsOut, DatabaseStatus, DiskStatus, SchemaOut, ServiceStatus,
+        };
+        use crate::store::backup::{BackupCheck, BackupReason, BackupRecord};
+        let data = "/var/lib/cmr-kiosk";
+        use crate::ui::staff::view::{DicomFacts, LiveFacts, LogCheck, MonitorFacts, ServiceFacts};
+        let taken = chrono::NaiveDate::from_ymd_opt(2026, 12, 7)
+            .and_then(|d| d.and_hms_opt(10, 42, 0))
+            .map(|t| t.and_utc())
+            .unwrap_or_default();
+        let facts = ServiceFacts {
+            status: Some(ServiceStatus {
+                version: crate::service::status::VERSION.into(),
+                database: DatabaseStatus {
+                    url: format!("sqlite://{data}/kiosk.db"),
+                    facts: Some(DatabaseFactsOut {
+                        file: format!("{data}/kiosk.db").into(),
+                        bytes: 48_300_000,
+                        schema: SchemaOut {
+                            applied: Some(20261207000002),
+                            known: 20261207000002,
+                            state: "current",
+                        },
+                        written_by: Some(crate::service::status::VERSION.into()),
+                    }),
+                    error: None,
+                },
+                disk: DiskStatus {
+                    path: data.into(),
+                    space: Some(DiskSpace {
+                        free: 1_800_000_000,
+                        total: 64_000_000_000,
+                    }),
+                    level: Some(DiskLevel::Low),
+                    error: None,
+                },
+                backups: BackupsStatus {
+                    dir: format!("{data}/backups").into(),
+                    count: 14,
+                    last: Some(BackupRecord {
+                        file: format!("{data}/backups/kiosk-20261207T104200Z-exam-end.db").into(),
+                        reason: BackupReason::ExamEnd,
+                        taken_at: taken,
+                        bytes: 47_900_000,
+                        schema: 20261207000002,
+                        check: Some(BackupCheck {
+                            ok: true,
+                            rows_checked: 61_204,
+                            summary: String::new(),
+                        }),
+                    }),
+                    error: None,
+                },
+                clock: ClockSync::NotSynchronized,
+            }),
+            log: LogCheck::Ok { rows: 61_377 },
+            live: None,
+        };
+        {
+            let mut s = self.inner.service.borrow_mut();
+            s.unlocked = true;
+            s.busy = false;
+            s.facts = facts;
+            s.live = Some(std::rc::Rc::new(|| LiveFacts {
+                monitor: MonitorFacts {
+                    source: crate::config::MonitorSource::Simulated,
+                    connected: true,
+                    lost: false,
+                    handled: 14_812,
+                    dropped: 0,
+                },
+                dicom: Some(DicomFacts {
+                    listening: "CMR_KIOSK@0.0.0.0:11112".into(),
+                    stored: 2_416,
+                    refused: 0,
+                }),
+            }));
+        }
+        self.draw_service();
+    }
 }

@@ -12,6 +12,6 @@ pub use generated::{
     ChartGrid, ChartMarker, ChartTick, CheckRow, ChoiceRow, ClearanceLevel, ConsoleAdapter,
     ConsoleLine, ConsoleTab, FactChoice, FactRow, FieldRow, I18n, InjectionRow, KeyboardAdapter,
     KeypadAdapter, MonitorState, NurseAdapter, NurseTab, PatientAdapter, PatientAnswer,
-    PatientStep, Pictogram, PrepRow, ReasonRow, ReviewRow, Role, Screen, SignInAdapter, StaffRow,
-    Theme, ViewOnly, WorklistRow,
+    PatientStep, Pictogram, PrepRow, ReasonRow, ReviewRow, Role, Screen, ServiceRow, SignInAdapter,
+    StaffRow, Theme, ViewOnly, WorklistRow,
 };

@@ -638,14 +638,63 @@ impl Shell {
     pub fn start_service_watch(&mut self) {
         if let Some(w) = crate::engine::notify::Watchdog::from_env() {
             tracing::info!(every = ?w.every(), "service manager keep-alive from the exam engine");
-            self.engine
-                .send(crate::engine::Command::AttachWatchdog(w));
+            self.engine.send(crate::engine::Command::AttachWatchdog(w));
         }
         let dir = self.config.database.state_dir();
         self.engine
             .send(crate::engine::Command::WatchDisk(Box::new(move || {
                 crate::service::disk::measure(&dir)
             })));
+    }
+
+    /// Gives the maintenance screen what only the running kiosk knows: the monitor
+    /// link (the feed's board and the engine's counters) and the DICOM node's totals.
+    pub fn install_live_facts(&self) {
+        use crate::ui::staff::view::{DicomFacts, LiveFacts, MonitorFacts};
+        let board = self.board.clone();
+        let engine = self.engine.clone();
+        let source = self.config.monitor.source;
+        let dicom = self.dicom_node.as_ref().map(|n| {
+            (
+                format!("{}@{}", self.config.dicom.node.ae_title, n.local_addr),
+                n.counters.clone(),
+            )
+        });
+        self.staff.set_live_facts(Rc::new(move || {
+            let (connected, lost) = {
+                let b = board.lock().unwrap_or_else(|p| p.into_inner());
+                (b.connected, b.lost)
+            };
+            let (handled, dropped) = {
+                let st = engine.read();
+                (st.readings_handled(), st.readings_dropped())
+            };
+            LiveFacts {
+                monitor: MonitorFacts {
+                    source,
+                    connected,
+                    lost,
+                    handled,
+                    dropped,
+                },
+                dicom: dicom.as_ref().map(|(listening, c)| {
+                    let [
+                        _assoc,
+                        rejected,
+                        aborted,
+                        stored,
+                        refused,
+                        _echoes,
+                        _removed,
+                    ] = c.snapshot();
+                    DicomFacts {
+                        listening: listening.clone(),
+                        stored,
+                        refused: refused + rejected + aborted,
+                    }
+                }),
+            }
+        }));
     }
 
     /// Starts the technologist console: its buttons become commands to the exam
@@ -746,6 +795,7 @@ impl Shell {
         }
         self.start_sound();
         self.start_service_watch();
+        self.install_live_facts();
         self.start_console();
         self.start_staff_timer();
         let ui = &self.config.ui;

@@ -323,11 +323,9 @@ fn issue_16_backup_status_and_migrate_from_the_command_line() {
     // A database a newer program migrated: migrate refuses with exit status 2 and a
     // message naming the newer program, and leaves the file untouched.
     let key_dir = dir.path().join("keys");
-    let keys = cmr_kiosk::store::keys::KeyRing::open(
-        &key_dir,
-        cmr_kiosk::store::keys::Create::Never,
-    )
-    .unwrap();
+    let keys =
+        cmr_kiosk::store::keys::KeyRing::open(&key_dir, cmr_kiosk::store::keys::Create::Never)
+            .unwrap();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -354,11 +352,7 @@ fn issue_16_backup_status_and_migrate_from_the_command_line() {
     let before = std::fs::read(&db).unwrap();
     let out = run(&cfg, &["migrate"], "");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("9.9.9"),
-        "{}",
-        text(&out.stderr)
-    );
+    assert!(text(&out.stderr).contains("9.9.9"), "{}", text(&out.stderr));
     assert_eq!(std::fs::read(&db).unwrap(), before);
     let out = run(&cfg, &["status", "--json"], "");
     let s: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

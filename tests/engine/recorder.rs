@@ -355,7 +355,10 @@ fn issue_16_an_exam_end_is_followed_by_a_verified_backup() {
             .unwrap();
         let closed = rt.block_on(async {
             let copy = Store::open_copy(&found[0].file, Some(keys)).await.unwrap();
-            let rows = copy.entries_after("recorder-test", 0, 10_000).await.unwrap();
+            let rows = copy
+                .entries_after("recorder-test", 0, 10_000)
+                .await
+                .unwrap();
             copy.close().await;
             rows.iter().any(|r| r.kind == "exam_closed")
         });

@@ -105,10 +105,7 @@ fn issue_16_a_hung_engine_stops_the_keep_alive() {
     });
     // Released: the keep-alive comes back by itself.
     let again = receive(&rx, Duration::from_millis(800));
-    assert!(
-        again.iter().any(|(_, m)| m == "WATCHDOG=1\n"),
-        "{again:?}"
-    );
+    assert!(again.iter().any(|(_, m)| m == "WATCHDOG=1\n"), "{again:?}");
 }
 
 /// A kiosk whose engine samples a disk with `free` bytes left: its console's disk
@@ -161,7 +158,10 @@ fn issue_16_low_disk_is_a_console_warning_and_critical_a_technical_alarm() {
     let (text, critical, level) = console_with_disk(DISK_LOW_BYTES - 1);
     assert_eq!(level, DiskLevel::Low);
     assert!(!critical);
-    assert!(text.contains("Data disk getting full") && text.contains("2.1 GB"), "{text}");
+    assert!(
+        text.contains("Data disk getting full") && text.contains("2.1 GB"),
+        "{text}"
+    );
 
     let (text, critical, level) = console_with_disk(DISK_CRITICAL_BYTES / 2);
     assert_eq!(level, DiskLevel::Critical);

@@ -16,6 +16,7 @@ mod finish;
 mod input;
 mod layout;
 mod lock_hold;
+mod maintenance;
 mod nurse;
 mod off_thread;
 mod patient;

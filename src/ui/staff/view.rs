@@ -20,13 +20,19 @@ use crate::config::{Config, Language, MonitorSource, ThemeName};
 use crate::i18n::LanguageState;
 use crate::store::accounts::{AuditAction, AuditAt, LoginError, NewStaff, Role, StaffAccount};
 use crate::ui::components::{
-    AccountRow, Activity, AdminAdapter, AppWindow, ChoiceRow, FieldRow, Screen, SignInAdapter,
-    StaffRow, ViewOnly,
+    AccountRow, Activity, AdminAdapter, AdminTab, AppWindow, ChoiceRow, FieldRow, Screen,
+    SignInAdapter, StaffRow, ViewOnly,
 };
 use crate::ui::input::model::{NumberEntry, NumberSpec};
 use crate::ui::input::view::InputPanels;
 use crate::ui::jobs::UiJobs;
 use crate::ui::staff::model::{AccountsRead, DeskError, StaffDesk};
+
+#[path = "service.rs"]
+mod service;
+pub use service::{
+    DicomFacts, LiveFacts, LiveProbe, LogCheck, MonitorFacts, ServiceFacts, rows as service_rows,
+};
 
 /// Shows a theme at once (the shell's setter).
 pub type ThemeSetter = Rc<dyn Fn(ThemeName)>;
@@ -121,6 +127,8 @@ pub(crate) struct Inner {
     pub(crate) locked_by_idle: std::cell::Cell<bool>,
     on_change: RefCell<Vec<Rc<dyn Fn()>>>,
     set_theme: RefCell<Option<ThemeSetter>>,
+    /// The maintenance screen (issue 16).
+    pub(crate) service: RefCell<service::ServiceState>,
 }
 
 /// The sign-in overlay and the admin screens of one window.
@@ -187,6 +195,7 @@ impl StaffPanel {
                 locked_by_idle: std::cell::Cell::new(false),
                 on_change: RefCell::new(Vec::new()),
                 set_theme: RefCell::new(None),
+                service: RefCell::default(),
             }),
         };
 
@@ -216,6 +225,9 @@ impl StaffPanel {
         let a = app.global::<AdminAdapter>();
         let p = panel.clone();
         a.on_select_tab(move |t| {
+            if t != AdminTab::Maintenance {
+                p.leave_maintenance();
+            }
             if let Some(app) = p.inner.app.upgrade() {
                 app.global::<AdminAdapter>().set_tab(t);
             }
@@ -248,6 +260,12 @@ impl StaffPanel {
         a.on_edit_setting(move |i| p.edit_setting(i as usize));
         let p = panel.clone();
         a.on_sign_out(move || p.sign_out());
+        let p = panel.clone();
+        a.on_maintenance(move || p.open_maintenance());
+        let p = panel.clone();
+        a.on_service_refresh(move || p.refresh_service());
+        let p = panel.clone();
+        a.on_service_backup(move || p.service_backup());
         panel
     }
 
@@ -323,6 +341,11 @@ impl StaffPanel {
     }
 
     fn changed(&self) {
+        // Signed out or locked: the maintenance screen closes and asks again.
+        let admin = matches!(self.inner.desk.borrow().user(), Some((_, Role::Admin)));
+        if !admin && self.inner.service.borrow().unlocked {
+            self.leave_maintenance();
+        }
         let fs = self.inner.on_change.borrow().clone();
         for f in fs {
             f();
@@ -841,6 +864,9 @@ impl StaffPanel {
             })
             .collect();
         a.set_agents(ModelRc::new(VecModel::from(agents)));
+        if self.inner.service.borrow().unlocked {
+            self.draw_service();
+        }
 
         let add = self.inner.add.borrow();
         a.set_add_open(add.is_some());
