@@ -10,7 +10,7 @@ use crate::engine::session::ExamSession;
 use crate::ui::components::ConsoleTab;
 
 /// Console states for screenshots, each shown on its page.
-pub const PREVIEWS: [&str; 17] = [
+pub const PREVIEWS: [&str; 18] = [
     "agents",
     "confirm-start",
     "stress",
@@ -28,6 +28,7 @@ pub const PREVIEWS: [&str; 17] = [
     "technique",
     "confirm-finish",
     "report",
+    "disk",
 ];
 
 /// The page a preview state is shown on.
@@ -217,7 +218,9 @@ fn preview_build(
         at(t, "monitor", vitals(hr, nibp));
     }
     match name {
-        "stress" => return Some(replay(events, 190)),
+        // "disk": the stress page with the data disk almost full (the probe is the
+        // screenshot's, see `Renderer::render_console_then`).
+        "stress" | "disk" => return Some(replay(events, 190)),
         "alarm" => {
             at(195, "monitor", vitals(72.0, Some(84.0)));
             return Some(replay(events, 196));

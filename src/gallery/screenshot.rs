@@ -306,6 +306,18 @@ impl Renderer {
             console.show_report_preview(record);
         }
         adapter.set_confirm_armed(true);
+        // The data disk: almost full in the "disk" state, roomy otherwise.
+        let free = if state == "disk" {
+            crate::service::disk::DISK_CRITICAL_BYTES / 3
+        } else {
+            100_000_000_000
+        };
+        engine.call_quiet(crate::engine::Command::WatchDisk(Box::new(move || {
+            Ok(crate::service::disk::DiskSpace {
+                free,
+                total: 128_000_000_000,
+            })
+        })));
         let wall = chrono::NaiveDate::from_ymd_opt(2026, 11, 27)
             .and_then(|d| d.and_hms_opt(9, 30, 0))
             .unwrap_or_default();

@@ -799,11 +799,16 @@ impl Shell {
         self.start_console();
         self.start_staff_timer();
         let ui = &self.config.ui;
-        self.app.window().set_size(slint::PhysicalSize::new(
-            ui.screen_width_px,
-            ui.screen_height_px,
-        ));
-        self.app.window().set_fullscreen(ui.fullscreen);
+        if ui.fullscreen {
+            // The screen's own size, as the compositor gives it (cage on a kiosk PC):
+            // a size asked for here would win over it and cut the screens off.
+            self.app.window().set_fullscreen(true);
+        } else {
+            self.app.window().set_size(slint::PhysicalSize::new(
+                ui.screen_width_px,
+                ui.screen_height_px,
+            ));
+        }
         self.app.run()
     }
 }

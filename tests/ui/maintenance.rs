@@ -46,6 +46,15 @@ fn issue_16_maintenance_asks_the_pin_again_shows_the_kiosk_health_and_backs_up()
     keys(&shell, "975310");
     press(&shell, &en("keypad-ok"));
     assert_eq!(shell.app().get_screen(), Screen::Admin);
+    // The agent catalogue shows concentrations as stocked (gadoxetate 0.25, not 0.3).
+    press(&shell, &en("admin-tab-settings"));
+    let agents: Vec<String> = admin().get_agents().iter().map(|a| a.to_string()).collect();
+    assert!(
+        agents
+            .iter()
+            .any(|a| a.starts_with("gadoxetate") && a.contains("0.25 mmol/mL")),
+        "{agents:#?}"
+    );
 
     // A wrong PIN: refused, the screen stays shut.
     press(&shell, &en("admin-tab-maintenance"));

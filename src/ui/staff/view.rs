@@ -857,7 +857,7 @@ impl StaffPanel {
                     &[
                         ("name", g.generic_name.clone()),
                         ("brands", g.brands.clone()),
-                        ("conc", crate::report::number(g.mmol_per_ml, 1)),
+                        ("conc", crate::report::number(g.mmol_per_ml, 3)),
                     ],
                 )
                 .into()
