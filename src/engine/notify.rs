@@ -175,7 +175,7 @@ mod tests {
         );
         let t0 = Instant::now();
         let mut got = Vec::new();
-        let mut drain = |got: &mut Vec<String>| {
+        let drain = |got: &mut Vec<String>| {
             let mut buf = [0u8; MAX_NOTIFY_BYTES];
             while let Ok(n) = rx.recv(&mut buf) {
                 got.push(String::from_utf8_lossy(&buf[..n]).into_owned());

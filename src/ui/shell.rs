@@ -800,16 +800,20 @@ impl Shell {
         self.start_staff_timer();
         let ui = &self.config.ui;
         if ui.fullscreen {
-            // The screen's own size, as the compositor gives it (cage on a kiosk PC):
-            // a size asked for here would win over it and cut the screens off.
+            // Full screen once the window exists (asked before, showing it undoes the
+            // request), at the size the compositor gives it (cage on a kiosk PC): no
+            // size is asked for, which would win over the screen's and cut it off.
+            self.app.show()?;
             self.app.window().set_fullscreen(true);
+            slint::run_event_loop()?;
+            self.app.hide()
         } else {
             self.app.window().set_size(slint::PhysicalSize::new(
                 ui.screen_width_px,
                 ui.screen_height_px,
             ));
+            self.app.run()
         }
-        self.app.run()
     }
 }
 

@@ -387,7 +387,7 @@ async fn issue_16_a_database_a_newer_program_wrote_is_refused_unopened() {
     let file = db.state_dir().join("kiosk.db");
     let before = std::fs::read(&file).unwrap();
 
-    let e = Store::open_kiosk(&db).await.err().expect("refused");
+    let e = Store::open_kiosk(&db).await.expect_err("refused");
     match &e {
         StoreError::NewerDatabase {
             found, written_by, ..
