@@ -53,8 +53,18 @@ pub fn parse_timedatectl(text: &str) -> ClockSync {
 
 /// Asks `timedatectl` (never longer than [`CLOCK_QUERY_TIMEOUT`]).
 pub async fn query() -> ClockSync {
-    let run = tokio::process::Command::new("timedatectl")
-        .args(["show", "--property=NTP", "--property=NTPSynchronized"])
+    query_with(
+        "timedatectl",
+        &["show", "--property=NTP", "--property=NTPSynchronized"],
+    )
+    .await
+}
+
+/// Runs `program` with `args` as [`query`] runs `timedatectl`: at most
+/// [`CLOCK_QUERY_TIMEOUT`], at most [`MAX_CLOCK_ANSWER_BYTES`] of its answer read.
+pub async fn query_with(program: &str, args: &[&str]) -> ClockSync {
+    let run = tokio::process::Command::new(program)
+        .args(args)
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true)
         .output();
@@ -83,6 +93,33 @@ pub async fn query() -> ClockSync {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn issue_16_a_clock_query_is_bounded_in_time_and_bytes() {
+        // A program that never answers: given up after the bound.
+        let started = std::time::Instant::now();
+        let silent = query_with("sleep", &["30"]).await;
+        assert!(
+            matches!(&silent, ClockSync::Unknown { reason } if reason.contains("did not answer")),
+            "{silent:?}"
+        );
+        assert!(started.elapsed() < CLOCK_QUERY_TIMEOUT + Duration::from_secs(2));
+        // An answer past the byte bound: what lies beyond it is not read.
+        let script = format!(
+            "head -c {} /dev/zero | tr '\\0' x; echo; echo NTPSynchronized=yes",
+            MAX_CLOCK_ANSWER_BYTES
+        );
+        let long = query_with("sh", &["-c", &script]).await;
+        assert!(matches!(long, ClockSync::Unknown { .. }), "{long:?}");
+        // The same answer within the bound is read.
+        let short = query_with("sh", &["-c", "echo NTP=yes; echo NTPSynchronized=yes"]).await;
+        assert_eq!(short, ClockSync::Synchronized);
+        // No such program: unknown, with the reason.
+        assert!(matches!(
+            query_with("/nonexistent/timedatectl", &[]).await,
+            ClockSync::Unknown { .. }
+        ));
+    }
 
     #[test]
     fn issue_16_clock_source_from_timedatectl() {

@@ -643,3 +643,66 @@ pub fn database_file(db: &crate::config::Database) -> Option<PathBuf> {
         .ok()
         .map(|o| o.get_filename().to_path_buf())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn issue_16_a_backup_folder_is_read_within_its_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        // More files than are ever listed: the listing stops at the bound.
+        for i in 0..=MAX_BACKUPS_LISTED {
+            std::fs::write(
+                dir.path().join(format!("{FILE_PREFIX}{i:05}-scheduled.db")),
+                b"x",
+            )
+            .unwrap();
+        }
+        // Not backups: other names, a folder, a symbolic link.
+        std::fs::write(dir.path().join("notes.txt"), b"x").unwrap();
+        std::fs::create_dir(dir.path().join(format!("{FILE_PREFIX}folder.db"))).unwrap();
+        std::os::unix::fs::symlink(
+            "/etc/passwd",
+            dir.path().join(format!("{FILE_PREFIX}link.db")),
+        )
+        .unwrap();
+        let listed = list(dir.path()).unwrap();
+        assert_eq!(listed.len(), MAX_BACKUPS_LISTED);
+        assert!(listed.iter().all(|b| b.reason == BackupReason::Scheduled
+            && b.check.is_none()
+            && b.file.to_string_lossy().ends_with("-scheduled.db")));
+    }
+
+    #[test]
+    fn issue_16_a_record_over_its_bound_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir
+            .path()
+            .join(format!("{FILE_PREFIX}20261207T000000Z-manual.db"));
+        std::fs::write(&file, b"x").unwrap();
+        let record = BackupRecord {
+            file: file.clone(),
+            reason: BackupReason::ExamEnd,
+            taken_at: Utc::now(),
+            bytes: 1,
+            schema: 1,
+            check: Some(BackupCheck {
+                ok: true,
+                rows_checked: 1,
+                summary: String::new(),
+            }),
+        };
+        write_record(&record).unwrap();
+        assert_eq!(list(dir.path()).unwrap()[0].reason, BackupReason::ExamEnd);
+        // The same record padded past MAX_RECORD_BYTES: ignored, the file's name speaks.
+        let mut json = serde_json::to_vec(&record).unwrap();
+        json.truncate(json.len() - 1);
+        json.extend(std::iter::repeat_n(b' ', MAX_RECORD_BYTES as usize));
+        json.push(b'}');
+        std::fs::write(record_path(&file), &json).unwrap();
+        let listed = list(dir.path()).unwrap();
+        assert_eq!(listed[0].reason, BackupReason::Manual);
+        assert!(listed[0].check.is_none());
+    }
+}
