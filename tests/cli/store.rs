@@ -330,25 +330,10 @@ fn issue_16_backup_status_and_migrate_from_the_command_line() {
         .enable_all()
         .build()
         .unwrap()
-        .block_on(async {
-            use sqlx::ConnectOptions as _;
-            use sqlx::Executor as _;
-            let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-                .filename(&db)
-                .pragma("key", keys.database_key_pragma())
-                .connect()
-                .await
-                .unwrap();
-            conn.execute(
-                "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
-                 VALUES (99991231000001, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 1); \
-                 INSERT INTO program_versions (version, schema_version, first_opened) \
-                 VALUES ('9.9.9', 99991231000001, '2099-01-01T00:00:00Z');",
-            )
-            .await
-            .unwrap();
-            sqlx::Connection::close(conn).await.unwrap();
-        });
+        .block_on(crate::support::store::add_future_migration(
+            &db,
+            &keys.database_key_pragma(),
+        ));
     let before = std::fs::read(&db).unwrap();
     let out = run(&cfg, &["migrate"], "");
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));

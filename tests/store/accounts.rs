@@ -9,8 +9,8 @@ use cmr_kiosk::domain::stress::StressDrug;
 use cmr_kiosk::domain::time::Instant;
 use cmr_kiosk::store::accounts::{AuditAt, LockoutPolicy, permission_for};
 use cmr_kiosk::store::{
-    AuditAction, AuditEvent, AuditOutcome, DeviceId, EntryKind, IdleLock, LoginError, NewStaff,
-    Permission, PinGuard, Role, Store,
+    AuditAction, AuditEvent, AuditOutcome, DeviceId, IdleLock, LoginError, NewStaff, Permission,
+    PinGuard, Role, Store,
 };
 use rstest::rstest;
 
@@ -59,14 +59,7 @@ async fn store_with(dir: &tempfile::TempDir) -> Store {
 }
 
 async fn audit_trail(store: &Store) -> Vec<AuditEvent> {
-    store
-        .entries_after("kiosk-1", 0, 1000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == EntryKind::Audit.as_str())
-        .map(|e| serde_json::from_str(&e.payload).unwrap())
-        .collect()
+    crate::support::store::audit_trail(store, "kiosk-1").await
 }
 
 #[tokio::test]

@@ -24,14 +24,7 @@ fn db_in(dir: &Path) -> Database {
 }
 
 async fn audit_trail(store: &Store) -> Vec<AuditEvent> {
-    store
-        .entries_after(DEVICE, 0, 100_000)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|e| e.kind == EntryKind::Audit.as_str())
-        .map(|e| serde_json::from_str(&e.payload).unwrap())
-        .collect()
+    crate::support::store::audit_trail(store, DEVICE).await
 }
 
 fn device() -> DeviceId {
@@ -319,24 +312,12 @@ async fn drop_newest_migration(file: &Path, key: &str) {
 }
 
 async fn add_future_migration(db: &Database) {
-    use sqlx::ConnectOptions as _;
-    use sqlx::Executor as _;
     let keys = KeyRing::open(&db.effective_key_dir(), Create::Never).unwrap();
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db.state_dir().join("kiosk.db"))
-        .pragma("key", keys.database_key_pragma())
-        .connect()
-        .await
-        .unwrap();
-    conn.execute(
-        "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
-         VALUES (99991231000001, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 1); \
-         INSERT INTO program_versions (version, schema_version, first_opened) \
-         VALUES ('9.9.9', 99991231000001, '2099-01-01T00:00:00Z');",
+    crate::support::store::add_future_migration(
+        &db.state_dir().join("kiosk.db"),
+        &keys.database_key_pragma(),
     )
-    .await
-    .unwrap();
-    sqlx::Connection::close(conn).await.unwrap();
+    .await;
 }
 
 #[tokio::test]
@@ -392,7 +373,7 @@ async fn issue_16_a_database_a_newer_program_wrote_is_refused_unopened() {
         StoreError::NewerDatabase {
             found, written_by, ..
         } => {
-            assert_eq!(*found, 99991231000001);
+            assert_eq!(*found, crate::support::store::FUTURE_MIGRATION);
             assert_eq!(written_by.as_deref(), Some("9.9.9"));
         }
         other => panic!("{other}"),

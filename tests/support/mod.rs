@@ -6,6 +6,7 @@ pub mod hostile_dicom;
 pub mod mwl;
 pub mod pg_tls;
 pub mod recorder;
+pub mod store;
 pub mod ui;
 
 /// The libtest name of the test function `name` in the module `module_path`

@@ -6,7 +6,6 @@
 
 use crate::support::ui::{english_kiosk, keys, press, with_store};
 
-use cmr_kiosk::store::EntryKind;
 use cmr_kiosk::store::accounts::{AuditAction, AuditEvent, AuditOutcome};
 use cmr_kiosk::ui::components::{AdminAdapter, AdminTab, KeypadAdapter, Screen};
 use slint::{ComponentHandle, Model};
@@ -125,13 +124,7 @@ fn issue_16_maintenance_asks_the_pin_again_shows_the_kiosk_health_and_backs_up()
         .collect();
     assert_eq!(files.len(), 1, "{files:?}");
     let audit: Vec<AuditEvent> = with_store(&url, async |s| {
-        s.entries_after("maint-test", 0, 10_000)
-            .await
-            .unwrap()
-            .into_iter()
-            .filter(|e| e.kind == EntryKind::Audit.as_str())
-            .map(|e| serde_json::from_str(&e.payload).unwrap())
-            .collect()
+        crate::support::store::audit_trail(&s, "maint-test").await
     });
     assert!(
         audit
