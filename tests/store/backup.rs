@@ -27,6 +27,14 @@ async fn audit_trail(store: &Store) -> Vec<AuditEvent> {
     crate::support::store::audit_trail(store, DEVICE).await
 }
 
+/// A backup now into the configured folder, the newest 14 kept.
+async fn take(store: &Store, db: &Database, reason: BackupReason) -> backup::BackupRecord {
+    store
+        .backup(&db.backup_dir(), reason, Utc::now(), &device(), 14)
+        .await
+        .unwrap()
+}
+
 fn device() -> DeviceId {
     DeviceId::new(DEVICE).unwrap()
 }
@@ -78,16 +86,7 @@ async fn issue_16_a_backup_is_an_encrypted_verified_copy_taken_while_the_log_gro
         let store = store.clone();
         tokio::spawn(async move { exam(&store, 200, false).await })
     };
-    let record = store
-        .backup(
-            &db.backup_dir(),
-            BackupReason::Manual,
-            Utc::now(),
-            &device(),
-            14,
-        )
-        .await
-        .unwrap();
+    let record = take(&store, &db, BackupReason::Manual).await;
     writer.await.unwrap();
 
     let check = record.check.as_ref().expect("verified after writing");
@@ -165,16 +164,7 @@ async fn issue_16_restore_is_refused_while_the_kiosk_runs_or_an_exam_is_open() {
     let db = db_in(dir.path());
     let store = Store::open_kiosk(&db).await.unwrap();
     exam(&store, 50, false).await;
-    let record = store
-        .backup(
-            &db.backup_dir(),
-            BackupReason::Manual,
-            Utc::now(),
-            &device(),
-            14,
-        )
-        .await
-        .unwrap();
+    let record = take(&store, &db, BackupReason::Manual).await;
     let open = exam(&store, 10, true).await;
     let rows = store.count_events(None).await.unwrap();
     store.close().await;
@@ -214,16 +204,7 @@ async fn issue_16_restore_keeps_the_replaced_database_and_the_log_verifies() {
     let db = db_in(dir.path());
     let store = Store::open_kiosk(&db).await.unwrap();
     let kept = exam(&store, 80, false).await;
-    let record = store
-        .backup(
-            &db.backup_dir(),
-            BackupReason::ExamEnd,
-            Utc::now(),
-            &device(),
-            14,
-        )
-        .await
-        .unwrap();
+    let record = take(&store, &db, BackupReason::ExamEnd).await;
     // Enough rows after the backup for checkpoints (and the witness) to move on.
     let lost = exam(&store, 300, false).await;
     store.flush_witness();
@@ -393,16 +374,7 @@ async fn issue_16_a_corrupt_backup_is_refused() {
     let db = db_in(dir.path());
     let store = Store::open_kiosk(&db).await.unwrap();
     exam(&store, 400, false).await;
-    let record = store
-        .backup(
-            &db.backup_dir(),
-            BackupReason::Manual,
-            Utc::now(),
-            &device(),
-            14,
-        )
-        .await
-        .unwrap();
+    let record = take(&store, &db, BackupReason::Manual).await;
     assert!(record.check.as_ref().unwrap().ok);
     let rows = store.count_events(None).await.unwrap();
     store.close().await;
