@@ -45,7 +45,32 @@ impl BackupPolicy {
             at_exam_end: db.backup_at_exam_end,
         })
     }
+
+    /// How long after a start at `now` the first scheduled backup is due, given the
+    /// newest backup in the folder (wall clock: the only clock that spans restarts).
+    /// None yet: one interval from now. Overdue (or a newest one dated in the
+    /// future, a clock set back): [`BACKUP_OVERDUE_DELAY`]. Otherwise what is left of
+    /// the interval, never less than that delay.
+    pub fn first_due(
+        &self,
+        newest: Option<chrono::DateTime<chrono::Utc>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Duration {
+        let Some(every) = self.every else {
+            return BACKUP_OVERDUE_DELAY;
+        };
+        let Some(newest) = newest else {
+            return every;
+        };
+        match (now - newest).to_std() {
+            Ok(since) if since < every => (every - since).max(BACKUP_OVERDUE_DELAY),
+            _ => BACKUP_OVERDUE_DELAY,
+        }
+    }
 }
+
+/// How long after start an overdue scheduled backup waits (the kiosk settles first).
+pub const BACKUP_OVERDUE_DELAY: Duration = Duration::from_secs(60);
 
 /// Takes the scheduled and exam-end backups on the recorder's runtime (the copy
 /// itself runs on the database's worker thread; appends go on meanwhile).
@@ -56,9 +81,24 @@ async fn run_backups(
     mut exam_ends: mpsc::UnboundedReceiver<()>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let far = Duration::from_secs(100 * 365 * 24 * 3600);
-    let every = policy.every.unwrap_or(far);
-    let mut schedule = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    // The first scheduled backup counts from the newest one in the folder, so a
+    // kiosk restarted more often than `every` (a nightly reboot, the watchdog)
+    // still backs up on time.
+    let newest = {
+        let dir = policy.dir.clone();
+        tokio::task::spawn_blocking(move || {
+            crate::store::backup::list(&dir)
+                .ok()
+                .and_then(|l| l.first().map(|b| b.taken_at))
+        })
+        .await
+        .ok()
+        .flatten()
+    };
+    // Without a schedule the branch below is disabled; the interval is never read.
+    let every = policy.every.unwrap_or(BACKUP_OVERDUE_DELAY);
+    let first = policy.first_due(newest, chrono::Utc::now());
+    let mut schedule = tokio::time::interval_at(tokio::time::Instant::now() + first, every);
     schedule.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let reason = tokio::select! {
@@ -517,5 +557,52 @@ async fn run(
     // race open connections at process exit).
     if let Some(l) = &log {
         l.store().close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn policy(hours: u64) -> BackupPolicy {
+        BackupPolicy {
+            dir: "backups".into(),
+            keep: 14,
+            every: Some(Duration::from_secs(hours * 3600)),
+            at_exam_end: true,
+        }
+    }
+
+    #[test]
+    fn issue_16_the_schedule_resumes_from_the_newest_backup_across_restarts() {
+        let p = policy(24);
+        let now = chrono::Utc::now();
+        let h = |n: i64| chrono::Duration::hours(n);
+        // No backup yet: a whole interval.
+        assert_eq!(p.first_due(None, now), Duration::from_secs(24 * 3600));
+        // Taken 20 h ago (the kiosk restarted since): due in the 4 h left.
+        assert_eq!(
+            p.first_due(Some(now - h(20)), now),
+            Duration::from_secs(4 * 3600)
+        );
+        // Overdue, or dated after now (a clock set back): soon after start.
+        assert_eq!(p.first_due(Some(now - h(30)), now), BACKUP_OVERDUE_DELAY);
+        assert_eq!(p.first_due(Some(now + h(5)), now), BACKUP_OVERDUE_DELAY);
+    }
+
+    proptest! {
+        /// Never sooner than the start-up delay, never later than one interval.
+        #[test]
+        fn issue_16_first_due_within_the_delay_and_one_interval(
+            hours in 1u64..=168,
+            ago_s in -1_000_000i64..2_000_000,
+        ) {
+            let p = policy(hours);
+            let now = chrono::Utc::now();
+            let due = p.first_due(Some(now - chrono::Duration::seconds(ago_s)), now);
+            prop_assert!(due >= BACKUP_OVERDUE_DELAY);
+            prop_assert!(due <= Duration::from_secs(hours * 3600).max(BACKUP_OVERDUE_DELAY));
+        }
     }
 }

@@ -800,20 +800,16 @@ impl Shell {
         self.start_staff_timer();
         let ui = &self.config.ui;
         if ui.fullscreen {
-            // Full screen once the window exists (asked before, showing it undoes the
-            // request), at the size the compositor gives it (cage on a kiosk PC): no
-            // size is asked for, which would win over the screen's and cut it off.
-            self.app.show()?;
+            // The screen's size is the compositor's to give (cage maximises its one
+            // window to the output): no size is asked for here.
             self.app.window().set_fullscreen(true);
-            slint::run_event_loop()?;
-            self.app.hide()
         } else {
             self.app.window().set_size(slint::PhysicalSize::new(
                 ui.screen_width_px,
                 ui.screen_height_px,
             ));
-            self.app.run()
         }
+        self.app.run()
     }
 }
 
