@@ -30,7 +30,7 @@ use thiserror::Error;
 use uuid::Uuid;
 
 use super::log::{DeviceId, EntryKind, ExamId, NewEntry, StoredEntry, append_in_tx};
-use super::{Store, StoreError, WriteBegin, on_pool};
+use super::{Store, StoreError, in_write_tx, on_pool};
 use crate::domain::ExamEvent;
 use crate::domain::time::Instant;
 
@@ -864,12 +864,7 @@ impl Store {
         event.account = Some(row.state()?);
         let actor = event.user.clone().unwrap_or_else(|| "system".to_string());
         let entry = NewEntry::new(at.exam, EntryKind::Audit, actor, at.at, at.wall, &event)?;
-        let _guard = self.append_lock().lock().await;
-        let checkpoint = on_pool!(self, |pool| {
-            let mut tx = pool
-                .begin_with(pool.write_begin())
-                .await
-                .map_err(StoreError::db("starting an account change"))?;
+        let checkpoint = in_write_tx!(self, "changing an account", |tx| {
             let sql = if insert {
                 "INSERT INTO staff (id, username, display_name, role, pin_hash, disabled, \
                  failed_pins, created_at, mac) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -891,11 +886,8 @@ impl Store {
                 .await
                 .map_err(StoreError::db("writing an account"))?;
             let appended = append_in_tx!(self, tx, device, &entry);
-            tx.commit()
-                .await
-                .map_err(StoreError::db("committing an account change"))?;
             appended.2
-        });
+        })?;
         self.witness(checkpoint.as_ref());
         Ok(row.account()?)
     }

@@ -359,7 +359,7 @@ impl Store {
             inner: std::sync::Arc::new(super::Inner {
                 url,
                 pool: super::Pool::Sqlite(pool),
-                append_lock: tokio::sync::Mutex::new(()),
+                appender: tokio::sync::Mutex::new(super::Appender::on_pool()),
                 keys,
                 witness: None,
                 commits: std::sync::atomic::AtomicU64::new(0),

@@ -157,6 +157,41 @@ impl BulkReader {
         .map_err(|e| failed("finding the running exam", &self.file, e))?
     }
 
+    /// Each chain's first and last sequence number among `exam`'s rows, by device
+    /// (the query of the pool's `exam_ranges`, on this reader's warm page cache).
+    pub(crate) async fn exam_ranges(
+        &self,
+        exam: String,
+    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let conn = self.conn.clone();
+        let file = self.file.clone();
+        tokio::task::spawn_blocking(move || {
+            let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(conn) = guard.as_ref() else {
+                return Err(failed(
+                    "finding an exam's rows",
+                    &file,
+                    "the store was closed",
+                ));
+            };
+            let read = |e: rusqlite::Error| failed("finding an exam's rows", &file, e);
+            let mut stmt = conn
+                .prepare(
+                    "SELECT device_id, MIN(seq), MAX(seq) FROM events WHERE exam_id = ?1 \
+                     GROUP BY device_id ORDER BY device_id",
+                )
+                .map_err(read)?;
+            let rows = stmt
+                .query_map(rusqlite::params![exam], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(read)?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(read)
+        })
+        .await
+        .map_err(|e| failed("finding an exam's rows", &self.file, e))?
+    }
+
     /// Every row of `exam`, in timeline order.
     #[cfg(test)]
     pub(crate) async fn exam_rows(&self, exam: String) -> Result<Vec<EventRow>, StoreError> {

@@ -24,9 +24,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::WriteBegin;
 use super::checkpoint::{CHECKPOINT_EVERY, Checkpoint, Source, Trust, Witness};
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, in_write_tx, on_pool};
 use crate::domain::{ExamEvent, LoggedEvent, time::Instant};
 
 /// The `prev_hash` of a device's first row: 32 zero bytes, hex encoded.
@@ -763,12 +762,7 @@ impl Store {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let _guard = self.append_lock().lock().await;
-        let (rows, newest) = on_pool!(self, |pool| {
-            let mut tx = pool
-                .begin_with(pool.write_begin())
-                .await
-                .map_err(StoreError::db("starting an append"))?;
+        let (rows, newest) = in_write_tx!(self, "appending events", |tx| {
             let mut rows = Vec::with_capacity(entries.len());
             let mut newest = None;
             for entry in entries {
@@ -778,11 +772,8 @@ impl Store {
                 }
                 rows.push(appended.0);
             }
-            tx.commit()
-                .await
-                .map_err(StoreError::db("committing events"))?;
             (rows, newest)
-        });
+        })?;
         self.count_commit();
         self.witness(newest.as_ref());
         rows.into_iter().map(EventRow::into_entry).collect()
@@ -916,27 +907,30 @@ impl Store {
             return Ok((report?, events?));
         };
         let mut report = VerifyReport::default();
-        // (mono_ms, device, seq, event): the timeline order of `events_for_exam`.
-        let mut timeline: Vec<(i64, String, i64, LoggedEvent)> = Vec::new();
+        // (mono_ms, device, seq, event): the timeline order of `events_for_exam`
+        // (the devices come in name order, so their index orders as their name).
+        let mut timeline: Vec<(i64, usize, i64, LoggedEvent)> = Vec::new();
         let wanted = exam.to_string();
-        for (device, from, until) in self.exam_ranges(exam).await? {
+        let ranges = self.exam_ranges(exam).await?;
+        for (d, (device, from, until)) in ranges.into_iter().enumerate() {
             report.devices.push(device.clone());
             // The anchor row (when there is one), the exam's stretch, the row after it.
             let start = if from > 1 { from - 1 } else { 1 };
             let limit = until + 2 - start;
             let wanted = wanted.clone();
-            let (page, events) = bulk
-                .rows_after_then(&device, start - 1, limit, move |rows| {
+            // The rows are read (one core, inside SQLite) while the checkpoints'
+            // signatures are checked, which needs none of them.
+            let (read, signed) = tokio::join!(
+                bulk.rows_after_then(&device, start - 1, limit, move |rows| {
                     let page = check_hashes(rows);
                     let events = exam_events_of(&page, &wanted)?;
                     Ok((page, events))
-                })
-                .await?;
-            timeline.extend(
-                events
-                    .into_iter()
-                    .map(|(at, seq, e)| (at, device.clone(), seq, e)),
+                }),
+                self.signed_checkpoints(&device, trust, Some((from, until)))
             );
+            let (page, events) = read?;
+            let signed = signed?;
+            timeline.extend(events.into_iter().map(|(at, seq, e)| (at, d, seq, e)));
             let mut bad = self
                 .verify_chain_from(
                     &device,
@@ -948,7 +942,7 @@ impl Store {
                 .await?;
             if bad.is_none() {
                 bad = self
-                    .check_checkpoints(&device, trust, Some((from, until)))
+                    .checkpoints_match(&device, trust, Some((from, until)), signed)
                     .await?;
             }
             if bad.is_some() {
@@ -956,7 +950,7 @@ impl Store {
                 break;
             }
         }
-        timeline.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
+        timeline.sort_by_key(|t| (t.0, t.1, t.2));
         Ok((report, timeline.into_iter().map(|t| t.3).collect()))
     }
 
@@ -1230,16 +1224,20 @@ impl Store {
     /// The stretch of each chain that holds `exam`'s rows, with the row before it
     /// (so a deleted first row is found): (device, first seq, last seq), by device.
     async fn exam_ranges(&self, exam: ExamId) -> Result<Vec<(String, i64, i64)>, StoreError> {
-        let rows: Vec<(String, i64, i64)> = on_pool!(self, |pool| {
-            sqlx::query_as(
-                "SELECT device_id, MIN(seq), MAX(seq) FROM events WHERE exam_id = $1 \
+        let rows: Vec<(String, i64, i64)> = if let Some(bulk) = &self.inner.bulk {
+            bulk.exam_ranges(exam.to_string()).await?
+        } else {
+            on_pool!(self, |pool| {
+                sqlx::query_as(
+                    "SELECT device_id, MIN(seq), MAX(seq) FROM events WHERE exam_id = $1 \
                  GROUP BY device_id ORDER BY device_id",
-            )
-            .bind(exam.to_string())
-            .fetch_all(pool)
-            .await
-            .map_err(StoreError::db("finding an exam's rows"))?
-        });
+                )
+                .bind(exam.to_string())
+                .fetch_all(pool)
+                .await
+                .map_err(StoreError::db("finding an exam's rows"))?
+            })
+        };
         Ok(rows
             .into_iter()
             .map(|(d, lo, hi)| (d, (lo - 1).max(1), hi))
@@ -1379,6 +1377,20 @@ impl Store {
         trust: &Trust,
         scope: Option<(i64, i64)>,
     ) -> Result<Option<BadRow>, StoreError> {
+        let signed = self.signed_checkpoints(device, trust, scope).await?;
+        self.checkpoints_match(device, trust, scope, signed).await
+    }
+
+    /// The first half of [`Store::check_checkpoints`], which needs no row of the
+    /// chain (an exam's verification runs it while the rows are read): the
+    /// checkpoints in `scope` (the database's and `trust`'s), the hashes of their
+    /// rows, and the first one not signed by the key it should be.
+    async fn signed_checkpoints(
+        &self,
+        device: &str,
+        trust: &Trust,
+        scope: Option<(i64, i64)>,
+    ) -> Result<SignedCheckpoints, StoreError> {
         let (lo, hi) = scope.unwrap_or((1, i64::MAX));
         let local = self.checkpoints_scoped(device, lo, hi).await?;
         let hashes = self.checkpointed_hashes(device, lo, hi).await?;
@@ -1403,14 +1415,6 @@ impl Store {
                 })
                 .cloned(),
         );
-        let bad = |seq: i64, problem: Problem, detail: String| BadRow {
-            device: device.to_string(),
-            seq,
-            id: None,
-            problem,
-            detail,
-        };
-        let label = |c: &Checkpoint| c.wall_clock.format("%Y-%m-%d %H:%M:%S UTC").to_string();
         // A signature check costs about 50 µs: an exam's few hundred on both cores.
         let (mut signed, rest) = on_both_cores(&all, SIGNATURES_PARALLEL_FROM, |part| {
             part.iter()
@@ -1421,12 +1425,16 @@ impl Store {
                 .collect::<Vec<bool>>()
         });
         signed.extend(rest.unwrap_or_default());
-        for ((source, cp), signed) in all.iter().zip(signed) {
-            if !signed {
-                return Ok(Some(bad(
-                    cp.seq,
-                    Problem::BadCheckpoint,
-                    format!(
+        let unsigned =
+            all.iter()
+                .zip(signed)
+                .find(|(_, signed)| !signed)
+                .map(|((source, cp), _)| BadRow {
+                    device: device.to_string(),
+                    seq: cp.seq,
+                    id: None,
+                    problem: Problem::BadCheckpoint,
+                    detail: format!(
                         "the checkpoint for #{} in {source} is not signed by {}",
                         cp.seq,
                         if trusted.is_some() {
@@ -1435,9 +1443,44 @@ impl Store {
                             "the key it names"
                         }
                     ),
-                )));
-            }
+                });
+        Ok(SignedCheckpoints {
+            all,
+            local,
+            hashes,
+            unsigned,
+        })
+    }
+
+    /// The second half of [`Store::check_checkpoints`], once the chain is walked
+    /// and whole: every checkpoint signed, none beyond the chain's end, each matching
+    /// its row's hash, and (with a trusted key) one at every [`CHECKPOINT_EVERY`]th
+    /// row.
+    async fn checkpoints_match(
+        &self,
+        device: &str,
+        trust: &Trust,
+        scope: Option<(i64, i64)>,
+        signed: SignedCheckpoints,
+    ) -> Result<Option<BadRow>, StoreError> {
+        let SignedCheckpoints {
+            mut all,
+            local,
+            hashes,
+            unsigned,
+        } = signed;
+        if unsigned.is_some() {
+            return Ok(unsigned);
         }
+        let trusted = trust.keys.get(device);
+        let bad = |seq: i64, problem: Problem, detail: String| BadRow {
+            device: device.to_string(),
+            seq,
+            id: None,
+            problem,
+            detail,
+        };
+        let label = |c: &Checkpoint| c.wall_clock.format("%Y-%m-%d %H:%M:%S UTC").to_string();
         let end = self.max_seq(device).await?;
         all.sort_by(|a, b| b.1.seq.cmp(&a.1.seq).then(a.0.cmp(&b.0)));
         for (source, cp) in &all {
@@ -1551,6 +1594,9 @@ impl Store {
                 }
             }
         }
+        // The rows walked are freed on another thread: a page of an exam is a
+        // hundred thousand small strings, and the caller waits for the walk.
+        let mut walked: Vec<EventRow> = Vec::new();
         loop {
             let (page, end_of_chain) = match first.take() {
                 Some(first) => first,
@@ -1560,6 +1606,7 @@ impl Store {
                     (page.into_iter(), end)
                 }
             };
+            walked.reserve(page.len());
             for (row, hash_ok) in page {
                 if let Some(bad) = self
                     .check_row(device, &row, hash_ok, prev_seq, &prev_hash)
@@ -1569,8 +1616,11 @@ impl Store {
                 }
                 *checked += 1;
                 prev_seq = row.seq;
-                prev_hash = row.hash;
+                prev_hash.clear();
+                prev_hash.push_str(&row.hash);
+                walked.push(row);
                 if until.is_some_and(|u| prev_seq > u) {
+                    free_elsewhere(walked);
                     return Ok(None);
                 }
             }
@@ -1578,6 +1628,7 @@ impl Store {
                 break;
             }
         }
+        free_elsewhere(walked);
         let head = self.head(device).await?;
         // The kiosk may be writing while we read: rows appended after the walk are
         // under a newer head. Walk on to the head before calling anything missing.
@@ -1637,11 +1688,14 @@ impl Store {
         prev_seq: i64,
         prev_hash: &str,
     ) -> Result<Option<BadRow>, StoreError> {
-        let id = Uuid::parse_str(&row.id).ok();
         let bad = |seq: i64, problem: Problem, detail: String| BadRow {
             device: device.to_string(),
             seq,
-            id: if seq == row.seq { id } else { None },
+            id: if seq == row.seq {
+                Uuid::parse_str(&row.id).ok()
+            } else {
+                None
+            },
             problem,
             detail,
         };
@@ -1712,6 +1766,29 @@ fn on_both_cores<I: Sync, O: Send>(
         let first = first.join().unwrap_or_else(|_| f(a));
         (first, Some(second))
     })
+}
+
+/// What [`Store::signed_checkpoints`] found, for [`Store::checkpoints_match`].
+struct SignedCheckpoints {
+    /// The checkpoints in scope: the database's, then `trust`'s.
+    all: Vec<(Source, Checkpoint)>,
+    /// The database's.
+    local: Vec<Checkpoint>,
+    /// The hash of each checkpointed row in scope, by sequence number.
+    hashes: std::collections::HashMap<i64, String>,
+    /// The first checkpoint not signed by the key it should be.
+    unsigned: Option<BadRow>,
+}
+
+/// Frees `rows` on a thread of their own (here, if none can start: a spawn that
+/// fails drops its closure, and the rows with it).
+fn free_elsewhere(rows: Vec<EventRow>) {
+    if rows.len() < PARALLEL_FROM {
+        return;
+    }
+    let _ = std::thread::Builder::new()
+        .name("log-free".into())
+        .spawn(move || drop(rows));
 }
 
 /// Each row with whether its stored hash is its content's ([`EventRow::hash_matches`]).

@@ -41,7 +41,8 @@ use std::time::Duration as StdDuration;
 use sqlx::migrate::MigrateError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use thiserror::Error;
 
@@ -300,6 +301,82 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
+/// Runs `$body` inside a write transaction `$tx` and commits it, holding the store's
+/// appender: one appending transaction at a time per process. On an SQLite file the
+/// transaction runs on the appender's own connection, whose page cache no other
+/// connection's commit empties, so an append reads (and decrypts) no pages again; on
+/// PostgreSQL or an in-memory database it runs on the pool. A failure closes that
+/// connection, and the next append opens it again.
+macro_rules! in_write_tx {
+    ($store:expr, $what:literal, |$tx:ident| $body:expr) => {{
+        let mut appender = $store.appender().await;
+        let outcome = match appender.conn.as_mut() {
+            Some(conn) => {
+                let done: Result<_, $crate::store::StoreError> = async {
+                    let mut $tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE")
+                        .await
+                        .map_err($crate::store::StoreError::db($what))?;
+                    let out = $body;
+                    $tx.commit()
+                        .await
+                        .map_err($crate::store::StoreError::db($what))?;
+                    Ok(out)
+                }
+                .await;
+                if done.is_err() {
+                    appender.broken().await;
+                }
+                done
+            }
+            None => {
+                $crate::store::on_pool!($store, |pool| {
+                    async {
+                        let mut $tx = pool
+                            .begin_with($crate::store::WriteBegin::write_begin(pool))
+                            .await
+                            .map_err($crate::store::StoreError::db($what))?;
+                        let out = $body;
+                        $tx.commit()
+                            .await
+                            .map_err($crate::store::StoreError::db($what))?;
+                        Ok::<_, $crate::store::StoreError>(out)
+                    }
+                    .await
+                })
+            }
+        };
+        drop(appender);
+        outcome
+    }};
+}
+pub(crate) use in_write_tx;
+
+/// The connection appending transactions run on (SQLite files), and how to open it
+/// again after a failure.
+pub(crate) struct Appender {
+    /// The open connection (`None`: the pool is used, or the last one failed).
+    pub(crate) conn: Option<SqliteConnection>,
+    /// How to open it (`None`: PostgreSQL or an in-memory database, on the pool).
+    options: Option<SqliteConnectOptions>,
+}
+
+impl Appender {
+    /// Appending transactions on the pool.
+    pub(crate) fn on_pool() -> Appender {
+        Appender {
+            conn: None,
+            options: None,
+        }
+    }
+
+    /// Closes a connection that failed; the next append opens a new one.
+    pub(crate) async fn broken(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = sqlx::Connection::close(conn).await;
+        }
+    }
+}
+
 /// How each backend starts a transaction that reads and then writes. SQLite needs
 /// `BEGIN IMMEDIATE`: a deferred transaction that reads first and then writes fails
 /// at once with "database is locked" (no busy wait) when another connection — the
@@ -325,8 +402,8 @@ struct Inner {
     url: DatabaseUrl,
     pool: Pool,
     /// One appender at a time per process: the chain head is read and
-    /// advanced in one transaction.
-    append_lock: tokio::sync::Mutex<()>,
+    /// advanced in one transaction, on the appender's own connection (SQLite).
+    appender: tokio::sync::Mutex<Appender>,
     /// The kiosk's keys: with them every [`checkpoint::CHECKPOINT_EVERY`]th row and
     /// every exam's end is signed, and an SQLite file is encrypted.
     keys: Option<keys::KeyRing>,
@@ -597,6 +674,7 @@ impl Store {
         let url = DatabaseUrl::new(url);
         let lower = url.expose().to_ascii_lowercase();
         let mut bulk = None;
+        let mut appender = Appender::on_pool();
         let pool = if lower.starts_with("sqlite:") {
             let mut options = sqlite_options(&url)?;
             let file = options.get_filename().to_path_buf();
@@ -634,7 +712,7 @@ impl Store {
             };
             let pool = SqlitePoolOptions::new()
                 .max_connections(4)
-                .connect_with(options)
+                .connect_with(options.clone())
                 .await
                 .map_err(refused)?;
             let state = match schema::inspect_sqlite(&pool).await {
@@ -692,6 +770,8 @@ impl Store {
                 })?;
             let in_memory = file.as_os_str() == ":memory:" || lower.contains("mode=memory");
             if !in_memory {
+                // Opened at the first append.
+                appender.options = Some(options.clone());
                 let key = keys.as_ref().map(|k| k.database_key_pragma());
                 match bulk::BulkReader::open(&file, key.as_deref()) {
                     Ok(b) => bulk = Some(b),
@@ -750,7 +830,7 @@ impl Store {
             inner: Arc::new(Inner {
                 url,
                 pool,
-                append_lock: tokio::sync::Mutex::new(()),
+                appender: tokio::sync::Mutex::new(appender),
                 keys,
                 witness,
                 commits: std::sync::atomic::AtomicU64::new(0),
@@ -876,6 +956,13 @@ impl Store {
     /// closes its store before it exits: a process that exits with SQLCipher
     /// connections still open on their threads can crash in the library teardown.
     pub async fn close(&self) {
+        {
+            let mut a = self.inner.appender.lock().await;
+            a.options = None;
+            if let Some(conn) = a.conn.take() {
+                let _ = sqlx::Connection::close(conn).await;
+            }
+        }
         self.flush_witness();
         if let Some(b) = &self.inner.bulk {
             b.close();
@@ -911,8 +998,19 @@ impl Store {
         Ok(Some((mode, sync, fk)))
     }
 
-    pub(crate) fn append_lock(&self) -> &tokio::sync::Mutex<()> {
-        &self.inner.append_lock
+    /// The appender, locked; its connection opened again if the last one failed.
+    pub(crate) async fn appender(&self) -> tokio::sync::MutexGuard<'_, Appender> {
+        let mut a = self.inner.appender.lock().await;
+        if a.conn.is_none()
+            && let Some(options) = &a.options
+        {
+            match sqlx::ConnectOptions::connect(options).await {
+                Ok(conn) => a.conn = Some(conn),
+                // On the pool until it opens.
+                Err(e) => tracing::warn!("the appender's connection did not open: {e}"),
+            }
+        }
+        a
     }
 }
 
@@ -960,5 +1058,64 @@ mod tests {
             postgres_options(&url).unwrap().get_ssl_mode(),
             PgSslMode::Disable
         ));
+    }
+
+    /// An SQLite file's appends run on the appender's own connection: they go on
+    /// while every connection of the pool is taken (a long report, say), and after
+    /// that connection fails the next append opens a new one (issue 22).
+    #[test]
+    fn issue_22_appends_do_not_wait_for_the_pool_and_reopen_after_a_failure() {
+        use crate::store::log::{EntryKind, NewEntry};
+        let dir = tempfile::tempdir().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let keys =
+                keys::KeyRing::open(&dir.path().join("keys"), keys::Create::IfMissing).unwrap();
+            let url = format!("sqlite://{}", dir.path().join("k.db").display());
+            let store = Store::open_with_keys(&url, Some(keys)).await.unwrap();
+            let device = DeviceId::new("appender-test").unwrap();
+            let wall = chrono::Utc::now();
+            let entry = |i: u64| {
+                NewEntry::new(
+                    None,
+                    EntryKind::Audit,
+                    "test",
+                    crate::domain::Instant::from_millis(i),
+                    wall,
+                    &serde_json::json!({ "i": i }),
+                )
+                .unwrap()
+            };
+            let Pool::Sqlite(pool) = &store.inner.pool else {
+                panic!("an SQLite store");
+            };
+            let mut held = Vec::new();
+            for _ in 0..pool.options().get_max_connections() {
+                held.push(pool.acquire().await.unwrap());
+            }
+            for i in 0..5 {
+                tokio::time::timeout(StdDuration::from_secs(5), store.append(&device, &entry(i)))
+                    .await
+                    .expect("an append does not wait for the pool")
+                    .unwrap();
+            }
+            drop(held);
+            assert!(store.inner.appender.lock().await.conn.is_some());
+            store.inner.appender.lock().await.broken().await;
+            assert!(store.inner.appender.lock().await.conn.is_none());
+            store.append(&device, &entry(5)).await.unwrap();
+            assert!(
+                store.inner.appender.lock().await.conn.is_some(),
+                "opened again"
+            );
+            assert_eq!(store.commits(), 6);
+            assert!(store.verify(None).await.unwrap().is_ok());
+            store.close().await;
+            assert!(store.inner.appender.lock().await.conn.is_none(), "closed");
+        });
     }
 }
