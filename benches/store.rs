@@ -2,11 +2,12 @@
 //! kiosk's real store: an encrypted SQLite file with its key folder, WAL,
 //! `synchronous=FULL`, signed checkpoints and the witness file.
 //!
-//! * **Append latency** of one row, paced as the live feed writes (a reading every
-//!   500 ms of exam time, replayed with a short idle gap so the run takes seconds),
-//!   beside a raw `O_DSYNC` write of the same size into a file on the same file
-//!   system (median, p99). Durability figures are refused on tmpfs: a sync there
-//!   proves nothing. The folder is `$CMR_BENCH_DIR` or `target/bench-data`.
+//! * **Append latency** of one row at the live feed's pace (a row every 500 ms;
+//!   `CMR_BENCH_APPEND_GAP_MS` changes it), each paired with a raw `O_DSYNC` write of
+//!   the same size into a file on the same file system half a gap later, so both meet
+//!   the disk in the same state (median, p99). Durability figures are refused on
+//!   tmpfs: a sync there proves nothing. The folder is `$CMR_BENCH_DIR` or
+//!   `target/bench-data`.
 //! * **Rows arriving together**: 8 rows through the recorder's batching path
 //!   (`DurableLog::submit_many`), per row.
 //! * **A 2-hour exam at the live feed's rate** (two rows a second: ≈ 15,000 rows):
@@ -33,7 +34,9 @@ use cmr_kiosk::store::checkpoint::Trust;
 use cmr_kiosk::store::{DeviceId, DurableLog, EntryKind, NewEntry, Store};
 
 /// Appends timed one by one.
-const APPENDS: usize = 1000;
+const APPENDS: usize = 400;
+/// The live feed's pace: a row every 500 ms (two a second).
+const LIVE_GAP_MS: u64 = 500;
 /// Rows of the long exam: two a second for a little over two hours.
 const EXAM_ROWS: u64 = 15_000;
 /// Rows that arrive together in the batching run.
@@ -100,27 +103,47 @@ fn entry(exam: cmr_kiosk::store::ExamId, i: u64, wall: chrono::DateTime<Utc>) ->
     .expect("an entry")
 }
 
-/// `O_DSYNC` writes of `size` bytes, one after another, into a new file in `dir`.
-fn raw_dsync(dir: &Path, size: usize, n: usize) -> Vec<Duration> {
-    let path = dir.join("raw-dsync.bin");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(true)
-        .write(true)
-        .custom_flags(nix::libc::O_DSYNC)
-        .open(&path)
-        .expect("a raw file");
-    let bytes = vec![0x5Au8; size];
-    let mut lat = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Mono::now();
-        f.write_all(&bytes).expect("write");
-        lat.push(t.elapsed());
-        std::thread::sleep(Duration::from_millis(2));
+/// A file in `dir` written with `O_DSYNC`: the baseline an append is compared with.
+struct RawDsync {
+    path: PathBuf,
+    file: std::fs::File,
+}
+
+impl RawDsync {
+    fn new(dir: &Path) -> RawDsync {
+        let path = dir.join("raw-dsync.bin");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .custom_flags(nix::libc::O_DSYNC)
+            .open(&path)
+            .expect("a raw file");
+        RawDsync { path, file }
     }
-    let _ = std::fs::remove_file(path);
-    lat.sort();
-    lat
+
+    /// One `O_DSYNC` write of `bytes`, timed.
+    fn write(&mut self, bytes: &[u8]) -> Duration {
+        let t = Mono::now();
+        self.file.write_all(bytes).expect("write");
+        t.elapsed()
+    }
+}
+
+impl Drop for RawDsync {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The pause between one append and the next: the live feed's 500 ms unless
+/// `CMR_BENCH_APPEND_GAP_MS` says otherwise.
+fn append_gap() -> Duration {
+    let ms = std::env::var("CMR_BENCH_APPEND_GAP_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(LIVE_GAP_MS);
+    Duration::from_millis(ms)
 }
 
 fn main() {
@@ -138,7 +161,12 @@ fn main() {
             .start_exam(&device, "tech", base_wall)
             .await
             .expect("exam");
+        // Each append is paired with a raw write of the same size, half a gap
+        // later, so both meet the disk in the same state.
+        let gap = append_gap();
+        let mut raw_file = RawDsync::new(dir.path());
         let mut lat = Vec::with_capacity(APPENDS);
+        let mut raw = Vec::with_capacity(APPENDS);
         let mut row_bytes = 0usize;
         for i in 0..APPENDS as u64 {
             let e = entry(
@@ -150,15 +178,19 @@ fn main() {
             let t = Mono::now();
             store.append(&device, &e).await.expect("append");
             lat.push(t.elapsed());
-            std::thread::sleep(Duration::from_millis(2));
+            std::thread::sleep(gap / 2);
+            raw.push(raw_file.write(&vec![0x5Au8; row_bytes]));
+            std::thread::sleep(gap / 2);
         }
         lat.sort();
-        let raw = raw_dsync(dir.path(), row_bytes, APPENDS);
+        raw.sort();
+        drop(raw_file);
         println!(
-            "append ({} on {}): n={APPENDS} median {:.3} ms p99 {:.3} ms max {:.3} ms; \
+            "append ({} on {}, one every {} ms): n={APPENDS} median {:.3} ms p99 {:.3} ms max {:.3} ms; \
              raw O_DSYNC write of {row_bytes} B: median {:.3} ms p99 {:.3} ms",
             if tmpfs { "tmpfs" } else { "disk" },
             base.display(),
+            gap.as_millis(),
             ms(percentile(&lat, 0.5)),
             ms(percentile(&lat, 0.99)),
             ms(*lat.last().unwrap()),
