@@ -312,43 +312,45 @@ macro_rules! in_write_tx {
         let mut appender = $store.appender().await;
         let outcome = match appender.conn.as_mut() {
             Some(conn) => {
-                let done: Result<_, $crate::store::StoreError> = async {
-                    let mut $tx = sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE")
-                        .await
-                        .map_err($crate::store::StoreError::db($what))?;
-                    let out = $body;
-                    $tx.commit()
-                        .await
-                        .map_err($crate::store::StoreError::db($what))?;
-                    Ok(out)
-                }
-                .await;
+                let done = $crate::store::committed!(
+                    sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE"),
+                    $what,
+                    |$tx| $body
+                );
                 if done.is_err() {
                     appender.broken().await;
                 }
                 done
             }
-            None => {
-                $crate::store::on_pool!($store, |pool| {
-                    async {
-                        let mut $tx = pool
-                            .begin_with($crate::store::WriteBegin::write_begin(pool))
-                            .await
-                            .map_err($crate::store::StoreError::db($what))?;
-                        let out = $body;
-                        $tx.commit()
-                            .await
-                            .map_err($crate::store::StoreError::db($what))?;
-                        Ok::<_, $crate::store::StoreError>(out)
-                    }
-                    .await
-                })
-            }
+            None => $crate::store::on_pool!($store, |pool| {
+                $crate::store::committed!(
+                    pool.begin_with($crate::store::WriteBegin::write_begin(pool)),
+                    $what,
+                    |$tx| $body
+                )
+            }),
         };
         drop(appender);
         outcome
     }};
 }
+
+/// The transaction `$begin` opens, `$body` run in it as `$tx`, committed: what
+/// [`in_write_tx!`] does on either connection.
+macro_rules! committed {
+    ($begin:expr, $what:literal, |$tx:ident| $body:expr) => {
+        async {
+            let mut $tx = $begin.await.map_err($crate::store::StoreError::db($what))?;
+            let out = $body;
+            $tx.commit()
+                .await
+                .map_err($crate::store::StoreError::db($what))?;
+            Ok::<_, $crate::store::StoreError>(out)
+        }
+        .await
+    };
+}
+pub(crate) use committed;
 pub(crate) use in_write_tx;
 
 /// The connection appending transactions run on (SQLite files), and how to open it
