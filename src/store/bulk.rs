@@ -4,8 +4,9 @@
 //! through a channel from its worker thread, about 6 µs a row: 90 ms for the 15,000
 //! rows of a two-hour exam, against a budget of 50 ms to verify and replay it.
 //!
-//! Only reads go through here; every write stays on sqlx's pool. A read sees what was
-//! committed when it began (WAL).
+//! Only reads go through here; every write stays on sqlx (appends on the store's
+//! appender connection, the rest on its pool). A read sees what was committed when
+//! it began (WAL).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
