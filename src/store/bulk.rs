@@ -127,35 +127,21 @@ impl BulkReader {
     /// (the same query as the pool's, read into the same page cache as the exam's
     /// rows that are read next).
     pub(crate) async fn running_exam(&self, device: &str) -> Result<Option<String>, StoreError> {
-        let conn = self.conn.clone();
-        let file = self.file.clone();
         let device = device.to_string();
-        tokio::task::spawn_blocking(move || {
-            let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
-            let Some(conn) = guard.as_ref() else {
-                return Err(failed(
-                    "finding the running exam",
-                    &file,
-                    "the store was closed",
-                ));
-            };
-            let read = |e: rusqlite::Error| failed("finding the running exam", &file, e);
-            let mut stmt = conn
-                .prepare(
-                    "SELECT o.exam_id FROM events o WHERE o.device_id = ?1 \
-                     AND o.kind = 'exam_opened' AND NOT EXISTS (SELECT 1 FROM events c \
-                     WHERE c.exam_id = o.exam_id AND c.kind = 'exam_closed') \
-                     ORDER BY o.seq DESC LIMIT 1",
-                )
-                .map_err(read)?;
-            let mut rows = stmt.query(rusqlite::params![device]).map_err(read)?;
-            match rows.next().map_err(read)? {
-                Some(row) => Ok(Some(row.get::<_, String>(0).map_err(read)?)),
+        self.on_conn("finding the running exam", move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT o.exam_id FROM events o WHERE o.device_id = ?1 \
+                 AND o.kind = 'exam_opened' AND NOT EXISTS (SELECT 1 FROM events c \
+                 WHERE c.exam_id = o.exam_id AND c.kind = 'exam_closed') \
+                 ORDER BY o.seq DESC LIMIT 1",
+            )?;
+            let mut rows = stmt.query(rusqlite::params![device])?;
+            match rows.next()? {
+                Some(row) => Ok(Some(row.get::<_, String>(0)?)),
                 None => Ok(None),
             }
         })
         .await
-        .map_err(|e| failed("finding the running exam", &self.file, e))?
     }
 
     /// Each chain's first and last sequence number among `exam`'s rows, by device
@@ -164,33 +150,36 @@ impl BulkReader {
         &self,
         exam: String,
     ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        self.on_conn("finding an exam's rows", move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT device_id, MIN(seq), MAX(seq) FROM events WHERE exam_id = ?1 \
+                 GROUP BY device_id ORDER BY device_id",
+            )?;
+            let rows = stmt.query_map(rusqlite::params![exam], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+            rows.collect()
+        })
+        .await
+    }
+
+    /// `read` on the connection, on a blocking thread; `op` names it in an error.
+    async fn on_conn<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        read: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let conn = self.conn.clone();
         let file = self.file.clone();
         tokio::task::spawn_blocking(move || {
             let guard = conn.lock().unwrap_or_else(|p| p.into_inner());
             let Some(conn) = guard.as_ref() else {
-                return Err(failed(
-                    "finding an exam's rows",
-                    &file,
-                    "the store was closed",
-                ));
+                return Err(failed(op, &file, "the store was closed"));
             };
-            let read = |e: rusqlite::Error| failed("finding an exam's rows", &file, e);
-            let mut stmt = conn
-                .prepare(
-                    "SELECT device_id, MIN(seq), MAX(seq) FROM events WHERE exam_id = ?1 \
-                     GROUP BY device_id ORDER BY device_id",
-                )
-                .map_err(read)?;
-            let rows = stmt
-                .query_map(rusqlite::params![exam], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-                })
-                .map_err(read)?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map_err(read)
+            read(conn).map_err(|e| failed(op, &file, e))
         })
         .await
-        .map_err(|e| failed("finding an exam's rows", &self.file, e))?
+        .map_err(|e| failed(op, &self.file, e))?
     }
 
     /// Every row of `exam`, in timeline order.
