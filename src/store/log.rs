@@ -1230,7 +1230,7 @@ impl Store {
             on_pool!(self, |pool| {
                 sqlx::query_as(
                     "SELECT device_id, MIN(seq), MAX(seq) FROM events WHERE exam_id = $1 \
-                 GROUP BY device_id ORDER BY device_id",
+                     GROUP BY device_id ORDER BY device_id",
                 )
                 .bind(exam.to_string())
                 .fetch_all(pool)

@@ -275,14 +275,8 @@ async fn roll_back_newest_migration(db: &Database) {
 }
 
 async fn drop_newest_migration(file: &Path, key: &str) {
-    use sqlx::ConnectOptions as _;
     use sqlx::Executor as _;
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(file)
-        .pragma("key", key.to_string())
-        .connect()
-        .await
-        .unwrap();
+    let mut conn = crate::support::store::keyed_connection(file, key).await;
     conn.execute(
         "DROP TABLE program_versions; \
          DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations);",

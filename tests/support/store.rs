@@ -22,13 +22,7 @@ pub const FUTURE_MIGRATION: i64 = 99991231000001;
 /// Records in the SQLite `file` (opened with `key_pragma`) a migration no program
 /// knows, applied by cmr-kiosk 9.9.9: a database a newer program wrote.
 pub async fn add_future_migration(file: &std::path::Path, key_pragma: &str) {
-    use sqlx::ConnectOptions as _;
-    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(file)
-        .pragma("key", key_pragma.to_owned())
-        .connect()
-        .await
-        .unwrap();
+    let mut conn = keyed_connection(file, key_pragma).await;
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time) \
          VALUES (?, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 1)",
@@ -46,4 +40,19 @@ pub async fn add_future_migration(file: &std::path::Path, key_pragma: &str) {
     .await
     .unwrap();
     sqlx::Connection::close(conn).await.unwrap();
+}
+
+/// A connection of its own to the SQLite `file`, opened with `key_pragma` (a test
+/// changing the file behind the store's back).
+pub async fn keyed_connection(
+    file: &std::path::Path,
+    key_pragma: &str,
+) -> sqlx::sqlite::SqliteConnection {
+    use sqlx::ConnectOptions as _;
+    sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(file)
+        .pragma("key", key_pragma.to_owned())
+        .connect()
+        .await
+        .unwrap()
 }
